@@ -1,0 +1,66 @@
+"""The table of update rules: kernel, reference and hyperparameters of each.
+
+The facade, the benchmarks and the tests find a rule here by name instead of
+repeating the kernels' argument orders. ``hyper`` lists the names of the
+entries of a kernel's ``hyper`` tuple in order; ``defaults`` gives torch.optim's
+default for each (and a default lr); ``state`` names the state arrays.
+"""
+from typing import Callable, NamedTuple
+
+from . import kernels, reference
+
+
+class Rule(NamedTuple):
+    name: str
+    step: Callable            # serial kernel, safe inside a user's prange
+    step_parallel: Callable   # bitwise-equal kernel over numba's threads
+    reference: Callable       # pure-Python oracle, same convention
+    state: tuple              # names of the state arrays, each shaped like x
+    hyper: tuple              # names of the hyper tuple's entries, in order
+    defaults: dict            # lr and every entry of hyper
+
+    def hyper_tuple(self, **overrides):
+        """The kernel's hyper tuple (floats) from defaults and overrides."""
+        unknown = set(overrides) - set(self.hyper)
+        if unknown:
+            raise TypeError(f"{self.name} has no hyperparameter(s) {sorted(unknown)}; "
+                            f"expected some of {list(self.hyper)}")
+        values = {**self.defaults, **overrides}
+        return tuple(float(values[name]) for name in self.hyper)
+
+
+def _rule(name, state, hyper, defaults):
+    return Rule(name, getattr(kernels, f"{name}_step"),
+                getattr(kernels, f"{name}_step_parallel"),
+                getattr(reference, f"{name}_step"), state, hyper, defaults)
+
+
+RULES = {
+    rule.name: rule for rule in (
+        _rule("gd", (), ("weight_decay", "maximize"),
+              dict(lr=0.1, weight_decay=0.0, maximize=0.0)),
+        _rule("momentum", ("momentum_buffer",),
+              ("momentum", "dampening", "weight_decay", "maximize"),
+              dict(lr=0.1, momentum=0.9, dampening=0.0, weight_decay=0.0,
+                   maximize=0.0)),
+        _rule("nesterov", ("momentum_buffer",),
+              ("momentum", "weight_decay", "maximize"),
+              dict(lr=0.1, momentum=0.9, weight_decay=0.0, maximize=0.0)),
+        _rule("adagrad", ("sum",), ("lr_decay", "eps", "weight_decay", "maximize"),
+              dict(lr=0.01, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
+                   maximize=0.0)),
+        _rule("rmsprop", ("square_avg",), ("alpha", "eps", "weight_decay", "maximize"),
+              dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                   maximize=0.0)),
+        _rule("adam", ("exp_avg", "exp_avg_sq"),
+              ("beta1", "beta2", "eps", "weight_decay", "maximize"),
+              dict(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8,
+                   weight_decay=0.0, maximize=0.0)),
+    )
+}
+
+SCHEDULES = {
+    name: (getattr(kernels, name), getattr(reference, name))
+    for name in ("constant", "inverse_time_decay", "exponential_decay",
+                 "step_decay", "cosine_decay", "warmup_cosine")
+}

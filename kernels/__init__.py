@@ -1,0 +1,57 @@
+"""gdfast.kernels: the update rules as numba @njit kernels.
+
+Every update rule has one calling convention, so one compiled loop can
+drive any of them::
+
+    rule_step(x, g, state, t, lr, hyper) -> None
+
+x      float64[::1] (n,)   parameters, updated in place
+g      float64[::1] (n,)   gradient at x, only read
+state  tuple of float64[::1] arrays of shape (n,), updated in place
+       (``()`` for plain gradient descent)
+t      int, the step number: 1 on the first call
+lr     float, this step's learning rate (e.g. ``schedule(t, lr0, params)``)
+hyper  tuple of floats, the rule's other hyperparameters (see each docstring)
+
+``*_step`` kernels are serial and safe inside a user's own ``prange`` loop;
+``*_step_parallel`` kernels spread one large array over numba's threads and
+give bitwise the same numbers. Kernels do not validate: the facade in
+``gdfast`` does. Schedules share the signature ``schedule(t, lr0, params)``.
+"""
+from .adaptive import (
+    adagrad_step,
+    adagrad_step_parallel,
+    adam_step,
+    adam_step_parallel,
+    rmsprop_step,
+    rmsprop_step_parallel,
+)
+from .schedules import (
+    constant,
+    cosine_decay,
+    exponential_decay,
+    inverse_time_decay,
+    step_decay,
+    warmup_cosine,
+)
+from .sgd import (
+    gd_step,
+    gd_step_parallel,
+    momentum_step,
+    momentum_step_parallel,
+    nesterov_step,
+    nesterov_step_parallel,
+)
+from .stream import triad, triad_parallel
+
+__all__ = [
+    "gd_step", "gd_step_parallel",
+    "momentum_step", "momentum_step_parallel",
+    "nesterov_step", "nesterov_step_parallel",
+    "adagrad_step", "adagrad_step_parallel",
+    "rmsprop_step", "rmsprop_step_parallel",
+    "adam_step", "adam_step_parallel",
+    "constant", "inverse_time_decay", "exponential_decay", "step_decay",
+    "cosine_decay", "warmup_cosine",
+    "triad", "triad_parallel",
+]

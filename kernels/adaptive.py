@@ -1,0 +1,173 @@
+"""Adaptive-step rules: AdaGrad, RMSProp and Adam.
+
+Same calling convention as every gdfast kernel (see kernels/sgd.py)::
+
+    rule_step(x, g, state, t, lr, hyper) -> None
+
+x, g and every state array are float64[::1] of shape (n,); x and the state
+are updated in place, g is only read. t >= 1 is the step number, lr > 0 the
+learning rate of this step. The equations are those of torch.optim (the
+gradient d is negated first when ``maximize`` is 1.0, then weight decay is
+added). Each rule has a serial kernel (``*_step``) and a parallel one
+(``*_step_parallel``) that gives bitwise the same result.
+"""
+import math
+
+from numba import njit, prange
+
+from .jit import PARALLEL, SERIAL
+from .sgd import _descent_direction, _sign
+
+
+# --- AdaGrad -----------------------------------------------------------------
+
+@njit(**SERIAL)
+def _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign):
+    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    s_i = s[i] + d * d
+    s[i] = s_i
+    x[i] -= clr * d / (math.sqrt(s_i) + eps)
+
+
+@njit(**SERIAL)
+def _adagrad_lr(t, lr, lr_decay):
+    return lr / (1.0 + (t - 1) * lr_decay)
+
+
+@njit(**SERIAL)
+def adagrad_step(x, g, state, t, lr, hyper):
+    """AdaGrad, torch.optim.Adagrad form, in place.
+
+    d = ±g + weight_decay * x
+    s <- s + d * d
+    x <- x - lr_t * d / (sqrt(s) + eps),   lr_t = lr / (1 + (t - 1) * lr_decay)
+
+    state: ``(s,)``, the sum of squared gradients; start it at
+        initial_accumulator_value >= 0 (torch's default 0).
+    hyper: ``(lr_decay, eps, weight_decay, maximize)``
+        lr_decay >= 0, eps > 0 added outside the square root (default 1e-10),
+        weight_decay >= 0, maximize in {0.0, 1.0}.
+    Reference: Duchi, Hazan & Singer (2011), JMLR 12.
+    """
+    lr_decay, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    clr = _adagrad_lr(t, lr, lr_decay)
+    s = state[0]
+    for i in range(x.size):
+        _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def adagrad_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`adagrad_step`; bitwise the same result."""
+    lr_decay, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    clr = _adagrad_lr(t, lr, lr_decay)
+    s = state[0]
+    for i in prange(x.size):
+        _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign)
+
+
+# --- RMSProp -----------------------------------------------------------------
+
+@njit(**SERIAL)
+def _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign):
+    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    a_i = alpha * a[i] + (1.0 - alpha) * d * d
+    a[i] = a_i
+    x[i] -= lr * d / (math.sqrt(a_i) + eps)
+
+
+@njit(**SERIAL)
+def rmsprop_step(x, g, state, t, lr, hyper):
+    """RMSProp, torch.optim.RMSprop form (not centred, no momentum), in place.
+
+    d = ±g + weight_decay * x
+    a <- alpha * a + (1 - alpha) * d * d
+    x <- x - lr * d / (sqrt(a) + eps)
+
+    state: ``(a,)``, the moving average of squared gradients (start at 0).
+    hyper: ``(alpha, eps, weight_decay, maximize)``
+        alpha in [0, 1) the decay (torch default 0.99, Hinton's lecture 0.9),
+        eps > 0 added outside the square root (default 1e-8),
+        weight_decay >= 0, maximize in {0.0, 1.0}.
+    Reference: Tieleman & Hinton (2012), Coursera lecture 6.5.
+    """
+    alpha, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    a = state[0]
+    for i in range(x.size):
+        _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def rmsprop_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`rmsprop_step`; bitwise the same result."""
+    alpha, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    a = state[0]
+    for i in prange(x.size):
+        _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign)
+
+
+# --- Adam --------------------------------------------------------------------
+
+@njit(**SERIAL)
+def _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2, eps,
+                 weight_decay, sign):
+    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    m_i = beta1 * m[i] + (1.0 - beta1) * d
+    v_i = beta2 * v[i] + (1.0 - beta2) * d * d
+    m[i] = m_i
+    v[i] = v_i
+    x[i] -= step_size * m_i / (math.sqrt(v_i) * inv_sqrt_bc2 + eps)
+
+
+@njit(**SERIAL)
+def _adam_bias_corrections(t, lr, beta1, beta2):
+    """(lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t))."""
+    tf = float(t)
+    return lr / (1.0 - beta1 ** tf), 1.0 / math.sqrt(1.0 - beta2 ** tf)
+
+
+@njit(**SERIAL)
+def adam_step(x, g, state, t, lr, hyper):
+    """Adam with bias correction, torch.optim.Adam form, in place.
+
+    d = ±g + weight_decay * x
+    m <- beta1 * m + (1 - beta1) * d
+    v <- beta2 * v + (1 - beta2) * d * d
+    x <- x - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+
+    state: ``(m, v)``, first and second moment estimates (start at 0).
+    hyper: ``(beta1, beta2, eps, weight_decay, maximize)``
+        beta1, beta2 in [0, 1) (defaults 0.9, 0.999),
+        eps > 0 added outside the square root (default 1e-8),
+        weight_decay >= 0 (L2 added to the gradient, not AdamW's decoupled
+        decay), maximize in {0.0, 1.0}.
+    As torch.optim.Adam, sqrt(v / bc2) is computed as sqrt(v) / sqrt(bc2),
+    here as a product with 1 / sqrt(bc2): one division per element instead
+    of two, a difference of an ulp or so per step. (torch writes the m update
+    as a lerp, m + (1 - beta1)(d - m); this kernel keeps the paper's form.)
+    Reference: Kingma & Ba (2015), "Adam: a method for stochastic
+    optimization", Algorithm 1; torch.optim.Adam; optax.adam.
+    """
+    beta1, beta2, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    step_size, inv_sqrt_bc2 = _adam_bias_corrections(t, lr, beta1, beta2)
+    m, v = state
+    for i in range(x.size):
+        _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
+                     eps, weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def adam_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`adam_step`; bitwise the same result."""
+    beta1, beta2, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    step_size, inv_sqrt_bc2 = _adam_bias_corrections(t, lr, beta1, beta2)
+    m, v = state
+    for i in prange(x.size):
+        _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
+                     eps, weight_decay, sign)

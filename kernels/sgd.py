@@ -1,0 +1,170 @@
+"""Plain gradient descent, heavy-ball momentum and Nesterov momentum.
+
+Every rule here follows the one calling convention of gdfast.kernels::
+
+    rule_step(x, g, state, t, lr, hyper) -> None
+
+x      float64[::1], shape (n,)  parameters, updated in place
+g      float64[::1], shape (n,)  gradient at x (read only)
+state  tuple of float64[::1] arrays of shape (n,), updated in place
+t      int >= 1                  step number; 1 on the first call
+lr     float > 0                 learning rate of this step (from a schedule)
+hyper  tuple of floats           the rule's other hyperparameters, in the
+                                 order its docstring gives
+
+The equations are those of ``torch.optim.SGD`` (the gradient d below is
+negated first when ``maximize`` is 1.0, then weight decay is added).
+Each rule has a serial kernel (``*_step``) and a parallel one
+(``*_step_parallel``) that gives bitwise the same result.
+"""
+from numba import njit, prange
+
+from .jit import PARALLEL, SERIAL
+
+
+@njit(**SERIAL)
+def _descent_direction(g_i, x_i, weight_decay, sign):
+    """d = sign * g + weight_decay * x (sign = -1 maximises, +1 minimises)."""
+    return sign * g_i + weight_decay * x_i
+
+
+@njit(**SERIAL)
+def _sign(maximize):
+    return -1.0 if maximize != 0.0 else 1.0
+
+
+# --- plain gradient descent ------------------------------------------------
+
+@njit(**SERIAL)
+def _gd_update(i, x, g, lr, weight_decay, sign):
+    x[i] -= lr * _descent_direction(g[i], x[i], weight_decay, sign)
+
+
+@njit(**SERIAL)
+def gd_step(x, g, state, t, lr, hyper):
+    """Plain gradient descent, in place.
+
+    d = ±g + weight_decay * x ;  x <- x - lr * d
+
+    state: ``()`` (no state).
+    hyper: ``(weight_decay, maximize)``
+        weight_decay >= 0  L2 penalty added to the gradient (torch.optim.SGD).
+        maximize in {0.0, 1.0}  1.0 ascends f (uses -g).
+    Equivalent: torch.optim.SGD(momentum=0), optax.sgd.
+    """
+    weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    for i in range(x.size):
+        _gd_update(i, x, g, lr, weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def gd_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`gd_step`; bitwise the same result."""
+    weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    for i in prange(x.size):
+        _gd_update(i, x, g, lr, weight_decay, sign)
+
+
+# --- heavy-ball momentum -----------------------------------------------------
+
+@njit(**SERIAL)
+def _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
+                     weight_decay, sign):
+    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    b = d if first else momentum * buf[i] + (1.0 - dampening) * d
+    buf[i] = b
+    x[i] -= lr * b
+
+
+@njit(**SERIAL)
+def momentum_step(x, g, state, t, lr, hyper):
+    """Heavy-ball momentum (Polyak), torch.optim.SGD form, in place.
+
+    d = ±g + weight_decay * x
+    b <- d                                   on the first step (t == 1)
+    b <- momentum * b + (1 - dampening) * d  afterwards
+    x <- x - lr * b
+
+    With a constant lr and dampening 0 this is the classic form
+    v <- momentum * v - lr * g ; x <- x + v, with v = -lr * b.
+
+    state: ``(b,)``, the momentum buffer (any values; overwritten at t == 1).
+    hyper: ``(momentum, dampening, weight_decay, maximize)``
+        momentum >= 0 (usually in [0, 1)), dampening in [0, 1],
+        weight_decay >= 0, maximize in {0.0, 1.0}.
+    Equivalent: torch.optim.SGD(momentum>0, nesterov=False),
+    optax.sgd(momentum=...) for dampening 0.
+    """
+    momentum, dampening, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    buf = state[0]
+    first = t == 1
+    for i in range(x.size):
+        _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
+                         weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def momentum_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`momentum_step`; bitwise the same result."""
+    momentum, dampening, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    buf = state[0]
+    first = t == 1
+    for i in prange(x.size):
+        _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
+                         weight_decay, sign)
+
+
+# --- Nesterov momentum -------------------------------------------------------
+
+@njit(**SERIAL)
+def _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign):
+    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    b = d if first else momentum * buf[i] + d
+    buf[i] = b
+    x[i] -= lr * (d + momentum * b)
+
+
+@njit(**SERIAL)
+def nesterov_step(x, g, state, t, lr, hyper):
+    """Nesterov accelerated gradient, Sutskever / torch.optim.SGD form, in place.
+
+    d = ±g(x) + weight_decay * x      (gradient at the current iterate)
+    b <- d on the first step, else b <- momentum * b + d
+    x <- x - lr * (d + momentum * b)
+
+    This is the look-ahead form v <- mu*v - lr*g(y + mu*v) ; y <- y + v
+    rewritten in the variable x = y + mu*v (with constant lr and v = -lr*b):
+    the iterates x of this kernel are the look-ahead points of the classic
+    form, so both trajectories agree (tests/test_nesterov.py checks it).
+
+    state: ``(b,)``, the momentum buffer (overwritten at t == 1).
+    hyper: ``(momentum, weight_decay, maximize)``
+        momentum > 0 (usually in (0, 1)), weight_decay >= 0,
+        maximize in {0.0, 1.0}. torch forbids dampening with Nesterov, so
+        there is none.
+    Equivalent: torch.optim.SGD(momentum>0, nesterov=True),
+    optax.sgd(momentum=..., nesterov=True).
+    Reference: Sutskever, Martens, Dahl & Hinton (2013), "On the importance
+    of initialization and momentum in deep learning".
+    """
+    momentum, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    buf = state[0]
+    first = t == 1
+    for i in range(x.size):
+        _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def nesterov_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`nesterov_step`; bitwise the same result."""
+    momentum, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    buf = state[0]
+    first = t == 1
+    for i in prange(x.size):
+        _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign)

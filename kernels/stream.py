@@ -1,0 +1,23 @@
+"""The STREAM triad, the bandwidth yardstick the benchmarks report against.
+
+a[i] = b[i] + scalar * c[i]; STREAM counts 24 bytes per element (two reads,
+one write). Reference: McCalpin, "Memory Bandwidth and Machine Balance in
+Current High Performance Computers" (1995).
+"""
+from numba import njit, prange
+
+from .jit import PARALLEL, SERIAL
+
+
+@njit(**SERIAL)
+def triad(a, b, c, scalar):
+    """a <- b + scalar * c, serially. All float64[::1] of the same shape."""
+    for i in range(a.size):
+        a[i] = b[i] + scalar * c[i]
+
+
+@njit(**PARALLEL)
+def triad_parallel(a, b, c, scalar):
+    """a <- b + scalar * c over numba's threads."""
+    for i in prange(a.size):
+        a[i] = b[i] + scalar * c[i]

@@ -1,0 +1,41 @@
+"""Shared helpers for the kernel tests.
+
+Under NUMBA_DISABLE_JIT=1 (the second run of the suite, which covers the
+kernel bodies as plain Python) every test still runs, but the largest vector
+length is left out of the trajectory tables: 100 steps over 100,003 elements
+interpreted element by element take minutes, and the same code path runs at
+lengths 0, 1, 7 and 1000.
+"""
+import numba
+import numpy as np
+import pytest
+
+JIT_DISABLED = bool(numba.config.DISABLE_JIT)
+SIZES = (0, 1, 7, 1000) if JIT_DISABLED else (0, 1, 7, 1000, 100_003)
+STEPS = 100
+
+
+def gradient_sequence(seed, n, steps):
+    """Random gradients with magnitudes spread over 1e-3 .. 1e3 (seeded)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        yield rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)
+
+
+def learning_rate(lr0, t):
+    """A learning rate that changes every step, so kernels must use the one given."""
+    return lr0 * (1.0 + 0.5 * np.sin(t))
+
+
+def assert_rel_close(actual, desired, rtol=1e-12, what="array"):
+    """Element-wise |actual - desired| <= rtol * |desired| (exact where desired is 0)."""
+    actual = np.asarray(actual, dtype=np.float64)
+    desired = np.asarray(desired, dtype=np.float64)
+    assert actual.shape == desired.shape, what
+    assert np.all(np.isfinite(actual)), f"{what}: non-finite values"
+    err = np.abs(actual - desired)
+    bad = err > rtol * np.abs(desired)
+    if bad.any():
+        i = int(np.argmax(np.where(bad, err / np.maximum(np.abs(desired), 1e-300), 0)))
+        pytest.fail(f"{what}: {int(bad.sum())} of {actual.size} elements off by more than "
+                    f"{rtol:g} relative; worst at [{i}]: {actual[i]!r} vs {desired[i]!r}")
