@@ -28,6 +28,25 @@ def classic_cost(x):
     return x * x + 5.0 * x + 10.0
 
 
+def classic_value_and_grad(x):
+    """(f, f') at x of shape (1,): the classic cost for minimize(..., jac=True)."""
+    return float(classic_cost(x[0])), 2.0 * x + 5.0
+
+
+def classic_optimizers():
+    """CLASSIC_SETTINGS as gdfast optimizer objects, by rule name."""
+    from .optimizers import SGD, Adagrad, Adam, RMSprop
+    s = CLASSIC_SETTINGS
+    return {
+        "gd": SGD(**s["gd"]),
+        "momentum": SGD(**s["momentum"]),
+        "nesterov": SGD(**s["nesterov"], nesterov=True),
+        "adagrad": Adagrad(**s["adagrad"]),
+        "rmsprop": RMSprop(**s["rmsprop"]),
+        "adam": Adam(**s["adam"]),
+    }
+
+
 def central_difference(f, x, h=1e-5):
     """(f(x + h) - f(x - h)) / (2 h), the tutorials' numerical derivative."""
     return (f(x + h) - f(x - h)) / (2.0 * h)
@@ -54,3 +73,39 @@ def run_classic(rule, max_iter=CLASSIC_BUDGET, tol=1e-6, **settings):
         rule.step(x, g, state, nit, lr, hyper)
         path[nit] = x[0]
     return path[:nit + 1], nit
+
+
+class PolynomialFit:
+    """Least-squares polynomial fit by mean squared error, the tutorials' curve fit.
+
+    Data: ``n_points`` evenly spaced t on [0, 10] and
+    y = 2 t**2 - 5 t + 3 + noise * N(0, 1) (seeded). Parameters c (float64,
+    shape (degree + 1,)) are the coefficients of 1, t, ..., t**degree, lowest
+    first (numpy.polyfit returns them highest first).
+
+    f(c) = mean((V c - y)**2),  grad f(c) = 2/N V^T (V c - y),
+    V the (N, degree + 1) Vandermonde matrix. ``lipschitz`` is the gradient's
+    Lipschitz constant 2/N * lambda_max(V^T V): gradient descent converges for
+    lr < 2 / lipschitz.
+    """
+
+    def __init__(self, degree=2, n_points=100, noise=5.0, seed=0):
+        rng = np.random.default_rng(seed)
+        self.t = np.linspace(0.0, 10.0, n_points)
+        self.y = 2.0 * self.t ** 2 - 5.0 * self.t + 3.0 + noise * rng.standard_normal(n_points)
+        self.vander = np.vander(self.t, degree + 1, increasing=True)
+        self.x0 = np.zeros(degree + 1)
+        self.lipschitz = 2.0 / n_points * np.linalg.eigvalsh(self.vander.T @ self.vander)[-1]
+
+    def value_and_grad(self, c):
+        """(f, grad f) at c: the objective for minimize(..., jac=True)."""
+        r = self.vander @ c - self.y
+        return float(r @ r) / r.size, (2.0 / r.size) * (self.vander.T @ r)
+
+    def value(self, c):
+        r = self.vander @ c - self.y
+        return float(r @ r) / r.size
+
+    def least_squares(self):
+        """The exact minimiser, lowest coefficient first (via numpy.polyfit)."""
+        return np.polyfit(self.t, self.y, self.vander.shape[1] - 1)[::-1]

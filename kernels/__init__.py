@@ -17,6 +17,8 @@ hyper  tuple of floats, the rule's other hyperparameters (see each docstring)
 ``*_step_parallel`` kernels spread one large array over numba's threads and
 give bitwise the same numbers. Kernels do not validate: the facade in
 ``gdfast`` does. Schedules share the signature ``schedule(t, lr0, params)``.
+``finite_differences`` holds the central-difference gradient of a user's
+@njit objective; ``reductions`` the norms the convergence checks use.
 """
 from .adaptive import (
     adagrad_step,
@@ -42,6 +44,7 @@ from .sgd import (
     nesterov_step,
     nesterov_step_parallel,
 )
+from .reductions import max_abs, max_abs_diff, max_abs_diff_parallel, max_abs_parallel
 from .stream import triad, triad_parallel
 
 __all__ = [
@@ -54,4 +57,5 @@ __all__ = [
     "constant", "inverse_time_decay", "exponential_decay", "step_decay",
     "cosine_decay", "warmup_cosine",
     "triad", "triad_parallel",
+    "max_abs", "max_abs_parallel", "max_abs_diff", "max_abs_diff_parallel",
 ]

@@ -1,0 +1,238 @@
+"""gdfast.minimize: run an optimizer to convergence, scipy.optimize style."""
+import math
+
+import numpy as np
+
+from . import kernels
+from . import validation as check
+from .gradients import central_difference_gradient, default_steps, scalar_value
+from .optimizers import PARALLEL_MIN_SIZE, make_optimizer
+from .result import MESSAGES, SUCCESS, OptimizeResult, Status
+
+
+def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_iter=1000,
+             ftol=0.0, gtol=1e-6, xtol=0.0, callback=None, progress=False,
+             on_nonfinite="stop"):
+    """Minimise fun from x0 with a first-order method.
+
+    fun       callable. With jac=True, ``fun(x, *args) -> (f, g)``: a real
+              scalar f and a gradient g shaped like x0. Otherwise
+              ``fun(x, *args) -> f``. x is passed as a float64 array shaped
+              like x0 that gdfast owns: read it, do not keep or modify it.
+    x0        array-like of real numbers, any shape, finite, not empty; it is
+              copied, never modified.
+    method    an optimizer object (gdfast.SGD, Adagrad, RMSprop, Adam) or a
+              name: 'gd' (SGD, lr 0.1), 'sgd', 'momentum' (lr 0.1, momentum
+              0.9), 'nesterov' (likewise), 'adagrad', 'rmsprop', 'adam'; a
+              name takes its hyperparameters from ``options`` (a dict).
+    jac       True (fun returns (f, g)); a callable ``jac(x, *args) -> g``;
+              or '3-point' for central differences (compiled and parallel
+              over coordinates when fun is a numba @njit function of a 1-D x).
+    max_iter  int >= 0, the most optimizer steps.
+    ftol      stop when |f_prev - f| <= ftol * max(|f_prev|, |f|, 1); 0 = off.
+    gtol      stop when max_i |g_i| <= gtol (also checked at x0); with 0 only an
+              exactly zero gradient stops.
+    xtol      stop when max_i |dx_i| <= xtol * max(1, max_i |x_i|); 0 = off.
+    callback  ``callback(intermediate_result)`` after every step, with an
+              OptimizeResult holding x (read-only, shaped like x0), fun and
+              nit; raising StopIteration stops the run with status
+              'callback' (scipy's convention).
+    progress  True shows a tqdm progress bar with the current f (needs tqdm:
+              ``pip install tqdm``).
+    on_nonfinite  'stop' (default): when f, the gradient or the new iterate
+              holds NaN or inf, stop with status 'non-finite' and return the
+              last finite iterate; 'raise': raise FloatingPointError instead.
+
+    Returns an OptimizeResult (see gdfast.result.OptimizeResult): x, fun,
+    jac, nit, nfev, status, success, message, fun_history and
+    grad_norm_history (one entry per iterate, x_0 included).
+    """
+    x0 = _checked_x0(x0)
+    opt = make_optimizer(method, options)
+    max_iter = check.whole_number("max_iter", max_iter, 0)
+    ftol, gtol, xtol = (check.non_negative(k, v) for k, v in
+                        (("ftol", ftol), ("gtol", gtol), ("xtol", xtol)))
+    if on_nonfinite not in ("stop", "raise"):
+        raise ValueError(f"on_nonfinite must be 'stop' or 'raise', got {on_nonfinite!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    if not isinstance(args, tuple):
+        args = (args,)
+    objective = _Objective(fun, jac, args, x0.shape)
+    bar = _progress_bar(progress, max_iter)
+
+    n = x0.size
+    x = x0.ravel().copy()
+    x_prev = np.empty(n)
+    grads = (np.empty(n), np.empty(n))     # current and previous gradient, swapped
+    max_abs, max_abs_diff = ((kernels.max_abs, kernels.max_abs_diff) if n < PARALLEL_MIN_SIZE
+                             else (kernels.max_abs_parallel, kernels.max_abs_diff_parallel))
+    history = _History(max_iter)
+    state = opt.init(x)
+    x_view = x.reshape(x0.shape).view()
+    x_view.flags.writeable = False
+
+    f = objective(x, grads[0])
+    g_norm = max_abs(grads[0])
+    status = None
+    if not (math.isfinite(f) and math.isfinite(g_norm)):
+        status = _non_finite(on_nonfinite, 0, f, g_norm)
+    history.record(f, g_norm)
+    if status is None and g_norm <= gtol:
+        status = Status.GTOL
+    nit = 0
+    try:
+        while status is None:
+            if nit == max_iter:
+                status = Status.MAX_ITER
+                break
+            g, g_next = grads
+            np.copyto(x_prev, x)
+            opt.step(x, g, state)
+            f_next = objective(x, g_next)
+            step_norm = max_abs_diff(x, x_prev)
+            g_norm_next = max_abs(g_next)
+            if not (math.isfinite(f_next) and math.isfinite(g_norm_next)
+                    and math.isfinite(step_norm)):
+                np.copyto(x, x_prev)
+                status = _non_finite(on_nonfinite, nit + 1, f_next, g_norm_next)
+                break
+            nit += 1
+            f_prev, f, g_norm = f, f_next, g_norm_next
+            grads = (g_next, g)
+            history.record(f, g_norm)
+            bar.update(f)
+            if callback is not None:
+                try:
+                    callback(OptimizeResult(x=x_view, fun=f, nit=nit))
+                except StopIteration:
+                    status = Status.CALLBACK
+                    break
+            if g_norm <= gtol:
+                status = Status.GTOL
+            elif ftol > 0.0 and abs(f_prev - f) <= ftol * max(abs(f_prev), abs(f), 1.0):
+                status = Status.FTOL
+            elif xtol > 0.0 and step_norm <= xtol * max(1.0, max_abs(x)):
+                status = Status.XTOL
+    finally:
+        bar.close()
+    return OptimizeResult(
+        x=x.reshape(x0.shape), fun=f, jac=grads[0].reshape(x0.shape).copy(), nit=nit,
+        nfev=objective.nfev, status=status, success=status in SUCCESS,
+        message=MESSAGES[status], fun_history=history.fun(), grad_norm_history=history.grad_norm())
+
+
+def _checked_x0(x0):
+    if isinstance(x0, np.ndarray) and x0.dtype.kind not in "fiu":
+        raise TypeError(f"x0 must hold real numbers, got dtype {x0.dtype}")
+    try:
+        x = np.array(x0, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"x0 must be an array of real numbers, got {type(x0).__name__}") from None
+    if x.size == 0:
+        raise ValueError("x0 must not be empty")
+    check.all_finite("x0", x)
+    return x
+
+
+def _non_finite(on_nonfinite, step, f, g_norm):
+    if on_nonfinite == "raise":
+        raise FloatingPointError(
+            f"non-finite value at step {step}: f = {f!r}, max|g| = {g_norm!r} "
+            "(or a non-finite iterate); lower the learning rate, or pass "
+            "on_nonfinite='stop' to get the last finite iterate back")
+    return Status.NON_FINITE
+
+
+class _Objective:
+    """f(x) and the gradient written into a buffer, in one of the three jac modes."""
+
+    def __init__(self, fun, jac, args, shape):
+        if not callable(fun):
+            raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+        if not (jac is True or callable(jac) or jac == "3-point"):
+            raise ValueError(f"jac must be True, a callable or '3-point', got {jac!r}")
+        self.fun, self.jac, self.args, self.shape = fun, jac, args, shape
+        self.nfev = 0
+
+    def __call__(self, x, g):
+        view = x.reshape(self.shape)
+        self.nfev += 1
+        if self.jac is True:
+            out = self.fun(view, *self.args)
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError("fun must return (f, g) when jac=True; pass jac='3-point' "
+                                "or jac=callable for a fun that returns f alone")
+            f, grad = out
+            self._store(grad, g, "fun")
+        elif self.jac == "3-point":
+            f = self.fun(view, *self.args)
+            central_difference_gradient(self.fun, x, default_steps(x), g, self.args, self.shape)
+            self.nfev += 2 * x.size
+        else:
+            f = self.fun(view, *self.args)
+            self._store(self.jac(view, *self.args), g, "jac")
+        return scalar_value("fun", f)
+
+    def _store(self, grad, g, who):
+        grad = np.asarray(grad)
+        if grad.shape != self.shape:
+            raise ValueError(f"{who} must return a gradient of shape {self.shape} (the shape "
+                             f"of x0), got shape {grad.shape}")
+        if grad.dtype.kind not in "fiu":
+            raise TypeError(f"{who} must return a real gradient, got dtype {grad.dtype}")
+        np.copyto(g.reshape(self.shape), grad)
+
+
+class _History:
+    """f and max|g| per iterate in preallocated arrays, doubled when full."""
+
+    def __init__(self, max_iter):
+        self._f = np.empty(min(max_iter + 1, 4096))
+        self._g = np.empty_like(self._f)
+        self.size = 0
+
+    def record(self, f, g_norm):
+        if self.size == self._f.size:
+            self._f = np.concatenate([self._f, np.empty_like(self._f)])
+            self._g = np.concatenate([self._g, np.empty_like(self._g)])
+        self._f[self.size] = f
+        self._g[self.size] = g_norm
+        self.size += 1
+
+    def fun(self):
+        return self._f[:self.size].copy()
+
+    def grad_norm(self):
+        return self._g[:self.size].copy()
+
+
+class _NoBar:
+    def update(self, f):
+        pass
+
+    def close(self):
+        pass
+
+
+class _Bar:
+    def __init__(self, total):
+        from tqdm.auto import tqdm
+        self._bar = tqdm(total=total, desc="minimize", unit="it")
+
+    def update(self, f):
+        self._bar.set_postfix_str(f"f={f:.6g}", refresh=False)
+        self._bar.update(1)
+
+    def close(self):
+        self._bar.close()
+
+
+def _progress_bar(progress, total):
+    if not check.boolean("progress", progress):
+        return _NoBar()
+    try:
+        return _Bar(total)
+    except ImportError:
+        raise ImportError("progress=True needs tqdm, an optional extra: "
+                          "pip install tqdm  (or pip install 'gdfast[progress]')") from None

@@ -1,0 +1,233 @@
+"""Optimizer objects: torch.optim's names and defaults over gdfast's kernels.
+
+An optimizer holds validated hyperparameters and a learning rate (a float or
+a :mod:`gdfast.schedules` schedule). ``init(x)`` allocates its state once;
+``step(x, g, state)`` checks the arrays and runs one kernel call, in place::
+
+    opt = gdfast.Adam(lr=0.01)
+    state = opt.init(x)            # OptimizerState: arrays shaped like x, t = 0
+    for _ in range(100):
+        opt.step(x, grad(x), state)
+
+x, g and the state arrays are 1-D C-contiguous float64 arrays of one length
+(pass ``x.ravel()`` of a multi-dimensional problem). Arrays of at least
+:data:`PARALLEL_MIN_SIZE` elements go to the parallel kernel; both kernels
+give bitwise the same result.
+"""
+import numpy as np
+
+from . import validation as check
+from .rules import RULES
+from .schedules import Schedule, as_schedule
+from .validation import F8
+
+# Below this many elements the serial kernel is used: waking numba's threads
+# costs more than it saves (see `gdfast bench`).
+PARALLEL_MIN_SIZE = 32_768
+
+
+class OptimizerState:
+    """The state of one run: the rule's arrays and the step count.
+
+    arrays  tuple of float64 arrays, each of shape (n,), named by ``names``
+    n       int, the length of the parameter vector it was made for
+    t       int, the number of steps taken (0 after init)
+    """
+    __slots__ = ("names", "arrays", "t", "n")
+
+    def __init__(self, names, arrays, n, t=0):
+        self.names, self.arrays, self.n, self.t = tuple(names), tuple(arrays), n, t
+
+    def __getitem__(self, name):
+        return self.arrays[self.names.index(name)]
+
+    def __repr__(self):
+        shapes = ", ".join(f"{k}: float64{a.shape}" for k, a in zip(self.names, self.arrays))
+        return f"OptimizerState(t={self.t}, {shapes})"
+
+
+class Optimizer:
+    """Base class: subclasses set ``self.rule`` (a gdfast.rules.Rule),
+    ``self.hyper`` (its tuple of floats) and ``self.lr``."""
+
+    rule = None
+    hyper = ()
+    lr: Schedule
+
+    def _set_lr(self, lr):
+        if not isinstance(lr, Schedule):
+            lr = as_schedule(check.positive("lr", lr))
+        self.lr = lr
+        # A constant rate skips the schedule call on every step.
+        self._lr_constant = lr.lr0 if lr.name == "constant" else None
+
+    def init(self, x):
+        """Allocate the state for parameters x (1-D float64, any values)."""
+        check.kernel_array("x", x)
+        n = x.shape[0]
+        return OptimizerState(self.rule.state, self._initial_state(n), n)
+
+    def _initial_state(self, n):
+        return tuple(np.zeros(n) for _ in self.rule.state)
+
+    def step(self, x, g, state):
+        """One update of x in place (and of the state); returns None.
+
+        x and g must be 1-D C-contiguous float64 arrays of one length, x
+        writable, and state the OptimizerState that ``init`` made for that
+        length. On any error nothing is modified.
+        """
+        # One cheap test for the common case; the slow path names the problem.
+        if not (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype is F8
+                and g.dtype is F8 and x.ndim == 1 and g.shape == x.shape
+                and type(state) is OptimizerState and state.n == x.shape[0]
+                and state.names == self.rule.state and x.flags.c_contiguous
+                and x.flags.writeable and g.flags.c_contiguous):
+            self._check_step_arguments(x, g, state)
+        t = state.t + 1
+        lr = self._lr_constant
+        if lr is None:
+            lr = self.lr(t)
+        kernel = self.rule.step if x.shape[0] < PARALLEL_MIN_SIZE else self.rule.step_parallel
+        kernel(x, g, state.arrays, t, lr, self.hyper)
+        state.t = t
+
+    def _check_step_arguments(self, x, g, state):
+        check.kernel_array("x", x)
+        check.writable("x", x)
+        check.kernel_array("g", g, x.shape[0])
+        if type(state) is not OptimizerState or state.names != self.rule.state:
+            raise TypeError(f"state must be the OptimizerState made by this optimizer's "
+                            f"init(x), got {state!r}")
+        if state.n != x.shape[0]:
+            raise ValueError(f"state arrays have length {state.n} but x has length "
+                             f"{x.shape[0]}; call init(x) for these parameters")
+
+    def __repr__(self):
+        opts = ", ".join(f"{k}={v}" for k, v in zip(self.rule.hyper, self.hyper))
+        return f"{type(self).__name__}(lr={self.lr}, rule={self.rule.name}, {opts})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent: plain, heavy-ball momentum or Nesterov.
+
+    torch.optim.SGD's arguments and defaults. With momentum = 0 the update is
+    x <- x - lr * (±g + weight_decay * x); with momentum > 0 see
+    gdfast.kernels.momentum_step, with nesterov=True gdfast.kernels.nesterov_step.
+
+    lr > 0 (float or schedule); momentum >= 0; dampening in [0, 1];
+    weight_decay >= 0; nesterov needs momentum > 0 and dampening = 0;
+    maximize ascends f.
+    """
+
+    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
+        self._set_lr(lr)
+        momentum = check.non_negative("momentum", momentum)
+        dampening = check.in_unit_interval("dampening", dampening, closed_right=True)
+        weight_decay = check.non_negative("weight_decay", weight_decay)
+        nesterov = check.boolean("nesterov", nesterov)
+        maximize = float(check.boolean("maximize", maximize))
+        if nesterov and (momentum <= 0.0 or dampening != 0.0):
+            raise ValueError("nesterov=True requires momentum > 0 and dampening = 0, got "
+                             f"momentum={momentum!r}, dampening={dampening!r}")
+        if nesterov:
+            self.rule = RULES["nesterov"]
+            self.hyper = (momentum, weight_decay, maximize)
+        elif momentum > 0.0:
+            self.rule = RULES["momentum"]
+            self.hyper = (momentum, dampening, weight_decay, maximize)
+        else:
+            self.rule = RULES["gd"]
+            self.hyper = (weight_decay, maximize)
+
+
+class Adagrad(Optimizer):
+    """AdaGrad with torch.optim.Adagrad's arguments and defaults.
+
+    lr > 0; lr_decay >= 0; weight_decay >= 0; initial_accumulator_value >= 0
+    (the starting sum of squared gradients); eps > 0, added outside the
+    square root. Equations: gdfast.kernels.adagrad_step.
+    """
+
+    def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+        self._set_lr(lr)
+        self.rule = RULES["adagrad"]
+        self.initial_accumulator_value = check.non_negative(
+            "initial_accumulator_value", initial_accumulator_value)
+        self.hyper = (check.non_negative("lr_decay", lr_decay), check.positive("eps", eps),
+                      check.non_negative("weight_decay", weight_decay),
+                      float(check.boolean("maximize", maximize)))
+
+    def _initial_state(self, n):
+        return (np.full(n, self.initial_accumulator_value),)
+
+
+class RMSprop(Optimizer):
+    """RMSProp with torch.optim.RMSprop's arguments and defaults.
+
+    lr > 0; alpha in [0, 1), the decay of the squared-gradient average;
+    eps > 0, added outside the square root; weight_decay >= 0.
+    Equations: gdfast.kernels.rmsprop_step. The centred and momentum
+    variants of torch are not available yet (momentum must be 0 and
+    centered False).
+    """
+
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, *, maximize=False):
+        self._set_lr(lr)
+        self.rule = RULES["rmsprop"]
+        if check.non_negative("momentum", momentum) != 0.0 or check.boolean("centered", centered):
+            raise NotImplementedError("RMSprop with momentum > 0 or centered=True is not "
+                                      "available yet; use momentum=0, centered=False")
+        self.hyper = (check.in_unit_interval("alpha", alpha), check.positive("eps", eps),
+                      check.non_negative("weight_decay", weight_decay),
+                      float(check.boolean("maximize", maximize)))
+
+
+class Adam(Optimizer):
+    """Adam with torch.optim.Adam's arguments and defaults.
+
+    lr > 0; betas = (beta1, beta2), each in [0, 1); eps > 0, added outside
+    the square root; weight_decay >= 0 (L2 added to the gradient).
+    Equations: gdfast.kernels.adam_step. amsgrad is not available yet.
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False):
+        self._set_lr(lr)
+        self.rule = RULES["adam"]
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        if check.boolean("amsgrad", amsgrad):
+            raise NotImplementedError("Adam(amsgrad=True) is not available yet")
+        self.hyper = (check.in_unit_interval("betas[0]", betas[0]),
+                      check.in_unit_interval("betas[1]", betas[1]),
+                      check.positive("eps", eps),
+                      check.non_negative("weight_decay", weight_decay),
+                      float(check.boolean("maximize", maximize)))
+
+
+METHODS = {
+    "gd": lambda **kw: SGD(**{"lr": 0.1, **kw}),
+    "sgd": SGD,
+    "momentum": lambda **kw: SGD(**{"lr": 0.1, "momentum": 0.9, **kw}),
+    "nesterov": lambda **kw: SGD(**{"lr": 0.1, "momentum": 0.9, "nesterov": True, **kw}),
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def make_optimizer(method, options=None):
+    """An Optimizer from an instance, or from a name in METHODS and options."""
+    if isinstance(method, Optimizer):
+        if options:
+            raise TypeError("options is only for a method given by name; "
+                            "pass the hyperparameters to the optimizer object")
+        return method
+    if not isinstance(method, str) or method.lower() not in METHODS:
+        raise ValueError(f"method must be an Optimizer or one of {sorted(METHODS)}, "
+                         f"got {method!r}")
+    return METHODS[method.lower()](**(options or {}))

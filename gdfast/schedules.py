@@ -1,0 +1,80 @@
+"""Learning-rate schedules for the optimizer objects.
+
+Each constructor checks its arguments and returns a :class:`Schedule`, a
+record of a compiled schedule from gdfast.kernels.schedules with its base
+rate and parameters. ``schedule(t)`` gives the learning rate of step t
+(t = 1 on the first step, which uses ``lr0``); the formulas are in the
+kernels' docstrings.
+"""
+from typing import Callable, NamedTuple
+
+from . import kernels
+from . import validation as check
+
+
+class Schedule(NamedTuple):
+    name: str
+    kernel: Callable   # njit (t, lr0, params) -> lr_t
+    lr0: float
+    params: tuple      # floats, the kernel's params tuple
+
+    def __call__(self, t):
+        return self.kernel(t, self.lr0, self.params)
+
+
+def constant(lr):
+    """lr_t = lr."""
+    return Schedule("constant", kernels.constant, check.positive("lr", lr), ())
+
+
+def inverse_time_decay(lr0, k):
+    """lr_t = lr0 / (1 + (t - 1) / k): the classic tutorials' adaptive rate (k = 50)."""
+    return Schedule("inverse_time_decay", kernels.inverse_time_decay,
+                    check.positive("lr0", lr0), (check.positive("k", k),))
+
+
+def exponential_decay(lr0, gamma):
+    """lr_t = lr0 * gamma ** (t - 1), gamma in (0, 1]."""
+    g = check.positive("gamma", gamma)
+    if g > 1.0:
+        raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+    return Schedule("exponential_decay", kernels.exponential_decay,
+                    check.positive("lr0", lr0), (g,))
+
+
+def step_decay(lr0, step_size, gamma=0.1):
+    """lr_t = lr0 * gamma ** ((t - 1) // step_size)."""
+    g = check.positive("gamma", gamma)
+    if g > 1.0:
+        raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+    return Schedule("step_decay", kernels.step_decay, check.positive("lr0", lr0),
+                    (float(check.whole_number("step_size", step_size, 1)), g))
+
+
+def cosine_decay(lr0, decay_steps, lr_min=0.0):
+    """Cosine from lr0 down to lr_min over decay_steps steps, then lr_min."""
+    lr0 = check.positive("lr0", lr0)
+    lr_min = check.non_negative("lr_min", lr_min)
+    if lr_min > lr0:
+        raise ValueError(f"lr_min must be <= lr0 ({lr0!r}), got {lr_min!r}")
+    return Schedule("cosine_decay", kernels.cosine_decay, lr0,
+                    (float(check.whole_number("decay_steps", decay_steps, 1)), lr_min))
+
+
+def warmup_cosine(lr0, warmup_steps, decay_steps, lr_init=0.0, lr_end=0.0):
+    """Linear warm-up lr_init -> lr0 over warmup_steps, then cosine to lr_end
+    by step decay_steps (optax.warmup_cosine_decay_schedule)."""
+    warm = check.whole_number("warmup_steps", warmup_steps, 1)
+    total = check.whole_number("decay_steps", decay_steps, 1)
+    if total <= warm:
+        raise ValueError(f"decay_steps must be > warmup_steps ({warm}), got {total}")
+    return Schedule("warmup_cosine", kernels.warmup_cosine, check.positive("lr0", lr0),
+                    (float(warm), float(total), check.non_negative("lr_init", lr_init),
+                     check.non_negative("lr_end", lr_end)))
+
+
+def as_schedule(lr):
+    """A float lr becomes a constant schedule; a Schedule passes through."""
+    if isinstance(lr, Schedule):
+        return lr
+    return constant(lr)
