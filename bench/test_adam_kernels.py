@@ -66,3 +66,19 @@ def test_adam_torch_fused(benchmark, rng, n):
 def test_stream_triad(benchmark, rng, n):
     a, b, c = np.zeros(n), rng.standard_normal(n), rng.standard_normal(n)
     _bench(benchmark, kernels.triad_parallel, a, b, c, 3.0)
+
+
+@pytest.mark.parametrize("n", [1000])
+def test_adam_facade_step(benchmark, rng, n):
+    """gdfast.Adam.step: validation and dispatch on top of test_adam_serial[1000]-like work."""
+    import gdfast
+    x, g = rng.standard_normal(n), rng.standard_normal(n)
+    opt = gdfast.Adam(lr=1e-3)
+    state = opt.init(x)
+    _bench(benchmark, opt.step, x, g, state)
+
+
+@pytest.mark.parametrize("n", [1000])
+def test_adam_bare_kernel_small(benchmark, rng, n):
+    a = Adam(rng, n)
+    _bench(benchmark, a.kernel, kernels.adam_step)

@@ -6,8 +6,13 @@ import numpy as np
 from . import kernels
 from . import validation as check
 from .gradients import central_difference_gradient, default_steps, scalar_value
-from .optimizers import PARALLEL_MIN_SIZE, make_optimizer
+from .optimizers import make_optimizer
 from .result import MESSAGES, SUCCESS, OptimizeResult, Status
+from .rules import SGD_PARALLEL_MIN_SIZE
+
+# The norms of the convergence checks are memory-bound passes like the plain
+# update rules, and go parallel at the same length.
+PARALLEL_MIN_SIZE = SGD_PARALLEL_MIN_SIZE
 
 
 def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_iter=1000,

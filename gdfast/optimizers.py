@@ -10,9 +10,9 @@ a :mod:`gdfast.schedules` schedule). ``init(x)`` allocates its state once;
         opt.step(x, grad(x), state)
 
 x, g and the state arrays are 1-D C-contiguous float64 arrays of one length
-(pass ``x.ravel()`` of a multi-dimensional problem). Arrays of at least
-:data:`PARALLEL_MIN_SIZE` elements go to the parallel kernel; both kernels
-give bitwise the same result.
+(pass ``x.ravel()`` of a multi-dimensional problem). Arrays of at least the
+rule's ``parallel_min_size`` elements (gdfast.rules) go to the parallel
+kernel; both kernels give bitwise the same result.
 """
 import numpy as np
 
@@ -20,11 +20,6 @@ from . import validation as check
 from .rules import RULES
 from .schedules import Schedule, as_schedule
 from .validation import F8
-
-# Below this many elements the serial kernel is used: waking numba's threads
-# costs more than it saves (see `gdfast bench`).
-PARALLEL_MIN_SIZE = 32_768
-
 
 class OptimizerState:
     """The state of one run: the rule's arrays and the step count.
@@ -88,7 +83,8 @@ class Optimizer:
         lr = self._lr_constant
         if lr is None:
             lr = self.lr(t)
-        kernel = self.rule.step if x.shape[0] < PARALLEL_MIN_SIZE else self.rule.step_parallel
+        rule = self.rule
+        kernel = rule.step if x.shape[0] < rule.parallel_min_size else rule.step_parallel
         kernel(x, g, state.arrays, t, lr, self.hyper)
         state.t = t
 

@@ -20,29 +20,32 @@ def _block_bounds(n, n_blocks, b):
 
 
 @njit(**SERIAL)
-def _max_abs_diff_range(a, b, lo, hi):
-    m = 0.0
-    nan = False
-    for i in range(lo, hi):
-        v = abs(a[i] - b[i])
-        if v > m:
-            m = v
-        elif v != v:
-            nan = True
+def _fold(m, nan, v):
+    """One step of a NaN-aware running maximum of v >= 0 (or NaN)."""
+    if v > m:
+        return v, nan
+    return m, nan or v != v
+
+
+@njit(**SERIAL)
+def _result(m, nan):
     return np.nan if nan else m
 
 
 @njit(**SERIAL)
 def _max_abs_range(a, lo, hi):
-    m = 0.0
-    nan = False
+    m, nan = 0.0, False
     for i in range(lo, hi):
-        v = abs(a[i])
-        if v > m:
-            m = v
-        elif v != v:
-            nan = True
-    return np.nan if nan else m
+        m, nan = _fold(m, nan, abs(a[i]))
+    return _result(m, nan)
+
+
+@njit(**SERIAL)
+def _max_abs_diff_range(a, b, lo, hi):
+    m, nan = 0.0, False
+    for i in range(lo, hi):
+        m, nan = _fold(m, nan, abs(a[i] - b[i]))
+    return _result(m, nan)
 
 
 @njit(**SERIAL)

@@ -5,7 +5,7 @@ import pytest
 
 import gdfast
 from gdfast import reference
-from gdfast.optimizers import PARALLEL_MIN_SIZE
+from gdfast.rules import SGD_PARALLEL_MIN_SIZE
 
 
 def _run_reference(rule_step, hyper, x0, grads, lrs, n_state, initial=0.0):
@@ -33,7 +33,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("n", [5, PARALLEL_MIN_SIZE + 3])
+@pytest.mark.parametrize("n", [5, SGD_PARALLEL_MIN_SIZE + 3])  # serial, then parallel kernels
 @pytest.mark.parametrize("make,rule_step,hyper,n_state,initial", CASES)
 def test_optimizer_step_follows_the_reference(make, rule_step, hyper, n_state, initial, n):
     rng = np.random.default_rng(n)

@@ -7,15 +7,26 @@ import numpy as np
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+def run_block(containing):
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+              if containing in b]
+    assert len(blocks) == 1, f"one README example with {containing!r}"
+    namespace = {}
+    exec(compile(blocks[0], str(README), "exec"), namespace)
+    return namespace
 
 
 def test_readme_kernel_example_runs_and_converges(capsys):
-    blocks = [b for b in python_blocks() if "fit_rows" in b]
-    assert len(blocks) == 1
-    namespace = {}
-    exec(compile(blocks[0], str(README), "exec"), namespace)
-    err = np.abs(namespace["X"] - namespace["targets"]).max()
+    ns = run_block("fit_rows")
+    err = np.abs(ns["X"] - ns["targets"]).max()
     assert err < 1e-12
     assert float(capsys.readouterr().out) == err
+
+
+def test_readme_quickstart_runs_and_matches_polyfit(capsys):
+    ns = run_block("PolynomialFit")
+    res, problem = ns["res"], ns["problem"]
+    assert res.status == "gtol"
+    np.testing.assert_allclose(res.x, problem.least_squares(), atol=1e-8)
+    np.testing.assert_allclose(res.x, [1.39, -3.93, 1.90], atol=0.005)
+    assert abs(ns["x"][0] + 2.5) < 1e-9
