@@ -10,6 +10,7 @@ but x, g and the state entries are Python lists of floats (updated in
 place), and hyper is unpacked by name on the first line. This module is slow
 on purpose; the benchmarks use it as the baseline that JIT kernels beat.
 """
+import itertools
 import math
 
 
@@ -142,3 +143,69 @@ def warmup_cosine(t, lr0, params):
         return lr_init + (lr0 - lr_init) * s / W
     s = min(s - W, T - W)
     return lr_end + (lr0 - lr_end) * (1 + math.cos(math.pi * s / (T - W))) / 2
+
+
+# --- smoothed total-variation denoising --------------------------------------
+# Images are flat lists of floats in row-major order with their shape, (H, W)
+# or (D, H, W). d_a(p) = u[p + e_a] - u[p] along each axis a, and 0 where
+# p + e_a falls outside (Neumann boundary).
+
+def _pixels(shape):
+    """(flat index, [forward-neighbour flat index or None per axis]) per pixel."""
+    strides = [1] * len(shape)
+    for a in range(len(shape) - 2, -1, -1):
+        strides[a] = strides[a + 1] * shape[a + 1]
+    index = 0
+    for coords in itertools.product(*[range(n) for n in shape]):
+        yield index, [index + strides[a] if coords[a] + 1 < shape[a] else None
+                      for a in range(len(shape))]
+        index += 1
+
+
+def _differences(u, p, neighbours):
+    return [u[q] - u[p] if q is not None else 0.0 for q in neighbours]
+
+
+def tv_energy(u, f, shape, lam, eps, anisotropic=False):
+    """E(u) = 1/2 sum (u - f)^2 + lam * sum_p phi_p.
+
+    isotropic phi_p = sqrt(sum_a d_a(p)^2 + eps^2);
+    anisotropic phi_p = sum_a sqrt(d_a(p)^2 + eps^2).
+    """
+    total = 0.0
+    for p, neighbours in _pixels(shape):
+        d = _differences(u, p, neighbours)
+        if anisotropic:
+            phi = sum(math.sqrt(da * da + eps * eps) for da in d)
+        else:
+            phi = math.sqrt(sum(da * da for da in d) + eps * eps)
+        total += 0.5 * (u[p] - f[p]) ** 2 + lam * phi
+    return total
+
+
+def tv_gradient(u, f, shape, lam, eps, anisotropic=False):
+    """dE/du as a flat list, by differentiating every pixel's term.
+
+    The term of pixel p depends on u[p] and on its forward neighbours q_a:
+    d phi_p / d u[q_a] = d_a / s_a and d phi_p / d u[p] = -sum_a d_a / s_a,
+    with s_a = phi_p (isotropic) or sqrt(d_a^2 + eps^2) (anisotropic).
+    """
+    g = [u[p] - f[p] for p in range(len(u))]
+    for p, neighbours in _pixels(shape):
+        d = _differences(u, p, neighbours)
+        if anisotropic:
+            s = [math.sqrt(da * da + eps * eps) for da in d]
+        else:
+            s = [math.sqrt(sum(da * da for da in d) + eps * eps)] * len(d)
+        for q, da, sa in zip(neighbours, d, s):
+            if q is not None:
+                g[q] += lam * da / sa
+                g[p] -= lam * da / sa
+    return g
+
+
+def tv_denoise_iteration(u, f, shape, lam, eps, lr, anisotropic=False):
+    """One gradient-descent iteration u <- u - lr * dE/du, in place."""
+    g = tv_gradient(u, f, shape, lam, eps, anisotropic)
+    for p in range(len(u)):
+        u[p] = u[p] - lr * g[p]

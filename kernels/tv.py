@@ -1,0 +1,276 @@
+"""Smoothed total-variation denoising energy and its exact gradient.
+
+    E(u) = 1/2 sum (u - f)^2 + lam * sum_p phi_p
+
+isotropic:    phi_p = sqrt(|grad u|_p^2 + eps^2)
+anisotropic:  phi_p = sqrt(dx_p^2 + eps^2) + sqrt(dy_p^2 + eps^2) (+ dz in 3-D)
+
+grad u is the forward difference with Neumann boundary: dx_p = u[p + e_x] - u[p],
+and 0 on the last column (row, plane) — the discretisation of
+skimage.restoration.denoise_tv_chambolle, whose ``weight`` is lam. The
+gradient is exact for this energy:
+
+    dE/du = (u - f) - lam * div(grad u / phi)
+
+with div the backward-difference divergence (the negative adjoint of the
+forward difference): (div p)_q = sum_axes (p_a[q] - p_a[q - e_a]), p_a[-1] = 0.
+
+Layout: one pass over the image. Each block of rows (2-D) or planes (3-D) is
+swept in order; every pixel's fluxes p = grad u / phi are computed once
+(one square root per pixel in the isotropic case) into row buffers and reused
+by the neighbours that need them (the left neighbour's x-flux is carried in
+a register, the y- and z-fluxes of the pixels above and behind sit in row and
+plane buffers); each block recomputes only the fluxes of the row (plane) just
+before it. The energy is summed per row with eight
+accumulators, per block in row order, then over blocks in block order: the
+same bits for any thread count, and the serial and parallel kernels agree
+bit for bit.
+
+Workspace (allocated once by the caller, see ``tv_workspace_2d/3d``) holds
+the row buffers of every block and the per-block energies, so a call
+allocates nothing.
+"""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .jit import PARALLEL, SERIAL
+
+MAX_BLOCKS_2D = 64   # row blocks of a 2-D image (fewer when it has fewer rows)
+MAX_BLOCKS_3D = 16   # plane blocks of a 3-D volume (each holds a plane buffer)
+_PY, _E = 0, 1   # row buffers of a 2-D block; buf[_E, W] holds the block's energy
+_ROWS_2D = 2
+
+
+@njit(**SERIAL)
+def n_blocks_2d(shape):
+    return min(shape[0], MAX_BLOCKS_2D)
+
+
+@njit(**SERIAL)
+def n_blocks_3d(shape):
+    return min(shape[0], MAX_BLOCKS_3D)
+
+
+@njit(**SERIAL)
+def tv_workspace_2d(shape):
+    """Workspace for the 2-D kernels: float64 (n_blocks, 2, W + 1)."""
+    return np.zeros((n_blocks_2d(shape), _ROWS_2D, shape[1] + 1))
+
+
+@njit(**SERIAL)
+def tv_workspace_3d(shape):
+    """Workspace for the 3-D kernels: float64 (n_blocks, H + 2, W + 1)."""
+    return np.zeros((n_blocks_3d(shape), shape[1] + 2, shape[2] + 1))
+
+
+@njit(**SERIAL)
+def _block_rows(n, n_blocks, b):
+    return b * n // n_blocks, (b + 1) * n // n_blocks
+
+
+@njit(**SERIAL)
+def _sum8(a, n):
+    """sum(a[:n]) with eight interleaved accumulators, in a fixed order."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+    m = n - n % 8
+    for j in range(0, m, 8):
+        s0 += a[j]
+        s1 += a[j + 1]
+        s2 += a[j + 2]
+        s3 += a[j + 3]
+        s4 += a[j + 4]
+        s5 += a[j + 5]
+        s6 += a[j + 6]
+        s7 += a[j + 7]
+    for j in range(m, n):
+        s0 += a[j]
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@njit(**SERIAL)
+def _flux_2d(dx, dy, eps2, lam, anisotropic):
+    """(px, py, lam * phi) at one pixel of a 2-D image."""
+    if anisotropic:
+        fx = math.sqrt(dx * dx + eps2)
+        fy = math.sqrt(dy * dy + eps2)
+        return dx / fx, dy / fy, lam * (fx + fy)
+    phi = math.sqrt(dx * dx + dy * dy + eps2)
+    inv = 1.0 / phi
+    return dx * inv, dy * inv, lam * phi
+
+
+@njit(**SERIAL)
+def _flux_3d(dx, dy, dz, eps2, lam, anisotropic):
+    """(px, py, pz, lam * phi) at one voxel of a 3-D volume."""
+    if anisotropic:
+        fx = math.sqrt(dx * dx + eps2)
+        fy = math.sqrt(dy * dy + eps2)
+        fz = math.sqrt(dz * dz + eps2)
+        return dx / fx, dy / fy, dz / fz, lam * (fx + fy + fz)
+    phi = math.sqrt(dx * dx + dy * dy + dz * dz + eps2)
+    inv = 1.0 / phi
+    return dx * inv, dy * inv, dz * inv, lam * phi
+
+
+@njit(**SERIAL)
+def _total(work, n, slot_row, slot_col):
+    """Sum of the blocks' energies, in block order."""
+    total = 0.0
+    for b in range(n):
+        total += work[b, slot_row, slot_col]
+    return total
+
+
+# --- 2-D ---------------------------------------------------------------------
+
+@njit(**SERIAL)
+def _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, want_grad):
+    """Row i: energy terms into buf[_E]; g[i] <- dE/du (if want_grad); buf[_PY]
+    holds the y-fluxes of row i - 1 on entry and those of row i on return.
+
+    The x-flux of the left neighbour is carried from one pixel to the next,
+    the y-flux of the pixel above comes from the row buffer: every flux is
+    computed once.
+    """
+    H, W = u.shape
+    py_up, e = buf[_PY], buf[_E]
+    down = i + 1 if i + 1 < H else i          # last row: dy = 0 (Neumann)
+    left = 0.0
+    for j in range(W):
+        uij = u[i, j]
+        dx = u[i, j + 1] - uij if j + 1 < W else 0.0   # last column: dx = 0
+        px, py, tv = _flux_2d(dx, u[down, j] - uij, eps2, lam, anisotropic)
+        r = uij - f[i, j]
+        e[j] = 0.5 * r * r + tv
+        if want_grad:
+            g[i, j] = r - lam * ((px - left) + (py - py_up[j]))
+        py_up[j] = py
+        left = px
+
+
+@njit(**SERIAL)
+def _block_2d(u, f, lam, eps2, anisotropic, g, buf, r0, r1, want_grad):
+    """Rows r0..r1-1 of a 2-D image; the block's energy goes to buf[_E, W]."""
+    W = u.shape[1]
+    buf[_PY, :W] = 0.0
+    if r0 > 0:
+        _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, g, buf, False)
+    energy = 0.0
+    for i in range(r0, r1):
+        _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, want_grad)
+        energy += _sum8(buf[_E], W)
+    buf[_E, W] = energy
+
+
+@njit(**SERIAL)
+def tv_energy_grad_2d(u, f, lam, eps, g, work, anisotropic=False):
+    """E(u) and g <- dE/du for a 2-D image, serially; returns E.
+
+    u, f, g: float64 (H, W), C-contiguous, H, W >= 1; lam >= 0; eps > 0;
+    work: tv_workspace_2d(u.shape); anisotropic: bool.
+    """
+    n = work.shape[0]
+    for b in range(n):
+        r0, r1 = _block_rows(u.shape[0], n, b)
+        _block_2d(u, f, lam, eps * eps, anisotropic, g, work[b], r0, r1, True)
+    return _total(work, n, _E, u.shape[1])
+
+
+@njit(**PARALLEL)
+def tv_energy_grad_2d_parallel(u, f, lam, eps, g, work, anisotropic=False):
+    """:func:`tv_energy_grad_2d` over blocks of rows in parallel; the same bits."""
+    n = work.shape[0]
+    for b in prange(n):
+        r0, r1 = _block_rows(u.shape[0], n, b)
+        _block_2d(u, f, lam, eps * eps, anisotropic, g, work[b], r0, r1, True)
+    return _total(work, n, _E, u.shape[1])
+
+
+@njit(**PARALLEL)
+def tv_energy_2d(u, f, lam, eps, work, anisotropic=False):
+    """E(u) alone for a 2-D image, in parallel; the same bits as the fused kernels."""
+    n = work.shape[0]
+    for b in prange(n):
+        r0, r1 = _block_rows(u.shape[0], n, b)
+        _block_2d(u, f, lam, eps * eps, anisotropic, u, work[b], r0, r1, False)
+    return _total(work, n, _E, u.shape[1])
+
+
+# --- 3-D ---------------------------------------------------------------------
+# A block's buffers (H + 2 rows of W + 1): rows 0..H-1 hold the z-fluxes of the
+# previous plane, row H the y-fluxes of the row above, row H + 1 the energy
+# terms of the current row, and buf[H + 1, W] the block's energy.
+
+@njit(**SERIAL)
+def _row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, want_grad):
+    """Row (k, i); like _row_2d, with the z-flux of the voxel behind from buf[i]."""
+    D, H, W = u.shape
+    pz_up, py_up, e = buf[i], buf[H], buf[H + 1]
+    down = i + 1 if i + 1 < H else i
+    back = k + 1 if k + 1 < D else k
+    left = 0.0
+    for j in range(W):
+        uij = u[k, i, j]
+        dx = u[k, i, j + 1] - uij if j + 1 < W else 0.0
+        px, py, pz, tv = _flux_3d(dx, u[k, down, j] - uij, u[back, i, j] - uij, eps2, lam,
+                                  anisotropic)
+        r = uij - f[k, i, j]
+        e[j] = 0.5 * r * r + tv
+        if want_grad:
+            g[k, i, j] = r - lam * ((px - left) + (py - py_up[j]) + (pz - pz_up[j]))
+        py_up[j] = py
+        pz_up[j] = pz
+        left = px
+
+
+@njit(**SERIAL)
+def _block_3d(u, f, lam, eps2, anisotropic, g, buf, k0, k1, want_grad):
+    """Planes k0..k1-1 of a 3-D volume; the block's energy goes to buf[H + 1, W]."""
+    D, H, W = u.shape
+    buf[:H + 1, :W] = 0.0
+    if k0 > 0:
+        for i in range(H):
+            _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, g, buf, False)
+    energy = 0.0
+    for k in range(k0, k1):
+        buf[H, :W] = 0.0
+        for i in range(H):
+            _row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, want_grad)
+            energy += _sum8(buf[H + 1], W)
+    buf[H + 1, W] = energy
+
+
+@njit(**SERIAL)
+def tv_energy_grad_3d(u, f, lam, eps, g, work, anisotropic=False):
+    """E(u) and g <- dE/du for a 3-D volume, serially; returns E.
+
+    u, f, g: float64 (D, H, W), C-contiguous; lam >= 0; eps > 0;
+    work: tv_workspace_3d(u.shape); anisotropic: bool.
+    """
+    n = work.shape[0]
+    for b in range(n):
+        k0, k1 = _block_rows(u.shape[0], n, b)
+        _block_3d(u, f, lam, eps * eps, anisotropic, g, work[b], k0, k1, True)
+    return _total(work, n, u.shape[1] + 1, u.shape[2])
+
+
+@njit(**PARALLEL)
+def tv_energy_grad_3d_parallel(u, f, lam, eps, g, work, anisotropic=False):
+    """:func:`tv_energy_grad_3d` over blocks of planes in parallel; the same bits."""
+    n = work.shape[0]
+    for b in prange(n):
+        k0, k1 = _block_rows(u.shape[0], n, b)
+        _block_3d(u, f, lam, eps * eps, anisotropic, g, work[b], k0, k1, True)
+    return _total(work, n, u.shape[1] + 1, u.shape[2])
+
+
+@njit(**PARALLEL)
+def tv_energy_3d(u, f, lam, eps, work, anisotropic=False):
+    """E(u) alone for a 3-D volume, in parallel; the same bits as the fused kernels."""
+    n = work.shape[0]
+    for b in prange(n):
+        k0, k1 = _block_rows(u.shape[0], n, b)
+        _block_3d(u, f, lam, eps * eps, anisotropic, u, work[b], k0, k1, False)
+    return _total(work, n, u.shape[1] + 1, u.shape[2])
