@@ -3,16 +3,24 @@ import argparse
 import sys
 
 EXAMPLES = {
-    "bench": "example: gdfast bench --json bench.json",
+    "bench": "examples: gdfast bench --json bench.json ; gdfast bench --size 4096 ; "
+             "gdfast bench --suite adam",
     "classic": "example: gdfast classic",
 }
 
 
 def _bench(args):
     from .benchmarks import run_kernel_benchmark, write_json
-    results = run_kernel_benchmark(n_large=args.n_large, n_small=args.n_small,
-                                   reps=args.reps,
-                                   with_torch=False if args.no_torch else None)
+    from .denoise_benchmark import run_denoise_benchmark
+    with_torch = False if args.no_torch else None
+    if args.suite == "adam":
+        results = run_kernel_benchmark(n_large=args.n_large, n_small=args.n_small,
+                                       reps=args.reps, with_torch=with_torch)
+    else:
+        results = run_denoise_benchmark(size=args.size, reps=args.reps,
+                                        reference_iterations=args.reference_iterations,
+                                        with_torch=with_torch,
+                                        with_skimage=False if args.no_skimage else None)
     if args.json:
         write_json(results, args.json)
         print(f"wrote {args.json}")
@@ -35,13 +43,22 @@ def _classic(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="gdfast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    bench = sub.add_parser("bench", help="time the Adam kernel against numpy, "
-                           "pure Python and torch.optim beside a STREAM triad",
-                           epilog=EXAMPLES["bench"])
-    bench.add_argument("--n-large", type=int, default=16_000_000, help="large size (default 16,000,000)")
-    bench.add_argument("--n-small", type=int, default=10_000, help="small size (default 10,000)")
-    bench.add_argument("--reps", type=int, default=20, help="timed rounds for fast candidates (default 20)")
-    bench.add_argument("--no-torch", action="store_true", help="leave torch.optim out even if installed")
+    bench = sub.add_parser("bench", help="time TV denoising (default) or the Adam kernel "
+                           "against numpy, pure Python, torch and scikit-image, beside a "
+                           "STREAM triad", epilog=EXAMPLES["bench"])
+    bench.add_argument("--suite", choices=("denoise", "adam"), default="denoise",
+                       help="denoise: one TV-denoising iteration per optimizer and the time "
+                       "to chambolle's PSNR (default); adam: the Adam kernel at two sizes")
+    bench.add_argument("--size", type=int, default=2048,
+                       help="denoise: image side in pixels (512, 2048 default, 4096)")
+    bench.add_argument("--reference-iterations", type=int, default=1,
+                       help="denoise: iterations of the pure-Python reference (default 1)")
+    bench.add_argument("--n-large", type=int, default=16_000_000, help="adam: large size (default 16,000,000)")
+    bench.add_argument("--n-small", type=int, default=10_000, help="adam: small size (default 10,000)")
+    bench.add_argument("--reps", type=int, default=10, help="timed rounds for fast candidates (default 10)")
+    bench.add_argument("--no-torch", action="store_true", help="leave torch out even if installed")
+    bench.add_argument("--no-skimage", action="store_true",
+                       help="denoise: synthetic image, no chambolle comparison")
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     bench.set_defaults(run=_bench)
     classic = sub.add_parser("classic", help="the tutorials' problem: every rule on "

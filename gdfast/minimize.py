@@ -31,8 +31,11 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
               0.9), 'nesterov' (likewise), 'adagrad', 'rmsprop', 'adam'; a
               name takes its hyperparameters from ``options`` (a dict).
     jac       True (fun returns (f, g)); a callable ``jac(x, *args) -> g``;
-              or '3-point' for central differences (compiled and parallel
-              over coordinates when fun is a numba @njit function of a 1-D x).
+              '3-point' for central differences (compiled and parallel over
+              coordinates when fun is a numba @njit function of a 1-D x); or
+              'inplace': ``fun(x, g, *args) -> f`` writes the gradient into g
+              (a float64 array shaped like x0), so large problems allocate
+              nothing per iteration.
     max_iter  int >= 0, the most optimizer steps.
     ftol      stop when |f_prev - f| <= ftol * max(|f_prev|, |f|, 1); 0 = off.
     gtol      stop when max_i |g_i| <= gtol (also checked at x0); with 0 only an
@@ -122,7 +125,7 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
     finally:
         bar.close()
     return OptimizeResult(
-        x=x.reshape(x0.shape), fun=f, jac=grads[0].reshape(x0.shape).copy(), nit=nit,
+        x=x.reshape(x0.shape), fun=f, jac=grads[0].reshape(x0.shape), nit=nit,
         nfev=objective.nfev, status=status, success=status in SUCCESS,
         message=MESSAGES[status], fun_history=history.fun(), grad_norm_history=history.grad_norm())
 
@@ -131,7 +134,7 @@ def _checked_x0(x0):
     if isinstance(x0, np.ndarray) and x0.dtype.kind not in "fiu":
         raise TypeError(f"x0 must hold real numbers, got dtype {x0.dtype}")
     try:
-        x = np.array(x0, dtype=np.float64)
+        x = np.asarray(x0, dtype=np.float64)     # no copy yet: minimize copies once
     except (TypeError, ValueError):
         raise TypeError(f"x0 must be an array of real numbers, got {type(x0).__name__}") from None
     if x.size == 0:
@@ -155,8 +158,8 @@ class _Objective:
     def __init__(self, fun, jac, args, shape):
         if not callable(fun):
             raise TypeError(f"fun must be callable, got {type(fun).__name__}")
-        if not (jac is True or callable(jac) or jac == "3-point"):
-            raise ValueError(f"jac must be True, a callable or '3-point', got {jac!r}")
+        if not (jac is True or callable(jac) or jac in ("3-point", "inplace")):
+            raise ValueError(f"jac must be True, a callable, '3-point' or 'inplace', got {jac!r}")
         self.fun, self.jac, self.args, self.shape = fun, jac, args, shape
         self.nfev = 0
 
@@ -170,6 +173,8 @@ class _Objective:
                                 "or jac=callable for a fun that returns f alone")
             f, grad = out
             self._store(grad, g, "fun")
+        elif self.jac == "inplace":
+            f = self.fun(view, g.reshape(self.shape), *self.args)
         elif self.jac == "3-point":
             f = self.fun(view, *self.args)
             central_difference_gradient(self.fun, x, default_steps(x), g, self.args, self.shape)

@@ -18,7 +18,8 @@ hyper  tuple of floats, the rule's other hyperparameters (see each docstring)
 give bitwise the same numbers. Kernels do not validate: the facade in
 ``gdfast`` does. Schedules share the signature ``schedule(t, lr0, params)``.
 ``finite_differences`` holds the central-difference gradient of a user's
-@njit objective; ``reductions`` the norms the convergence checks use.
+@njit objective; ``reductions`` the norms the convergence checks use;
+``tv`` the smoothed total-variation energy and gradient of images.
 """
 from .adaptive import (
     adagrad_step,
@@ -44,8 +45,11 @@ from .sgd import (
     nesterov_step,
     nesterov_step_parallel,
 )
-from .reductions import max_abs, max_abs_diff, max_abs_diff_parallel, max_abs_parallel
+from .reductions import (max_abs, max_abs_diff, max_abs_diff_parallel, max_abs_parallel,
+                         mean_squared_difference, mean_squared_difference_parallel)
 from .stream import triad, triad_parallel
+from .tv import (tv_energy_2d, tv_energy_3d, tv_energy_grad_2d, tv_energy_grad_2d_parallel,
+                 tv_energy_grad_3d, tv_energy_grad_3d_parallel, tv_workspace_2d, tv_workspace_3d)
 
 __all__ = [
     "gd_step", "gd_step_parallel",
@@ -58,4 +62,7 @@ __all__ = [
     "cosine_decay", "warmup_cosine",
     "triad", "triad_parallel",
     "max_abs", "max_abs_parallel", "max_abs_diff", "max_abs_diff_parallel",
+    "mean_squared_difference", "mean_squared_difference_parallel",
+    "tv_energy_grad_2d", "tv_energy_grad_2d_parallel", "tv_energy_2d", "tv_workspace_2d",
+    "tv_energy_grad_3d", "tv_energy_grad_3d_parallel", "tv_energy_3d", "tv_workspace_3d",
 ]

@@ -1,14 +1,17 @@
-"""`gdfast bench` runs end to end (tiny sizes: this checks the plumbing, not speed)."""
+"""`gdfast bench` runs end to end (tiny sizes: this checks the plumbing and
+the baselines' arithmetic, not speed)."""
 import json
 
-from gdfast.benchmarks import numpy_adam_step, numpy_adam_step_inplace
-from gdfast.cli import main
-from gdfast.rules import RULES
 import numpy as np
 
+from gdfast import kernels
+from gdfast.benchmarks import numpy_adam_step, numpy_adam_step_inplace
+from gdfast.cli import main
+from gdfast.denoise_benchmark import numpy_tv_energy_grad
+from gdfast.rules import RULES
 
-def test_numpy_baselines_compute_adam():
-    """The baselines the benchmark times must compute the same rule."""
+
+def test_numpy_adam_baselines_compute_adam():
     rng = np.random.default_rng(5)
     x0, g = rng.standard_normal(100), rng.standard_normal(100)
     xs = [x0.copy() for _ in range(3)]
@@ -23,15 +26,38 @@ def test_numpy_baselines_compute_adam():
     np.testing.assert_allclose(xs[2], xs[0], rtol=1e-12)
 
 
-def test_bench_command_prints_and_writes_json(tmp_path, capsys):
+def test_numpy_tv_baseline_computes_the_same_energy_and_gradient():
+    rng = np.random.default_rng(2)
+    u, f = rng.random((40, 30)), rng.random((40, 30))
+    g = np.empty_like(u)
+    e = kernels.tv_energy_grad_2d(u, f, 0.1, 0.03, g, kernels.tv_workspace_2d(u.shape))
+    e_np, g_np = numpy_tv_energy_grad(u, f, 0.1, 0.03)
+    assert abs(e - e_np) <= 1e-12 * abs(e)
+    np.testing.assert_allclose(g_np, g, rtol=1e-12, atol=1e-13)
+
+
+def test_adam_suite_prints_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
-    assert main(["bench", "--n-large", "20000", "--n-small", "1000", "--reps", "3",
-                 "--json", str(path)]) == 0
+    assert main(["bench", "--suite", "adam", "--n-large", "20000", "--n-small", "1000",
+                 "--reps", "3", "--json", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "STREAM triad" in out and "targets:" in out
+    assert "STREAM triad" in out and "targets:" in out and "torch.optim.Adam(fused=True)" in out
     results = json.loads(path.read_text())
     assert results["triad_GBps"] > 0
     for size in ("20000", "1000"):
         rows = results["sizes"][size]
         assert rows["gdfast adam_step_parallel"]["seconds"] > 0
         assert "numpy, from the equations" in rows
+
+
+def test_denoise_suite_prints_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--size", "96", "--reps", "2", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    for line in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "pure-Python reference iteration",
+                 "torch autograd + SGD", "denoise_tv_chambolle", "targets:"):
+        assert line in out
+    results = json.loads(path.read_text())
+    assert results["image"].startswith("camera")
+    assert results["iteration"]["gdfast iteration, gd"]["seconds"] > 0
+    assert results["time_to_quality"]["chambolle_psnr"] > 20

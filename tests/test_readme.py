@@ -30,3 +30,10 @@ def test_readme_quickstart_runs_and_matches_polyfit(capsys):
     np.testing.assert_allclose(res.x, problem.least_squares(), atol=1e-8)
     np.testing.assert_allclose(res.x, [1.39, -3.93, 1.90], atol=0.005)
     assert abs(ns["x"][0] + 2.5) < 1e-9
+
+
+def test_readme_denoise_example_runs(capsys):
+    ns = run_block("gdfast.denoise(noisy")
+    nit, before, after = capsys.readouterr().out.split()
+    assert (int(nit), float(before), float(after)) == (33, 20.0, 33.7)
+    assert ns["res"].psnr - float(before) > 6

@@ -114,7 +114,7 @@ BAD_MINIMIZE = [
     (dict(fun=lambda x: (x, 2 * x)), ValueError, "fun must return a scalar"),
     (dict(fun=lambda x: 1.0), TypeError, r"fun must return \(f, g\) when jac=True"),
     (dict(fun=lambda x: float(x @ x), jac=lambda x: x[:1]), ValueError, "jac must return a gradient"),
-    (dict(jac="2-point"), ValueError, "jac must be True, a callable or '3-point'"),
+    (dict(jac="2-point"), ValueError, "jac must be True, a callable, '3-point' or 'inplace'"),
     (dict(method="lbfgs"), ValueError, "method must be an Optimizer or one of"),
     (dict(max_iter=-1), ValueError, "max_iter must be >= 0"),
     (dict(gtol=-1.0), ValueError, "gtol must be >= 0"),
