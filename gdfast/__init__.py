@@ -8,6 +8,7 @@ The kernels live in ``gdfast.kernels`` (numba @njit, in place, one calling
 convention); ``gdfast.reference`` holds the same rules in plain Python.
 """
 from . import kernels, problems, reference, schedules
+from .batch import minimize_batch
 from .denoise import denoise
 from .gradients import check_grad, gradient
 from .minimize import minimize
@@ -17,7 +18,7 @@ from .rules import RULES, SCHEDULES
 
 __version__ = "0.1.0"
 __all__ = [
-    "minimize", "denoise", "OptimizeResult", "Status",
+    "minimize", "minimize_batch", "denoise", "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "Optimizer", "OptimizerState",
     "gradient", "check_grad", "schedules", "problems",
     "kernels", "reference", "RULES", "SCHEDULES", "__version__",

@@ -12,8 +12,11 @@ EXAMPLES = {
 def _bench(args):
     from .benchmarks import run_kernel_benchmark, write_json
     from .denoise_benchmark import run_denoise_benchmark
+    from .driver_benchmark import run_driver_benchmark
     with_torch = False if args.no_torch else None
-    if args.suite == "adam":
+    if args.suite == "driver":
+        results = run_driver_benchmark(pixels_per_side=args.size if args.size != 2048 else 256)
+    elif args.suite == "adam":
         results = run_kernel_benchmark(n_large=args.n_large, n_small=args.n_small,
                                        reps=args.reps, with_torch=with_torch)
     else:
@@ -46,11 +49,13 @@ def build_parser():
     bench = sub.add_parser("bench", help="time TV denoising (default) or the Adam kernel "
                            "against numpy, pure Python, torch and scikit-image, beside a "
                            "STREAM triad", epilog=EXAMPLES["bench"])
-    bench.add_argument("--suite", choices=("denoise", "adam"), default="denoise",
+    bench.add_argument("--suite", choices=("denoise", "adam", "driver"), default="denoise",
                        help="denoise: one TV-denoising iteration per optimizer and the time "
-                       "to chambolle's PSNR (default); adam: the Adam kernel at two sizes")
+                       "to chambolle's PSNR (default); adam: the Adam kernel at two sizes; "
+                       "driver: the nopython loop and the batch relaxometry fit")
     bench.add_argument("--size", type=int, default=2048,
-                       help="denoise: image side in pixels (512, 2048 default, 4096)")
+                       help="denoise: image side in pixels (512, 2048 default, 4096); "
+                       "driver: side of the relaxometry stack (default 256)")
     bench.add_argument("--reference-iterations", type=int, default=1,
                        help="denoise: iterations of the pure-Python reference (default 1)")
     bench.add_argument("--n-large", type=int, default=16_000_000, help="adam: large size (default 16,000,000)")

@@ -3,16 +3,21 @@ import math
 
 import numpy as np
 
+import numba.extending
+
 from . import kernels
 from . import validation as check
+from .kernels.driver import NON_FINITE, RUNNING, convergence_status, minimize_nopython
 from .gradients import central_difference_gradient, default_steps, scalar_value
 from .optimizers import make_optimizer
-from .result import MESSAGES, SUCCESS, OptimizeResult, Status
+from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 from .rules import SGD_PARALLEL_MIN_SIZE
 
 # The norms of the convergence checks are memory-bound passes like the plain
 # update rules, and go parallel at the same length.
 PARALLEL_MIN_SIZE = SGD_PARALLEL_MIN_SIZE
+# The nopython loop records f and max|g| for at most this many iterates.
+NOPYTHON_HISTORY_CAP = 10_000_000
 
 
 def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_iter=1000,
@@ -53,7 +58,13 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
 
     Returns an OptimizeResult (see gdfast.result.OptimizeResult): x, fun,
     jac, nit, nfev, status, success, message, fun_history and
-    grad_norm_history (one entry per iterate, x_0 included).
+    grad_norm_history (one entry per iterate, x_0 included), and ``nopython``.
+
+    Nopython mode: when fun is a numba @njit function, jac='inplace', x0 is
+    1-D and there is no callback and no progress bar, the whole loop runs in
+    compiled code (gdfast.kernels.driver.minimize_nopython) with the same
+    stopping rules; the result says ``nopython=True``. The first call with a
+    new objective compiles the loop for it (about a second or two).
     """
     x0 = _checked_x0(x0)
     opt = make_optimizer(method, options)
@@ -67,6 +78,9 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
     if not isinstance(args, tuple):
         args = (args,)
     objective = _Objective(fun, jac, args, x0.shape)
+    if (numba.extending.is_jitted(fun) and jac == "inplace" and x0.ndim == 1
+            and callback is None and not check.boolean("progress", progress)):
+        return _minimize_nopython(fun, x0, opt, args, max_iter, ftol, gtol, xtol, on_nonfinite)
     bar = _progress_bar(progress, max_iter)
 
     n = x0.size
@@ -116,18 +130,43 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
                 except StopIteration:
                     status = Status.CALLBACK
                     break
-            if g_norm <= gtol:
-                status = Status.GTOL
-            elif ftol > 0.0 and abs(f_prev - f) <= ftol * max(abs(f_prev), abs(f), 1.0):
-                status = Status.FTOL
-            elif xtol > 0.0 and step_norm <= xtol * max(1.0, max_abs(x)):
-                status = Status.XTOL
+            code = convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol)
+            if code != RUNNING:
+                status = STATUS_OF_CODE[code]
     finally:
         bar.close()
     return OptimizeResult(
         x=x.reshape(x0.shape), fun=f, jac=grads[0].reshape(x0.shape), nit=nit,
         nfev=objective.nfev, status=status, success=status in SUCCESS,
-        message=MESSAGES[status], fun_history=history.fun(), grad_norm_history=history.grad_norm())
+        message=MESSAGES[status], fun_history=history.fun(),
+        grad_norm_history=history.grad_norm(), nopython=False)
+
+
+def _minimize_nopython(fun, x0, opt, args, max_iter, ftol, gtol, xtol, on_nonfinite):
+    x = x0.copy()
+    state = opt.init(x)
+    rule = opt.rule
+    kernel = rule.step if x.size < rule.parallel_min_size else rule.step_parallel
+    n_hist = min(max_iter + 1, NOPYTHON_HISTORY_CAP)
+    fun_history, grad_norm_history = np.empty(n_hist), np.empty(n_hist)
+    lr = opt.lr
+    r = minimize_nopython(fun, x, args, kernel, state.arrays, opt.hyper, lr.kernel, lr.lr0,
+                          lr.params, max_iter, ftol, gtol, xtol, fun_history,
+                          grad_norm_history)
+    status = STATUS_OF_CODE[r.status]
+    nfev = r.nit + 1
+    if r.status == NON_FINITE:
+        # a finite fun means the failure came at a step, after nit + 1 good evaluations
+        failed_at_step = bool(np.isfinite(r.fun))
+        nfev += failed_at_step
+        _non_finite(on_nonfinite, r.nit + failed_at_step, r.fun, kernels.max_abs(r.jac))
+    kept = min(r.nit + 1, n_hist)
+    return OptimizeResult(
+        x=r.x, fun=r.fun, jac=r.jac, nit=r.nit, nfev=nfev, status=status,
+        success=status in SUCCESS, message=MESSAGES[status],
+        fun_history=fun_history[:kept].copy(), grad_norm_history=grad_norm_history[:kept].copy(),
+        nopython=True)
+
 
 
 def _checked_x0(x0):

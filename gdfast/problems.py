@@ -4,7 +4,10 @@ The 1-D cost f(x) = x**2 + 5*x + 10 has its minimum at x = -2.5 (f = 3.75).
 The tutorials start from x0 = 5 and take the derivative by central
 differences, (f(x + h) - f(x - h)) / 2h.
 """
+import math
+
 import numpy as np
+from numba import njit
 
 CLASSIC_X0 = 5.0
 CLASSIC_MINIMUM = -2.5
@@ -109,3 +112,45 @@ class PolynomialFit:
     def least_squares(self):
         """The exact minimiser, lowest coefficient first (via numpy.polyfit)."""
         return np.polyfit(self.t, self.y, self.vander.shape[1] - 1)[::-1]
+
+
+@njit(cache=True, error_model="numpy")
+def exp_decay_value_and_grad(p, g, y, t):
+    """Sum of squares of a mono-exponential decay fit, for minimize_batch.
+
+    f(p) = sum_k (a exp(-b t_k) + c - y_k)^2 with p = (a, b, c); writes
+    df/dp into g (float64 (3,)). y, t: float64 (n_times,).
+    """
+    a, b, c = p[0], p[1], p[2]
+    f = ga = gb = gc = 0.0
+    for k in range(t.size):
+        e = math.exp(-b * t[k])
+        r = a * e + c - y[k]
+        f += r * r
+        ga += 2.0 * r * e
+        gb -= 2.0 * r * a * t[k] * e
+        gc += 2.0 * r
+    g[0] = ga
+    g[1] = gb
+    g[2] = gc
+    return f
+
+
+def exp_decay_stack(shape=(256, 256), n_times=16, noise=0.01, seed=0):
+    """A synthetic relaxometry stack: y = a exp(-b t) + c + noise per pixel.
+
+    t = 0, 1, ..., n_times - 1; per pixel a ~ U(0.5, 1.5), b ~ U(0.1, 0.5),
+    c ~ U(0, 0.2). Returns (t (n_times,), Y (H*W, n_times), P_true (H*W, 3)).
+    """
+    rng = np.random.default_rng(seed)
+    m = int(np.prod(shape))
+    t = np.arange(float(n_times))
+    P = np.column_stack([rng.uniform(0.5, 1.5, m), rng.uniform(0.1, 0.5, m),
+                         rng.uniform(0.0, 0.2, m)])
+    Y = P[:, :1] * np.exp(-P[:, 1:2] * t) + P[:, 2:3] + noise * rng.standard_normal((m, n_times))
+    return t, Y, P
+
+
+def exp_decay_initial_guess(Y):
+    """Per-pixel start: c = last sample, a = first - last, b = 0.2."""
+    return np.column_stack([Y[:, 0] - Y[:, -1], np.full(Y.shape[0], 0.2), Y[:, -1]])

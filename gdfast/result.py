@@ -27,6 +27,9 @@ MESSAGES = {
                        "returning the last finite iterate",
 }
 SUCCESS = frozenset({Status.GTOL, Status.FTOL, Status.XTOL})
+# The integer codes of gdfast.kernels.driver, in order.
+STATUS_OF_CODE = (Status.GTOL, Status.FTOL, Status.XTOL, Status.MAX_ITER, Status.CALLBACK,
+                  Status.NON_FINITE)
 
 
 class OptimizeResult(dict):
@@ -43,6 +46,7 @@ class OptimizeResult(dict):
     message           why the run stopped, in words
     fun_history       float64 (nit + 1,), f at x_0 .. x_nit
     grad_norm_history float64 (nit + 1,), max|g_i| at x_0 .. x_nit
+    nopython          True when the whole loop ran in compiled code
     """
 
     def __getattr__(self, name):

@@ -61,3 +61,14 @@ def test_denoise_suite_prints_and_writes_json(tmp_path, capsys):
     assert results["image"].startswith("camera")
     assert results["iteration"]["gdfast iteration, gd"]["seconds"] > 0
     assert results["time_to_quality"]["chambolle_psnr"] > 20
+
+
+def test_driver_suite_prints_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert main(["bench", "--suite", "driver", "--size", "8", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    for line in ("gdfast driver (kernels.driver)", "torch.optim.Adam + autograd",
+                 "minimize_batch, 1 thread", "numpy objective", "targets:"):
+        assert line in out
+    results = json.loads(path.read_text())
+    assert results["batch"]["pixels"] == 64 and results["batch"]["success"] > 0.9

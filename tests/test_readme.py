@@ -37,3 +37,9 @@ def test_readme_denoise_example_runs(capsys):
     nit, before, after = capsys.readouterr().out.split()
     assert (int(nit), float(before), float(after)) == (33, 20.0, 33.7)
     assert ns["res"].psnr - float(before) > 6
+
+
+def test_readme_batch_example_runs(capsys):
+    ns = run_block("minimize_batch")
+    assert capsys.readouterr().out.strip() == "65536 problems; gtol: 65535, max_iter: 1"
+    assert ns["res"].x.shape == (65536, 3)
