@@ -12,14 +12,16 @@ from .batch import minimize_batch
 from .denoise import denoise
 from .gradients import check_grad, gradient
 from .minimize import minimize
-from .optimizers import SGD, Adagrad, Adam, Optimizer, OptimizerState, RMSprop
+from .optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, Optimizer,
+                         OptimizerState, RAdam, RMSprop, Rprop)
 from .result import OptimizeResult, Status
 from .rules import RULES, SCHEDULES
 
 __version__ = "0.1.0"
 __all__ = [
     "minimize", "minimize_batch", "denoise", "OptimizeResult", "Status",
-    "SGD", "Adagrad", "RMSprop", "Adam", "Optimizer", "OptimizerState",
+    "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
+    "Rprop", "Lion", "Optimizer", "OptimizerState",
     "gradient", "check_grad", "schedules", "problems",
     "kernels", "reference", "RULES", "SCHEDULES", "__version__",
 ]

@@ -13,8 +13,11 @@ def _bench(args):
     from .benchmarks import run_kernel_benchmark, write_json
     from .denoise_benchmark import run_denoise_benchmark
     from .driver_benchmark import run_driver_benchmark
+    from .rules_benchmark import SIZES, run_rules_benchmark
     with_torch = False if args.no_torch else None
-    if args.suite == "driver":
+    if args.suite == "rules":
+        results = run_rules_benchmark(sizes=tuple(args.rules_sizes or SIZES), reps=args.reps)
+    elif args.suite == "driver":
         results = run_driver_benchmark(pixels_per_side=args.size if args.size != 2048 else 256)
     elif args.suite == "adam":
         results = run_kernel_benchmark(n_large=args.n_large, n_small=args.n_small,
@@ -49,10 +52,13 @@ def build_parser():
     bench = sub.add_parser("bench", help="time TV denoising (default) or the Adam kernel "
                            "against numpy, pure Python, torch and scikit-image, beside a "
                            "STREAM triad", epilog=EXAMPLES["bench"])
-    bench.add_argument("--suite", choices=("denoise", "adam", "driver"), default="denoise",
+    bench.add_argument("--suite", choices=("denoise", "adam", "driver", "rules"), default="denoise",
                        help="denoise: one TV-denoising iteration per optimizer and the time "
                        "to chambolle's PSNR (default); adam: the Adam kernel at two sizes; "
-                       "driver: the nopython loop and the batch relaxometry fit")
+                       "driver: the nopython loop and the batch relaxometry fit; rules: every "
+                       "update rule beside torch.optim at three sizes")
+    bench.add_argument("--rules-sizes", type=int, nargs="+", metavar="N",
+                       help="rules: the sizes (default 10000 1000000 16000000)")
     bench.add_argument("--size", type=int, default=2048,
                        help="denoise: image side in pixels (512, 2048 default, 4096); "
                        "driver: side of the relaxometry stack (default 256)")

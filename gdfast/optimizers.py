@@ -164,43 +164,177 @@ class RMSprop(Optimizer):
     """RMSProp with torch.optim.RMSprop's arguments and defaults.
 
     lr > 0; alpha in [0, 1), the decay of the squared-gradient average;
-    eps > 0, added outside the square root; weight_decay >= 0.
-    Equations: gdfast.kernels.rmsprop_step. The centred and momentum
-    variants of torch are not available yet (momentum must be 0 and
-    centered False).
+    eps > 0, added outside the square root; weight_decay >= 0; momentum >= 0;
+    centered subtracts the square of the mean gradient. Equations:
+    gdfast.kernels.rmsprop_step (plain) and rmsprop_full_step (centred or
+    with momentum); the state holds only the arrays the options use.
     """
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, *, maximize=False):
         self._set_lr(lr)
-        self.rule = RULES["rmsprop"]
-        if check.non_negative("momentum", momentum) != 0.0 or check.boolean("centered", centered):
-            raise NotImplementedError("RMSprop with momentum > 0 or centered=True is not "
-                                      "available yet; use momentum=0, centered=False")
-        self.hyper = (check.in_unit_interval("alpha", alpha), check.positive("eps", eps),
-                      check.non_negative("weight_decay", weight_decay),
-                      float(check.boolean("maximize", maximize)))
+        alpha = check.in_unit_interval("alpha", alpha)
+        eps = check.positive("eps", eps)
+        weight_decay = check.non_negative("weight_decay", weight_decay)
+        self.momentum = check.non_negative("momentum", momentum)
+        self.centered = check.boolean("centered", centered)
+        maximize = float(check.boolean("maximize", maximize))
+        if self.momentum == 0.0 and not self.centered:
+            self.rule = RULES["rmsprop"]
+            self.hyper = (alpha, eps, weight_decay, maximize)
+        else:
+            self.rule = RULES["rmsprop_full"]
+            self.hyper = (alpha, eps, weight_decay, self.momentum, float(self.centered), maximize)
+
+    def _initial_state(self, n):
+        if self.rule.name == "rmsprop":
+            return (np.zeros(n),)
+        return (np.zeros(n), np.zeros(n if self.centered else 0),
+                np.zeros(n if self.momentum > 0 else 0))
+
+
+def _betas(betas):
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    return (check.in_unit_interval("betas[0]", betas[0]),
+            check.in_unit_interval("betas[1]", betas[1]))
 
 
 class Adam(Optimizer):
     """Adam with torch.optim.Adam's arguments and defaults.
 
     lr > 0; betas = (beta1, beta2), each in [0, 1); eps > 0, added outside
-    the square root; weight_decay >= 0 (L2 added to the gradient).
-    Equations: gdfast.kernels.adam_step. amsgrad is not available yet.
+    the square root; weight_decay >= 0 (L2 added to the gradient, or AdamW's
+    decoupled decay with decoupled_weight_decay=True); amsgrad keeps the
+    running maximum of the second moment. Equations: gdfast.kernels.adam_step
+    (the default options) and adamw_step (amsgrad or decoupled decay).
     """
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
         self._set_lr(lr)
-        self.rule = RULES["adam"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        if check.boolean("amsgrad", amsgrad):
-            raise NotImplementedError("Adam(amsgrad=True) is not available yet")
-        self.hyper = (check.in_unit_interval("betas[0]", betas[0]),
-                      check.in_unit_interval("betas[1]", betas[1]),
+        beta1, beta2 = _betas(betas)
+        eps = check.positive("eps", eps)
+        weight_decay = check.non_negative("weight_decay", weight_decay)
+        self.amsgrad = check.boolean("amsgrad", amsgrad)
+        decoupled = check.boolean("decoupled_weight_decay", decoupled_weight_decay)
+        maximize = float(check.boolean("maximize", maximize))
+        if not self.amsgrad and not decoupled:
+            self.rule = RULES["adam"]
+            self.hyper = (beta1, beta2, eps, weight_decay, maximize)
+        else:
+            self.rule = RULES["adamw"]
+            self.hyper = (beta1, beta2, eps, weight_decay, float(decoupled),
+                          float(self.amsgrad), maximize)
+
+    def _initial_state(self, n):
+        if self.rule.name == "adam":
+            return (np.zeros(n), np.zeros(n))
+        return (np.zeros(n), np.zeros(n), np.zeros(n if self.amsgrad else 0))
+
+
+class AdamW(Adam):
+    """AdamW: torch.optim.AdamW's arguments and defaults (weight_decay 0.01,
+    decoupled: x <- x (1 - lr weight_decay) before the Adam step)."""
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+
+class Adamax(Optimizer):
+    """Adamax with torch.optim.Adamax's arguments and defaults (lr 2e-3).
+    Equations: gdfast.kernels.adamax_step."""
+
+    def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
+                 maximize=False):
+        self._set_lr(lr)
+        self.rule = RULES["adamax"]
+        self.hyper = (*_betas(betas), check.positive("eps", eps),
+                      check.non_negative("weight_decay", weight_decay),
+                      float(check.boolean("maximize", maximize)))
+
+
+class NAdam(Optimizer):
+    """NAdam with torch.optim.NAdam's arguments and defaults (lr 2e-3,
+    momentum_decay 4e-3). Equations: gdfast.kernels.nadam_step."""
+
+    def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+        self._set_lr(lr)
+        self.rule = RULES["nadam"]
+        self.hyper = (*_betas(betas), check.positive("eps", eps),
+                      check.non_negative("weight_decay", weight_decay),
+                      check.non_negative("momentum_decay", momentum_decay),
+                      float(check.boolean("decoupled_weight_decay", decoupled_weight_decay)),
+                      float(check.boolean("maximize", maximize)))
+
+
+class RAdam(Optimizer):
+    """RAdam with torch.optim.RAdam's arguments and defaults.
+    Equations: gdfast.kernels.radam_step."""
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False, *, maximize=False):
+        self._set_lr(lr)
+        self.rule = RULES["radam"]
+        self.hyper = (*_betas(betas), check.positive("eps", eps),
+                      check.non_negative("weight_decay", weight_decay),
+                      float(check.boolean("decoupled_weight_decay", decoupled_weight_decay)),
+                      float(check.boolean("maximize", maximize)))
+
+
+class Adadelta(Optimizer):
+    """Adadelta with torch.optim.Adadelta's arguments and defaults (lr 1.0,
+    rho 0.9, eps 1e-6 inside the square roots). Equations:
+    gdfast.kernels.adadelta_step."""
+
+    def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
+        self._set_lr(lr)
+        self.rule = RULES["adadelta"]
+        self.hyper = (check.in_unit_interval("rho", rho, closed_right=True),
                       check.positive("eps", eps),
+                      check.non_negative("weight_decay", weight_decay),
+                      float(check.boolean("maximize", maximize)))
+
+
+class Rprop(Optimizer):
+    """Rprop with torch.optim.Rprop's arguments and defaults: lr (0.01) is
+    the initial step size of every coordinate; etas = (eta_minus, eta_plus)
+    with 0 < eta_minus < 1 < eta_plus; step_sizes = (min, max) with
+    0 <= min <= max. Equations: gdfast.kernels.rprop_step."""
+
+    def __init__(self, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), *, maximize=False):
+        self._set_lr(lr)
+        if not isinstance(etas, (tuple, list)) or len(etas) != 2:
+            raise TypeError(f"etas must be a pair (eta_minus, eta_plus), got {etas!r}")
+        if not isinstance(step_sizes, (tuple, list)) or len(step_sizes) != 2:
+            raise TypeError(f"step_sizes must be a pair (min, max), got {step_sizes!r}")
+        eta_minus, eta_plus = check.positive("etas[0]", etas[0]), check.positive("etas[1]", etas[1])
+        if not eta_minus < 1.0 < eta_plus:
+            raise ValueError(f"etas must satisfy 0 < eta_minus < 1 < eta_plus, got {etas!r}")
+        lo = check.non_negative("step_sizes[0]", step_sizes[0])
+        hi = check.non_negative("step_sizes[1]", step_sizes[1])
+        if lo > hi:
+            raise ValueError(f"step_sizes must satisfy min <= max, got {step_sizes!r}")
+        self.rule = RULES["rprop"]
+        self.hyper = (eta_minus, eta_plus, lo, hi, float(check.boolean("maximize", maximize)))
+
+    def _initial_state(self, n):
+        return (np.zeros(n), np.full(n, self.lr(1)))
+
+
+class Lion(Optimizer):
+    """Lion with optax.lion's equations and defaults (b1 0.9, b2 0.99,
+    weight_decay 1e-3, decoupled). optax requires a learning rate; 1e-4 here.
+    Equations: gdfast.kernels.lion_step."""
+
+    def __init__(self, lr=1e-4, b1=0.9, b2=0.99, weight_decay=1e-3, *, maximize=False):
+        self._set_lr(lr)
+        self.rule = RULES["lion"]
+        self.hyper = (check.in_unit_interval("b1", b1, closed_right=True),
+                      check.in_unit_interval("b2", b2, closed_right=True),
                       check.non_negative("weight_decay", weight_decay),
                       float(check.boolean("maximize", maximize)))
 
@@ -213,6 +347,13 @@ METHODS = {
     "adagrad": Adagrad,
     "rmsprop": RMSprop,
     "adam": Adam,
+    "adamw": AdamW,
+    "adamax": Adamax,
+    "nadam": NAdam,
+    "radam": RAdam,
+    "adadelta": Adadelta,
+    "rprop": Rprop,
+    "lion": Lion,
 }
 
 

@@ -109,6 +109,159 @@ def adam_step(x, g, state, t, lr, hyper):
         x[i] = x[i] - lr * m_hat / (math.sqrt(v_hat) + eps)
 
 
+def lerp(a, b, w):
+    """a + w (b - a), written as torch.lerp writes it (from b when |w| >= 0.5);
+    the moment updates m <- beta m + (1 - beta) d of torch are this lerp."""
+    if abs(w) < 0.5:
+        return a + w * (b - a)
+    return b - (b - a) * (1 - w)
+
+
+def _moments(m, v, d, beta1, beta2):
+    """m <- beta1 m + (1 - beta1) d (as torch's lerp), v <- beta2 v + (1 - beta2) d^2."""
+    return lerp(m, d, 1 - beta1), beta2 * v + (1 - beta2) * d * d
+
+
+def _decoupled_direction(g_i, x_i, weight_decay, decoupled, maximize):
+    """d for the rules with optional decoupled decay (which then leaves d alone)."""
+    if maximize:
+        g_i = -g_i
+    if decoupled:
+        return g_i
+    return g_i + weight_decay * x_i
+
+
+def rmsprop_full_step(x, g, state, t, lr, hyper):
+    """RMSProp with torch's options: centred (subtract the mean gradient's
+    square) and momentum (a buffer of d / D)."""
+    alpha, eps, weight_decay, momentum, centered, maximize = hyper
+    a, gbar, b = state
+    for i in range(len(x)):
+        d = _direction(g[i], x[i], weight_decay, maximize)
+        a[i] = alpha * a[i] + (1 - alpha) * d * d
+        if centered:
+            gbar[i] = lerp(gbar[i], d, 1 - alpha)
+            D = math.sqrt(a[i] - gbar[i] * gbar[i]) + eps
+        else:
+            D = math.sqrt(a[i]) + eps
+        if momentum > 0:
+            b[i] = momentum * b[i] + d / D
+            x[i] = x[i] - lr * b[i]
+        else:
+            x[i] = x[i] - lr * d / D
+
+
+def adadelta_step(x, g, state, t, lr, hyper):
+    """Zeiler (2012): a <- rho a + (1-rho) d^2 ; delta = sqrt(u + eps)/sqrt(a + eps) d ;
+    u <- rho u + (1-rho) delta^2 ; x <- x - lr delta."""
+    rho, eps, weight_decay, maximize = hyper
+    a, u = state
+    for i in range(len(x)):
+        d = _direction(g[i], x[i], weight_decay, maximize)
+        a[i] = rho * a[i] + (1 - rho) * d * d
+        delta = math.sqrt(u[i] + eps) / math.sqrt(a[i] + eps) * d
+        u[i] = rho * u[i] + (1 - rho) * delta * delta
+        x[i] = x[i] - lr * delta
+
+
+def adamw_step(x, g, state, t, lr, hyper):
+    """Adam with decoupled decay (AdamW) and AMSGrad as options."""
+    beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize = hyper
+    m, v, vmax = state
+    for i in range(len(x)):
+        d = _decoupled_direction(g[i], x[i], weight_decay, decoupled, maximize)
+        if decoupled:
+            x[i] = x[i] * (1 - lr * weight_decay)
+        m[i], v[i] = _moments(m[i], v[i], d, beta1, beta2)
+        v_used = v[i]
+        if amsgrad:
+            vmax[i] = max(vmax[i], v[i])
+            v_used = vmax[i]
+        x[i] = x[i] - lr / (1 - beta1 ** t) * m[i] / (math.sqrt(v_used) / math.sqrt(1 - beta2 ** t) + eps)
+
+
+def adamax_step(x, g, state, t, lr, hyper):
+    """Kingma & Ba (2015), Adamax: u <- max(beta2 u, |d| + eps) ;
+    x <- x - lr / (1 - beta1^t) m / u."""
+    beta1, beta2, eps, weight_decay, maximize = hyper
+    m, u = state
+    for i in range(len(x)):
+        d = _direction(g[i], x[i], weight_decay, maximize)
+        m[i] = lerp(m[i], d, 1 - beta1)
+        u[i] = max(beta2 * u[i], abs(d) + eps)
+        x[i] = x[i] - lr / (1 - beta1 ** t) * m[i] / u[i]
+
+
+def nadam_step(x, g, state, t, lr, hyper):
+    """Dozat (2016), NAdam with torch's momentum schedule
+    mu_k = beta1 (1 - 0.5 * 0.96^(k psi)) and the product P_t = mu_1 ... mu_t."""
+    beta1, beta2, eps, weight_decay, psi, decoupled, maximize = hyper
+    m, v = state
+    mu = [beta1 * (1 - 0.5 * 0.96 ** (k * psi)) for k in range(t + 2)]
+    P = 1.0
+    for k in range(1, t + 1):
+        P = P * mu[k]
+    for i in range(len(x)):
+        d = _decoupled_direction(g[i], x[i], weight_decay, decoupled, maximize)
+        if decoupled:
+            x[i] = x[i] * (1 - lr * weight_decay)
+        m[i], v[i] = _moments(m[i], v[i], d, beta1, beta2)
+        D = math.sqrt(v[i] / (1 - beta2 ** t)) + eps
+        x[i] = x[i] - lr * (1 - mu[t]) / (1 - P) * d / D
+        x[i] = x[i] - lr * mu[t + 1] / (1 - P * mu[t + 1]) * m[i] / D
+
+
+def radam_step(x, g, state, t, lr, hyper):
+    """Liu et al. (2020), RAdam: rectified adaptive step once rho_t > 5."""
+    beta1, beta2, eps, weight_decay, decoupled, maximize = hyper
+    m, v = state
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t)
+    for i in range(len(x)):
+        d = _decoupled_direction(g[i], x[i], weight_decay, decoupled, maximize)
+        if decoupled:
+            x[i] = x[i] * (1 - lr * weight_decay)
+        m[i], v[i] = _moments(m[i], v[i], d, beta1, beta2)
+        m_hat = m[i] / (1 - beta1 ** t)
+        if rho_t > 5:
+            r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            x[i] = x[i] - m_hat * lr * math.sqrt(1 - beta2 ** t) / (math.sqrt(v[i]) + eps) * r
+        else:
+            x[i] = x[i] - m_hat * lr
+
+
+def _sign_of(v):
+    return (v > 0) - (v < 0)
+
+
+def rprop_step(x, g, state, t, lr, hyper):
+    """Riedmiller & Braun (1993), Rprop as torch: grow the step where the
+    gradient keeps its sign, shrink it (and skip the move) where it flips."""
+    eta_minus, eta_plus, step_min, step_max, maximize = hyper
+    prev, step = state
+    for i in range(len(x)):
+        d = -g[i] if maximize else g[i]
+        s = _sign_of(d * prev[i])
+        factor = eta_plus if s > 0 else eta_minus if s < 0 else 1.0
+        step[i] = min(max(step[i] * factor, step_min), step_max)
+        if factor == eta_minus:
+            d = 0.0
+        x[i] = x[i] - _sign_of(d) * step[i]
+        prev[i] = d
+
+
+def lion_step(x, g, state, t, lr, hyper):
+    """optax.lion: u = sign((1-b1) d + b1 m) ; m <- (1-b2) d + b2 m ;
+    x <- x - lr (u + weight_decay x)."""
+    b1, b2, weight_decay, maximize = hyper
+    (m,) = state
+    for i in range(len(x)):
+        d = -g[i] if maximize else g[i]
+        u = _sign_of((1 - b1) * d + b1 * m[i])
+        m[i] = (1 - b2) * d + b2 * m[i]
+        x[i] = x[i] - lr * (u + weight_decay * x[i])
+
+
 # --- learning-rate schedules: lr_t = schedule(t, lr0, params), s = t - 1 ----
 
 def constant(t, lr0, params):

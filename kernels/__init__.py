@@ -21,11 +21,25 @@ give bitwise the same numbers. Kernels do not validate: the facade in
 @njit objective; ``reductions`` the norms the convergence checks use;
 ``tv`` the smoothed total-variation energy and gradient of images.
 """
+from .adam_family import (
+    adamax_step,
+    adamax_step_parallel,
+    adamw_step,
+    adamw_step_parallel,
+    nadam_step,
+    nadam_step_parallel,
+    radam_step,
+    radam_step_parallel,
+)
 from .adaptive import (
+    adadelta_step,
+    adadelta_step_parallel,
     adagrad_step,
     adagrad_step_parallel,
     adam_step,
     adam_step_parallel,
+    rmsprop_full_step,
+    rmsprop_full_step_parallel,
     rmsprop_step,
     rmsprop_step_parallel,
 )
@@ -47,6 +61,7 @@ from .sgd import (
 )
 from .reductions import (max_abs, max_abs_diff, max_abs_diff_parallel, max_abs_parallel,
                          mean_squared_difference, mean_squared_difference_parallel)
+from .sign_based import lion_step, lion_step_parallel, rprop_step, rprop_step_parallel
 from .stream import triad, triad_parallel
 from .tv import (tv_energy_2d, tv_energy_3d, tv_energy_grad_2d, tv_energy_grad_2d_parallel,
                  tv_energy_grad_3d, tv_energy_grad_3d_parallel, tv_workspace_2d, tv_workspace_3d)
@@ -58,6 +73,10 @@ __all__ = [
     "adagrad_step", "adagrad_step_parallel",
     "rmsprop_step", "rmsprop_step_parallel",
     "adam_step", "adam_step_parallel",
+    "rmsprop_full_step", "rmsprop_full_step_parallel", "adadelta_step", "adadelta_step_parallel",
+    "adamw_step", "adamw_step_parallel", "adamax_step", "adamax_step_parallel",
+    "nadam_step", "nadam_step_parallel", "radam_step", "radam_step_parallel",
+    "rprop_step", "rprop_step_parallel", "lion_step", "lion_step_parallel",
     "constant", "inverse_time_decay", "exponential_decay", "step_decay",
     "cosine_decay", "warmup_cosine",
     "triad", "triad_parallel",

@@ -15,6 +15,7 @@ import math
 
 from numba import njit, prange
 
+from .adam_family import lerp
 from .jit import PARALLEL, SERIAL
 from .sgd import _descent_direction, _sign
 
@@ -171,3 +172,131 @@ def adam_step_parallel(x, g, state, t, lr, hyper):
     for i in prange(x.size):
         _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
                      eps, weight_decay, sign)
+
+
+# --- RMSProp with torch's centred and momentum options -----------------------
+
+@njit(**SERIAL)
+def _rmsprop_full_values(d, a_i, gb_i, b_i, lr, alpha, eps, momentum, centered):
+    """(a, gbar, b, dx) for one element, from scalars only (see rmsprop_full_step)."""
+    a_i = a_i * alpha + (1.0 - alpha) * d * d
+    if centered != 0.0:
+        gb_i = lerp(gb_i, d, 1.0 - alpha)
+        avg = math.sqrt(a_i + (-1.0) * gb_i * gb_i) + eps
+    else:
+        avg = math.sqrt(a_i) + eps
+    if momentum > 0.0:
+        b_i = b_i * momentum + d / avg
+        return a_i, gb_i, b_i, (-lr) * b_i
+    return a_i, gb_i, b_i, (-lr * d) / avg
+
+
+@njit(**SERIAL)
+def _rmsprop_full_loop(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum, centered,
+                       sign):
+    for i in range(x.size):
+        d = _descent_direction(g[i], x[i], weight_decay, sign)
+        gb_i = gbar[i] if centered != 0.0 else 0.0
+        b_i = buf[i] if momentum > 0.0 else 0.0
+        a_i, gb_i, b_i, dx = _rmsprop_full_values(d, a[i], gb_i, b_i, lr, alpha, eps,
+                                                  momentum, centered)
+        a[i] = a_i
+        if centered != 0.0:
+            gbar[i] = gb_i
+        if momentum > 0.0:
+            buf[i] = b_i
+        x[i] = x[i] + dx
+
+
+@njit(**PARALLEL)
+def _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum,
+                                centered, sign):
+    for i in prange(x.size):
+        d = _descent_direction(g[i], x[i], weight_decay, sign)
+        gb_i = gbar[i] if centered != 0.0 else 0.0
+        b_i = buf[i] if momentum > 0.0 else 0.0
+        a_i, gb_i, b_i, dx = _rmsprop_full_values(d, a[i], gb_i, b_i, lr, alpha, eps,
+                                                  momentum, centered)
+        a[i] = a_i
+        if centered != 0.0:
+            gbar[i] = gb_i
+        if momentum > 0.0:
+            buf[i] = b_i
+        x[i] = x[i] + dx
+
+
+@njit(**SERIAL)
+def rmsprop_full_step(x, g, state, t, lr, hyper):
+    """RMSProp with torch.optim.RMSprop's centred and momentum options.
+
+    d = ±g + wd x ;  a <- alpha a + (1 - alpha) d^2
+    centred: gbar <- lerp(gbar, d, 1 - alpha) ;  D = sqrt(a - gbar^2) + eps
+    else:    D = sqrt(a) + eps
+    momentum > 0: b <- momentum b + d / D ;  x <- x - lr b
+    else:         x <- x - lr d / D
+
+    state: ``(a, gbar, b)``; gbar may have length 0 when not centred, b when
+    momentum is 0. hyper: ``(alpha, eps, weight_decay, momentum, centered,
+    maximize)``; alpha in [0, 1), eps > 0, weight_decay >= 0, momentum >= 0.
+
+    The loops take the state arrays as arguments and write them in the loop
+    body. Two numba 0.68 pitfalls shaped this: a per-element helper taking
+    the arrays through these branches got the arrays reference-counted on
+    every element (50 ns per element), and in a prange body, stores into
+    arrays unpacked from a tuple in the same function are lost.
+    """
+    alpha, eps, weight_decay, momentum, centered, maximize = hyper
+    a, gbar, buf = state
+    _rmsprop_full_loop(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum, centered,
+                       _sign(maximize))
+
+
+@njit(**SERIAL)
+def rmsprop_full_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`rmsprop_full_step`; bitwise the same result."""
+    alpha, eps, weight_decay, momentum, centered, maximize = hyper
+    a, gbar, buf = state
+    _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum,
+                                centered, _sign(maximize))
+
+
+# --- Adadelta ----------------------------------------------------------------
+
+@njit(**SERIAL)
+def _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign):
+    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    a_i = a[i] * rho + (1.0 - rho) * d * d
+    a[i] = a_i
+    delta = math.sqrt(acc[i] + eps) / math.sqrt(a_i + eps) * d
+    acc[i] = acc[i] * rho + (1.0 - rho) * delta * delta
+    x[i] = x[i] + (-lr) * delta
+
+
+@njit(**SERIAL)
+def adadelta_step(x, g, state, t, lr, hyper):
+    """Adadelta, torch.optim.Adadelta form.
+
+    d = ±g + wd x ;  a <- rho a + (1 - rho) d^2
+    delta = sqrt(u + eps) / sqrt(a + eps) * d ;  u <- rho u + (1 - rho) delta^2
+    x <- x - lr delta
+
+    state: ``(a, u)`` (start at 0). hyper: ``(rho, eps, weight_decay,
+    maximize)``; rho in [0, 1], eps > 0 (inside the square roots; torch's
+    default 1e-6), lr > 0 (torch's default 1.0). Reference: Zeiler (2012),
+    "ADADELTA: an adaptive learning rate method".
+    """
+    rho, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    a, acc = state
+    for i in range(x.size):
+        _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def adadelta_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`adadelta_step`; bitwise the same result."""
+    rho, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    a, acc = state
+    for i in prange(x.size):
+        _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign)

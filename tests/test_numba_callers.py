@@ -17,7 +17,9 @@ def _state_row_getter(n_state):
         return njit(lambda S, b: ())
     if n_state == 1:
         return njit(lambda S, b: (S[0][b],))
-    return njit(lambda S, b: (S[0][b], S[1][b]))
+    if n_state == 2:
+        return njit(lambda S, b: (S[0][b], S[1][b]))
+    return njit(lambda S, b: (S[0][b], S[1][b], S[2][b]))
 
 
 def user_functions(kernel, n_state):
@@ -61,7 +63,7 @@ def _from_python(rule, X, G, S, lrs, hyper):
 @pytest.mark.parametrize("name", list(RULES))
 def test_kernel_inside_user_njit_and_prange(name):
     rule = RULES[name]
-    hyper = rule.hyper_tuple(weight_decay=0.01)
+    hyper = rule.hyper_tuple(**({"weight_decay": 0.01} if "weight_decay" in rule.hyper else {}))
     X, G, S, lrs = _problem(rule)
     X_py, S_py = _from_python(rule, X, G, S, lrs, hyper)
     run_steps, run_batch = user_functions(rule.step, len(rule.state))

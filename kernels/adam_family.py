@@ -1,0 +1,296 @@
+"""The rest of the Adam family, with torch.optim's equations and options:
+Adam/AdamW with amsgrad and decoupled weight decay, Adamax, NAdam, RAdam.
+
+Same calling convention as every gdfast kernel (see kernels/__init__.py)::
+
+    rule_step(x, g, state, t, lr, hyper) -> None
+
+The gradient d is -g when ``maximize`` is 1.0, else g; with L2 weight decay
+(``decoupled`` 0.0) d += weight_decay * x, with decoupled decay (AdamW's,
+``decoupled`` 1.0) x <- x * (1 - lr * weight_decay) first. Moments are updated
+as torch writes them, m <- lerp(m, d, 1 - beta1) (see ``lerp``), so that the
+numbers agree with torch.optim to rounding. Each rule has a serial kernel and
+a bitwise-equal parallel one.
+"""
+import math
+
+from numba import njit, prange
+
+from .jit import PARALLEL, SERIAL
+from .sgd import _sign
+
+
+@njit(**SERIAL)
+def lerp(a, b, w):
+    """a + w (b - a), evaluated as torch.lerp does (from b when |w| >= 0.5)."""
+    if abs(w) < 0.5:
+        return a + w * (b - a)
+    return b - (b - a) * (1.0 - w)
+
+
+@njit(**SERIAL)
+def _direction(g_i, x_i, weight_decay, decoupled, sign):
+    """d = sign * g, plus weight_decay * x unless the decay is decoupled."""
+    d = sign * g_i
+    if weight_decay != 0.0 and decoupled == 0.0:
+        d = d + weight_decay * x_i
+    return d
+
+
+@njit(**SERIAL)
+def _decayed(x_i, lr, weight_decay, decoupled):
+    """x * (1 - lr * weight_decay) for decoupled decay, else x."""
+    if weight_decay != 0.0 and decoupled != 0.0:
+        return x_i * (1.0 - lr * weight_decay)
+    return x_i
+
+
+@njit(**SERIAL)
+def _moments(m_i, v_i, d, beta1, beta2):
+    """(lerp(m, d, 1 - beta1), beta2 v + (1 - beta2) d^2), as torch updates them."""
+    return lerp(m_i, d, 1.0 - beta1), v_i * beta2 + (1.0 - beta2) * d * d
+
+
+# --- Adam / AdamW with amsgrad -----------------------------------------------
+
+@njit(**SERIAL)
+def _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+                  weight_decay, decoupled, amsgrad, sign):
+    xi = _decayed(x[i], lr, weight_decay, decoupled)
+    d = _direction(g[i], x[i], weight_decay, decoupled, sign)
+    m_i, v_i = _moments(m[i], v[i], d, beta1, beta2)
+    m[i] = m_i
+    v[i] = v_i
+    if amsgrad != 0.0:
+        v_i = max(vmax[i], v_i)
+        vmax[i] = v_i
+    x[i] = xi + (-step_size * m_i) / (math.sqrt(v_i) / bc2_sqrt + eps)
+
+
+@njit(**SERIAL)
+def _adamw_scalars(t, lr, beta1, beta2):
+    tf = float(t)
+    return lr / (1.0 - beta1 ** tf), (1.0 - beta2 ** tf) ** 0.5
+
+
+@njit(**SERIAL)
+def adamw_step(x, g, state, t, lr, hyper):
+    """Adam with every torch option: AdamW's decoupled decay and AMSGrad.
+
+    x <- x (1 - lr wd)                      if decoupled (AdamW)
+    d = ±g (+ wd x if not decoupled)
+    m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
+    vmax <- max(vmax, v) and use vmax for v  if amsgrad
+    x <- x - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    state: ``(m, v, vmax)``; vmax may have length 0 when amsgrad is 0.
+    hyper: ``(beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize)``
+        beta1, beta2 in [0, 1); eps > 0; weight_decay >= 0; flags in {0.0, 1.0}.
+    Equivalent: torch.optim.Adam(amsgrad=..., decoupled_weight_decay=...),
+    torch.optim.AdamW. References: Loshchilov & Hutter (2019) "Decoupled
+    weight decay regularization"; Reddi, Kale & Kumar (2018) "On the
+    convergence of Adam and beyond".
+    """
+    beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize = hyper
+    sign = _sign(maximize)
+    step_size, bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
+    m, v, vmax = state
+    for i in range(x.size):
+        _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+                      weight_decay, decoupled, amsgrad, sign)
+
+
+@njit(**PARALLEL)
+def adamw_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`adamw_step`; bitwise the same result."""
+    beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize = hyper
+    sign = _sign(maximize)
+    step_size, bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
+    m, v, vmax = state
+    for i in prange(x.size):
+        _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+                      weight_decay, decoupled, amsgrad, sign)
+
+
+# --- Adamax ------------------------------------------------------------------
+
+@njit(**SERIAL)
+def _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign):
+    d = _direction(g[i], x[i], weight_decay, 0.0, sign)
+    m_i = lerp(m[i], d, 1.0 - beta1)
+    u_i = max(u[i] * beta2, abs(d) + eps)
+    m[i] = m_i
+    u[i] = u_i
+    x[i] = x[i] + (-clr * m_i) / u_i
+
+
+@njit(**SERIAL)
+def adamax_step(x, g, state, t, lr, hyper):
+    """Adamax (Adam with the infinity norm), torch.optim.Adamax form.
+
+    d = ±g + wd x ;  m <- lerp(m, d, 1 - beta1) ;  u <- max(beta2 u, |d| + eps)
+    x <- x - lr / (1 - beta1^t) * m / u
+
+    state: ``(m, u)`` (start at 0). hyper: ``(beta1, beta2, eps, weight_decay,
+    maximize)``; beta1, beta2 in [0, 1), eps > 0, weight_decay >= 0.
+    Reference: Kingma & Ba (2015), section 7.1.
+    """
+    beta1, beta2, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    clr = lr / (1.0 - beta1 ** float(t))
+    m, u = state
+    for i in range(x.size):
+        _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def adamax_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`adamax_step`; bitwise the same result."""
+    beta1, beta2, eps, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    clr = lr / (1.0 - beta1 ** float(t))
+    m, u = state
+    for i in prange(x.size):
+        _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign)
+
+
+# --- NAdam -------------------------------------------------------------------
+
+@njit(**SERIAL)
+def nadam_mu(t, beta1, momentum_decay):
+    """mu_t = beta1 (1 - 0.5 * 0.96^(t * momentum_decay)), Dozat's schedule."""
+    return beta1 * (1.0 - 0.5 * (0.96 ** (float(t) * momentum_decay)))
+
+
+@njit(**SERIAL)
+def _nadam_scalars(t, lr, beta1, beta2, momentum_decay):
+    """(bc2, c_grad, c_m): the step's scalars. The running product
+    mu_1 ... mu_t is recomputed in torch's order, O(t) work per step."""
+    mu_product = 1.0
+    for k in range(1, t + 1):
+        mu_product *= nadam_mu(k, beta1, momentum_decay)
+    mu = nadam_mu(t, beta1, momentum_decay)
+    mu_next = nadam_mu(t + 1, beta1, momentum_decay)
+    bc2 = 1.0 - beta2 ** float(t)
+    c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
+    c_m = (-lr * mu_next) / (1.0 - mu_product * mu_next)
+    return bc2, c_grad, c_m
+
+
+@njit(**SERIAL)
+def _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight_decay,
+                  decoupled, sign):
+    xi = _decayed(x[i], lr, weight_decay, decoupled)
+    d = _direction(g[i], x[i], weight_decay, decoupled, sign)
+    m_i, v_i = _moments(m[i], v[i], d, beta1, beta2)
+    m[i] = m_i
+    v[i] = v_i
+    denom = math.sqrt(v_i / bc2) + eps
+    xi = xi + (c_grad * d) / denom
+    x[i] = xi + (c_m * m_i) / denom
+
+
+@njit(**SERIAL)
+def nadam_step(x, g, state, t, lr, hyper):
+    """NAdam (Adam with Nesterov momentum), torch.optim.NAdam form.
+
+    mu_t = beta1 (1 - 0.5 * 0.96^(t psi)),  P_t = mu_1 ... mu_t
+    x <- x (1 - lr wd) if decoupled ;  d = ±g (+ wd x if not decoupled)
+    m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
+    D = sqrt(v / (1 - beta2^t)) + eps
+    x <- x - lr (1 - mu_t) / (1 - P_t) d / D - lr mu_{t+1} / (1 - P_t mu_{t+1}) m / D
+
+    state: ``(m, v)``. hyper: ``(beta1, beta2, eps, weight_decay,
+    momentum_decay, decoupled, maximize)``; momentum_decay psi >= 0 (torch
+    default 0.004). Reference: Dozat (2016), "Incorporating Nesterov momentum
+    into Adam".
+    """
+    beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize = hyper
+    sign = _sign(maximize)
+    bc2, c_grad, c_m = _nadam_scalars(t, lr, beta1, beta2, momentum_decay)
+    m, v = state
+    for i in range(x.size):
+        _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight_decay,
+                      decoupled, sign)
+
+
+@njit(**PARALLEL)
+def nadam_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`nadam_step`; bitwise the same result."""
+    beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize = hyper
+    sign = _sign(maximize)
+    bc2, c_grad, c_m = _nadam_scalars(t, lr, beta1, beta2, momentum_decay)
+    m, v = state
+    for i in prange(x.size):
+        _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight_decay,
+                      decoupled, sign)
+
+
+# --- RAdam -------------------------------------------------------------------
+
+@njit(**SERIAL)
+def _radam_scalars(t, beta1, beta2):
+    """(bc1, bc2, rect): rect = 0 while the variance is intractable (rho_t <= 5)."""
+    tf = float(t)
+    bc1 = 1.0 - beta1 ** tf
+    bc2 = 1.0 - beta2 ** tf
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * tf * (beta2 ** tf) / bc2
+    if rho_t > 5.0:
+        rect = ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)) ** 0.5
+    else:
+        rect = 0.0
+    return bc1, bc2, rect
+
+
+@njit(**SERIAL)
+def _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_decay,
+                  decoupled, sign):
+    xi = _decayed(x[i], lr, weight_decay, decoupled)
+    d = _direction(g[i], x[i], weight_decay, decoupled, sign)
+    m_i, v_i = _moments(m[i], v[i], d, beta1, beta2)
+    m[i] = m_i
+    v[i] = v_i
+    m_hat = m_i / bc1
+    if rect > 0.0:
+        adaptive = (bc2 ** 0.5) / (math.sqrt(v_i) + eps)
+        x[i] = xi - m_hat * lr * adaptive * rect
+    else:
+        x[i] = xi - m_hat * lr
+
+
+@njit(**SERIAL)
+def radam_step(x, g, state, t, lr, hyper):
+    """RAdam (rectified Adam), torch.optim.RAdam form.
+
+    x <- x (1 - lr wd) if decoupled ;  d = ±g (+ wd x if not decoupled)
+    m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
+    rho_inf = 2 / (1 - beta2) - 1 ;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
+    if rho_t > 5: x <- x - m / (1 - beta1^t) * lr * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r_t
+        with r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+    else:        x <- x - m / (1 - beta1^t) * lr
+
+    state: ``(m, v)``. hyper: ``(beta1, beta2, eps, weight_decay, decoupled,
+    maximize)``. Reference: Liu et al. (2020), "On the variance of the
+    adaptive learning rate and beyond".
+    """
+    beta1, beta2, eps, weight_decay, decoupled, maximize = hyper
+    sign = _sign(maximize)
+    bc1, bc2, rect = _radam_scalars(t, beta1, beta2)
+    m, v = state
+    for i in range(x.size):
+        _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_decay,
+                      decoupled, sign)
+
+
+@njit(**PARALLEL)
+def radam_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`radam_step`; bitwise the same result."""
+    beta1, beta2, eps, weight_decay, decoupled, maximize = hyper
+    sign = _sign(maximize)
+    bc1, bc2, rect = _radam_scalars(t, beta1, beta2)
+    m, v = state
+    for i in prange(x.size):
+        _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_decay,
+                      decoupled, sign)

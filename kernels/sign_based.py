@@ -1,0 +1,105 @@
+"""Rules that step by the sign of the gradient: Rprop and Lion.
+
+Same calling convention as every gdfast kernel (see kernels/__init__.py).
+"""
+from numba import njit, prange
+
+from .jit import PARALLEL, SERIAL
+from .sgd import _sign
+
+
+@njit(**SERIAL)
+def _sgn(v):
+    """sign(v) in {-1, 0, 1} (NaN stays NaN), as torch.sign."""
+    if v > 0.0:
+        return 1.0
+    if v < 0.0:
+        return -1.0
+    return v
+
+
+@njit(**SERIAL)
+def _rprop_update(i, x, g, prev, step, eta_minus, eta_plus, step_min, step_max, sign):
+    d = sign * g[i]
+    s = _sgn(d * prev[i])
+    if s > 0.0:
+        s = eta_plus
+    elif s < 0.0:
+        s = eta_minus
+    elif s == 0.0:
+        s = 1.0
+    step_i = min(max(step[i] * s, step_min), step_max)
+    step[i] = step_i
+    if s == eta_minus:
+        d = 0.0
+    x[i] = x[i] + (-1.0) * (_sgn(d) * step_i)
+    prev[i] = d
+
+
+@njit(**SERIAL)
+def rprop_step(x, g, state, t, lr, hyper):
+    """Resilient backpropagation, torch.optim.Rprop form.
+
+    d = ±g ;  s = eta_plus if d * prev > 0, eta_minus if < 0, else 1
+    step <- clamp(step * s, step_min, step_max)
+    d <- 0 where s == eta_minus ;  x <- x - sign(d) * step ;  prev <- d
+
+    state: ``(prev, step)``: prev starts at 0, step at the learning rate
+    (torch's lr, default 0.01); the ``lr`` argument is not used after that.
+    hyper: ``(eta_minus, eta_plus, step_min, step_max, maximize)`` with
+    0 < eta_minus < 1 < eta_plus (torch: 0.5, 1.2) and 0 <= step_min <=
+    step_max (torch: 1e-6, 50). Reference: Riedmiller & Braun (1993).
+    """
+    eta_minus, eta_plus, step_min, step_max, maximize = hyper
+    sign = _sign(maximize)
+    prev, step = state
+    for i in range(x.size):
+        _rprop_update(i, x, g, prev, step, eta_minus, eta_plus, step_min, step_max, sign)
+
+
+@njit(**PARALLEL)
+def rprop_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`rprop_step`; bitwise the same result."""
+    eta_minus, eta_plus, step_min, step_max, maximize = hyper
+    sign = _sign(maximize)
+    prev, step = state
+    for i in prange(x.size):
+        _rprop_update(i, x, g, prev, step, eta_minus, eta_plus, step_min, step_max, sign)
+
+
+@njit(**SERIAL)
+def _lion_update(i, x, g, m, lr, b1, b2, weight_decay, sign):
+    d = sign * g[i]
+    u = _sgn((1.0 - b1) * d + b1 * m[i])
+    m[i] = (1.0 - b2) * d + b2 * m[i]
+    x[i] = x[i] + (-lr) * (u + weight_decay * x[i])
+
+
+@njit(**SERIAL)
+def lion_step(x, g, state, t, lr, hyper):
+    """Lion (evolved sign momentum), optax.lion's equations.
+
+    d = ±g ;  u = sign((1 - b1) d + b1 m) ;  m <- (1 - b2) d + b2 m
+    x <- x - lr (u + weight_decay x)
+
+    state: ``(m,)`` (start at 0). hyper: ``(b1, b2, weight_decay, maximize)``
+    with b1, b2 in [0, 1] (optax: 0.9, 0.99) and weight_decay >= 0 (optax:
+    1e-3, decoupled: it is not part of the sign). optax.lion has no
+    maximize; here it negates g. Reference: Chen et al. (2023), "Symbolic
+    discovery of optimization algorithms".
+    """
+    b1, b2, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    m = state[0]
+    for i in range(x.size):
+        _lion_update(i, x, g, m, lr, b1, b2, weight_decay, sign)
+
+
+@njit(**PARALLEL)
+def lion_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of :func:`lion_step`; bitwise the same result."""
+    b1, b2, weight_decay, maximize = hyper
+    sign = _sign(maximize)
+    m = state[0]
+    for i in prange(x.size):
+        _lion_update(i, x, g, m, lr, b1, b2, weight_decay, sign)
