@@ -55,13 +55,15 @@ def _moments(m_i, v_i, d, beta1, beta2):
 
 @njit(**SERIAL)
 def _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
-                  weight_decay, decoupled, amsgrad, sign):
-    xi = _decayed(x[i], lr, weight_decay, decoupled)
-    d = _direction(g[i], x[i], weight_decay, decoupled, sign)
+                  weight_decay, decoupled, sign, amsgrad):
+    # decoupled is 0.0 or 1.0: the two forms of decay without a branch
+    # (x * 1.0 and d + 0.0 * x are exact), which keeps the loop vectorisable.
+    xi = x[i] * (1.0 - lr * weight_decay * decoupled)
+    d = sign * g[i] + (weight_decay * (1.0 - decoupled)) * x[i]
     m_i, v_i = _moments(m[i], v[i], d, beta1, beta2)
     m[i] = m_i
     v[i] = v_i
-    if amsgrad != 0.0:
+    if amsgrad:
         v_i = max(vmax[i], v_i)
         vmax[i] = v_i
     x[i] = xi + (-step_size * m_i) / (math.sqrt(v_i) / bc2_sqrt + eps)
@@ -95,9 +97,14 @@ def adamw_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     step_size, bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
     m, v, vmax = state
-    for i in range(x.size):
-        _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
-                      weight_decay, decoupled, amsgrad, sign)
+    if amsgrad != 0.0:       # two loops rather than a test per element
+        for i in range(x.size):
+            _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+                          weight_decay, decoupled, sign, True)
+    else:
+        for i in range(x.size):
+            _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+                          weight_decay, decoupled, sign, False)
 
 
 @njit(**PARALLEL)
@@ -107,9 +114,14 @@ def adamw_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     step_size, bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
     m, v, vmax = state
-    for i in prange(x.size):
-        _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
-                      weight_decay, decoupled, amsgrad, sign)
+    if amsgrad != 0.0:
+        for i in prange(x.size):
+            _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+                          weight_decay, decoupled, sign, True)
+    else:
+        for i in prange(x.size):
+            _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+                          weight_decay, decoupled, sign, False)
 
 
 # --- Adamax ------------------------------------------------------------------
