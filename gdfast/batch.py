@@ -61,14 +61,9 @@ def minimize_batch(fun, X0, method="adam", *, args=(), batch_args=(), options=No
 
 
 def _checked_batch(X0):
-    if isinstance(X0, np.ndarray) and X0.dtype.kind not in "fiu":
-        raise TypeError(f"X0 must hold real numbers, got dtype {X0.dtype}")
-    X = np.array(X0, dtype=np.float64, order="C")
+    X = np.array(check.real_array("X0", X0), order="C")     # copied: the rows are updated
     if X.ndim != 2:
         raise ValueError(f"X0 must be 2-D (n_problems, n_params), got shape {X.shape}")
-    if X.size == 0:
-        raise ValueError(f"X0 must not be empty, got shape {X.shape}")
-    check.all_finite("X0", X)
     return X
 
 

@@ -247,18 +247,23 @@ def _report_targets(results, n_large, n_small, say):
     inplace = big["numpy, in place (out=)"]["ratio"]
     say(f"also: Adam n={n_large:,}: numpy in place (out=, no temporaries) / gdfast = "
         f"{inplace:.1f}x (memory-bound: 13 passes on one thread against 1 pass on all)")
+    report_targets(results, lines, say)
+
+
+def report_targets(results, lines, say):
+    """Print each (text, met, goal) line under "targets:" and store them in results."""
     say("targets:")
     results["targets"] = []
     for text, ok, goal in lines:
         say(f"  {text}  (target {goal}: {'met' if ok else 'NOT met'})")
-        results["targets"].append(dict(text=text, target=goal, met=ok))
+        results["targets"].append(dict(text=text, target=goal, met=bool(ok)))
 
 
 def _facade_choice(n):
-    """The Adam kernel gdfast.Adam.step runs at length n."""
-    if n >= RULES["adam"].parallel_min_size:
-        return "gdfast adam_step_parallel"
-    return "gdfast adam_step (serial)"
+    """The name of the candidate running the kernel gdfast.Adam.step runs at length n."""
+    rule = RULES["adam"]
+    return ("gdfast adam_step_parallel" if rule.kernel_for(n) is rule.step_parallel
+            else "gdfast adam_step (serial)")
 
 
 def _ratio(rows, name, baseline):

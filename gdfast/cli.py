@@ -18,12 +18,12 @@ def _bench(args):
     if args.suite == "rules":
         results = run_rules_benchmark(sizes=tuple(args.rules_sizes or SIZES), reps=args.reps)
     elif args.suite == "driver":
-        results = run_driver_benchmark(pixels_per_side=args.size if args.size != 2048 else 256)
+        results = run_driver_benchmark(pixels_per_side=args.size or 256)
     elif args.suite == "adam":
         results = run_kernel_benchmark(n_large=args.n_large, n_small=args.n_small,
                                        reps=args.reps, with_torch=with_torch)
     else:
-        results = run_denoise_benchmark(size=args.size, reps=args.reps,
+        results = run_denoise_benchmark(size=args.size or 2048, reps=args.reps,
                                         reference_iterations=args.reference_iterations,
                                         with_torch=with_torch,
                                         with_skimage=False if args.no_skimage else None)
@@ -59,7 +59,7 @@ def build_parser():
                        "update rule beside torch.optim at three sizes")
     bench.add_argument("--rules-sizes", type=int, nargs="+", metavar="N",
                        help="rules: the sizes (default 10000 1000000 16000000)")
-    bench.add_argument("--size", type=int, default=2048,
+    bench.add_argument("--size", type=int, default=None,
                        help="denoise: image side in pixels (512, 2048 default, 4096); "
                        "driver: side of the relaxometry stack (default 256)")
     bench.add_argument("--reference-iterations", type=int, default=1,

@@ -4,7 +4,8 @@ import math
 import numpy as np
 
 from . import validation as check
-from .kernels import reductions, tv
+from .images import psnr
+from .kernels import tv
 from .minimize import minimize
 from .optimizers import SGD, Adam, Optimizer, make_optimizer
 
@@ -56,17 +57,12 @@ class TVObjective:
         if f.ndim == 2:
             self.work = tv.tv_workspace_2d(f.shape)
             self.kernel = tv.tv_energy_grad_2d_parallel if parallel else tv.tv_energy_grad_2d
-            self.energy_kernel = tv.tv_energy_2d
         else:
             self.work = tv.tv_workspace_3d(f.shape)
             self.kernel = tv.tv_energy_grad_3d_parallel if parallel else tv.tv_energy_grad_3d
-            self.energy_kernel = tv.tv_energy_3d
 
     def __call__(self, u, g):
         return self.kernel(u, self.f, self.lam, self.eps, g, self.work, self.anisotropic)
-
-    def energy(self, u):
-        return self.energy_kernel(u, self.f, self.lam, self.eps, self.work, self.anisotropic)
 
 
 def denoise(f, lam, eps=0.03, method="nesterov", max_iter=300, tol=1e-7, clean=None,
@@ -114,12 +110,12 @@ def denoise(f, lam, eps=0.03, method="nesterov", max_iter=300, tol=1e-7, clean=N
 
     psnrs = np.empty(max_iter + 1 if clean is not None else 0)
     if clean is not None:
-        psnrs[0] = _psnr(clean, f)
+        psnrs[0] = psnr(clean, f)
     user_callback = callback
 
     def record(intermediate):
         if clean is not None:
-            psnrs[intermediate.nit] = _psnr(clean, intermediate.x)
+            psnrs[intermediate.nit] = psnr(clean, intermediate.x)
         if user_callback is not None:
             user_callback(intermediate)
 
@@ -128,23 +124,14 @@ def denoise(f, lam, eps=0.03, method="nesterov", max_iter=300, tol=1e-7, clean=N
                    progress=progress)
     if clean is not None:
         res["psnr_history"] = psnrs[:res.nit + 1].copy()
-        res["psnr"] = _psnr(clean, res.x)
+        res["psnr"] = psnr(clean, res.x)
     return res
 
 
 def _checked_image(name, a):
-    if isinstance(a, np.ndarray) and a.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
-    a = np.ascontiguousarray(a, dtype=np.float64)    # a copy only if needed; never written
+    a = np.ascontiguousarray(check.real_array(name, a))   # a copy only if needed; never written
     if a.ndim not in (2, 3):
         raise ValueError(f"{name} must be a 2-D image (H, W) or a 3-D volume (D, H, W), "
                          f"got shape {a.shape}")
-    if a.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {a.shape}")
-    check.all_finite(name, a)
     return a
 
-
-def _psnr(clean, u):
-    mse = reductions.mean_squared_difference_parallel(clean.ravel(), np.ravel(u))
-    return 10.0 * math.log10(1.0 / mse) if mse > 0 else math.inf

@@ -10,8 +10,6 @@ counts the bytes an iteration must move: the TV gradient reads u and f and
 writes g (24 bytes per pixel), and the update moves its rule's bytes (plain
 GD 24, Nesterov 40, Adam 56).
 """
-import json
-import math
 import statistics
 import sys
 import time
@@ -19,8 +17,9 @@ import time
 import numba
 import numpy as np
 
-from . import kernels, reference
-from .benchmarks import _environment, _fmt_time, stream_triad_bandwidth, time_round_robin, torch_available
+from . import reference
+from .benchmarks import (_environment, _fmt_time, report_targets, stream_triad_bandwidth,
+                         time_round_robin, torch_available)
 from .denoise import TVObjective, default_optimizer, denoise, lipschitz_bound
 from .images import add_noise, psnr, test_image
 
@@ -147,7 +146,7 @@ def run_denoise_benchmark(size=2048, reps=10, reference_iterations=1, with_torch
 
 def _report_iterations(med, px, triad, say):
     base = med["gdfast iteration, gd"]
-    say(f"one iteration (TV gradient + update), median; ratio = time / time of gdfast gd iteration")
+    say("one iteration (TV gradient + update), median; ratio = time / time of gdfast gd iteration")
     say(f"  {'implementation':<38} {'time':>10} {'GB/s':>7} {'ratio':>9}")
     rows = {}
     for name, sec in sorted(med.items(), key=lambda kv: kv[1]):
@@ -219,11 +218,7 @@ def _report_targets(results, say):
     if ttq and "ratio" in ttq:
         lines.append((f"time to chambolle's PSNR: {ttq['ratio']:.1f}x shorter", ttq["ratio"] >= 10,
                       ">= 10x"))
-    say("targets:")
-    results["targets"] = []
-    for text, ok, goal in lines:
-        say(f"  {text}  (target {goal}: {'met' if ok else 'NOT met'})")
-        results["targets"].append(dict(text=text, target=goal, met=bool(ok)))
+    report_targets(results, lines, say)
 
 
 def _skimage_available():

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import kernels, reference
 from .batch import minimize_batch
-from .benchmarks import _environment, _fmt_time, time_round_robin, torch_available
+from .benchmarks import _environment, _fmt_time, report_targets, time_round_robin, torch_available
 from .kernels.driver import minimize_nopython
 from .minimize import minimize
 from .optimizers import Adam
@@ -147,7 +147,6 @@ def run_driver_benchmark(pixels_per_side=256, sample=200, out=None):
     say(f"  converged (gtol): {100 * res.success.mean():.2f}% of pixels")
 
     torch_name = "torch.optim.Adam + autograd"
-    say("targets:")
     lines = []
     if torch_name in med:
         r = med[torch_name] / base
@@ -158,8 +157,5 @@ def run_driver_benchmark(pixels_per_side=256, sample=200, out=None):
     if 1 in batch and threads > 1:
         r = batch[1] / batch[threads]
         lines.append((f"batch fit, {threads} threads vs 1: {r:.2f}x faster", r > 1, "> 1x"))
-    results["targets"] = []
-    for text, ok, goal in lines:
-        say(f"  {text}  (target {goal}: {'met' if ok else 'NOT met'})")
-        results["targets"].append(dict(text=text, target=goal, met=bool(ok)))
+    report_targets(results, lines, say)
     return results

@@ -32,17 +32,6 @@ def scalar_value(name, f):
         raise TypeError(f"{name} must return a real number, got {type(f).__name__}") from None
 
 
-def _as_float_array(name, x):
-    try:
-        a = np.array(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of real numbers") from None
-    if a.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    check.all_finite(name, a)
-    return a
-
-
 def _steps(h, x):
     if h is None:
         return default_steps(x)
@@ -89,7 +78,7 @@ def gradient(fun, x, h=None, args=()):
     Returns a float64 array shaped like x. The error is O(h^2) for smooth
     fun: about 1e-10 relative with the default steps.
     """
-    x = _as_float_array("x", x)
+    x = check.real_array("x", x)
     h = _steps(h, x)
     scalar_value("fun", fun(x.copy(), *args))
     g = np.empty(x.size)
@@ -102,7 +91,7 @@ def check_grad(fun, grad, x, args=(), h=None):
 
     A small number (relative to |grad(x)|) means grad is fun's gradient.
     """
-    x = _as_float_array("x", x)
+    x = check.real_array("x", x)
     analytic = np.asarray(grad(x.copy(), *args), dtype=np.float64)
     if analytic.shape != x.shape:
         raise ValueError(f"grad must return an array of shape {x.shape}, got {analytic.shape}")

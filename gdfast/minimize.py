@@ -66,7 +66,7 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
     stopping rules; the result says ``nopython=True``. The first call with a
     new objective compiles the loop for it (about a second or two).
     """
-    x0 = _checked_x0(x0)
+    x0 = check.real_array("x0", x0)      # not copied yet: the loops copy it once
     opt = make_optimizer(method, options)
     max_iter = check.whole_number("max_iter", max_iter, 0)
     ftol, gtol, xtol = (check.non_negative(k, v) for k, v in
@@ -145,8 +145,7 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
 def _minimize_nopython(fun, x0, opt, args, max_iter, ftol, gtol, xtol, on_nonfinite):
     x = x0.copy()
     state = opt.init(x)
-    rule = opt.rule
-    kernel = rule.step if x.size < rule.parallel_min_size else rule.step_parallel
+    kernel = opt.rule.kernel_for(x.size)
     n_hist = min(max_iter + 1, NOPYTHON_HISTORY_CAP)
     fun_history, grad_norm_history = np.empty(n_hist), np.empty(n_hist)
     lr = opt.lr
@@ -167,19 +166,6 @@ def _minimize_nopython(fun, x0, opt, args, max_iter, ftol, gtol, xtol, on_nonfin
         fun_history=fun_history[:kept].copy(), grad_norm_history=grad_norm_history[:kept].copy(),
         nopython=True)
 
-
-
-def _checked_x0(x0):
-    if isinstance(x0, np.ndarray) and x0.dtype.kind not in "fiu":
-        raise TypeError(f"x0 must hold real numbers, got dtype {x0.dtype}")
-    try:
-        x = np.asarray(x0, dtype=np.float64)     # no copy yet: minimize copies once
-    except (TypeError, ValueError):
-        raise TypeError(f"x0 must be an array of real numbers, got {type(x0).__name__}") from None
-    if x.size == 0:
-        raise ValueError("x0 must not be empty")
-    check.all_finite("x0", x)
-    return x
 
 
 def _non_finite(on_nonfinite, step, f, g_norm):

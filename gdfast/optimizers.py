@@ -83,6 +83,8 @@ class Optimizer:
         lr = self._lr_constant
         if lr is None:
             lr = self.lr(t)
+        # rule.kernel_for(n), written out: a method call here costs more than
+        # the rest of the dispatch on this per-step path
         rule = self.rule
         kernel = rule.step if x.shape[0] < rule.parallel_min_size else rule.step_parallel
         kernel(x, g, state.arrays, t, lr, self.hyper)

@@ -29,6 +29,10 @@ class Rule(NamedTuple):
         values = {**self.defaults, **overrides}
         return tuple(float(values[name]) for name in self.hyper)
 
+    def kernel_for(self, n):
+        """The kernel for parameters of length n: serial below parallel_min_size."""
+        return self.step if n < self.parallel_min_size else self.step_parallel
+
 
 # Where waking numba's threads starts to pay, measured on the project's
 # 2-core machine (best of 5 x 200 calls): plain/momentum rules cross over near

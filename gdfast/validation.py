@@ -87,6 +87,21 @@ def writable(name, a):
         raise ValueError(f"{name} is read-only; the update writes into it in place")
 
 
+def real_array(name, a):
+    """a as a float64 array (no copy when it already is one): real numbers,
+    not empty, all finite. TypeError / ValueError naming ``name`` otherwise."""
+    if isinstance(a, np.ndarray) and a.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    try:
+        x = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of real numbers, got {type(a).__name__}") from None
+    if x.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {x.shape}")
+    all_finite(name, x)
+    return x
+
+
 def all_finite(name, a):
     if not np.isfinite(a).all():
         bad = np.flatnonzero(~np.isfinite(np.ravel(a)))

@@ -28,21 +28,19 @@ def lerp(a, b, w):
     return b - (b - a) * (1.0 - w)
 
 
+# decoupled is 0.0 or 1.0. Both forms of decay are written without a branch
+# (for finite x, x * 1.0 and d + 0.0 * x are exact), which keeps the loops
+# vectorisable.
 @njit(**SERIAL)
 def _direction(g_i, x_i, weight_decay, decoupled, sign):
     """d = sign * g, plus weight_decay * x unless the decay is decoupled."""
-    d = sign * g_i
-    if weight_decay != 0.0 and decoupled == 0.0:
-        d = d + weight_decay * x_i
-    return d
+    return sign * g_i + (weight_decay * (1.0 - decoupled)) * x_i
 
 
 @njit(**SERIAL)
 def _decayed(x_i, lr, weight_decay, decoupled):
     """x * (1 - lr * weight_decay) for decoupled decay, else x."""
-    if weight_decay != 0.0 and decoupled != 0.0:
-        return x_i * (1.0 - lr * weight_decay)
-    return x_i
+    return x_i * (1.0 - lr * weight_decay * decoupled)
 
 
 @njit(**SERIAL)
@@ -56,10 +54,8 @@ def _moments(m_i, v_i, d, beta1, beta2):
 @njit(**SERIAL)
 def _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
                   weight_decay, decoupled, sign, amsgrad):
-    # decoupled is 0.0 or 1.0: the two forms of decay without a branch
-    # (x * 1.0 and d + 0.0 * x are exact), which keeps the loop vectorisable.
-    xi = x[i] * (1.0 - lr * weight_decay * decoupled)
-    d = sign * g[i] + (weight_decay * (1.0 - decoupled)) * x[i]
+    xi = _decayed(x[i], lr, weight_decay, decoupled)
+    d = _direction(g[i], x[i], weight_decay, decoupled, sign)
     m_i, v_i = _moments(m[i], v[i], d, beta1, beta2)
     m[i] = m_i
     v[i] = v_i
