@@ -3,11 +3,14 @@ import math
 
 import numpy as np
 
+from . import kernels
 from . import validation as check
 from .images import psnr
-from .kernels import tv
-from .minimize import minimize
+from .kernels import tv, tv_descent
+from .kernels.driver import RUNNING, convergence_status
+from .minimize import History, progress_bar
 from .optimizers import SGD, Adam, Optimizer, make_optimizer
+from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 
 PARALLEL_MIN_PIXELS = 65_536
 
@@ -55,14 +58,29 @@ class TVObjective:
         self.f, self.lam, self.eps, self.anisotropic = f, lam, eps, anisotropic
         parallel = f.size >= PARALLEL_MIN_PIXELS
         if f.ndim == 2:
-            self.work = tv.tv_workspace_2d(f.shape)
+            self.work = tv_descent.tv_descent_workspace_2d(f.shape)
             self.kernel = tv.tv_energy_grad_2d_parallel if parallel else tv.tv_energy_grad_2d
+            self.descent = (tv_descent.tv_descent_step_2d_parallel if parallel
+                            else tv_descent.tv_descent_step_2d)
         else:
-            self.work = tv.tv_workspace_3d(f.shape)
+            self.work = tv_descent.tv_descent_workspace_3d(f.shape)
             self.kernel = tv.tv_energy_grad_3d_parallel if parallel else tv.tv_energy_grad_3d
+            self.descent = (tv_descent.tv_descent_step_3d_parallel if parallel
+                            else tv_descent.tv_descent_step_3d)
+        self.max_abs = kernels.max_abs_parallel if parallel else kernels.max_abs
 
     def __call__(self, u, g):
         return self.kernel(u, self.f, self.lam, self.eps, g, self.work, self.anisotropic)
+
+    def descent_step(self, u, u_next, optimizer, state):
+        """One fused iteration (gdfast.kernels.tv_descent): u_next <- u after
+        one step of the optimizer; returns (E(u), max|dE/du|, max|u_next - u|)."""
+        t = state.t + 1
+        out = self.descent(u, u_next, self.f, self.lam, self.eps, self.anisotropic,
+                           optimizer.rule.step, state.arrays, t, optimizer.lr(t),
+                           optimizer.hyper, self.work)
+        state.t = t
+        return out
 
 
 def denoise(f, lam, eps=0.03, method="nesterov", max_iter=300, tol=1e-7, clean=None,
@@ -84,18 +102,26 @@ def denoise(f, lam, eps=0.03, method="nesterov", max_iter=300, tol=1e-7, clean=N
              Lipschitz bound L = 1 + 8 lam/eps (2-D), 1 + 12 lam/eps (3-D):
              see default_optimizer.
     max_iter iterations at most; tol: stop when the relative change of E is
-             <= tol (0: off).
+             <= tol (0: off), as gdfast.minimize's ftol.
     clean    optional clean image shaped like f: the result then carries
              ``psnr_history`` (dB at every iterate, data range 1) and ``psnr``.
+    callback, progress   as in gdfast.minimize.
 
-    Returns gdfast.minimize's OptimizeResult with x the denoised image
-    (float64, f's shape) and fun its energy.
+    Every iteration is one pass of gdfast.kernels.tv_descent (the gradient
+    fused with the optimizer's update, 2 image buffers); the iterates, the
+    energies and the stopping rules are those of gdfast.minimize(..., jac=
+    'inplace') on the same energy, bit for bit. Returns an OptimizeResult
+    like minimize's, with x the denoised image (float64, f's shape), fun its
+    energy and jac its gradient.
     """
     f = _checked_image("f", f)
     lam = check.non_negative("lam", lam)
     eps = check.positive("eps", eps)
     tol = check.non_negative("tol", tol)
+    max_iter = check.whole_number("max_iter", max_iter, 0)
     anisotropic = check.boolean("anisotropic", anisotropic)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     if clean is not None:
         clean = _checked_image("clean", clean)
         if clean.shape != f.shape:
@@ -107,24 +133,80 @@ def denoise(f, lam, eps=0.03, method="nesterov", max_iter=300, tol=1e-7, clean=N
     else:
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
     objective = TVObjective(f, lam, eps, anisotropic)
+    bar = progress_bar(progress, max_iter)
+    try:
+        res = _descend(objective, optimizer, max_iter, tol, clean, callback, bar)
+    finally:
+        bar.close()
+    return res
 
+
+def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
+    """The loop of denoise: minimize's stopping rules, over fused iterations.
+
+    Each call of the fused kernel evaluates iterate k (E, max|g|) and writes
+    iterate k + 1 into the other buffer, so a run that stops at iterate k
+    returns the buffer holding it and drops the step already taken past it;
+    iterate max_iter gets the TV kernel alone, its gradient into the spare
+    buffer.
+    E(u_k) finite means u_k, its gradient (|grad u|/phi <= 1) and so the step
+    are finite unless the step overflows, which max|u_next - u| reports: the
+    run then stops at u_k, as minimize does. (Only when a diverging optimizer
+    makes E(u_k) itself overflow does the run stop at u_k with fun = inf,
+    where minimize would step back to u_{k-1}: that buffer is gone by then.)
+    """
+    f = objective.f
+    u, u_next, spare = f, np.empty_like(f), np.empty_like(f)   # u_0 = f is only read
+    state = optimizer.init(u.ravel())
+    history = History(max_iter)
     psnrs = np.empty(max_iter + 1 if clean is not None else 0)
-    if clean is not None:
-        psnrs[0] = psnr(clean, f)
-    user_callback = callback
-
-    def record(intermediate):
+    nit, status, e_prev = 0, None, None
+    while True:
+        if nit < max_iter:
+            e, g_norm, step_norm = objective.descent_step(u, u_next, optimizer, state)
+        else:                                    # the last iterate: no step to take
+            e, step_norm = objective(u, u_next), 0.0
+            g_norm = objective.max_abs(u_next.ravel())
+        if not (math.isfinite(e) and math.isfinite(g_norm)):
+            status = Status.NON_FINITE       # only after a huge step: u_nit's energy overflowed
+            break
+        history.record(e, g_norm)
         if clean is not None:
-            psnrs[intermediate.nit] = psnr(clean, intermediate.x)
-        if user_callback is not None:
-            user_callback(intermediate)
-
-    res = minimize(objective, f, optimizer, jac="inplace", max_iter=max_iter, ftol=tol,
-                   gtol=0.0, callback=record if (clean is not None or callback) else None,
-                   progress=progress)
+            psnrs[nit] = psnr(clean, u)
+        if nit > 0:
+            bar.update(e)
+            if callback is not None:
+                view = u.view()
+                view.flags.writeable = False
+                try:
+                    callback(OptimizeResult(x=view, fun=e, nit=nit))
+                except StopIteration:
+                    status = Status.CALLBACK
+                    break
+        code = convergence_status(g_norm, e if e_prev is None else e_prev, e, 0.0, u, 0.0,
+                                  ftol if nit > 0 else 0.0, 0.0)
+        if code != RUNNING:
+            status = STATUS_OF_CODE[code]
+            break
+        if nit == max_iter:
+            status = Status.MAX_ITER
+            break
+        if not math.isfinite(step_norm):
+            status = Status.NON_FINITE
+            break
+        u, u_next = u_next, (spare if u is f else u)
+        nit, e_prev = nit + 1, e
+    if u is f:
+        u = f.copy()
+    g = u_next                                   # the spare buffer holds the gradient
+    fun = e if nit == max_iter else objective(u, g)
+    res = OptimizeResult(
+        x=u, fun=fun, jac=g, nit=nit, nfev=history.size, status=status,
+        success=status in SUCCESS, message=MESSAGES[status], fun_history=history.fun(),
+        grad_norm_history=history.grad_norm(), nopython=False)
     if clean is not None:
-        res["psnr_history"] = psnrs[:res.nit + 1].copy()
-        res["psnr"] = psnr(clean, res.x)
+        res["psnr_history"] = psnrs[:history.size].copy()
+        res["psnr"] = psnr(clean, u)
     return res
 
 

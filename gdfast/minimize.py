@@ -81,7 +81,7 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
     if (numba.extending.is_jitted(fun) and jac == "inplace" and x0.ndim == 1
             and callback is None and not check.boolean("progress", progress)):
         return _minimize_nopython(fun, x0, opt, args, max_iter, ftol, gtol, xtol, on_nonfinite)
-    bar = _progress_bar(progress, max_iter)
+    bar = progress_bar(progress, max_iter)
 
     n = x0.size
     x = x0.ravel().copy()
@@ -89,7 +89,7 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
     grads = (np.empty(n), np.empty(n))     # current and previous gradient, swapped
     max_abs, max_abs_diff = ((kernels.max_abs, kernels.max_abs_diff) if n < PARALLEL_MIN_SIZE
                              else (kernels.max_abs_parallel, kernels.max_abs_diff_parallel))
-    history = _History(max_iter)
+    history = History(max_iter)
     state = opt.init(x)
     x_view = x.reshape(x0.shape).view()
     x_view.flags.writeable = False
@@ -219,7 +219,7 @@ class _Objective:
         np.copyto(g.reshape(self.shape), grad)
 
 
-class _History:
+class History:
     """f and max|g| per iterate in preallocated arrays, doubled when full."""
 
     def __init__(self, max_iter):
@@ -263,7 +263,7 @@ class _Bar:
         self._bar.close()
 
 
-def _progress_bar(progress, total):
+def progress_bar(progress, total):
     if not check.boolean("progress", progress):
         return _NoBar()
     try:

@@ -7,7 +7,9 @@ the block results serially: the result does not depend on the thread count
 (a maximum is exact in any order anyway).
 """
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic, overload
 
 from .jit import PARALLEL, SERIAL
 
@@ -19,41 +21,66 @@ def _block_bounds(n, n_blocks, b):
     return b * n // n_blocks, (b + 1) * n // n_blocks
 
 
+def float_bits(x):
+    """The IEEE 754 bits of the float64 x as an int64 (a bit cast, no conversion)."""
+    return np.float64(x).view(np.int64)      # what runs with NUMBA_DISABLE_JIT=1
+
+
+def bits_float(i):
+    """The float64 whose IEEE 754 bits are the int64 i (inverse of float_bits)."""
+    return np.int64(i).view(np.float64)
+
+
+@intrinsic
+def _bitcast_to_int(typingctx, x):
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _bitcast_to_float(typingctx, i):
+    if i != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+@overload(float_bits)
+def _float_bits(x):
+    if isinstance(x, types.Float):
+        return lambda x: _bitcast_to_int(x)
+
+
+@overload(bits_float)
+def _bits_float(i):
+    if isinstance(i, types.Integer):
+        return lambda i: _bitcast_to_float(i)
+
+
+_ABS = np.int64(0x7FFF_FFFF_FFFF_FFFF)   # every bit but the sign
+
+
 @njit(**SERIAL)
 def _max8(a, b, lo, hi, diff):
-    """max |a_i - b_i| (diff) or max |a_i| over lo..hi, NaN if any is NaN.
+    """max |a_i - b_i| (diff) or max |a_i| over lo..hi; NaN if any is NaN,
+    else inf if any is inf.
 
-    Eight independent lanes, each a compare-and-select and a NaN count, so
-    that the loop vectorises without fastmath; max is exact in any order.
+    Computed on the bits: with the sign bit cleared, the int64 order of the
+    bits is the order of the magnitudes, with inf above every finite number
+    and every NaN above inf. An integer maximum vectorises without fastmath
+    (a float one does not: measured 0.1 instead of 0.5-0.7 ns per element).
     """
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = 0.0
-    nan = 0.0
-    stop = hi - (hi - lo) % 8
-    for i in range(lo, stop, 8):
-        v0 = abs(a[i] - b[i]) if diff else abs(a[i])
-        v1 = abs(a[i + 1] - b[i + 1]) if diff else abs(a[i + 1])
-        v2 = abs(a[i + 2] - b[i + 2]) if diff else abs(a[i + 2])
-        v3 = abs(a[i + 3] - b[i + 3]) if diff else abs(a[i + 3])
-        v4 = abs(a[i + 4] - b[i + 4]) if diff else abs(a[i + 4])
-        v5 = abs(a[i + 5] - b[i + 5]) if diff else abs(a[i + 5])
-        v6 = abs(a[i + 6] - b[i + 6]) if diff else abs(a[i + 6])
-        v7 = abs(a[i + 7] - b[i + 7]) if diff else abs(a[i + 7])
-        m0 = v0 if v0 > m0 else m0
-        m1 = v1 if v1 > m1 else m1
-        m2 = v2 if v2 > m2 else m2
-        m3 = v3 if v3 > m3 else m3
-        m4 = v4 if v4 > m4 else m4
-        m5 = v5 if v5 > m5 else m5
-        m6 = v6 if v6 > m6 else m6
-        m7 = v7 if v7 > m7 else m7
-        nan += ((v0 != v0) + (v1 != v1) + (v2 != v2) + (v3 != v3)
-                + (v4 != v4) + (v5 != v5) + (v6 != v6) + (v7 != v7))
-    for i in range(stop, hi):
-        v = abs(a[i] - b[i]) if diff else abs(a[i])
-        m0 = v if v > m0 else m0
-        nan += v != v
-    m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
-    return np.nan if nan > 0 else m
+    m = np.int64(0)
+    for i in range(lo, hi):
+        v = float_bits(a[i] - b[i] if diff else a[i]) & _ABS
+        m = v if v > m else m
+    return bits_float(m)
 
 
 @njit(**SERIAL)

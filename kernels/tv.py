@@ -126,8 +126,9 @@ def _total(work, n, slot_row, slot_col):
 # --- 2-D ---------------------------------------------------------------------
 
 @njit(**SERIAL)
-def _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, want_grad):
-    """Row i: energy terms into buf[_E]; g[i] <- dE/du (if want_grad); buf[_PY]
+def _row_2d(u, f, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want_copy):
+    """Row i: energy terms into buf[_E]; g_row <- dE/du of row i (if want_grad)
+    and u_copy <- u[i] (if want_copy), both float64 (W,); buf[_PY]
     holds the y-fluxes of row i - 1 on entry and those of row i on return.
 
     The x-flux of the left neighbour is carried from one pixel to the next,
@@ -145,7 +146,9 @@ def _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, want_grad):
         r = uij - f[i, j]
         e[j] = 0.5 * r * r + tv
         if want_grad:
-            g[i, j] = r - lam * ((px - left) + (py - py_up[j]))
+            g_row[j] = r - lam * ((px - left) + (py - py_up[j]))
+        if want_copy:
+            u_copy[j] = uij
         py_up[j] = py
         left = px
 
@@ -156,10 +159,10 @@ def _block_2d(u, f, lam, eps2, anisotropic, g, buf, r0, r1, want_grad):
     W = u.shape[1]
     buf[_PY, :W] = 0.0
     if r0 > 0:
-        _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, g, buf, False)
+        _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, g[0], buf, False, g[0], False)
     energy = 0.0
     for i in range(r0, r1):
-        _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, want_grad)
+        _row_2d(u, f, i, lam, eps2, anisotropic, g[i], buf, want_grad, g[i], False)
         energy += _sum8(buf[_E], W)
     buf[_E, W] = energy
 
@@ -204,8 +207,9 @@ def tv_energy_2d(u, f, lam, eps, work, anisotropic=False):
 # terms of the current row, and buf[H + 1, W] the block's energy.
 
 @njit(**SERIAL)
-def _row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, want_grad):
-    """Row (k, i); like _row_2d, with the z-flux of the voxel behind from buf[i]."""
+def _row_3d(u, f, k, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want_copy):
+    """Row (k, i); like _row_2d (g_row: e.g. g[k, i]), with the z-flux of the
+    voxel behind from buf[i]."""
     D, H, W = u.shape
     pz_up, py_up, e = buf[i], buf[H], buf[H + 1]
     down = i + 1 if i + 1 < H else i
@@ -219,7 +223,9 @@ def _row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, want_grad):
         r = uij - f[k, i, j]
         e[j] = 0.5 * r * r + tv
         if want_grad:
-            g[k, i, j] = r - lam * ((px - left) + (py - py_up[j]) + (pz - pz_up[j]))
+            g_row[j] = r - lam * ((px - left) + (py - py_up[j]) + (pz - pz_up[j]))
+        if want_copy:
+            u_copy[j] = uij
         py_up[j] = py
         pz_up[j] = pz
         left = px
@@ -232,12 +238,14 @@ def _block_3d(u, f, lam, eps2, anisotropic, g, buf, k0, k1, want_grad):
     buf[:H + 1, :W] = 0.0
     if k0 > 0:
         for i in range(H):
-            _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, g, buf, False)
+            _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, g[0, 0], buf, False, g[0, 0],
+                    False)
     energy = 0.0
     for k in range(k0, k1):
         buf[H, :W] = 0.0
         for i in range(H):
-            _row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, want_grad)
+            _row_3d(u, f, k, i, lam, eps2, anisotropic, g[k, i], buf, want_grad, g[k, i],
+                    False)
             energy += _sum8(buf[H + 1], W)
     buf[H + 1, W] = energy
 

@@ -1,0 +1,189 @@
+"""One denoising iteration in one pass: the TV gradient fused with any update rule.
+
+    E_k, max|g_k|, max|u_next - u| = tv_descent_step_2d(u, u_next, f, ...)
+
+reads the iterate u, computes the smoothed-TV energy E(u) and its gradient
+g = dE/du row by row exactly as gdfast.kernels.tv does, and as soon as a row
+of g is known applies the update rule to that row:
+
+    u_next[row] <- u[row] ;  rule_step(u_next[row], g[row], state[row], t, lr, hyper)
+
+The gradient never goes to memory: a row of it lives in the block's row
+buffer while the rule uses it. A Nesterov iteration then moves about 48 bytes
+per pixel (read u, f, b; write u_next, b) instead of the 64 of the TV kernel
+followed by the rule (24 + 40), and the convergence checks come out of the
+same pass: the energy and max|g| of u, and the step max|u_next - u| (NaN if
+any new value is NaN, inf if any is inf), so no extra pass looks at u_next.
+
+u_next must not overlap u: u stays the last complete iterate, which is what
+a caller returns when the step turns out non-finite. Every rule of
+gdfast.kernels is element-wise given t, so running it row by row gives the
+same bits as one call over the whole image; the serial and parallel kernels
+agree bit for bit, and so do 1 and 2 threads (the energy is summed as in tv).
+
+The rule is passed as a function, so numba compiles these kernels once per
+rule in each process and cannot cache them on disk (like the driver);
+compiling takes a few seconds on the first call.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .jit import SERIAL
+from .reductions import max_abs, max_abs_diff
+from .tuples import rows
+from .tv import _E, _PY, _block_rows, _row_2d, _row_3d, _sum8, n_blocks_2d, n_blocks_3d
+
+_OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
+_PARALLEL_OPTIONS = dict(_OPTIONS, parallel=True)
+
+# Workspace rows of a 2-D block, after tv's _PY and _E: the gradient row, and
+# the block's (max|g|, max step) in the last column of _PY and _G.
+_G = 2
+_ROWS_2D = 3
+
+
+@njit(**SERIAL)
+def tv_descent_workspace_2d(shape):
+    """Workspace for the 2-D kernels: float64 (n_blocks, 3, W + 1)."""
+    return np.zeros((n_blocks_2d(shape), _ROWS_2D, shape[1] + 1))
+
+
+@njit(**SERIAL)
+def tv_descent_workspace_3d(shape):
+    """Workspace for the 3-D kernels: float64 (n_blocks, H + 3, W + 1)."""
+    return np.zeros((n_blocks_3d(shape), shape[1] + 3, shape[2] + 1))
+
+
+@njit(**SERIAL)
+def _max_or_nan(a, b):
+    """max(a, b), NaN if either is NaN."""
+    return a if (a > b or a != a) else b
+
+
+@njit(**_OPTIONS)
+def _row_update(u_row, x, g, rule_step, state, lo, t, lr, hyper, g_max, step_max):
+    """x (holding a copy of u_row) updated by rule_step with gradient g and the
+    state entries lo..lo+W-1; returns the running (max|g|, max|x - u_row|)."""
+    W = x.size
+    rule_step(x, g, rows(state, slice(lo, lo + W)), t, lr, hyper)
+    g_max = _max_or_nan(g_max, max_abs(g))
+    step_max = _max_or_nan(step_max, max_abs_diff(x, u_row))
+    return g_max, step_max
+
+
+# --- 2-D ---------------------------------------------------------------------
+
+@njit(**_OPTIONS)
+def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
+                      buf, r0, r1):
+    W = u.shape[1]
+    g = buf[_G, :W]
+    buf[_PY, :W] = 0.0
+    if r0 > 0:
+        _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, g, buf, False, g, False)
+    energy = g_max = step_max = 0.0
+    for i in range(r0, r1):
+        _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, True, u_next[i], True)
+        energy += _sum8(buf[_E], W)
+        g_max, step_max = _row_update(u[i], u_next[i], g, rule_step, state, i * W, t, lr,
+                                      hyper, g_max, step_max)
+    buf[_E, W], buf[_G, W], buf[_PY, W] = energy, g_max, step_max
+
+
+@njit(**_OPTIONS)
+def _totals(work, slot_e, slot_g, slot_s, col):
+    """(energy, max|g|, max step) over the blocks, in block order."""
+    energy = g_max = step_max = 0.0
+    for b in range(work.shape[0]):
+        energy += work[b, slot_e, col]
+        g_max = _max_or_nan(g_max, work[b, slot_g, col])
+        step_max = _max_or_nan(step_max, work[b, slot_s, col])
+    return energy, g_max, step_max
+
+
+@njit(**_OPTIONS)
+def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr, hyper,
+                       work):
+    """One iteration of ``rule_step`` on the smoothed-TV energy of a 2-D image.
+
+    u, f     float64 (H, W), C-contiguous: the iterate (only read) and the data
+    u_next   float64 (H, W), C-contiguous, not overlapping u: the new iterate
+    lam, eps, anisotropic   as gdfast.kernels.tv_energy_grad_2d
+    rule_step, state, t, lr, hyper   a serial gdfast.kernels rule (e.g.
+             nesterov_step) and its arguments; state arrays have H * W entries
+             (the image's pixels in C order) or 0 for unused options
+    work     tv_descent_workspace_2d(u.shape)
+
+    Returns (E(u), max|dE/du|, max|u_next - u|); a NaN or inf in the gradient
+    or in u_next shows in the maxima.
+    """
+    n = work.shape[0]
+    for b in range(n):
+        r0, r1 = _block_rows(u.shape[0], n, b)
+        _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
+                          hyper, work[b], r0, r1)
+    return _totals(work, _E, _G, _PY, u.shape[1])
+
+
+@njit(**_PARALLEL_OPTIONS)
+def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr,
+                                hyper, work):
+    """:func:`tv_descent_step_2d` over blocks of rows in parallel; the same bits."""
+    n = work.shape[0]
+    for b in prange(n):
+        r0, r1 = _block_rows(u.shape[0], n, b)
+        _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
+                          hyper, work[b], r0, r1)
+    return _totals(work, _E, _G, _PY, u.shape[1])
+
+
+# --- 3-D ---------------------------------------------------------------------
+# A block's buffers: rows 0..H+1 as in tv (z-fluxes, y-fluxes, energy terms),
+# row H + 2 the gradient row; the block's energy, max|g| and max step sit in
+# the last column of rows H + 1, H + 2 and H.
+
+@njit(**_OPTIONS)
+def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
+                      buf, k0, k1):
+    D, H, W = u.shape
+    g = buf[H + 2, :W]
+    buf[:H + 1, :W] = 0.0
+    if k0 > 0:
+        for i in range(H):
+            _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, g, buf, False, g, False)
+    energy = g_max = step_max = 0.0
+    for k in range(k0, k1):
+        buf[H, :W] = 0.0
+        for i in range(H):
+            _row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, True, u_next[k, i], True)
+            energy += _sum8(buf[H + 1], W)
+            g_max, step_max = _row_update(u[k, i], u_next[k, i], g, rule_step, state,
+                                          (k * H + i) * W, t, lr, hyper, g_max, step_max)
+    buf[H + 1, W], buf[H + 2, W], buf[H, W] = energy, g_max, step_max
+
+
+@njit(**_OPTIONS)
+def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr, hyper,
+                       work):
+    """:func:`tv_descent_step_2d` for a 3-D volume (D, H, W); state arrays have
+    D * H * W entries; work: tv_descent_workspace_3d(u.shape)."""
+    n = work.shape[0]
+    for b in range(n):
+        k0, k1 = _block_rows(u.shape[0], n, b)
+        _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
+                          hyper, work[b], k0, k1)
+    H = u.shape[1]
+    return _totals(work, H + 1, H + 2, H, u.shape[2])
+
+
+@njit(**_PARALLEL_OPTIONS)
+def tv_descent_step_3d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr,
+                                hyper, work):
+    """:func:`tv_descent_step_3d` over blocks of planes in parallel; the same bits."""
+    n = work.shape[0]
+    for b in prange(n):
+        k0, k1 = _block_rows(u.shape[0], n, b)
+        _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
+                          hyper, work[b], k0, k1)
+    H = u.shape[1]
+    return _totals(work, H + 1, H + 2, H, u.shape[2])

@@ -1,0 +1,128 @@
+"""The fused denoising iteration (gdfast.kernels.tv_descent) against its two
+parts run one after the other — the TV kernel, then the rule's kernel over the
+whole image — and gdfast.denoise against gdfast.minimize on the same energy:
+the same bits, for every update rule."""
+import numpy as np
+import pytest
+
+import gdfast
+from gdfast import kernels
+from gdfast.denoise import TVObjective
+from gdfast.images import add_noise, synthetic_image
+from gdfast.kernels import tv_descent
+
+OPTIMIZERS = {
+    "gd": lambda: gdfast.SGD(lr=0.02),
+    "momentum": lambda: gdfast.SGD(lr=0.02, momentum=0.8, dampening=0.1, weight_decay=0.01),
+    "nesterov": lambda: gdfast.SGD(lr=0.02, momentum=0.7, nesterov=True),
+    "adagrad": lambda: gdfast.Adagrad(lr=0.05, lr_decay=0.01),
+    "rmsprop": lambda: gdfast.RMSprop(lr=0.01, centered=True, momentum=0.5),
+    "adam": lambda: gdfast.Adam(lr=0.01, amsgrad=True),
+    "adamw": lambda: gdfast.AdamW(lr=0.01),
+    "adamax": lambda: gdfast.Adamax(lr=0.01),
+    "nadam": lambda: gdfast.NAdam(lr=0.01),
+    "radam": lambda: gdfast.RAdam(lr=0.01),
+    "adadelta": lambda: gdfast.Adadelta(),
+    "rprop": lambda: gdfast.Rprop(lr=0.01),
+    "lion": lambda: gdfast.Lion(lr=0.001),
+}
+
+
+def _fused(ndim, parallel):
+    name = f"tv_descent_step_{ndim}d" + ("_parallel" if parallel else "")
+    workspace = getattr(tv_descent, f"tv_descent_workspace_{ndim}d")
+    return getattr(tv_descent, name), workspace
+
+
+def _unfused(ndim):
+    return kernels.tv_energy_grad_2d if ndim == 2 else kernels.tv_energy_grad_3d
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("shape,anisotropic", [((37, 29), False), ((37, 29), True),
+                                               ((1, 5), False), ((7, 11, 6), False),
+                                               ((7, 11, 6), True)])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_fused_iteration_is_the_tv_kernel_then_the_rule(name, shape, anisotropic, parallel):
+    fused, workspace = _fused(len(shape), parallel)
+    rng = np.random.default_rng(len(shape))
+    f = rng.random(shape)
+    lam, eps = 0.2, 0.05
+    opt = OPTIMIZERS[name]()
+    u, u_next = f.copy(), np.full(shape, np.nan)
+    state = opt.init(u.ravel())
+    v, g = f.copy(), np.empty(shape)                  # the unfused run
+    state_v = opt.init(v.ravel())
+    work, work_v = workspace(shape), workspace(shape)
+    for t in range(1, 8):
+        before = u.copy()
+        e, g_max, step = fused(u, u_next, f, lam, eps, anisotropic, opt.rule.step, state.arrays,
+                               t, opt.lr(t), opt.hyper, work)
+        state.t = t
+        e_v = _unfused(len(shape))(v, f, lam, eps, g, work_v, anisotropic)
+        v_prev = v.copy()
+        opt.step(v.ravel(), g.ravel(), state_v)
+        assert np.array_equal(u, before)                         # u is only read
+        assert e == e_v and g_max == np.abs(g).max()
+        assert step == np.abs(v - v_prev).max()
+        assert np.array_equal(u_next, v)
+        for a, b in zip(state.arrays, state_v.arrays):
+            assert np.array_equal(a, b)
+        u, u_next = u_next, u
+
+
+def test_fused_maxima_report_non_finite_steps():
+    fused, workspace = _fused(2, False)
+    f = np.random.default_rng(0).random((6, 9))
+    u, u_next = f.copy() + 0.1, np.empty_like(f)
+    opt = gdfast.SGD(lr=1.0)
+    e, g_max, step = fused(u, u_next, f, 0.1, 0.05, False, opt.rule.step, (), 1, np.inf,
+                           opt.hyper, workspace(f.shape))
+    assert np.isfinite(e) and np.isfinite(g_max) and not np.isfinite(step)
+
+
+def _minimize_denoise(f, lam, eps, optimizer, max_iter, tol, anisotropic=False):
+    """What gdfast.denoise computes, through gdfast.minimize: the oracle."""
+    objective = TVObjective(f, lam, eps, anisotropic)
+    return gdfast.minimize(objective, f, optimizer, jac="inplace", max_iter=max_iter,
+                           ftol=tol, gtol=0.0)
+
+
+@pytest.mark.parametrize("shape", [(300, 250), (40, 33), (6, 20, 17)])
+@pytest.mark.parametrize("name", ["nesterov", "adam", "rprop", "radam"])
+def test_denoise_gives_the_bits_of_minimize(name, shape):
+    clean = synthetic_image(max(shape))[tuple(slice(0, n) for n in shape[-2:])]
+    f = add_noise(np.broadcast_to(clean, shape), 0.1, seed=3)
+    for max_iter, tol in ((25, 0.0), (400, 1e-6)):
+        got = gdfast.denoise(f, 0.1, eps=0.05, method=OPTIMIZERS[name](), max_iter=max_iter,
+                             tol=tol)
+        want = _minimize_denoise(f, 0.1, 0.05, OPTIMIZERS[name](), max_iter, tol)
+        assert got.status == want.status and got.nit == want.nit
+        assert np.array_equal(got.x, want.x) and np.array_equal(got.jac, want.jac)
+        assert np.array_equal(got.fun_history, want.fun_history)
+        assert np.array_equal(got.grad_norm_history, want.grad_norm_history)
+        assert got.fun == want.fun and got.nfev == want.nfev
+
+
+def test_denoise_stops_at_the_last_finite_iterate_when_a_step_overflows():
+    f = add_noise(synthetic_image(64), 0.1, seed=0)
+    res = gdfast.denoise(f, 0.1, method=gdfast.SGD(lr=1e308), max_iter=50)
+    assert res.status == "non-finite" and not res.success
+    assert np.all(np.isfinite(res.x))
+
+
+def test_denoise_callback_sees_each_iterate_and_can_stop_the_run():
+    f = add_noise(synthetic_image(64), 0.1, seed=0)
+    seen = []
+
+    def callback(intermediate):
+        assert not intermediate.x.flags.writeable
+        seen.append((intermediate.nit, intermediate.fun, intermediate.x.copy()))
+        if intermediate.nit == 5:
+            raise StopIteration
+
+    res = gdfast.denoise(f, 0.1, callback=callback, max_iter=100)
+    assert res.status == "callback" and res.nit == 5
+    assert [s[0] for s in seen] == [1, 2, 3, 4, 5]
+    assert [s[1] for s in seen] == list(res.fun_history[1:])
+    assert np.array_equal(seen[-1][2], res.x)
