@@ -8,7 +8,7 @@ from . import validation as check
 from .images import psnr
 from .kernels import tv, tv_descent
 from .kernels.driver import RUNNING, convergence_status
-from .minimize import History, progress_bar
+from .minimize import History, NoBar, progress_bar
 from .optimizers import SGD, Adam, Optimizer, make_optimizer
 from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 
@@ -74,7 +74,7 @@ class TVObjective:
 
     def descent_step(self, u, u_next, optimizer, state):
         """One fused iteration (gdfast.kernels.tv_descent): u_next <- u after
-        one step of the optimizer; returns (E(u), max|dE/du|, max|u_next - u|)."""
+        one step of the optimizer; returns (E(u), max|dE/du|)."""
         t = state.t + 1
         out = self.descent(u, u_next, self.f, self.lam, self.eps, self.anisotropic,
                            optimizer.rule.step, state.arrays, t, optimizer.lr(t),
@@ -108,7 +108,7 @@ def denoise(f, lam, eps=0.03, method="nesterov", max_iter=300, tol=1e-7, clean=N
     callback, progress   as in gdfast.minimize.
 
     Every iteration is one pass of gdfast.kernels.tv_descent (the gradient
-    fused with the optimizer's update, 2 image buffers); the iterates, the
+    fused with the optimizer's update; two image buffers); the iterates, the
     energies and the stopping rules are those of gdfast.minimize(..., jac=
     'inplace') on the same energy, bit for bit. Returns an OptimizeResult
     like minimize's, with x the denoised image (float64, f's shape), fun its
@@ -148,27 +148,30 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
     iterate k + 1 into the other buffer, so a run that stops at iterate k
     returns the buffer holding it and drops the step already taken past it;
     iterate max_iter gets the TV kernel alone, its gradient into the spare
-    buffer.
-    E(u_k) finite means u_k, its gradient (|grad u|/phi <= 1) and so the step
-    are finite unless the step overflows, which max|u_next - u| reports: the
-    run then stops at u_k, as minimize does. (Only when a diverging optimizer
-    makes E(u_k) itself overflow does the run stop at u_k with fun = inf,
-    where minimize would step back to u_{k-1}: that buffer is gone by then.)
+    buffer. u_0 = f is only read; two buffers take turns from step 1 on.
+
+    A NaN or inf in u_k makes E(u_k) non-finite, and E(u_k) overflows only
+    when the optimizer diverges; the run then stops at u_{k-1}, as minimize
+    does. That buffer has been overwritten by then, so it is recomputed:
+    the run is deterministic, and a second run of k - 1 iterations gives it
+    bit for bit (this costs time only on that failure).
     """
     f = objective.f
-    u, u_next, spare = f, np.empty_like(f), np.empty_like(f)   # u_0 = f is only read
+    u, u_next, spare = f, np.empty_like(f), np.empty_like(f)
     state = optimizer.init(u.ravel())
     history = History(max_iter)
     psnrs = np.empty(max_iter + 1 if clean is not None else 0)
     nit, status, e_prev = 0, None, None
     while True:
         if nit < max_iter:
-            e, g_norm, step_norm = objective.descent_step(u, u_next, optimizer, state)
+            e, g_norm = objective.descent_step(u, u_next, optimizer, state)
         else:                                    # the last iterate: no step to take
-            e, step_norm = objective(u, u_next), 0.0
+            e = objective(u, u_next)
             g_norm = objective.max_abs(u_next.ravel())
         if not (math.isfinite(e) and math.isfinite(g_norm)):
-            status = Status.NON_FINITE       # only after a huge step: u_nit's energy overflowed
+            if nit > 0:
+                return _stepped_back(objective, optimizer, nit - 1, ftol, history, psnrs)
+            status = Status.NON_FINITE
             break
         history.record(e, g_norm)
         if clean is not None:
@@ -191,9 +194,6 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
         if nit == max_iter:
             status = Status.MAX_ITER
             break
-        if not math.isfinite(step_norm):
-            status = Status.NON_FINITE
-            break
         u, u_next = u_next, (spare if u is f else u)
         nit, e_prev = nit + 1, e
     if u is f:
@@ -201,12 +201,25 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
     g = u_next                                   # the spare buffer holds the gradient
     fun = e if nit == max_iter else objective(u, g)
     res = OptimizeResult(
-        x=u, fun=fun, jac=g, nit=nit, nfev=history.size, status=status,
-        success=status in SUCCESS, message=MESSAGES[status], fun_history=history.fun(),
-        grad_norm_history=history.grad_norm(), nopython=False)
+        x=u, fun=fun, jac=g, nit=nit, nfev=history.size + (status == Status.NON_FINITE),
+        status=status, success=status in SUCCESS, message=MESSAGES[status],
+        fun_history=history.fun(), grad_norm_history=history.grad_norm(), nopython=False)
     if clean is not None:
         res["psnr_history"] = psnrs[:history.size].copy()
         res["psnr"] = psnr(clean, u)
+    return res
+
+
+def _stepped_back(objective, optimizer, nit, ftol, history, psnrs):
+    """The result of a run whose iterate nit + 1 was non-finite: iterate nit,
+    recomputed by a run of nit iterations, with the first run's records."""
+    res = _descend(objective, optimizer, nit, ftol, None, None, NoBar())
+    res.update(status=Status.NON_FINITE, success=False, message=MESSAGES[Status.NON_FINITE],
+               nfev=history.size + 1, fun_history=history.fun(),
+               grad_norm_history=history.grad_norm())
+    if psnrs.size:
+        res["psnr_history"] = psnrs[:history.size].copy()
+        res["psnr"] = psnrs[nit]
     return res
 
 

@@ -183,7 +183,7 @@ def _time_to_quality(f, clean, reps, say):
             f"reached it in 300 iterations (best {row['gdfast_best_psnr']:.2f} dB)")
         return row
     k = int(hits[0])
-    rounds = max(3, reps // 3)
+    rounds = max(5, reps // 2)
     med = time_round_robin({
         "chambolle": (lambda: denoise_tv_chambolle(f, weight=LAM), rounds),
         "gdfast": (lambda: denoise(f, LAM, EPS, max_iter=k, tol=0.0), rounds)}, rounds)

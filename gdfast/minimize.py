@@ -242,7 +242,7 @@ class History:
         return self._g[:self.size].copy()
 
 
-class _NoBar:
+class NoBar:
     def update(self, f):
         pass
 
@@ -265,7 +265,7 @@ class _Bar:
 
 def progress_bar(progress, total):
     if not check.boolean("progress", progress):
-        return _NoBar()
+        return NoBar()
     try:
         return _Bar(total)
     except ImportError:

@@ -52,7 +52,7 @@ def _moments(m_i, v_i, d, beta1, beta2):
 # --- Adam / AdamW with amsgrad -----------------------------------------------
 
 @njit(**SERIAL)
-def _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+def _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
                   weight_decay, decoupled, sign, amsgrad):
     xi = _decayed(x[i], lr, weight_decay, decoupled)
     d = _direction(g[i], x[i], weight_decay, decoupled, sign)
@@ -62,13 +62,15 @@ def _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, ep
     if amsgrad:
         v_i = max(vmax[i], v_i)
         vmax[i] = v_i
-    x[i] = xi + (-step_size * m_i) / (math.sqrt(v_i) / bc2_sqrt + eps)
+    x[i] = xi + (-step_size * m_i) / (math.sqrt(v_i) * inv_bc2_sqrt + eps)
 
 
 @njit(**SERIAL)
 def _adamw_scalars(t, lr, beta1, beta2):
     tf = float(t)
-    return lr / (1.0 - beta1 ** tf), (1.0 - beta2 ** tf) ** 0.5
+    # torch divides sqrt(v) by sqrt(1 - beta2^t); one multiplication by the
+    # reciprocal differs by an ulp and leaves one division per element
+    return lr / (1.0 - beta1 ** tf), 1.0 / (1.0 - beta2 ** tf) ** 0.5
 
 
 @njit(**SERIAL)
@@ -91,15 +93,15 @@ def adamw_step(x, g, state, t, lr, hyper):
     """
     beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize = hyper
     sign = _sign(maximize)
-    step_size, bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
+    step_size, inv_bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
     m, v, vmax = state
     if amsgrad != 0.0:       # two loops rather than a test per element
         for i in range(x.size):
-            _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+            _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
                           weight_decay, decoupled, sign, True)
     else:
         for i in range(x.size):
-            _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+            _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
                           weight_decay, decoupled, sign, False)
 
 
@@ -108,15 +110,15 @@ def adamw_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`adamw_step`; bitwise the same result."""
     beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize = hyper
     sign = _sign(maximize)
-    step_size, bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
+    step_size, inv_bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
     m, v, vmax = state
     if amsgrad != 0.0:
         for i in prange(x.size):
-            _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+            _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
                           weight_decay, decoupled, sign, True)
     else:
         for i in prange(x.size):
-            _adamw_update(i, x, g, m, v, vmax, lr, step_size, bc2_sqrt, beta1, beta2, eps,
+            _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
                           weight_decay, decoupled, sign, False)
 
 

@@ -1,6 +1,6 @@
 """One denoising iteration in one pass: the TV gradient fused with any update rule.
 
-    E_k, max|g_k|, max|u_next - u| = tv_descent_step_2d(u, u_next, f, ...)
+    E_k, max|g_k| = tv_descent_step_2d(u, u_next, f, ...)
 
 reads the iterate u, computes the smoothed-TV energy E(u) and its gradient
 g = dE/du row by row exactly as gdfast.kernels.tv does, and as soon as a row
@@ -12,11 +12,10 @@ The gradient never goes to memory: a row of it lives in the block's row
 buffer while the rule uses it. A Nesterov iteration then moves about 48 bytes
 per pixel (read u, f, b; write u_next, b) instead of the 64 of the TV kernel
 followed by the rule (24 + 40), and the convergence checks come out of the
-same pass: the energy and max|g| of u, and the step max|u_next - u| (NaN if
-any new value is NaN, inf if any is inf), so no extra pass looks at u_next.
+same pass: the energy and max|g| of u. A NaN or inf in u_next shows in the
+energy of the next call (a NaN or inf pixel makes its energy term one).
 
-u_next must not overlap u: u stays the last complete iterate, which is what
-a caller returns when the step turns out non-finite. Every rule of
+u_next must not overlap u: u stays a complete iterate. Every rule of
 gdfast.kernels is element-wise given t, so running it row by row gives the
 same bits as one call over the whole image; the serial and parallel kernels
 agree bit for bit, and so do 1 and 2 threads (the energy is summed as in tv).
@@ -29,15 +28,15 @@ import numpy as np
 from numba import njit, prange
 
 from .jit import SERIAL
-from .reductions import max_abs, max_abs_diff
+from .reductions import max_abs
 from .tuples import rows
 from .tv import _E, _PY, _block_rows, _row_2d, _row_3d, _sum8, n_blocks_2d, n_blocks_3d
 
 _OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
 _PARALLEL_OPTIONS = dict(_OPTIONS, parallel=True)
 
-# Workspace rows of a 2-D block, after tv's _PY and _E: the gradient row, and
-# the block's (max|g|, max step) in the last column of _PY and _G.
+# Workspace rows of a 2-D block, after tv's _PY and _E: the gradient row, with
+# the block's max|g| in its last column.
 _G = 2
 _ROWS_2D = 3
 
@@ -61,14 +60,11 @@ def _max_or_nan(a, b):
 
 
 @njit(**_OPTIONS)
-def _row_update(u_row, x, g, rule_step, state, lo, t, lr, hyper, g_max, step_max):
-    """x (holding a copy of u_row) updated by rule_step with gradient g and the
-    state entries lo..lo+W-1; returns the running (max|g|, max|x - u_row|)."""
-    W = x.size
-    rule_step(x, g, rows(state, slice(lo, lo + W)), t, lr, hyper)
-    g_max = _max_or_nan(g_max, max_abs(g))
-    step_max = _max_or_nan(step_max, max_abs_diff(x, u_row))
-    return g_max, step_max
+def _row_update(x, g, rule_step, state, lo, t, lr, hyper, g_max):
+    """x (holding a copy of the row of u) updated by rule_step with gradient g
+    and the state entries lo..lo+W-1; returns the running max|g|."""
+    rule_step(x, g, rows(state, slice(lo, lo + x.size)), t, lr, hyper)
+    return _max_or_nan(g_max, max_abs(g))
 
 
 # --- 2-D ---------------------------------------------------------------------
@@ -81,24 +77,22 @@ def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
     buf[_PY, :W] = 0.0
     if r0 > 0:
         _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, g, buf, False, g, False)
-    energy = g_max = step_max = 0.0
+    energy = g_max = 0.0
     for i in range(r0, r1):
         _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, True, u_next[i], True)
         energy += _sum8(buf[_E], W)
-        g_max, step_max = _row_update(u[i], u_next[i], g, rule_step, state, i * W, t, lr,
-                                      hyper, g_max, step_max)
-    buf[_E, W], buf[_G, W], buf[_PY, W] = energy, g_max, step_max
+        g_max = _row_update(u_next[i], g, rule_step, state, i * W, t, lr, hyper, g_max)
+    buf[_E, W], buf[_G, W] = energy, g_max
 
 
 @njit(**_OPTIONS)
-def _totals(work, slot_e, slot_g, slot_s, col):
-    """(energy, max|g|, max step) over the blocks, in block order."""
-    energy = g_max = step_max = 0.0
+def _totals(work, slot_e, slot_g, col):
+    """(energy, max|g|) over the blocks, in block order."""
+    energy = g_max = 0.0
     for b in range(work.shape[0]):
         energy += work[b, slot_e, col]
         g_max = _max_or_nan(g_max, work[b, slot_g, col])
-        step_max = _max_or_nan(step_max, work[b, slot_s, col])
-    return energy, g_max, step_max
+    return energy, g_max
 
 
 @njit(**_OPTIONS)
@@ -114,15 +108,14 @@ def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
              (the image's pixels in C order) or 0 for unused options
     work     tv_descent_workspace_2d(u.shape)
 
-    Returns (E(u), max|dE/du|, max|u_next - u|); a NaN or inf in the gradient
-    or in u_next shows in the maxima.
+    Returns (E(u), max|dE/du|).
     """
     n = work.shape[0]
     for b in range(n):
         r0, r1 = _block_rows(u.shape[0], n, b)
         _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
                           hyper, work[b], r0, r1)
-    return _totals(work, _E, _G, _PY, u.shape[1])
+    return _totals(work, _E, _G, u.shape[1])
 
 
 @njit(**_PARALLEL_OPTIONS)
@@ -134,13 +127,13 @@ def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
         r0, r1 = _block_rows(u.shape[0], n, b)
         _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
                           hyper, work[b], r0, r1)
-    return _totals(work, _E, _G, _PY, u.shape[1])
+    return _totals(work, _E, _G, u.shape[1])
 
 
 # --- 3-D ---------------------------------------------------------------------
 # A block's buffers: rows 0..H+1 as in tv (z-fluxes, y-fluxes, energy terms),
-# row H + 2 the gradient row; the block's energy, max|g| and max step sit in
-# the last column of rows H + 1, H + 2 and H.
+# row H + 2 the gradient row; the block's energy and max|g| sit in the last
+# column of rows H + 1 and H + 2.
 
 @njit(**_OPTIONS)
 def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
@@ -151,15 +144,15 @@ def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
     if k0 > 0:
         for i in range(H):
             _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, g, buf, False, g, False)
-    energy = g_max = step_max = 0.0
+    energy = g_max = 0.0
     for k in range(k0, k1):
         buf[H, :W] = 0.0
         for i in range(H):
             _row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, True, u_next[k, i], True)
             energy += _sum8(buf[H + 1], W)
-            g_max, step_max = _row_update(u[k, i], u_next[k, i], g, rule_step, state,
-                                          (k * H + i) * W, t, lr, hyper, g_max, step_max)
-    buf[H + 1, W], buf[H + 2, W], buf[H, W] = energy, g_max, step_max
+            g_max = _row_update(u_next[k, i], g, rule_step, state, (k * H + i) * W, t, lr,
+                                hyper, g_max)
+    buf[H + 1, W], buf[H + 2, W] = energy, g_max
 
 
 @njit(**_OPTIONS)
@@ -173,7 +166,7 @@ def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
         _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
                           hyper, work[b], k0, k1)
     H = u.shape[1]
-    return _totals(work, H + 1, H + 2, H, u.shape[2])
+    return _totals(work, H + 1, H + 2, u.shape[2])
 
 
 @njit(**_PARALLEL_OPTIONS)
@@ -186,4 +179,4 @@ def tv_descent_step_3d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
         _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
                           hyper, work[b], k0, k1)
     H = u.shape[1]
-    return _totals(work, H + 1, H + 2, H, u.shape[2])
+    return _totals(work, H + 1, H + 2, u.shape[2])
