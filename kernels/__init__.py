@@ -19,7 +19,9 @@ give bitwise the same numbers. Kernels do not validate: the facade in
 ``gdfast`` does. Schedules share the signature ``schedule(t, lr0, params)``.
 ``finite_differences`` holds the central-difference gradient of a user's
 @njit objective; ``reductions`` the norms the convergence checks use;
-``tv`` the smoothed total-variation energy and gradient of images.
+``tv`` the smoothed total-variation energy and gradient of images, and
+``tv_descent`` one denoising iteration in one pass (that gradient fused with
+any update rule).
 """
 from .adam_family import (
     adamax_step,
@@ -65,6 +67,9 @@ from .sign_based import lion_step, lion_step_parallel, rprop_step, rprop_step_pa
 from .stream import triad, triad_parallel
 from .tv import (tv_energy_2d, tv_energy_3d, tv_energy_grad_2d, tv_energy_grad_2d_parallel,
                  tv_energy_grad_3d, tv_energy_grad_3d_parallel, tv_workspace_2d, tv_workspace_3d)
+from .tv_descent import (tv_descent_step_2d, tv_descent_step_2d_parallel, tv_descent_step_3d,
+                         tv_descent_step_3d_parallel, tv_descent_workspace_2d,
+                         tv_descent_workspace_3d)
 
 __all__ = [
     "gd_step", "gd_step_parallel",
@@ -84,4 +89,6 @@ __all__ = [
     "mean_squared_difference", "mean_squared_difference_parallel",
     "tv_energy_grad_2d", "tv_energy_grad_2d_parallel", "tv_energy_2d", "tv_workspace_2d",
     "tv_energy_grad_3d", "tv_energy_grad_3d_parallel", "tv_energy_3d", "tv_workspace_3d",
+    "tv_descent_step_2d", "tv_descent_step_2d_parallel", "tv_descent_workspace_2d",
+    "tv_descent_step_3d", "tv_descent_step_3d_parallel", "tv_descent_workspace_3d",
 ]

@@ -1,10 +1,9 @@
 """Property tests: for any valid hyperparameters, every kernel follows the
 reference, and serial equals parallel bit for bit."""
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_rel_close
 from gdfast.rules import RULES
 
 unit = st.floats(0.0, 0.999)
@@ -53,22 +52,37 @@ def problems(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(problems())
+@example(problem=("adam", dict(beta1=0.5, beta2=0.0, eps=1e-12, weight_decay=0.0625,
+                                maximize=0.0), 30, 10, 0.788513237703672, 4681914))
 def test_any_valid_hyperparameters(problem):
+    """Every step, from the reference's own x and state, agrees with the
+    reference to 1e-12 of the larger of each entry's magnitude before and
+    after the step, and serial equals parallel bit for bit.
+
+    Steps start from the reference's values because with extreme
+    hyperparameters a trajectory is ill-conditioned: in the example above
+    (beta2 = 0, eps = 1e-12, weight decay) d = g + wd x nearly cancels, so an
+    ulp of difference in x, from the kernel's and the reference's equivalent
+    groupings, becomes a large relative change of d and of the step m/|d|.
+    tests/test_kernels.py compares whole trajectories at ordinary settings."""
     name, overrides, n, steps, lr, seed = problem
     rule = RULES[name]
     hyper = rule.hyper_tuple(**overrides)
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n)
-    state = tuple(np.zeros(n) for _ in rule.state)
-    xp, sp = x.copy(), tuple(s.copy() for s in state)
-    xr, sr = x.tolist(), tuple(s.tolist() for s in state)
+    xr, sr = rng.standard_normal(n).tolist(), tuple([0.0] * n for _ in rule.state)
     for t in range(1, steps + 1):
         g = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)
+        before = [np.array(a, dtype=float) for a in (xr,) + sr]
+        x, state = before[0].copy(), tuple(a.copy() for a in before[1:])
+        xp, sp = x.copy(), tuple(a.copy() for a in state)
         rule.step(x, g, state, t, lr, hyper)
         rule.step_parallel(xp, g, sp, t, lr, hyper)
         rule.reference(xr, g.tolist(), sr, t, lr, hyper)
-    assert np.array_equal(x, xp)
-    assert all(np.array_equal(a, b) for a, b in zip(state, sp))
-    assert_rel_close(x, xr, rtol=1e-12, what="x")
-    for s, s_ref in zip(state, sr):
-        assert_rel_close(s, s_ref, rtol=1e-12, what="state")
+        assert np.array_equal(x, xp) and all(np.array_equal(a, b) for a, b in zip(state, sp))
+        for what, got, ref, old in zip(["x"] + list(rule.state), (x,) + state, (xr,) + sr,
+                                       before):
+            ref = np.asarray(ref, dtype=float)
+            scale = np.maximum(np.abs(old), np.abs(ref))
+            ok = np.abs(got - ref) <= 1e-12 * scale
+            assert ok.all(), (f"step {t}, {what}[{np.argmin(ok)}]: {got[np.argmin(ok)]!r} vs "
+                              f"reference {ref[np.argmin(ok)]!r} (before: {old[np.argmin(ok)]!r})")

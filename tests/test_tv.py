@@ -151,3 +151,19 @@ def test_denoise_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
         gdfast.denoise(call.pop("f"), call.pop("lam"), **call)
     assert np.array_equal(np.asarray(kwargs.get("f", before)), before, equal_nan=True)
+
+
+@pytest.mark.parametrize("shape", [(96, 80), (10, 24, 20)])
+@pytest.mark.parametrize("lam,eps", [(0.02, 0.003), (0.1, 0.03), (0.3, 0.01), (1.0, 0.1)])
+def test_default_heavy_ball_reaches_nesterovs_minimum_sooner(shape, lam, eps):
+    """The energy is strictly convex, so every method that converges ends at
+    one minimum; Nesterov's constant-momentum scheme is guaranteed to, and
+    denoise's default (Polyak's heavy ball) must get there too, in fewer steps."""
+    clean = synthetic_image(max(shape))[:shape[-2], :shape[-1]]
+    f = add_noise(np.broadcast_to(clean, shape), 0.1, seed=5)
+    heavy = gdfast.denoise(f, lam, eps=eps, max_iter=5000, tol=1e-13)
+    nesterov = gdfast.denoise(f, lam, eps=eps, method="nesterov", max_iter=5000, tol=1e-13)
+    assert heavy.success and nesterov.success
+    assert heavy.fun == pytest.approx(nesterov.fun, rel=1e-9)
+    assert np.abs(heavy.x - nesterov.x).max() < 1e-3
+    assert heavy.nit < nesterov.nit
