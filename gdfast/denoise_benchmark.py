@@ -153,7 +153,7 @@ def _report_iterations(med, px, triad, say):
     for name, sec in sorted(med.items(), key=lambda kv: kv[1]):
         method = name.rsplit(" ", 1)[-1]
         nbytes = None
-        if name.startswith("gdfast TV gradient"):
+        if name.startswith("gdfast TV energy+gradient"):
             nbytes = TV_BYTES * px
         elif name.startswith("gdfast iteration"):
             nbytes = ITERATION_BYTES[method] * px
