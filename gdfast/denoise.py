@@ -196,8 +196,8 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
                 except StopIteration:
                     status = Status.CALLBACK
                     break
-        code = convergence_status(g_norm, e if e_prev is None else e_prev, e, 0.0, u, 0.0,
-                                  ftol if nit > 0 else 0.0, 0.0)
+        code = convergence_status(g_norm, e if e_prev is None else e_prev, e, 0.0,
+                                  u.ravel(), 0.0, ftol if nit > 0 else 0.0, 0.0)
         if code != RUNNING:
             status = STATUS_OF_CODE[code]
             break
