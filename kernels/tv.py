@@ -154,12 +154,20 @@ def _row_2d(u, f, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want
 
 
 @njit(**SERIAL)
+def _block_start_2d(u, f, lam, eps2, anisotropic, buf, r0):
+    """buf[_PY] <- the y-fluxes of row r0 - 1 (0 above the first row), which
+    the block starting at row r0 needs; nothing else is written."""
+    buf[_PY, :u.shape[1]] = 0.0
+    if r0 > 0:
+        e = buf[_E]
+        _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, e, buf, False, e, False)
+
+
+@njit(**SERIAL)
 def _block_2d(u, f, lam, eps2, anisotropic, g, buf, r0, r1, want_grad):
     """Rows r0..r1-1 of a 2-D image; the block's energy goes to buf[_E, W]."""
     W = u.shape[1]
-    buf[_PY, :W] = 0.0
-    if r0 > 0:
-        _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, g[0], buf, False, g[0], False)
+    _block_start_2d(u, f, lam, eps2, anisotropic, buf, r0)
     energy = 0.0
     for i in range(r0, r1):
         _row_2d(u, f, i, lam, eps2, anisotropic, g[i], buf, want_grad, g[i], False)
@@ -232,14 +240,22 @@ def _row_3d(u, f, k, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, w
 
 
 @njit(**SERIAL)
-def _block_3d(u, f, lam, eps2, anisotropic, g, buf, k0, k1, want_grad):
-    """Planes k0..k1-1 of a 3-D volume; the block's energy goes to buf[H + 1, W]."""
+def _block_start_3d(u, f, lam, eps2, anisotropic, buf, k0):
+    """buf[:H] <- the z-fluxes of plane k0 - 1 (0 before the first plane),
+    which the block starting at plane k0 needs; buf[H], buf[H + 1] scratch."""
     D, H, W = u.shape
     buf[:H + 1, :W] = 0.0
     if k0 > 0:
+        e = buf[H + 1]
         for i in range(H):
-            _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, g[0, 0], buf, False, g[0, 0],
-                    False)
+            _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, e, buf, False, e, False)
+
+
+@njit(**SERIAL)
+def _block_3d(u, f, lam, eps2, anisotropic, g, buf, k0, k1, want_grad):
+    """Planes k0..k1-1 of a 3-D volume; the block's energy goes to buf[H + 1, W]."""
+    D, H, W = u.shape
+    _block_start_3d(u, f, lam, eps2, anisotropic, buf, k0)
     energy = 0.0
     for k in range(k0, k1):
         buf[H, :W] = 0.0

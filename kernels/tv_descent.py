@@ -30,7 +30,8 @@ from numba import njit, prange
 from .jit import SERIAL
 from .reductions import max_abs
 from .tuples import rows
-from .tv import _E, _PY, _block_rows, _row_2d, _row_3d, _sum8, n_blocks_2d, n_blocks_3d
+from .tv import (_E, _block_rows, _block_start_2d, _block_start_3d, _row_2d, _row_3d, _sum8,
+                 _total, n_blocks_2d, n_blocks_3d)
 
 _OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
 _PARALLEL_OPTIONS = dict(_OPTIONS, parallel=True)
@@ -74,9 +75,7 @@ def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
                       buf, r0, r1):
     W = u.shape[1]
     g = buf[_G, :W]
-    buf[_PY, :W] = 0.0
-    if r0 > 0:
-        _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, g, buf, False, g, False)
+    _block_start_2d(u, f, lam, eps2, anisotropic, buf, r0)
     energy = g_max = 0.0
     for i in range(r0, r1):
         _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, True, u_next[i], True)
@@ -87,12 +86,11 @@ def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
 
 @njit(**_OPTIONS)
 def _totals(work, slot_e, slot_g, col):
-    """(energy, max|g|) over the blocks, in block order."""
-    energy = g_max = 0.0
+    """(energy, max|g|) over the blocks; the energy summed as tv sums it."""
+    g_max = 0.0
     for b in range(work.shape[0]):
-        energy += work[b, slot_e, col]
         g_max = _max_or_nan(g_max, work[b, slot_g, col])
-    return energy, g_max
+    return _total(work, work.shape[0], slot_e, col), g_max
 
 
 @njit(**_OPTIONS)
@@ -140,10 +138,7 @@ def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
                       buf, k0, k1):
     D, H, W = u.shape
     g = buf[H + 2, :W]
-    buf[:H + 1, :W] = 0.0
-    if k0 > 0:
-        for i in range(H):
-            _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, g, buf, False, g, False)
+    _block_start_3d(u, f, lam, eps2, anisotropic, buf, k0)
     energy = g_max = 0.0
     for k in range(k0, k1):
         buf[H, :W] = 0.0
