@@ -1,12 +1,31 @@
-"""The ``gdfast`` command: ``gdfast bench`` and ``gdfast classic``."""
+"""The ``gdfast`` command: denoise image files, draw the demo figures, run the
+benchmarks and the tutorials' problem. ``python -m gdfast`` is the same."""
 import argparse
 import sys
+import time
+
+from . import validation as check
 
 EXAMPLES = {
-    "bench": "examples: gdfast bench --json bench.json ; gdfast bench --size 4096 ; "
-             "gdfast bench --suite adam",
-    "classic": "example: gdfast classic",
+    "denoise": """examples:
+  gdfast denoise noisy.png -o clean.png
+  gdfast denoise scan.tif -o scan_tv.tif --lam 0.05 --method nesterov --threads 2
+  gdfast denoise volume.npy -o volume_tv.npy --volume --max-iter 500
+
+Integer images (8 or 16 bit) are scaled to [0, 1] (lam is in those units) and
+written back in their own bit depth; float .npy data are denoised as stored.
+Colour images are denoised one channel at a time; alpha is kept as it is.
+Exit status: 0 done, 1 a file problem, 2 a bad argument.""",
+    "demo": """examples:
+  gdfast demo -o figures
+  gdfast bench --json bench.json && gdfast demo -o figures --bench-json bench.json""",
+    "bench": """examples:
+  gdfast bench --json bench.json
+  gdfast bench --size 4096
+  gdfast bench --suite adam ; gdfast bench --suite rules""",
+    "classic": "example:\n  gdfast classic --max-iter 100",
 }
+DENOISE_METHODS = ("momentum", "nesterov", "gd", "adam")
 
 
 def _bench(args):
@@ -46,12 +65,132 @@ def _classic(args):
     return 0
 
 
+def _denoise(args):
+    from .denoise import denoise
+    from .image_files import check_writable, read_picture, write_picture
+    if args.threads is not None:
+        import numba
+        numba.set_num_threads(args.threads)
+    picture = read_picture(args.input, volume=args.volume)
+    check_writable(args.output, picture, args.force)
+    progress = _tqdm_installed()
+    print(f"{args.input}: {picture.describe()}; lam={args.lam}, eps={args.eps}, "
+          f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
+    names = ("R", "G", "B") if picture.layout == "rgb" else ("",)
+    planes, start = [], time.perf_counter()
+    for name, plane in zip(names, picture.planes):
+        res = denoise(plane, args.lam, args.eps, method=args.method, max_iter=args.max_iter,
+                      tol=args.tol, progress=f"denoise {name}".rstrip() if progress else False)
+        planes.append(res.x)
+        print(f"  {name + ': ' if name else ''}energy {res.fun:.8g} after {res.nit} iterations "
+              f"({res.status}: {res.message})")
+    seconds = time.perf_counter() - start
+    write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
+    print(f"wrote {args.output} ({picture.describe()}) in {seconds:.2f} s")
+    return 0
+
+
+def _tqdm_installed():
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _demo(args):
+    from .demo import require_matplotlib, write_demo
+    require_matplotlib()
+    write_demo(args.output, bench_json=args.bench_json, size=args.size)
+    return 0
+
+
+def _checked(kind, flag):
+    """An argparse type: parse the text as int or float and check it with
+    gdfast.validation (the error names the flag)."""
+    def parse(text):
+        try:
+            value = int(text) if kind == "count" else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind == 'count' else 'a number'}, "
+                                             f"got {text!r}") from None
+        try:
+            if kind == "count":
+                return check.whole_number(flag, value, 0)
+            return check.positive(flag, value) if kind == "positive" else check.non_negative(flag, value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return parse
+
+
+def _thread_count(text):
+    import numba
+    most = numba.config.NUMBA_NUM_THREADS
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= most:
+        raise argparse.ArgumentTypeError(f"--threads must be an integer from 1 to {most} "
+                                         f"(NUMBA_NUM_THREADS), got {text!r}")
+    return n
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="gdfast", description=__doc__)
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"gdfast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    bench = sub.add_parser("bench", help="time TV denoising (default) or the Adam kernel "
-                           "against numpy, pure Python, torch and scikit-image, beside a "
-                           "STREAM triad", epilog=EXAMPLES["bench"])
+
+    def command(name, help, description=None):
+        return sub.add_parser(name, help=help, description=description or help,
+                              epilog=EXAMPLES[name],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    den = command("denoise", "denoise an image file (PNG, TIFF, JPEG, .npy) by smoothed "
+                  "total-variation minimisation",
+                  "Denoise INPUT by minimising 1/2|u - f|^2 + lam * sum sqrt(|grad u|^2 + "
+                  "eps^2) (gdfast.denoise) and write OUTPUT in INPUT's bit depth; the type "
+                  "of OUTPUT follows its suffix.")
+    den.add_argument("input", metavar="INPUT", help="a .png, .tif/.tiff, .jpg/.jpeg or .npy file")
+    den.add_argument("-o", "--output", metavar="OUTPUT", required=True,
+                     help="where to write the result (.png, .tif/.tiff, .jpg/.jpeg or .npy)")
+    den.add_argument("--lam", type=_checked("non_negative", "--lam"), default=0.1,
+                     help="weight of the TV term, in units of the [0, 1] intensity "
+                     "(default 0.1; larger is smoother)")
+    den.add_argument("--eps", type=_checked("positive", "--eps"), default=0.03,
+                     help="smoothing of |grad u| (default 0.03)")
+    den.add_argument("--method", choices=DENOISE_METHODS, default="momentum",
+                     help="optimizer (default momentum: Polyak's heavy ball; nesterov has a "
+                     "convergence guarantee)")
+    den.add_argument("--max-iter", type=_checked("count", "--max-iter"), default=300,
+                     help="most iterations per channel (default 300)")
+    den.add_argument("--tol", type=_checked("non_negative", "--tol"), default=1e-7,
+                     help="stop when the relative change of the energy is <= tol "
+                     "(default 1e-7; 0 runs max-iter iterations)")
+    den.add_argument("--threads", type=_thread_count, default=None,
+                     help="numba threads (default: NUMBA_NUM_THREADS, all cores)")
+    den.add_argument("--volume", action="store_true",
+                     help=".npy: treat a 3-D array as a (D, H, W) volume even if its last "
+                     "axis has length 3 or 4")
+    den.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    den.set_defaults(run=_denoise)
+
+    demo = command("demo", "write the demo figures (PNG) into a folder (needs matplotlib)",
+                   "Write PNG figures: the classic cost with the gradient-descent path, every "
+                   "optimizer's path and cost, the polynomial fit, a denoising triptych and a "
+                   "bar chart of `gdfast bench`'s figures.")
+    demo.add_argument("-o", "--output", metavar="DIR", required=True, help="folder for the PNGs")
+    demo.add_argument("--bench-json", metavar="PATH",
+                      help="a `gdfast bench --json` file to chart (default: run a small "
+                      "benchmark now and save it as DIR/bench.json)")
+    demo.add_argument("--size", type=_checked("count", "--size"), default=256,
+                      help="side of the denoising example image (default 256)")
+    demo.set_defaults(run=_demo)
+
+    bench = command("bench", "time TV denoising (default) or the Adam kernel "
+                    "against numpy, pure Python, torch and scikit-image, beside a "
+                    "STREAM triad")
     bench.add_argument("--suite", choices=("denoise", "adam", "driver", "rules"), default="denoise",
                        help="denoise: one TV-denoising iteration per optimizer and the time "
                        "to chambolle's PSNR (default); adam: the Adam kernel at two sizes; "
@@ -72,16 +211,30 @@ def build_parser():
                        help="denoise: synthetic image, no chambolle comparison")
     bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     bench.set_defaults(run=_bench)
-    classic = sub.add_parser("classic", help="the tutorials' problem: every rule on "
-                             "x**2 + 5x + 10 from x0 = 5", epilog=EXAMPLES["classic"])
-    classic.add_argument("--max-iter", type=int, default=1000)
+    classic = command("classic", "the tutorials' problem: every rule on x**2 + 5x + 10 "
+                      "from x0 = 5")
+    classic.add_argument("--max-iter", type=_checked("count", "--max-iter"), default=1000,
+                         help="most steps per rule (default 1000)")
     classic.set_defaults(run=_classic)
     return parser
 
 
 def main(argv=None):
+    """Run the command; user errors print one line and exit with status 1
+    (files, data) or 2 (arguments, as argparse does)."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError,
+            ModuleNotFoundError, ValueError) as err:
+        print(f"gdfast {args.command}: error: {_message(err)}", file=sys.stderr)
+        return 1
+
+
+def _message(err):
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        return f"{err.filename}: {err.strerror}"
+    return str(err)
 
 
 if __name__ == "__main__":

@@ -115,7 +115,9 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
              <= tol (0: off), as gdfast.minimize's ftol.
     clean    optional clean image shaped like f: the result then carries
              ``psnr_history`` (dB at every iterate, data range 1) and ``psnr``.
-    callback, progress   as in gdfast.minimize.
+    callback as in gdfast.minimize.
+    progress True shows a tqdm progress bar (needs tqdm) labelled 'denoise',
+             or labelled with a string given instead of True.
 
     Every iteration is one pass of gdfast.kernels.tv_descent (the gradient
     fused with the optimizer's update; two image buffers); the iterates, the
@@ -143,7 +145,10 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
     else:
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
     objective = TVObjective(f, lam, eps, anisotropic)
-    bar = progress_bar(progress, max_iter)
+    if isinstance(progress, str):
+        bar = progress_bar(True, max_iter, progress)
+    else:
+        bar = progress_bar(progress, max_iter, "denoise")
     try:
         res = _descend(objective, optimizer, max_iter, tol, clean, callback, bar)
     finally:

@@ -251,9 +251,9 @@ class NoBar:
 
 
 class _Bar:
-    def __init__(self, total):
+    def __init__(self, total, label):
         from tqdm.auto import tqdm
-        self._bar = tqdm(total=total, desc="minimize", unit="it")
+        self._bar = tqdm(total=total, desc=label, unit="it")
 
     def update(self, f):
         self._bar.set_postfix_str(f"f={f:.6g}", refresh=False)
@@ -263,11 +263,13 @@ class _Bar:
         self._bar.close()
 
 
-def progress_bar(progress, total):
+def progress_bar(progress, total, label="minimize"):
+    """A tqdm bar of ``total`` steps named ``label`` (progress=True), or one
+    that shows nothing (False)."""
     if not check.boolean("progress", progress):
         return NoBar()
     try:
-        return _Bar(total)
+        return _Bar(total, label)
     except ImportError:
         raise ImportError("progress=True needs tqdm, an optional extra: "
                           "pip install tqdm  (or pip install 'gdfast[progress]')") from None
