@@ -78,15 +78,24 @@ def _denoise(args):
           f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
     names = ("R", "G", "B") if picture.layout == "rgb" else ("",)
     planes, start = [], time.perf_counter()
+    first_step = []                              # when the first iteration (and compilation) ended
+
+    def note_first_step(intermediate):
+        if not first_step:
+            first_step.append(time.perf_counter())
+
     for name, plane in zip(names, picture.planes):
         res = denoise(plane, args.lam, args.eps, method=args.method, max_iter=args.max_iter,
-                      tol=args.tol, progress=f"denoise {name}".rstrip() if progress else False)
+                      tol=args.tol, callback=note_first_step,
+                      progress=f"denoise {name}".rstrip() if progress else False)
         planes.append(res.x)
         print(f"  {name + ': ' if name else ''}energy {res.fun:.8g} after {res.nit} iterations "
               f"({res.status}: {res.message})")
     seconds = time.perf_counter() - start
     write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
-    print(f"wrote {args.output} ({picture.describe()}) in {seconds:.2f} s")
+    compiling = (f" (the first iteration, which compiles the kernel, took "
+                 f"{first_step[0] - start:.2f} s)" if first_step else "")
+    print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s{compiling}")
     return 0
 
 
