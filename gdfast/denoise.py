@@ -230,7 +230,7 @@ def _stepped_back(objective, optimizer, nit, ftol, history, psnrs):
     recomputed by a run of nit iterations, with the first run's records."""
     res = _descend(objective, optimizer, nit, ftol, None, None, NoBar())
     res.update(status=Status.NON_FINITE, success=False, message=MESSAGES[Status.NON_FINITE],
-               nfev=history.size + 1, fun_history=history.fun(),
+               nfev=history.size + 2, fun_history=history.fun(),
                grad_norm_history=history.grad_norm())
     if psnrs.size:
         res["psnr_history"] = psnrs[:history.size].copy()

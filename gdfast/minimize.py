@@ -1,5 +1,7 @@
 """gdfast.minimize: run an optimizer to convergence, scipy.optimize style."""
 import math
+import os
+import time
 
 import numpy as np
 
@@ -7,7 +9,9 @@ import numba.extending
 
 from . import kernels
 from . import validation as check
-from .kernels.driver import NON_FINITE, RUNNING, convergence_status, minimize_nopython
+from .checkpoint import fingerprint_of, load_checkpoint, restore_state, save_checkpoint
+from .interrupt import deferred_interrupt
+from .kernels.driver import RUNNING, convergence_status, descend
 from .gradients import central_difference_gradient, default_steps, scalar_value
 from .optimizers import make_optimizer
 from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
@@ -18,11 +22,15 @@ from .rules import SGD_PARALLEL_MIN_SIZE
 PARALLEL_MIN_SIZE = SGD_PARALLEL_MIN_SIZE
 # The nopython loop records f and max|g| for at most this many iterates.
 NOPYTHON_HISTORY_CAP = 10_000_000
+# The nopython loop returns to Python about this often (seconds), so that
+# Ctrl-C is answered; the pauses change no number of the run.
+NOPYTHON_CHUNK_SECONDS = 0.1
 
 
 def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_iter=1000,
              ftol=0.0, gtol=1e-6, xtol=0.0, callback=None, progress=False,
-             on_nonfinite="stop"):
+             on_nonfinite="stop", max_skips=10, checkpoint=None, checkpoint_every=0,
+             resume=False):
     """Minimise fun from x0 with a first-order method.
 
     fun       callable. With jac=True, ``fun(x, *args) -> (f, g)``: a real
@@ -52,129 +60,295 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
               'callback' (scipy's convention).
     progress  True shows a tqdm progress bar with the current f (needs tqdm:
               ``pip install tqdm``).
-    on_nonfinite  'stop' (default): when f, the gradient or the new iterate
-              holds NaN or inf, stop with status 'non-finite' and return the
-              last finite iterate; 'raise': raise FloatingPointError instead.
+    on_nonfinite  what a NaN or inf in f, the gradient or the new iterate does:
+              'stop' (default): stop with status 'non-finite' and return the
+              last finite iterate (keeps a copy of x for that);
+              'raise': raise FloatingPointError (keeps no copy: the least
+              memory, x + gradient + optimizer state);
+              'skip': skip the step, like optax.apply_if_finite: x and the
+              optimizer state stay as they are, f and the gradient are
+              evaluated again (a stochastic objective draws anew), and
+              ``max_skips`` such evaluations in a row stop the run with
+              status 'max_skips' and the last finite iterate. The result's
+              ``nskipped`` counts them. A step that makes x itself
+              non-finite stops the run ('non-finite') in every mode.
+    max_skips int >= 1, for on_nonfinite='skip' (default 10).
+    checkpoint  a path (.npz): save the run there every ``checkpoint_every``
+              iterations (0: only at the end), at the end of the run and
+              when it is interrupted (see gdfast.checkpoint). Not written
+              after a non-finite stop, so the last good one stays.
+    resume    True: go on from ``checkpoint`` (which must exist and come from
+              the same fun's x0, optimizer and hyperparameters: otherwise
+              FileNotFoundError or gdfast.checkpoint.CheckpointError, never a
+              silent restart). For a deterministic fun the iterates, f and
+              gradient histories, x, fun, jac and nit are bit for bit those of
+              a run that was never stopped; nfev counts the evaluation made to
+              resume. A larger max_iter goes on with a run that ended there.
+
+    Ctrl-C (SIGINT, in the main thread) stops the run after the iteration in
+    progress and returns status 'interrupted' with the last complete iterate
+    (and saves the checkpoint); a second Ctrl-C raises KeyboardInterrupt at
+    once.
 
     Returns an OptimizeResult (see gdfast.result.OptimizeResult): x, fun,
-    jac, nit, nfev, status, success, message, fun_history and
+    jac, nit, nfev, nskipped, status, success, message, fun_history and
     grad_norm_history (one entry per iterate, x_0 included), and ``nopython``.
 
     Nopython mode: when fun is a numba @njit function, jac='inplace', x0 is
     1-D and there is no callback and no progress bar, the whole loop runs in
-    compiled code (gdfast.kernels.driver.minimize_nopython) with the same
-    stopping rules; the result says ``nopython=True``. The first call with a
-    new objective compiles the loop for it (about a second or two).
+    compiled code (gdfast.kernels.driver.descend) with the same stopping
+    rules, returning to Python only every ~0.1 s (for Ctrl-C) and at
+    checkpoints; the result says ``nopython=True``. The first call with a new
+    objective compiles the loop for it (about a second or two).
     """
     x0 = check.real_array("x0", x0)      # not copied yet: the loops copy it once
     opt = make_optimizer(method, options)
     max_iter = check.whole_number("max_iter", max_iter, 0)
     ftol, gtol, xtol = (check.non_negative(k, v) for k, v in
                         (("ftol", ftol), ("gtol", gtol), ("xtol", xtol)))
-    if on_nonfinite not in ("stop", "raise"):
-        raise ValueError(f"on_nonfinite must be 'stop' or 'raise', got {on_nonfinite!r}")
+    if on_nonfinite not in ("stop", "raise", "skip"):
+        raise ValueError(f"on_nonfinite must be 'stop', 'raise' or 'skip', got {on_nonfinite!r}")
+    max_skips = check.whole_number("max_skips", max_skips, 1)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    checkpoint_every = check.whole_number("checkpoint_every", checkpoint_every, 0)
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
+    if check.boolean("resume", resume) and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=PATH, the checkpoint to go on from")
     if not isinstance(args, tuple):
         args = (args,)
     objective = _Objective(fun, jac, args, x0.shape)
-    if (numba.extending.is_jitted(fun) and jac == "inplace" and x0.ndim == 1
-            and callback is None and not check.boolean("progress", progress)):
-        return _minimize_nopython(fun, x0, opt, args, max_iter, ftol, gtol, xtol, on_nonfinite)
-    bar = progress_bar(progress, max_iter)
-
-    n = x0.size
-    x = x0.ravel().copy()
-    x_prev = np.empty(n)
-    grads = (np.empty(n), np.empty(n))     # current and previous gradient, swapped
-    max_abs, max_abs_diff = ((kernels.max_abs, kernels.max_abs_diff) if n < PARALLEL_MIN_SIZE
-                             else (kernels.max_abs_parallel, kernels.max_abs_diff_parallel))
-    history = History(max_iter)
-    state = opt.init(x)
-    x_view = x.reshape(x0.shape).view()
-    x_view.flags.writeable = False
-
-    f = objective(x, grads[0])
-    g_norm = max_abs(grads[0])
-    status = None
-    if not (math.isfinite(f) and math.isfinite(g_norm)):
-        status = _non_finite(on_nonfinite, 0, f, g_norm)
-    history.record(f, g_norm)
-    if status is None and g_norm <= gtol:
-        status = Status.GTOL
-    nit = 0
+    nopython = (numba.extending.is_jitted(fun) and jac == "inplace" and x0.ndim == 1
+                and callback is None and not check.boolean("progress", progress))
+    run = _Run(x0, opt, keep_prev=on_nonfinite != "raise" or xtol > 0,
+               history_cap=NOPYTHON_HISTORY_CAP if nopython else None, max_iter=max_iter)
+    saver = _Saver(checkpoint, checkpoint_every, fingerprint_of(opt, x0), run)
+    if resume:
+        saver.restore()
+    limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
+    if nopython:
+        advance = _NopythonSteps(fun, args, opt, run, limits)
+    else:
+        advance = _PythonSteps(objective, opt, run, limits, callback, progress_bar(progress, max_iter))
     try:
-        while status is None:
-            if nit == max_iter:
-                status = Status.MAX_ITER
-                break
-            g, g_next = grads
-            np.copyto(x_prev, x)
-            opt.step(x, g, state)
-            f_next = objective(x, g_next)
-            step_norm = max_abs_diff(x, x_prev)
-            g_norm_next = max_abs(g_next)
-            if not (math.isfinite(f_next) and math.isfinite(g_norm_next)
-                    and math.isfinite(step_norm)):
-                np.copyto(x, x_prev)
-                status = _non_finite(on_nonfinite, nit + 1, f_next, g_norm_next)
-                break
-            nit += 1
-            f_prev, f, g_norm = f, f_next, g_norm_next
-            grads = (g_next, g)
-            history.record(f, g_norm)
-            bar.update(f)
-            if callback is not None:
-                try:
-                    callback(OptimizeResult(x=x_view, fun=f, nit=nit))
-                except StopIteration:
-                    status = Status.CALLBACK
-                    break
-            code = convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol)
-            if code != RUNNING:
-                status = STATUS_OF_CODE[code]
+        with deferred_interrupt() as interrupted:
+            while run.status is None:
+                advance(saver.next_pause(), interrupted)
+                if run.status is None and interrupted():
+                    run.status = Status.INTERRUPTED
+                saver.save_if_due()
     finally:
-        bar.close()
-    return OptimizeResult(
-        x=x.reshape(x0.shape), fun=f, jac=grads[0].reshape(x0.shape), nit=nit,
-        nfev=objective.nfev, status=status, success=status in SUCCESS,
-        message=MESSAGES[status], fun_history=history.fun(),
-        grad_norm_history=history.grad_norm(), nopython=False)
-
-
-def _minimize_nopython(fun, x0, opt, args, max_iter, ftol, gtol, xtol, on_nonfinite):
-    x = x0.copy()
-    state = opt.init(x)
-    kernel = opt.rule.kernel_for(x.size)
-    n_hist = min(max_iter + 1, NOPYTHON_HISTORY_CAP)
-    fun_history, grad_norm_history = np.empty(n_hist), np.empty(n_hist)
-    lr = opt.lr
-    r = minimize_nopython(fun, x, args, kernel, state.arrays, opt.hyper, lr.kernel, lr.lr0,
-                          lr.params, max_iter, ftol, gtol, xtol, fun_history,
-                          grad_norm_history)
-    status = STATUS_OF_CODE[r.status]
-    nfev = r.nit + 1
-    if r.status == NON_FINITE:
-        # a finite fun means the failure came at a step, after nit + 1 good evaluations
-        failed_at_step = bool(np.isfinite(r.fun))
-        nfev += failed_at_step
-        _non_finite(on_nonfinite, r.nit + failed_at_step, r.fun, kernels.max_abs(r.jac))
-    kept = min(r.nit + 1, n_hist)
-    return OptimizeResult(
-        x=r.x, fun=r.fun, jac=r.jac, nit=r.nit, nfev=nfev, status=status,
-        success=status in SUCCESS, message=MESSAGES[status],
-        fun_history=fun_history[:kept].copy(), grad_norm_history=grad_norm_history[:kept].copy(),
-        nopython=True)
-
-
-
-def _non_finite(on_nonfinite, step, f, g_norm):
-    if on_nonfinite == "raise":
+        advance.close()
+    if run.status == Status.NON_FINITE and on_nonfinite == "raise":
         raise FloatingPointError(
-            f"non-finite value at step {step}: f = {f!r}, max|g| = {g_norm!r} "
-            "(or a non-finite iterate); lower the learning rate, or pass "
-            "on_nonfinite='stop' to get the last finite iterate back")
-    return Status.NON_FINITE
+            f"non-finite value after {run.nit} steps: f = {run.failed_f!r}, max|g| = "
+            f"{run.failed_g_norm!r} (or a non-finite iterate); lower the learning rate, or "
+            "pass on_nonfinite='stop' to get the last finite iterate back")
+    return run.result(nopython)
+
+
+class _Limits:
+    """The stopping rules of one run."""
+
+    def __init__(self, max_iter, ftol, gtol, xtol, max_skips):
+        self.max_iter, self.ftol, self.gtol, self.xtol = max_iter, ftol, gtol, xtol
+        self.max_skips = max_skips
+
+    def failure(self, step_norm):
+        """The status of a run whose f or gradient stayed non-finite."""
+        if self.max_skips > 0 and math.isfinite(step_norm):
+            return Status.MAX_SKIPS
+        return Status.NON_FINITE
+
+
+class _Run:
+    """What a run has: the iterate x (n,), its gradient g, a copy of the
+    previous iterate (n,) when failed steps are undone (else empty), the
+    optimizer state, f and max|g| at x, the counters and the histories."""
+
+    def __init__(self, x0, opt, keep_prev, history_cap, max_iter):
+        self.shape = x0.shape
+        self.x = x0.ravel().copy()
+        n = self.x.size
+        self.g = np.empty(n)
+        self.x_prev = np.empty(n if keep_prev else 0)
+        self.opt = opt
+        self.state = opt.init(self.x)
+        self.f = self.g_norm = math.nan
+        self.failed_f = self.failed_g_norm = math.nan
+        self.nit = self.nfev = self.nskipped = 0
+        self.evaluated = False
+        self.status = None
+        self.history = History(max_iter, history_cap)
+
+    def result(self, nopython):
+        shape = self.shape
+        return OptimizeResult(
+            x=self.x.reshape(shape), fun=self.f, jac=self.g.reshape(shape), nit=self.nit,
+            nfev=self.nfev, nskipped=self.nskipped, status=self.status,
+            success=self.status in SUCCESS, message=MESSAGES[self.status],
+            fun_history=self.history.fun(), grad_norm_history=self.history.grad_norm(),
+            nopython=nopython)
+
+
+class _PythonSteps:
+    """The loop of minimize in Python: any objective, callback, progress bar."""
+
+    def __init__(self, objective, opt, run, limits, callback, bar):
+        self.objective, self.opt, self.run, self.limits = objective, opt, run, limits
+        self.callback, self.bar = callback, bar
+        n = run.x.size
+        self.max_abs, self.max_abs_diff = (
+            (kernels.max_abs, kernels.max_abs_diff) if n < PARALLEL_MIN_SIZE
+            else (kernels.max_abs_parallel, kernels.max_abs_diff_parallel))
+        self.x_view = run.x.reshape(run.shape).view()
+        self.x_view.flags.writeable = False
+
+    def close(self):
+        self.bar.close()
+
+    def _evaluate(self, count):
+        """f and g at x, again while non-finite (up to max_skips in all)."""
+        run, n_eval = self.run, 0
+        while True:
+            before = self.objective.nfev          # a '3-point' gradient counts its evaluations
+            f = self.objective(run.x, run.g)
+            run.nfev += self.objective.nfev - before
+            g_norm = self.max_abs(run.g)
+            n_eval += 1
+            if (math.isfinite(f) and math.isfinite(g_norm)) or n_eval >= count:
+                return f, g_norm, n_eval
+
+    def __call__(self, pause_at, interrupted):
+        run, lim = self.run, self.limits
+        x, g, x_prev, keep = run.x, run.g, run.x_prev, run.x_prev.size > 0
+        if not run.evaluated:
+            f, g_norm, n_eval = self._evaluate(lim.max_skips)
+            if not (math.isfinite(f) and math.isfinite(g_norm)):
+                run.nskipped += n_eval if lim.max_skips else 0
+                run.f, run.g_norm, run.failed_f, run.failed_g_norm = f, g_norm, f, g_norm
+                run.status = lim.failure(0.0)
+                return
+            run.nskipped += n_eval - 1
+            run.f, run.g_norm, run.evaluated = f, g_norm, True
+            run.history.record_at(run.nit, f, g_norm)
+            if g_norm <= lim.gtol:
+                run.status = Status.GTOL
+                return
+        while True:
+            if run.nit == lim.max_iter:
+                run.status = Status.MAX_ITER
+                return
+            if run.nit == pause_at or interrupted():
+                return
+            if keep:
+                np.copyto(x_prev, x)
+            self.opt.step(x, g, run.state)
+            f_prev = run.f
+            f, g_norm, n_eval = self._evaluate(lim.max_skips)
+            step_norm = self.max_abs_diff(x, x_prev) if keep else _finite_or_nan(self.max_abs(x))
+            if not (math.isfinite(f) and math.isfinite(g_norm) and math.isfinite(step_norm)):
+                run.nskipped += n_eval if lim.max_skips else 0
+                run.failed_f, run.failed_g_norm = f, g_norm
+                run.status = lim.failure(step_norm)
+                if keep:                              # back to the last finite iterate
+                    np.copyto(x, x_prev)
+                    run.f, run.g_norm, _ = self._evaluate(1)
+                else:
+                    run.f, run.g_norm = f, g_norm
+                return
+            run.nskipped += n_eval - 1
+            run.nit += 1
+            run.f, run.g_norm = f, g_norm
+            run.history.record_at(run.nit, f, g_norm)
+            self.bar.update(f)
+            if self.callback is not None:
+                try:
+                    self.callback(OptimizeResult(x=self.x_view, fun=f, nit=run.nit))
+                except StopIteration:
+                    run.status = Status.CALLBACK
+                    return
+            code = convergence_status(g_norm, f_prev, f, step_norm, x, lim.gtol, lim.ftol, lim.xtol)
+            if code != RUNNING:
+                run.status = STATUS_OF_CODE[code]
+                return
+
+
+def _finite_or_nan(v):
+    return 0.0 if math.isfinite(v) else math.nan
+
+
+class _NopythonSteps:
+    """The loop of minimize in compiled code (gdfast.kernels.driver.descend),
+    in chunks of about NOPYTHON_CHUNK_SECONDS so that Ctrl-C is answered."""
+
+    def __init__(self, fun, args, opt, run, limits):
+        self.fun, self.args, self.opt, self.run, self.limits = fun, args, opt, run, limits
+        self.kernel = opt.rule.kernel_for(run.x.size)
+        self.chunk = 1
+
+    def close(self):
+        pass
+
+    def __call__(self, pause_at, interrupted):
+        run, lim, lr = self.run, self.limits, self.opt.lr
+        chunk_end = run.nit + self.chunk
+        stop = chunk_end if pause_at < 0 else min(pause_at, chunk_end)
+        hist_f, hist_g = run.history.reserve()
+        start = time.perf_counter()
+        r = descend(self.fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated,
+                    self.args, self.kernel, run.state.arrays, self.opt.hyper, lr.kernel, lr.lr0,
+                    lr.params, lim.max_iter, stop, lim.ftol, lim.gtol, lim.xtol, lim.max_skips,
+                    hist_f, hist_g)
+        if time.perf_counter() - start < NOPYTHON_CHUNK_SECONDS:
+            self.chunk *= 2
+        run.nfev += r.nfev
+        run.nskipped += r.skipped
+        run.nit = r.nit
+        run.state.t = r.nit
+        run.f, run.g_norm, run.evaluated = r.fun, r.grad_norm, True
+        run.history.size = min(r.nit + 1, hist_f.size)
+        if r.status != RUNNING:
+            run.status = STATUS_OF_CODE[r.status]
+            if run.status in (Status.NON_FINITE, Status.MAX_SKIPS):
+                run.failed_f, run.failed_g_norm = r.fun, r.grad_norm
+
+
+class _Saver:
+    """Checkpoints of a run (gdfast.checkpoint): when they are due, writing
+    and restoring them."""
+
+    def __init__(self, path, every, fingerprint, run):
+        self.path, self.every, self.fingerprint, self.run = path, every, fingerprint, run
+
+    def next_pause(self):
+        """The iteration at which the loop should pause for a checkpoint (-1: none)."""
+        if self.path is None or self.every == 0:
+            return -1
+        return (self.run.nit // self.every + 1) * self.every
+
+    def save_if_due(self):
+        run = self.run
+        if self.path is None or run.status in (Status.NON_FINITE, Status.MAX_SKIPS):
+            return
+        at_pause = self.every and run.nit % self.every == 0 and run.status is None
+        if run.status is not None or at_pause:
+            save_checkpoint(self.path, "minimize", self.fingerprint, run.x.reshape(run.shape),
+                            run.state, dict(nit=run.nit, nfev=run.nfev, nskipped=run.nskipped),
+                            dict(fun_history=run.history.fun(),
+                                 grad_norm_history=run.history.grad_norm()))
+
+    def restore(self):
+        run = self.run
+        meta, arrays = load_checkpoint(self.path, "minimize", self.fingerprint)
+        run.state = restore_state(self.path, meta, arrays, run.opt, run.x.size)
+        run.x[:] = arrays["x"].ravel()
+        c = meta["counters"]
+        run.nit, run.nfev, run.nskipped = c["nit"], c["nfev"], c["nskipped"]
+        # f and g at x are evaluated again (a deterministic fun gives the same
+        # bits), and recorded as entry nit again
+        run.history.restore(arrays["fun_history"][:run.nit], arrays["grad_norm_history"][:run.nit])
 
 
 class _Objective:
@@ -220,20 +394,41 @@ class _Objective:
 
 
 class History:
-    """f and max|g| per iterate in preallocated arrays, doubled when full."""
+    """f and max|g| per iterate (entry k: iterate k) in preallocated arrays.
 
-    def __init__(self, max_iter):
-        self._f = np.empty(min(max_iter + 1, 4096))
+    cap=None: the arrays double when full; cap=N: at most N entries, all
+    allocated by reserve() for a compiled loop to write into.
+    """
+
+    def __init__(self, max_iter, cap=None):
+        self._cap = None if cap is None else min(max_iter + 1, cap)
+        self._f = np.empty(self._cap if cap is not None else min(max_iter + 1, 4096))
         self._g = np.empty_like(self._f)
         self.size = 0
 
     def record(self, f, g_norm):
-        if self.size == self._f.size:
+        self.record_at(self.size, f, g_norm)
+
+    def record_at(self, k, f, g_norm):
+        """Entry k (and forget any after it)."""
+        while k >= self._f.size:
             self._f = np.concatenate([self._f, np.empty_like(self._f)])
             self._g = np.concatenate([self._g, np.empty_like(self._g)])
-        self._f[self.size] = f
-        self._g[self.size] = g_norm
-        self.size += 1
+        self._f[k] = f
+        self._g[k] = g_norm
+        self.size = k + 1
+
+    def reserve(self):
+        """The two arrays (f, max|g|), for a compiled loop writing entry k while k < len."""
+        return self._f, self._g
+
+    def restore(self, f, g_norm):
+        """Entries 0 .. len(f) - 1 from saved records."""
+        self.size = 0
+        if self._cap is not None:
+            f, g_norm = f[:self._cap], g_norm[:self._cap]
+        for k in range(len(f)):
+            self.record_at(k, f[k], g_norm[k])
 
     def fun(self):
         return self._f[:self.size].copy()

@@ -12,6 +12,8 @@ class Status(str, enum.Enum):
     MAX_ITER = "max_iter"
     CALLBACK = "callback"
     NON_FINITE = "non-finite"
+    MAX_SKIPS = "max_skips"
+    INTERRUPTED = "interrupted"
 
     def __str__(self):
         return self.value
@@ -25,11 +27,14 @@ MESSAGES = {
     Status.CALLBACK: "callback raised StopIteration",
     Status.NON_FINITE: "NaN or inf in f, the gradient or the iterate; "
                        "returning the last finite iterate",
+    Status.MAX_SKIPS: "max_skips steps in a row skipped for NaN or inf in f or the "
+                      "gradient; returning the last finite iterate",
+    Status.INTERRUPTED: "interrupted (Ctrl-C); x is the last complete iterate",
 }
 SUCCESS = frozenset({Status.GTOL, Status.FTOL, Status.XTOL})
 # The integer codes of gdfast.kernels.driver, in order.
 STATUS_OF_CODE = (Status.GTOL, Status.FTOL, Status.XTOL, Status.MAX_ITER, Status.CALLBACK,
-                  Status.NON_FINITE)
+                  Status.NON_FINITE, Status.MAX_SKIPS, Status.INTERRUPTED)
 
 
 class OptimizeResult(dict):
@@ -40,8 +45,11 @@ class OptimizeResult(dict):
     jac               the gradient at x, shaped like x0
     nit               iterations (optimizer steps) taken
     nfev              objective evaluations (a '3-point' gradient's are counted)
+    nskipped          evaluations whose NaN or inf made the step be skipped
+                      (on_nonfinite='skip'; the failing ones of a stop too)
     status            a Status (compares equal to 'gtol', 'ftol', 'xtol',
-                      'max_iter', 'callback' or 'non-finite')
+                      'max_iter', 'callback', 'non-finite', 'max_skips' or
+                      'interrupted')
     success           True for gtol, ftol and xtol
     message           why the run stopped, in words
     fun_history       float64 (nit + 1,), f at x_0 .. x_nit

@@ -24,10 +24,11 @@ from .reductions import max_abs, max_abs_diff
 from .tuples import rows
 
 # Status codes, in the order of gdfast.result.Status.
-GTOL, FTOL, XTOL, MAX_ITER, CALLBACK, NON_FINITE = 0, 1, 2, 3, 4, 5
+GTOL, FTOL, XTOL, MAX_ITER, CALLBACK, NON_FINITE, MAX_SKIPS, INTERRUPTED = range(8)
 RUNNING = -1
 
-DriverResult = namedtuple("DriverResult", ["x", "fun", "jac", "nit", "status"])
+DriverResult = namedtuple("DriverResult", ["x", "fun", "jac", "nit", "status", "nfev",
+                                           "skipped", "grad_norm"])
 
 _OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
 
@@ -49,9 +50,108 @@ def convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol):
 
 
 @njit(**_OPTIONS)
+def evaluate(value_and_grad, x, g, args, max_skips):
+    """f(x), with the gradient written into g, evaluated again while f or g
+    holds NaN or inf, up to max_skips evaluations in all (a stochastic
+    objective draws anew; 0 or 1: one evaluation).
+
+    Returns (f, max|g_i|, evaluations); f and max|g_i| are non-finite if
+    every evaluation was.
+    """
+    n_eval = 0
+    while True:
+        f = value_and_grad(x, g, *args)
+        g_norm = max_abs(g)
+        n_eval += 1
+        if (np.isfinite(f) and np.isfinite(g_norm)) or n_eval >= max_skips:
+            return f, g_norm, n_eval
+
+
+@njit(**_OPTIONS)
+def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_step, state,
+            hyper, schedule, lr0, schedule_params, max_iter, pause_at, ftol, gtol, xtol,
+            max_skips, fun_history, grad_norm_history):
+    """The loop of minimize_nopython, able to pause and go on.
+
+    x is iterate ``nit`` (``nit`` steps taken; state is the rule's state
+    after them). With evaluated=False, f and the gradient at x are evaluated
+    first (into g) and the gtol test is applied to them, as at a start; with
+    evaluated=True, f, g and g_norm = max|g_i| already hold them and the
+    run is going on. The loop stops when a stopping rule fires, or pauses
+    with status RUNNING when nit reaches pause_at: calling again with
+    evaluated=True and the returned values goes on exactly as if it had not
+    paused.
+
+    max_skips = 0: a NaN or inf in f or the gradient ends the run with status
+    NON_FINITE. max_skips = N >= 1: the step is skipped instead (x and state
+    untouched) and f and g are evaluated again (see ``evaluate``); N
+    non-finite evaluations in a row end the run with status MAX_SKIPS.
+    x_prev: float64 (n,) workspace, or an empty array (no copy of x, which
+    saves memory): then a failed step is not undone, x holds the non-finite
+    iterate on return, and xtol must be 0.
+
+    f and max|g_i| of iterate k go to fun_history[k], grad_norm_history[k]
+    while k < their length. Returns DriverResult(x, fun, jac=g, nit, status,
+    nfev, skipped, grad_norm): nfev evaluations made by this call, skipped
+    the non-finite ones among them. On NON_FINITE or MAX_SKIPS (with
+    x_prev), x, fun and jac are those of the last finite iterate, its
+    gradient evaluated once more.
+    """
+    keep = x_prev.size > 0
+    nfev, skipped, status = 0, 0, RUNNING
+    if not evaluated:
+        f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)
+        nfev += n_eval
+        if not (np.isfinite(f) and np.isfinite(g_norm)):
+            status = MAX_SKIPS if max_skips > 0 else NON_FINITE
+            return DriverResult(x, f, g, nit, status, nfev, n_eval, g_norm)
+        skipped += n_eval - 1
+        _record(nit, f, g_norm, fun_history, grad_norm_history)
+        if g_norm <= gtol:
+            return DriverResult(x, f, g, nit, GTOL, nfev, skipped, g_norm)
+    while True:
+        if nit == max_iter:
+            status = MAX_ITER
+            break
+        if nit == pause_at:
+            break
+        if keep:
+            x_prev[:] = x
+        t = nit + 1
+        rule_step(x, g, state, t, schedule(t, lr0, schedule_params), hyper)
+        f_prev = f
+        f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)
+        nfev += n_eval
+        step_norm = max_abs_diff(x, x_prev) if keep else max_abs(x) * 0.0
+        if not (np.isfinite(f) and np.isfinite(g_norm) and np.isfinite(step_norm)):
+            skipped += n_eval
+            status = MAX_SKIPS if max_skips > 0 and np.isfinite(step_norm) else NON_FINITE
+            if keep:
+                x[:] = x_prev
+                f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, 1)
+                nfev += n_eval
+            break
+        skipped += n_eval - 1
+        nit = t
+        _record(nit, f, g_norm, fun_history, grad_norm_history)
+        status = convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol)
+        if status != RUNNING:
+            break
+    return DriverResult(x, f, g, nit, status, nfev, skipped, g_norm)
+
+
+@njit(**SERIAL)
+def _record(k, f, g_norm, fun_history, grad_norm_history):
+    if k < fun_history.size:
+        fun_history[k] = f
+    if k < grad_norm_history.size:
+        grad_norm_history[k] = g_norm
+
+
+@njit(**_OPTIONS)
 def minimize_nopython(value_and_grad, x, args, rule_step, state, hyper, schedule, lr0,
                       schedule_params, max_iter, ftol, gtol, xtol, fun_history,
-                      grad_norm_history):
+                      grad_norm_history, max_skips=0):
     """Minimise value_and_grad from x (updated in place) with one update rule.
 
     value_and_grad  @njit (x, g, *args) -> float, writes dE/dx into g
@@ -64,46 +164,19 @@ def minimize_nopython(value_and_grad, x, args, rule_step, state, hyper, schedule
     fun_history, grad_norm_history
                     float64 arrays: f and max|g_i| of iterate k go to entry k
                     while k < len (pass np.empty(0) to keep none)
+    max_skips       0 (default): NaN or inf ends the run (NON_FINITE); N >= 1:
+                    skip such steps, stop after N in a row (MAX_SKIPS)
 
-    Returns DriverResult(x, fun, jac, nit, status); status is one of GTOL,
-    FTOL, XTOL, MAX_ITER, NON_FINITE. On NON_FINITE, x, fun and jac are those
-    of the last finite iterate. Allocates three arrays of length n per call.
+    Returns DriverResult(x, fun, jac, nit, status, nfev, skipped, grad_norm);
+    status is one of GTOL, FTOL, XTOL, MAX_ITER, NON_FINITE, MAX_SKIPS. On
+    NON_FINITE and MAX_SKIPS, x, fun and jac are those of the last finite
+    iterate. Allocates two arrays of length n per call (the gradient and a
+    copy of the previous iterate). See ``descend`` for the loop itself.
     """
     n = x.size
-    g, g_next, x_prev = np.empty(n), np.empty(n), np.empty(n)
-    f = value_and_grad(x, g, *args)
-    g_norm = max_abs(g)
-    if not (np.isfinite(f) and np.isfinite(g_norm)):
-        return DriverResult(x, f, g, 0, NON_FINITE)
-    if fun_history.size > 0:
-        fun_history[0] = f
-    if grad_norm_history.size > 0:
-        grad_norm_history[0] = g_norm
-    status = GTOL if g_norm <= gtol else RUNNING
-    nit = 0
-    while status == RUNNING:
-        if nit == max_iter:
-            status = MAX_ITER
-            break
-        x_prev[:] = x
-        t = nit + 1
-        rule_step(x, g, state, t, schedule(t, lr0, schedule_params), hyper)
-        f_next = value_and_grad(x, g_next, *args)
-        step_norm = max_abs_diff(x, x_prev)
-        g_norm_next = max_abs(g_next)
-        if not (np.isfinite(f_next) and np.isfinite(g_norm_next) and np.isfinite(step_norm)):
-            x[:] = x_prev
-            status = NON_FINITE
-            break
-        nit = t
-        f_prev, f, g_norm = f, f_next, g_norm_next
-        g, g_next = g_next, g
-        if nit < fun_history.size:
-            fun_history[nit] = f
-        if nit < grad_norm_history.size:
-            grad_norm_history[nit] = g_norm
-        status = convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol)
-    return DriverResult(x, f, g, nit, status)
+    return descend(value_and_grad, x, np.empty(n), np.empty(n), 0.0, 0.0, 0, False, args,
+                   rule_step, state, hyper, schedule, lr0, schedule_params, max_iter, -1, ftol,
+                   gtol, xtol, max_skips, fun_history, grad_norm_history)
 
 
 @njit(parallel=True, **_OPTIONS)

@@ -1,0 +1,132 @@
+"""Checkpoints of a run: everything needed to go on from an iterate, bit for bit.
+
+A checkpoint is a .npz file (numpy's zip of arrays, each member CRC-checked
+on reading) holding
+
+    meta               JSON: format name, version, kind ('minimize' or
+                       'denoise'), the run's fingerprint, the step count t
+                       and the counters nit, nfev, nskipped
+    x                  the iterate, float64, the problem's shape
+    state.<name>       each state array of the optimizer, float64 (n,)
+    fun_history, grad_norm_history (and psnr_history for denoise)
+                       float64 (nit + 1,): the records of the iterates so far
+
+The fingerprint names what the trajectory depends on: the optimizer class,
+rule, hyperparameters and learning-rate schedule (its name, lr0 and
+parameters; with the step count t it fixes every later rate), the shape and
+a SHA-256 of the start (x0, or f for denoise) and, for denoise, lam, eps
+and anisotropic. Resuming with a different fingerprint is an error, so a
+checkpoint never silently restarts or continues another run. The stopping
+rules (max_iter, tolerances) are not in it: resume with a larger max_iter to
+go on with a run that stopped there.
+
+Files are written atomically (gdfast.files): a crash while saving leaves
+the previous checkpoint in place.
+"""
+import hashlib
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from .files import write_bytes_atomically
+
+FORMAT = "gdfast-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, truncated, corrupted, of
+    another version, or made by a different run."""
+
+
+def fingerprint_of(optimizer, start, **settings):
+    """The fingerprint of a run of ``optimizer`` from the array ``start``
+    (x0 or f) with extra settings (lam, eps, ...): a dict of JSON values."""
+    lr = optimizer.lr
+    start = np.ascontiguousarray(start, dtype=np.float64)
+    return dict(optimizer=type(optimizer).__name__, rule=optimizer.rule.name,
+                hyper=[float(h) for h in optimizer.hyper],
+                lr=[lr.name, float(lr.lr0), [float(p) for p in lr.params]],
+                shape=list(start.shape), start_sha256=hashlib.sha256(start.tobytes()).hexdigest(),
+                **settings)
+
+
+def save_checkpoint(path, kind, fingerprint, x, state, counters, histories):
+    """Write a checkpoint to ``path`` atomically (replacing an older one).
+
+    kind: 'minimize' or 'denoise'; fingerprint: from fingerprint_of; x: the
+    iterate; state: its OptimizerState; counters: dict of ints (nit, nfev,
+    nskipped); histories: dict name -> float64 array.
+    """
+    meta = dict(format=FORMAT, version=VERSION, kind=kind, fingerprint=fingerprint,
+                t=int(state.t), state_names=list(state.names),
+                counters={k: int(v) for k, v in counters.items()})
+    arrays = {"x": np.asarray(x), **histories}
+    arrays.update({f"state.{name}": a for name, a in zip(state.names, state.arrays)})
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    write_bytes_atomically(path, buf.getvalue(), overwrite=True)
+
+
+def load_checkpoint(path, kind=None, fingerprint=None):
+    """Read a checkpoint; returns (meta, arrays) with arrays a dict of numpy arrays.
+
+    With ``kind`` and ``fingerprint`` given, check that the checkpoint was
+    made by that kind of run with the same fingerprint. Raises
+    FileNotFoundError if there is no file, CheckpointError for anything else
+    that is wrong with it (the message says what).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, KeyError, EOFError, OSError,
+            json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: not a readable gdfast checkpoint (truncated or "
+                              f"corrupted?): {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a gdfast checkpoint")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {meta.get('version')!r}; "
+                              f"this gdfast reads version {VERSION}")
+    missing = {"x", *(f"state.{n}" for n in meta["state_names"])} - set(arrays)
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint lacks {sorted(missing)}")
+    if kind is not None and meta["kind"] != kind:
+        raise CheckpointError(f"{path} is a checkpoint of {meta['kind']}, not of {kind}")
+    if fingerprint is not None:
+        _check_fingerprint(path, meta["fingerprint"], json.loads(json.dumps(fingerprint)))
+    return meta, arrays
+
+
+def restore_state(path, meta, arrays, optimizer, n):
+    """The OptimizerState saved in a checkpoint, for parameters of length n."""
+    state = optimizer.init(np.empty(n))
+    if list(state.names) != meta["state_names"]:
+        raise CheckpointError(f"{path}: state {meta['state_names']} does not fit "
+                              f"{type(optimizer).__name__}'s {list(state.names)}")
+    for name, a in zip(state.names, state.arrays):
+        saved = arrays[f"state.{name}"]
+        if saved.shape != a.shape or saved.dtype != a.dtype:
+            raise CheckpointError(f"{path}: state.{name} has shape {saved.shape} and dtype "
+                                  f"{saved.dtype}, expected {a.shape} float64")
+        a[...] = saved
+    state.t = meta["t"]
+    return state
+
+
+def _check_fingerprint(path, saved, wanted):
+    if saved == wanted:
+        return
+    keys = sorted(set(saved) | set(wanted))
+    diffs = [f"{k}: checkpoint {saved.get(k)!r}, this run {wanted.get(k)!r}"
+             for k in keys if saved.get(k) != wanted.get(k)]
+    raise CheckpointError(f"{path} was made by a different run ({'; '.join(diffs)}); "
+                          "resume with the same problem and optimizer, or start afresh "
+                          "without resume")
