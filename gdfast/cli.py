@@ -1,6 +1,7 @@
 """The ``gdfast`` command: denoise image files, draw the demo figures, run the
 benchmarks and the tutorials' problem. ``python -m gdfast`` is the same."""
 import argparse
+import os
 import sys
 import time
 
@@ -11,11 +12,15 @@ EXAMPLES = {
   gdfast denoise noisy.png -o clean.png
   gdfast denoise scan.tif -o scan_tv.tif --lam 0.05 --method nesterov --threads 2
   gdfast denoise volume.npy -o volume_tv.npy --volume --max-iter 500
+  gdfast denoise big.tif -o big_tv.tif --checkpoint big.npz     # Ctrl-C, then:
+  gdfast denoise big.tif -o big_tv.tif --checkpoint big.npz --resume
 
 Integer images (8 or 16 bit) are scaled to [0, 1] (lam is in those units) and
 written back in their own bit depth; float .npy data are denoised as stored.
 Colour images are denoised one channel at a time; alpha is kept as it is.
-Exit status: 0 done, 1 a file problem, 2 a bad argument.""",
+Ctrl-C stops after the iteration in progress, saves the checkpoint (with
+--checkpoint) and writes no OUTPUT.
+Exit status: 0 done, 1 a file problem, 2 a bad argument, 130 interrupted.""",
     "demo": """examples:
   gdfast demo -o figures
   gdfast bench --json bench.json && gdfast demo -o figures --bench-json bench.json""",
@@ -84,10 +89,24 @@ def _denoise(args):
         if not first_step:
             first_step.append(time.perf_counter())
 
-    for name, plane in zip(names, picture.planes):
+    checkpoints = _channel_checkpoints(args, names)
+    for name, plane, ckpt in zip(names, picture.planes, checkpoints):
+        resume = args.resume and os.path.exists(ckpt)
+        if args.resume and not resume:
+            print(f"  no checkpoint {ckpt}: {'channel ' + name if name else 'the image'} "
+                  "starts afresh")
         res = denoise(plane, args.lam, args.eps, method=args.method, max_iter=args.max_iter,
                       tol=args.tol, callback=note_first_step,
-                      progress=f"denoise {name}".rstrip() if progress else False)
+                      progress=f"denoise {name}".rstrip() if progress else False,
+                      checkpoint=ckpt, checkpoint_every=args.checkpoint_every if ckpt else 0,
+                      resume=resume)
+        if res.status == "interrupted":
+            where = f"channel {name}, " if name else ""
+            saved = (f"; the run is saved in {ckpt}: go on with the same command and --resume"
+                     if ckpt else "; pass --checkpoint PATH to be able to go on")
+            print(f"interrupted ({where}iteration {res.nit}); {args.output} not written{saved}",
+                  file=sys.stderr)
+            return 130
         planes.append(res.x)
         print(f"  {name + ': ' if name else ''}energy {res.fun:.8g} after {res.nit} iterations "
               f"({res.status}: {res.message})")
@@ -97,6 +116,23 @@ def _denoise(args):
                  f"{first_step[0] - start:.2f} s)" if first_step else "")
     print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s{compiling}")
     return 0
+
+
+def _channel_checkpoints(args, names):
+    """The checkpoint file of each channel: PATH itself for one, PATH with
+    .R, .G, .B before its suffix for colour; None without --checkpoint."""
+    if args.checkpoint is None:
+        if args.resume:
+            raise ValueError("--resume needs --checkpoint PATH, the file to go on from")
+        return [None] * len(names)
+    if len(names) == 1:
+        paths = [args.checkpoint]
+    else:
+        stem, suffix = os.path.splitext(args.checkpoint)
+        paths = [f"{stem}.{name}{suffix}" for name in names]
+    if args.resume and not any(os.path.exists(p) for p in paths):
+        raise FileNotFoundError(f"no checkpoint at {' or '.join(paths)}: nothing to resume")
+    return paths
 
 
 def _tqdm_installed():
@@ -183,6 +219,14 @@ def build_parser():
                      help=".npy: treat a 3-D array as a (D, H, W) volume even if its last "
                      "axis has length 3 or 4")
     den.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    den.add_argument("--checkpoint", metavar="PATH",
+                     help="save the run to PATH (.npz; PATH.R.npz, .G, .B for colour) every "
+                     "--checkpoint-every iterations and on Ctrl-C")
+    den.add_argument("--checkpoint-every", type=_checked("count", "--checkpoint-every"),
+                     default=50, help="iterations between checkpoints (default 50)")
+    den.add_argument("--resume", action="store_true",
+                     help="go on from --checkpoint (same INPUT and parameters), bit for bit as "
+                     "if never stopped")
     den.set_defaults(run=_denoise)
 
     demo = command("demo", "write the demo figures (PNG) into a folder (needs matplotlib)",
@@ -234,6 +278,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print(f"gdfast {args.command}: interrupted", file=sys.stderr)
+        return 130
     except (FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError,
             ModuleNotFoundError, ValueError) as err:
         print(f"gdfast {args.command}: error: {_message(err)}", file=sys.stderr)

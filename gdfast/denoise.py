@@ -1,11 +1,15 @@
 """gdfast.denoise: smoothed total-variation denoising of 2-D images and 3-D volumes."""
 import math
+import os
 
 import numpy as np
 
 from . import kernels
 from . import validation as check
+from .checkpoint import (CheckpointError, fingerprint_of, load_checkpoint, restore_state,
+                         save_checkpoint)
 from .images import psnr
+from .interrupt import deferred_interrupt
 from .kernels import tv, tv_descent
 from .kernels.driver import RUNNING, convergence_status
 from .minimize import History, NoBar, progress_bar
@@ -94,7 +98,8 @@ class TVObjective:
 
 
 def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=None,
-            anisotropic=False, callback=None, progress=False):
+            anisotropic=False, callback=None, progress=False, checkpoint=None,
+            checkpoint_every=0, resume=False):
     """Denoise an image by minimising the smoothed total-variation energy
 
         E(u) = 1/2 sum (u - f)^2 + lam * sum_p sqrt(|grad u|_p^2 + eps^2)
@@ -118,6 +123,17 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
     callback as in gdfast.minimize.
     progress True shows a tqdm progress bar (needs tqdm) labelled 'denoise',
              or labelled with a string given instead of True.
+    checkpoint, checkpoint_every, resume
+             as in gdfast.minimize: save the run to the .npz ``checkpoint``
+             every ``checkpoint_every`` iterations (0: only at the end), when
+             it stops at max_iter and when it is interrupted; resume=True goes
+             on from it (same f, lam, eps, anisotropic and optimizer, else
+             gdfast.checkpoint.CheckpointError), bit for bit as if never
+             stopped (nfev too, except that a run resumed after it stopped
+             at max_iter evaluates that iterate once more).
+
+    Ctrl-C stops after the iteration in progress, with status 'interrupted'
+    and the last complete iterate (see gdfast.minimize).
 
     Every iteration is one pass of gdfast.kernels.tv_descent (the gradient
     fused with the optimizer's update; two image buffers); the iterates, the
@@ -144,19 +160,32 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
         optimizer = default_optimizer(method.lower(), lam, eps, f.ndim)
     else:
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
+    checkpoint_every = check.whole_number("checkpoint_every", checkpoint_every, 0)
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
+    if check.boolean("resume", resume) and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=PATH, the checkpoint to go on from")
     objective = TVObjective(f, lam, eps, anisotropic)
+    saver = None
+    if checkpoint is not None:
+        saver = _Checkpoints(checkpoint, checkpoint_every, resume,
+                             fingerprint_of(optimizer, f, lam=lam, eps=eps,
+                                            anisotropic=anisotropic))
     if isinstance(progress, str):
         bar = progress_bar(True, max_iter, progress)
     else:
         bar = progress_bar(progress, max_iter, "denoise")
     try:
-        res = _descend(objective, optimizer, max_iter, tol, clean, callback, bar)
+        with deferred_interrupt() as interrupted:
+            res = _descend(objective, optimizer, max_iter, tol, clean, callback, bar, saver,
+                           interrupted)
     finally:
         bar.close()
     return res
 
 
-def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
+def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=None,
+             interrupted=lambda: False):
     """The loop of denoise: minimize's stopping rules, over fused iterations.
 
     Each call of the fused kernel evaluates iterate k (E, max|g|) and writes
@@ -164,6 +193,10 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
     returns the buffer holding it and drops the step already taken past it;
     iterate max_iter gets the TV kernel alone, its gradient into the spare
     buffer. u_0 = f is only read; two buffers take turns from step 1 on.
+
+    Between iterations (u holds iterate nit, the state has taken nit steps,
+    the records hold iterates 0 .. nit - 1) the run is consistent: there it
+    saves checkpoints, resumes from one, and stops on Ctrl-C.
 
     A NaN or inf in u_k makes E(u_k) non-finite, and E(u_k) overflows only
     when the optimizer diverges; the run then stops at u_{k-1}, as minimize
@@ -176,16 +209,20 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
     state = optimizer.init(u.ravel())
     history = History(max_iter)
     psnrs = np.empty(max_iter + 1 if clean is not None else 0)
-    nit, status, e_prev = 0, None, None
+    nit, status, e_prev, nfev = 0, None, None, 0
+    if saver is not None and saver.resume:
+        u, spare = spare, u_next
+        nit, nfev, e_prev, state = saver.restore(optimizer, u, history, psnrs)
     while True:
         if nit < max_iter:
             e, g_norm = objective.descent_step(u, u_next, optimizer, state)
         else:                                    # the last iterate: no step to take
             e = objective(u, u_next)
             g_norm = objective.max_abs(u_next.ravel())
+        nfev += 1
         if not (math.isfinite(e) and math.isfinite(g_norm)):
             if nit > 0:
-                return _stepped_back(objective, optimizer, nit - 1, ftol, history, psnrs)
+                return _stepped_back(objective, optimizer, nit - 1, ftol, history, psnrs, nfev)
             status = Status.NON_FINITE
             break
         history.record(e, g_norm)
@@ -211,13 +248,28 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
             break
         u, u_next = u_next, (spare if u is f else u)
         nit, e_prev = nit + 1, e
+        stop = interrupted()
+        if saver is not None and (stop or saver.due(nit)):
+            saver.save(u, state, nit, nfev, history, psnrs)
+        if stop:
+            status = Status.INTERRUPTED
+            break
     if u is f:
         u = f.copy()
     g = u_next                                   # the spare buffer holds the gradient
-    fun = e if nit == max_iter else objective(u, g)
+    # E and the gradient of the iterate returned; already evaluated (and
+    # counted) in the loop except when interrupted before its evaluation
+    fun = e if nit == max_iter and status == Status.MAX_ITER else objective(u, g)
+    if status == Status.INTERRUPTED:
+        nfev += 1
+        history.record(fun, objective.max_abs(g.ravel()))
+        if clean is not None:
+            psnrs[nit] = psnr(clean, u)
+    elif status == Status.MAX_ITER and saver is not None:
+        saver.save(u, state, nit, nfev, history, psnrs, records=nit)
     res = OptimizeResult(
-        x=u, fun=fun, jac=g, nit=nit, nfev=history.size + (status == Status.NON_FINITE),
-        status=status, success=status in SUCCESS, message=MESSAGES[status],
+        x=u, fun=fun, jac=g, nit=nit, nfev=nfev, nskipped=0, status=status,
+        success=status in SUCCESS, message=MESSAGES[status],
         fun_history=history.fun(), grad_norm_history=history.grad_norm(), nopython=False)
     if clean is not None:
         res["psnr_history"] = psnrs[:history.size].copy()
@@ -225,12 +277,50 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar):
     return res
 
 
-def _stepped_back(objective, optimizer, nit, ftol, history, psnrs):
+class _Checkpoints:
+    """denoise's checkpoints (gdfast.checkpoint), taken between iterations."""
+
+    def __init__(self, path, every, resume, fingerprint):
+        self.path, self.every, self.resume, self.fingerprint = path, every, resume, fingerprint
+
+    def due(self, nit):
+        return self.every > 0 and nit % self.every == 0
+
+    def save(self, u, state, nit, nfev, history, psnrs, records=None):
+        """Save iterate nit (u) and its state; the records of iterates
+        0 .. nit - 1 (``records`` of them)."""
+        k = nit if records is None else records
+        histories = dict(fun_history=history.fun()[:k], grad_norm_history=history.grad_norm()[:k])
+        if psnrs.size:
+            histories["psnr_history"] = psnrs[:k].copy()
+        save_checkpoint(self.path, "denoise", self.fingerprint, u, state,
+                        dict(nit=nit, nfev=nfev, nskipped=0), histories)
+
+    def restore(self, optimizer, u, history, psnrs):
+        """Load the checkpoint into u, history and psnrs; returns (nit, nfev,
+        E of iterate nit - 1, state)."""
+        meta, arrays = load_checkpoint(self.path, "denoise", self.fingerprint)
+        state = restore_state(self.path, meta, arrays, optimizer, u.size)
+        u[...] = arrays["x"]
+        nit, nfev = meta["counters"]["nit"], meta["counters"]["nfev"]
+        fun, grad = arrays["fun_history"], arrays["grad_norm_history"]
+        history.restore(fun, grad)
+        if psnrs.size:
+            if "psnr_history" not in arrays:
+                raise CheckpointError(f"{self.path} holds no PSNR history; resume without "
+                                      "clean=, or start afresh")
+            psnrs[:nit] = arrays["psnr_history"]
+        return nit, nfev, (fun[nit - 1] if nit > 0 else None), state
+
+
+def _stepped_back(objective, optimizer, nit, ftol, history, psnrs, nfev):
     """The result of a run whose iterate nit + 1 was non-finite: iterate nit,
-    recomputed by a run of nit iterations, with the first run's records."""
+    recomputed by a run of nit iterations, with the first run's records.
+    nfev counts as minimize does: the failing evaluation and one more at
+    iterate nit for its gradient."""
     res = _descend(objective, optimizer, nit, ftol, None, None, NoBar())
     res.update(status=Status.NON_FINITE, success=False, message=MESSAGES[Status.NON_FINITE],
-               nfev=history.size + 2, fun_history=history.fun(),
+               nfev=nfev + 1, fun_history=history.fun(),
                grad_norm_history=history.grad_norm())
     if psnrs.size:
         res["psnr_history"] = psnrs[:history.size].copy()

@@ -17,6 +17,7 @@ kernel; both kernels give bitwise the same result.
 import numpy as np
 
 from . import validation as check
+from .kernels.reductions import max_abs, max_abs_parallel
 from .rules import RULES
 from .schedules import Schedule, as_schedule
 from .validation import F8
@@ -27,11 +28,15 @@ class OptimizerState:
     arrays  tuple of float64 arrays, each of shape (n,), named by ``names``
     n       int, the length of the parameter vector it was made for
     t       int, the number of steps taken (0 after init)
+    skipped, skipped_in_a_row
+            int, steps that step_if_finite skipped for NaN or inf in the
+            gradient: in all, and since the last step taken
     """
-    __slots__ = ("names", "arrays", "t", "n")
+    __slots__ = ("names", "arrays", "t", "n", "skipped", "skipped_in_a_row")
 
     def __init__(self, names, arrays, n, t=0):
         self.names, self.arrays, self.n, self.t = tuple(names), tuple(arrays), n, t
+        self.skipped = self.skipped_in_a_row = 0
 
     def __getitem__(self, name):
         return self.arrays[self.names.index(name)]
@@ -89,6 +94,23 @@ class Optimizer:
         kernel = rule.step if x.shape[0] < rule.parallel_min_size else rule.step_parallel
         kernel(x, g, state.arrays, t, lr, self.hyper)
         state.t = t
+
+    def step_if_finite(self, x, g, state):
+        """step(x, g, state) if every g_i is finite; otherwise x and the
+        state (t included) stay as they are and the skip is counted in
+        state.skipped and state.skipped_in_a_row (reset by the next step
+        taken), as optax.apply_if_finite does. Returns True if the step was
+        taken. Stop your loop when skipped_in_a_row reaches your limit.
+        """
+        self._check_step_arguments(x, g, state)
+        reduce = max_abs if x.shape[0] < self.rule.parallel_min_size else max_abs_parallel
+        if not np.isfinite(reduce(g)):
+            state.skipped += 1
+            state.skipped_in_a_row += 1
+            return False
+        self.step(x, g, state)
+        state.skipped_in_a_row = 0
+        return True
 
     def _check_step_arguments(self, x, g, state):
         check.kernel_array("x", x)

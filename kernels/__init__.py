@@ -21,7 +21,8 @@ give bitwise the same numbers. Kernels do not validate: the facade in
 @njit objective; ``reductions`` the norms the convergence checks use;
 ``tv`` the smoothed total-variation energy and gradient of images, and
 ``tv_descent`` one denoising iteration in one pass (that gradient fused with
-any update rule).
+any update rule); ``guard`` a step that is skipped when the gradient holds
+NaN or inf.
 """
 from .adam_family import (
     adamax_step,
@@ -61,6 +62,7 @@ from .sgd import (
     nesterov_step,
     nesterov_step_parallel,
 )
+from .guard import step_if_finite, step_if_finite_parallel
 from .reductions import (max_abs, max_abs_diff, max_abs_diff_parallel, max_abs_parallel,
                          mean_squared_difference, mean_squared_difference_parallel)
 from .sign_based import lion_step, lion_step_parallel, rprop_step, rprop_step_parallel
@@ -84,7 +86,7 @@ __all__ = [
     "rprop_step", "rprop_step_parallel", "lion_step", "lion_step_parallel",
     "constant", "inverse_time_decay", "exponential_decay", "step_decay",
     "cosine_decay", "warmup_cosine",
-    "triad", "triad_parallel",
+    "triad", "triad_parallel", "step_if_finite", "step_if_finite_parallel",
     "max_abs", "max_abs_parallel", "max_abs_diff", "max_abs_diff_parallel",
     "mean_squared_difference", "mean_squared_difference_parallel",
     "tv_energy_grad_2d", "tv_energy_grad_2d_parallel", "tv_energy_2d", "tv_workspace_2d",

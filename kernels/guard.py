@@ -1,0 +1,38 @@
+"""Skipping a step whose gradient holds NaN or inf (optax.apply_if_finite).
+
+    applied = step_if_finite(rule_step, x, g, state, t, lr, hyper)
+
+runs ``rule_step(x, g, state, t, lr, hyper)`` only if every g_i is finite
+and returns whether it did; otherwise x and the state are not touched (the
+caller keeps t as it was, as optax keeps the inner state, step count
+included). The test is one read of g (max|g_i| on the IEEE bits, NaN and inf
+included), before anything is written. ``rule_step`` is a function argument,
+so these kernels are compiled per rule and per process (cache=False), like
+the driver.
+"""
+import numpy as np
+from numba import njit
+
+from .reductions import max_abs, max_abs_parallel
+
+_OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
+
+
+@njit(**_OPTIONS)
+def step_if_finite(rule_step, x, g, state, t, lr, hyper):
+    """rule_step(x, g, state, t, lr, hyper) if g is finite; returns True if it ran.
+    Serial: safe inside a user's prange with a serial rule."""
+    if not np.isfinite(max_abs(g)):
+        return False
+    rule_step(x, g, state, t, lr, hyper)
+    return True
+
+
+@njit(**_OPTIONS)
+def step_if_finite_parallel(rule_step, x, g, state, t, lr, hyper):
+    """:func:`step_if_finite` with the finiteness test over numba's threads
+    (pass a ``*_step_parallel`` rule for a large array); the same result."""
+    if not np.isfinite(max_abs_parallel(g)):
+        return False
+    rule_step(x, g, state, t, lr, hyper)
+    return True
