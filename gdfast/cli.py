@@ -27,7 +27,7 @@ Exit status: 0 done, 1 a file problem, 2 a bad argument, 130 interrupted.""",
     "bench": """examples:
   gdfast bench --json bench.json
   gdfast bench --size 4096
-  gdfast bench --suite adam ; gdfast bench --suite rules""",
+  gdfast bench --suite adam ; gdfast bench --suite rules ; gdfast bench --suite memory""",
     "classic": "example:\n  gdfast classic --max-iter 100",
 }
 DENOISE_METHODS = ("momentum", "nesterov", "gd", "adam")
@@ -39,7 +39,10 @@ def _bench(args):
     from .driver_benchmark import run_driver_benchmark
     from .rules_benchmark import SIZES, run_rules_benchmark
     with_torch = False if args.no_torch else None
-    if args.suite == "rules":
+    if args.suite == "memory":
+        from .memory_benchmark import run_memory_benchmark
+        results = run_memory_benchmark(n=args.n_large)
+    elif args.suite == "rules":
         results = run_rules_benchmark(sizes=tuple(args.rules_sizes or SIZES), reps=args.reps)
     elif args.suite == "driver":
         results = run_driver_benchmark(pixels_per_side=args.size or 256)
@@ -244,11 +247,13 @@ def build_parser():
     bench = command("bench", "time TV denoising (default) or the Adam kernel "
                     "against numpy, pure Python, torch and scikit-image, beside a "
                     "STREAM triad")
-    bench.add_argument("--suite", choices=("denoise", "adam", "driver", "rules"), default="denoise",
+    bench.add_argument("--suite", choices=("denoise", "adam", "driver", "rules", "memory"),
+                       default="denoise",
                        help="denoise: one TV-denoising iteration per optimizer and the time "
                        "to chambolle's PSNR (default); adam: the Adam kernel at two sizes; "
                        "driver: the nopython loop and the batch relaxometry fit; rules: every "
-                       "update rule beside torch.optim at three sizes")
+                       "update rule beside torch.optim at three sizes; memory: peak RSS of "
+                       "Adam runs on --n-large parameters")
     bench.add_argument("--rules-sizes", type=int, nargs="+", metavar="N",
                        help="rules: the sizes (default 10000 1000000 16000000)")
     bench.add_argument("--size", type=int, default=None,
@@ -256,7 +261,7 @@ def build_parser():
                        "driver: side of the relaxometry stack (default 256)")
     bench.add_argument("--reference-iterations", type=int, default=1,
                        help="denoise: iterations of the pure-Python reference (default 1)")
-    bench.add_argument("--n-large", type=int, default=16_000_000, help="adam: large size (default 16,000,000)")
+    bench.add_argument("--n-large", type=int, default=16_000_000, help="adam, memory: large size (default 16,000,000)")
     bench.add_argument("--n-small", type=int, default=10_000, help="adam: small size (default 10,000)")
     bench.add_argument("--reps", type=int, default=10, help="timed rounds for fast candidates (default 10)")
     bench.add_argument("--no-torch", action="store_true", help="leave torch out even if installed")

@@ -72,3 +72,15 @@ def test_driver_suite_prints_and_writes_json(tmp_path, capsys):
         assert line in out
     results = json.loads(path.read_text())
     assert results["batch"]["pixels"] == 64 and results["batch"]["success"] > 0.9
+
+
+def test_memory_suite_measures_peak_rss_in_fresh_interpreters(capsys):
+    """Memory, unlike time, is not noisy: the runs' peaks are held to their bounds."""
+    from gdfast.memory_benchmark import run_memory_benchmark
+    res = run_memory_benchmark(n=4_000_000)
+    out = capsys.readouterr().out
+    assert "minimize-raise" in out and "targets:" in out
+    rows = res["scenarios"]
+    assert rows["step"]["ratio"] <= 1.1 and rows["minimize-raise"]["ratio"] <= 1.1
+    assert 1.15 <= rows["minimize-stop"]["ratio"] <= 1.35        # one copy of x more
+    assert res["targets_met"] == 2
