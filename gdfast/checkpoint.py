@@ -31,6 +31,7 @@ import zipfile
 
 import numpy as np
 
+from . import validation as check
 from .files import write_bytes_atomically
 
 FORMAT = "gdfast-checkpoint"
@@ -42,15 +43,34 @@ class CheckpointError(ValueError):
     another version, or made by a different run."""
 
 
+def checked_checkpoint_options(checkpoint, checkpoint_every, resume):
+    """Check minimize's and denoise's checkpoint arguments before any work:
+    returns (checkpoint_every, resume)."""
+    every = check.whole_number("checkpoint_every", checkpoint_every, 0)
+    resume = check.boolean("resume", resume)
+    if checkpoint is None:
+        if resume:
+            raise ValueError("resume=True needs checkpoint=PATH, the checkpoint to go on from")
+        return every, resume
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
+    folder = os.path.dirname(os.path.abspath(checkpoint))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"checkpoint {os.fspath(checkpoint)}: the folder {folder} "
+                                "does not exist")
+    return every, resume
+
+
 def fingerprint_of(optimizer, start, **settings):
     """The fingerprint of a run of ``optimizer`` from the array ``start``
     (x0 or f) with extra settings (lam, eps, ...): a dict of JSON values."""
     lr = optimizer.lr
-    start = np.ascontiguousarray(start, dtype=np.float64)
+    start = np.ascontiguousarray(start, dtype=np.float64)     # a copy only if it must convert
     return dict(optimizer=type(optimizer).__name__, rule=optimizer.rule.name,
                 hyper=[float(h) for h in optimizer.hyper],
                 lr=[lr.name, float(lr.lr0), [float(p) for p in lr.params]],
-                shape=list(start.shape), start_sha256=hashlib.sha256(start.tobytes()).hexdigest(),
+                shape=list(start.shape),
+                start_sha256=hashlib.sha256(memoryview(start).cast("B")).hexdigest(),
                 **settings)
 
 
@@ -82,27 +102,69 @@ def load_checkpoint(path, kind=None, fingerprint=None):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
+    meta, arrays = _read(path)
+    if kind is not None and meta["kind"] != kind:
+        raise CheckpointError(f"{path} is a checkpoint of {meta['kind']}, not of {kind}")
+    if fingerprint is not None:
+        _check_fingerprint(path, meta["fingerprint"], json.loads(json.dumps(fingerprint)))
+    _check_arrays(path, meta, arrays)
+    return meta, arrays
+
+
+def _read(path):
+    """meta and arrays of the file; CheckpointError for anything unreadable.
+
+    Every member's CRC is checked before any is parsed (zipfile checks a
+    member's CRC only once it is read to its end), so a flipped bit
+    anywhere is caught as corruption.
+    """
     try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise ValueError(f"member {bad} fails its CRC check")
         with np.load(path, allow_pickle=False) as npz:
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise ValueError("not an .npz archive")
             arrays = {name: npz[name] for name in npz.files}
         meta = json.loads(str(arrays.pop("meta")))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, KeyError, EOFError, OSError,
-            json.JSONDecodeError) as err:
+    except Exception as err:       # zip, npy and JSON parsers raise many kinds for bad bytes
         raise CheckpointError(f"{path}: not a readable gdfast checkpoint (truncated or "
-                              f"corrupted?): {err}") from None
+                              f"corrupted?): {type(err).__name__}: {err}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a gdfast checkpoint")
     if meta.get("version") != VERSION:
         raise CheckpointError(f"{path}: checkpoint format version {meta.get('version')!r}; "
                               f"this gdfast reads version {VERSION}")
-    missing = {"x", *(f"state.{n}" for n in meta["state_names"])} - set(arrays)
+    try:
+        names = [str(n) for n in meta["state_names"]]
+        counters = {k: int(meta["counters"][k]) for k in ("nit", "nfev", "nskipped")}
+        t, kind = int(meta["t"]), str(meta["kind"])
+        fingerprint = dict(meta["fingerprint"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: incomplete checkpoint metadata ({err!r})") from None
+    meta.update(state_names=names, counters=counters, t=t, kind=kind, fingerprint=fingerprint)
+    missing = {"x", "fun_history", "grad_norm_history", *(f"state.{n}" for n in names)}
+    missing -= set(arrays)
     if missing:
         raise CheckpointError(f"{path}: checkpoint lacks {sorted(missing)}")
-    if kind is not None and meta["kind"] != kind:
-        raise CheckpointError(f"{path} is a checkpoint of {meta['kind']}, not of {kind}")
-    if fingerprint is not None:
-        _check_fingerprint(path, meta["fingerprint"], json.loads(json.dumps(fingerprint)))
     return meta, arrays
+
+
+def _check_arrays(path, meta, arrays):
+    """The arrays fit the run the metadata describes."""
+    nit = meta["counters"]["nit"]
+    if min(meta["counters"].values()) < 0 or meta["t"] != nit:
+        raise CheckpointError(f"{path}: inconsistent counters {meta['counters']}, t={meta['t']}")
+    x, shape = arrays["x"], tuple(meta["fingerprint"].get("shape", ()))
+    if x.dtype != np.float64 or x.shape != shape:
+        raise CheckpointError(f"{path}: x has shape {x.shape} and dtype {x.dtype}, expected "
+                              f"{shape} float64")
+    for name in ("fun_history", "grad_norm_history", "psnr_history"):
+        h = arrays.get(name)
+        if h is not None and (h.dtype != np.float64 or h.ndim != 1 or h.size < nit):
+            raise CheckpointError(f"{path}: {name} has shape {h.shape} and dtype {h.dtype}, "
+                                  f"expected at least {nit} float64 entries")
 
 
 def restore_state(path, meta, arrays, optimizer, n):

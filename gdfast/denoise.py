@@ -1,13 +1,12 @@
 """gdfast.denoise: smoothed total-variation denoising of 2-D images and 3-D volumes."""
 import math
-import os
 
 import numpy as np
 
 from . import kernels
 from . import validation as check
-from .checkpoint import (CheckpointError, fingerprint_of, load_checkpoint, restore_state,
-                         save_checkpoint)
+from .checkpoint import (CheckpointError, checked_checkpoint_options, fingerprint_of,
+                         load_checkpoint, restore_state, save_checkpoint)
 from .images import psnr
 from .interrupt import deferred_interrupt
 from .kernels import tv, tv_descent
@@ -160,11 +159,7 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
         optimizer = default_optimizer(method.lower(), lam, eps, f.ndim)
     else:
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
-    checkpoint_every = check.whole_number("checkpoint_every", checkpoint_every, 0)
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
-    if check.boolean("resume", resume) and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=PATH, the checkpoint to go on from")
+    checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     objective = TVObjective(f, lam, eps, anisotropic)
     saver = None
     if checkpoint is not None:

@@ -1,6 +1,5 @@
 """gdfast.minimize: run an optimizer to convergence, scipy.optimize style."""
 import math
-import os
 import time
 
 import numpy as np
@@ -9,7 +8,8 @@ import numba.extending
 
 from . import kernels
 from . import validation as check
-from .checkpoint import fingerprint_of, load_checkpoint, restore_state, save_checkpoint
+from .checkpoint import (checked_checkpoint_options, fingerprint_of, load_checkpoint,
+                         restore_state, save_checkpoint)
 from .interrupt import deferred_interrupt
 from .kernels.driver import RUNNING, convergence_status, descend
 from .gradients import central_difference_gradient, default_steps, scalar_value
@@ -111,11 +111,7 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
     max_skips = check.whole_number("max_skips", max_skips, 1)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    checkpoint_every = check.whole_number("checkpoint_every", checkpoint_every, 0)
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
-    if check.boolean("resume", resume) and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=PATH, the checkpoint to go on from")
+    checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     if not isinstance(args, tuple):
         args = (args,)
     objective = _Objective(fun, jac, args, x0.shape)
@@ -123,7 +119,8 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
                 and callback is None and not check.boolean("progress", progress))
     run = _Run(x0, opt, keep_prev=on_nonfinite != "raise" or xtol > 0,
                history_cap=NOPYTHON_HISTORY_CAP if nopython else None, max_iter=max_iter)
-    saver = _Saver(checkpoint, checkpoint_every, fingerprint_of(opt, x0), run)
+    saver = _Saver(checkpoint, checkpoint_every,
+                   None if checkpoint is None else fingerprint_of(opt, x0), run)
     if resume:
         saver.restore()
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
@@ -226,7 +223,7 @@ class _PythonSteps:
         if not run.evaluated:
             f, g_norm, n_eval = self._evaluate(lim.max_skips)
             if not (math.isfinite(f) and math.isfinite(g_norm)):
-                run.nskipped += n_eval if lim.max_skips else 0
+                run.nskipped += n_eval
                 run.f, run.g_norm, run.failed_f, run.failed_g_norm = f, g_norm, f, g_norm
                 run.status = lim.failure(0.0)
                 return
@@ -237,7 +234,7 @@ class _PythonSteps:
                 run.status = Status.GTOL
                 return
         while True:
-            if run.nit == lim.max_iter:
+            if run.nit >= lim.max_iter:
                 run.status = Status.MAX_ITER
                 return
             if run.nit == pause_at or interrupted():
@@ -245,16 +242,21 @@ class _PythonSteps:
             if keep:
                 np.copyto(x_prev, x)
             self.opt.step(x, g, run.state)
-            f_prev = run.f
-            f, g_norm, n_eval = self._evaluate(lim.max_skips)
             step_norm = self.max_abs_diff(x, x_prev) if keep else _finite_or_nan(self.max_abs(x))
+            f_prev, g_norm_prev = run.f, run.g_norm
+            f, g_norm, n_eval = f_prev, g_norm_prev, 0
+            if math.isfinite(step_norm):          # a non-finite x: no evaluation can help
+                f, g_norm, n_eval = self._evaluate(lim.max_skips)
             if not (math.isfinite(f) and math.isfinite(g_norm) and math.isfinite(step_norm)):
-                run.nskipped += n_eval if lim.max_skips else 0
+                run.nskipped += n_eval
                 run.failed_f, run.failed_g_norm = f, g_norm
                 run.status = lim.failure(step_norm)
                 if keep:                              # back to the last finite iterate
                     np.copyto(x, x_prev)
-                    run.f, run.g_norm, _ = self._evaluate(1)
+                    run.f, run.g_norm, n_eval = self._evaluate(1)
+                    if not (math.isfinite(run.f) and math.isfinite(run.g_norm)):
+                        run.nskipped += n_eval        # still broken there: f as recorded
+                        run.f, run.g_norm = f_prev, g_norm_prev
                 else:
                     run.f, run.g_norm = f, g_norm
                 return
@@ -303,12 +305,14 @@ class _NopythonSteps:
                     hist_f, hist_g)
         if time.perf_counter() - start < NOPYTHON_CHUNK_SECONDS:
             self.chunk *= 2
+        failed_at_start = not run.evaluated and r.nfev == r.skipped
         run.nfev += r.nfev
         run.nskipped += r.skipped
         run.nit = r.nit
         run.state.t = r.nit
-        run.f, run.g_norm, run.evaluated = r.fun, r.grad_norm, True
-        run.history.size = min(r.nit + 1, hist_f.size)
+        run.f, run.g_norm, run.evaluated = r.fun, r.grad_norm, not failed_at_start
+        # entry nit is recorded unless every evaluation at the start failed
+        run.history.size = min(r.nit + (not failed_at_start), hist_f.size)
         if r.status != RUNNING:
             run.status = STATUS_OF_CODE[r.status]
             if run.status in (Status.NON_FINITE, Status.MAX_SKIPS):
@@ -401,6 +405,7 @@ class History:
     """
 
     def __init__(self, max_iter, cap=None):
+        self._limit = cap
         self._cap = None if cap is None else min(max_iter + 1, cap)
         self._f = np.empty(self._cap if cap is not None else min(max_iter + 1, 4096))
         self._g = np.empty_like(self._f)
@@ -425,7 +430,9 @@ class History:
     def restore(self, f, g_norm):
         """Entries 0 .. len(f) - 1 from saved records."""
         self.size = 0
-        if self._cap is not None:
+        if self._cap is not None:                # room for them and the next entry
+            self._cap = min(max(self._cap, len(f) + 1), self._limit)
+            self._f, self._g = np.empty(self._cap), np.empty(self._cap)
             f, g_norm = f[:self._cap], g_norm[:self._cap]
         for k in range(len(f)):
             self.record_at(k, f[k], g_norm[k])

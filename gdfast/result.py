@@ -45,8 +45,8 @@ class OptimizeResult(dict):
     jac               the gradient at x, shaped like x0
     nit               iterations (optimizer steps) taken
     nfev              objective evaluations (a '3-point' gradient's are counted)
-    nskipped          evaluations whose NaN or inf made the step be skipped
-                      (on_nonfinite='skip'; the failing ones of a stop too)
+    nskipped          evaluations that gave NaN or inf: the skipped steps of
+                      on_nonfinite='skip', and those of a non-finite stop
     status            a Status (compares equal to 'gtol', 'ftol', 'xtol',
                       'max_iter', 'callback', 'non-finite', 'max_skips' or
                       'interrupted')

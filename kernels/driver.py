@@ -94,8 +94,9 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_
     while k < their length. Returns DriverResult(x, fun, jac=g, nit, status,
     nfev, skipped, grad_norm): nfev evaluations made by this call, skipped
     the non-finite ones among them. On NON_FINITE or MAX_SKIPS (with
-    x_prev), x, fun and jac are those of the last finite iterate, its
-    gradient evaluated once more.
+    x_prev), x and fun are those of the last finite iterate and jac its
+    gradient evaluated once more (non-finite if the objective no longer
+    gives a finite one there; fun is then the value recorded before).
     """
     keep = x_prev.size > 0
     nfev, skipped, status = 0, 0, RUNNING
@@ -110,7 +111,7 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_
         if g_norm <= gtol:
             return DriverResult(x, f, g, nit, GTOL, nfev, skipped, g_norm)
     while True:
-        if nit == max_iter:
+        if nit >= max_iter:
             status = MAX_ITER
             break
         if nit == pause_at:
@@ -119,10 +120,12 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_
             x_prev[:] = x
         t = nit + 1
         rule_step(x, g, state, t, schedule(t, lr0, schedule_params), hyper)
-        f_prev = f
-        f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)
-        nfev += n_eval
+        # without x_prev, max|x| * 0 is 0, or NaN when x is no longer finite
         step_norm = max_abs_diff(x, x_prev) if keep else max_abs(x) * 0.0
+        f_prev, g_norm_prev, n_eval = f, g_norm, 0
+        if np.isfinite(step_norm):             # a non-finite x: no evaluation can help
+            f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)
+            nfev += n_eval
         if not (np.isfinite(f) and np.isfinite(g_norm) and np.isfinite(step_norm)):
             skipped += n_eval
             status = MAX_SKIPS if max_skips > 0 and np.isfinite(step_norm) else NON_FINITE
@@ -130,6 +133,9 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_
                 x[:] = x_prev
                 f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, 1)
                 nfev += n_eval
+                if not (np.isfinite(f) and np.isfinite(g_norm)):   # still broken there:
+                    skipped += n_eval                             # keep f as recorded
+                    f, g_norm = f_prev, g_norm_prev
             break
         skipped += n_eval - 1
         nit = t
