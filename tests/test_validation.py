@@ -119,7 +119,7 @@ BAD_MINIMIZE = [
     (dict(max_iter=-1), ValueError, "max_iter must be >= 0"),
     (dict(gtol=-1.0), ValueError, "gtol must be >= 0"),
     (dict(ftol=float("nan")), ValueError, "ftol must be finite"),
-    (dict(on_nonfinite="ignore"), ValueError, "on_nonfinite must be 'stop' or 'raise'"),
+    (dict(on_nonfinite="ignore"), ValueError, "on_nonfinite must be 'stop', 'raise' or 'skip'"),
     (dict(callback=3), TypeError, "callback must be callable"),
     (dict(fun=None), TypeError, "fun must be callable"),
 ]
