@@ -50,7 +50,8 @@ def minimize_batch(fun, X0, method="adam", *, args=(), batch_args=(), options=No
     codes = np.empty(m, dtype=np.int64)
     lr = opt.lr
     minimize_batch_nopython(fun, X, batch_args, args, opt.rule.step, S, opt.hyper, lr.kernel,
-                            lr.lr0, lr.params, max_iter, ftol, gtol, xtol, fun_out, nit, codes)
+                            lr.lr0, lr.params, min(max_iter, 2**63 - 1), ftol, gtol, xtol, fun_out, nit,
+                            codes)
     names = np.array([s.value for s in STATUS_OF_CODE])
     status = names[codes]
     success = np.isin(status, [s.value for s in SUCCESS])

@@ -1,5 +1,6 @@
 """gdfast.denoise: smoothed total-variation denoising of 2-D images and 3-D volumes."""
 import math
+import sys
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def lipschitz_bound(lam, eps, ndim):
     1/eps, and the forward-difference operator has squared norm at most 4 per
     axis. Gradient descent with lr = 1/L decreases E at every step.
     """
-    return 1.0 + 4.0 * ndim * lam / eps
+    return min(1.0 + 4.0 * ndim * lam / eps, sys.float_info.max)   # lam/eps may overflow
 
 
 def default_optimizer(method, lam, eps, ndim):

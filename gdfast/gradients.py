@@ -22,6 +22,9 @@ def default_steps(x):
 
 def scalar_value(name, f):
     """f as a float; TypeError/ValueError naming fun if it is not a real scalar."""
+    if isinstance(f, (str, bytes, bytearray, tuple, list, dict)):
+        hint = " (a fun returning (f, g) needs jac=True)" if isinstance(f, tuple) else ""
+        raise TypeError(f"{name} must return a real scalar, got {type(f).__name__}{hint}")
     if np.ndim(f) != 0:
         raise ValueError(f"{name} must return a scalar, got an array of shape {np.shape(f)}")
     if np.iscomplexobj(f):

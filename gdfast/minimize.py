@@ -25,6 +25,8 @@ NOPYTHON_HISTORY_CAP = 10_000_000
 # The nopython loop returns to Python about this often (seconds), so that
 # Ctrl-C is answered; the pauses change no number of the run.
 NOPYTHON_CHUNK_SECONDS = 0.1
+# max_iter beyond an int64 means "no bound" to the compiled loops
+INT64_MAX = 2**63 - 1
 
 
 def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_iter=1000,
@@ -301,10 +303,11 @@ class _NopythonSteps:
         start = time.perf_counter()
         r = descend(self.fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated,
                     self.args, self.kernel, run.state.arrays, self.opt.hyper, lr.kernel, lr.lr0,
-                    lr.params, lim.max_iter, stop, lim.ftol, lim.gtol, lim.xtol, lim.max_skips,
+                    lr.params, min(lim.max_iter, INT64_MAX), stop, lim.ftol, lim.gtol, lim.xtol,
+                    lim.max_skips,
                     hist_f, hist_g)
         if time.perf_counter() - start < NOPYTHON_CHUNK_SECONDS:
-            self.chunk *= 2
+            self.chunk = min(self.chunk * 2, 1 << 40)
         failed_at_start = not run.evaluated and r.nfev == r.skipped
         run.nfev += r.nfev
         run.nskipped += r.skipped

@@ -32,11 +32,19 @@ class OptimizerState:
             int, steps that step_if_finite skipped for NaN or inf in the
             gradient: in all, and since the last step taken
     """
-    __slots__ = ("names", "arrays", "t", "n", "skipped", "skipped_in_a_row")
+    __slots__ = ("names", "arrays", "t", "n", "skipped", "skipped_in_a_row", "unused")
 
     def __init__(self, names, arrays, n, t=0):
         self.names, self.arrays, self.n, self.t = tuple(names), tuple(arrays), n, t
         self.skipped = self.skipped_in_a_row = 0
+        for name, a in zip(self.names, self.arrays):
+            check.kernel_array(f"state[{name!r}]", a)
+            if a.shape[0] not in (0, n):
+                raise ValueError(f"state[{name!r}] has length {a.shape[0]}, expected {n} "
+                                 "(or 0 for an array the options leave unused)")
+        # which arrays the options leave unused (length 0): a state made for
+        # other options must not reach a kernel that would index them
+        self.unused = tuple(a.shape[0] == 0 for a in self.arrays) if n else None
 
     def __getitem__(self, name):
         return self.arrays[self.names.index(name)]
@@ -74,15 +82,25 @@ class Optimizer:
         """One update of x in place (and of the state); returns None.
 
         x and g must be 1-D C-contiguous float64 arrays of one length, x
-        writable, and state the OptimizerState that ``init`` made for that
-        length. On any error nothing is modified.
+        writable, g not overlapping x (g may be x itself), and state the
+        OptimizerState that this optimizer's ``init`` made for that length.
+        On any error nothing is modified.
+
+        Range: with x, g and the hyperparameters up to 1e100 in magnitude, a
+        step gives NaN only where the exact update is not a float64 number.
+        Beyond that an intermediate product (lr / (1 - beta1^t), g + wd x,
+        d^2) can overflow to inf and give NaN; the step does not check its
+        result (that would cost a pass per step): gdfast.minimize stops
+        with status 'non-finite' instead, and step_if_finite skips such g.
         """
         # One cheap test for the common case; the slow path names the problem.
         if not (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype is F8
                 and g.dtype is F8 and x.ndim == 1 and g.shape == x.shape
                 and type(state) is OptimizerState and state.n == x.shape[0]
                 and state.names == self.rule.state and x.flags.c_contiguous
-                and x.flags.writeable and g.flags.c_contiguous):
+                and x.flags.writeable and g.flags.c_contiguous
+                and state.unused in (None, self._unused())
+                and (g is x or not np.may_share_memory(x, g))):  # (slow path: same start is fine)
             self._check_step_arguments(x, g, state)
         t = state.t + 1
         lr = self._lr_constant
@@ -122,6 +140,20 @@ class Optimizer:
         if state.n != x.shape[0]:
             raise ValueError(f"state arrays have length {state.n} but x has length "
                              f"{x.shape[0]}; call init(x) for these parameters")
+        if state.unused not in (None, self._unused()):
+            raise TypeError(f"state was made for other options of {type(self).__name__} "
+                            f"(state arrays in use: {state.unused}); call init(x) of this "
+                            "optimizer")
+        if g is not x and np.may_share_memory(x, g) and x.ctypes.data != g.ctypes.data:
+            raise ValueError("g overlaps x in memory (a shifted view of the same buffer); "
+                             "pass a copy of g")
+
+    def _unused(self):
+        """Which state arrays this optimizer's options leave unused (length 0)."""
+        mask = self.__dict__.get("_unused_mask")
+        if mask is None:
+            mask = self._unused_mask = tuple(a.shape[0] == 0 for a in self._initial_state(1))
+        return mask
 
     def __repr__(self):
         opts = ", ".join(f"{k}={v}" for k, v in zip(self.rule.hyper, self.hyper))

@@ -141,7 +141,7 @@ def rmsprop_full_step(x, g, state, t, lr, hyper):
         a[i] = alpha * a[i] + (1 - alpha) * d * d
         if centered:
             gbar[i] = lerp(gbar[i], d, 1 - alpha)
-            D = math.sqrt(a[i] - gbar[i] * gbar[i]) + eps
+            D = math.sqrt(max(a[i] - gbar[i] * gbar[i], 0.0)) + eps   # var >= 0 (rounding)
         else:
             D = math.sqrt(a[i]) + eps
         if momentum > 0:

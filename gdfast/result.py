@@ -52,8 +52,9 @@ class OptimizeResult(dict):
                       'interrupted')
     success           True for gtol, ftol and xtol
     message           why the run stopped, in words
-    fun_history       float64 (nit + 1,), f at x_0 .. x_nit
-    grad_norm_history float64 (nit + 1,), max|g_i| at x_0 .. x_nit
+    fun_history       float64 (nit + 1,), f at x_0 .. x_nit (empty when f or
+                      the gradient at x_0 is already NaN or inf)
+    grad_norm_history float64, max|g_i| at the same iterates
     nopython          True when the whole loop ran in compiled code
     """
 

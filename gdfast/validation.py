@@ -11,7 +11,10 @@ def real(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} "
                         f"of type {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:                       # an int beyond the float range
+        raise ValueError(f"{name} must be finite, got {value!r}") from None
 
 
 def finite(name, value):

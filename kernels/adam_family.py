@@ -40,7 +40,7 @@ def _direction(g_i, x_i, weight_decay, decoupled, sign):
 @njit(**SERIAL)
 def _decayed(x_i, lr, weight_decay, decoupled):
     """x * (1 - lr * weight_decay) for decoupled decay, else x."""
-    return x_i * (1.0 - lr * weight_decay * decoupled)
+    return x_i * (1.0 - lr * (weight_decay * decoupled))   # no inf * 0 when not decoupled
 
 
 @njit(**SERIAL)
@@ -264,8 +264,8 @@ def _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_d
     v[i] = v_i
     m_hat = m_i / bc1
     if rect > 0.0:
-        adaptive = (bc2 ** 0.5) / (math.sqrt(v_i) + eps)
-        x[i] = xi - m_hat * lr * adaptive * rect
+        # one division at the end: no inf * 0 when eps is tiny and v = m = 0
+        x[i] = xi - (m_hat * lr * rect * bc2 ** 0.5) / (math.sqrt(v_i) + eps)
     else:
         x[i] = xi - m_hat * lr
 

@@ -182,7 +182,8 @@ def _rmsprop_full_values(d, a_i, gb_i, b_i, lr, alpha, eps, momentum, centered):
     a_i = a_i * alpha + (1.0 - alpha) * d * d
     if centered != 0.0:
         gb_i = lerp(gb_i, d, 1.0 - alpha)
-        avg = math.sqrt(a_i + (-1.0) * gb_i * gb_i) + eps
+        var = a_i + (-1.0) * gb_i * gb_i
+        avg = math.sqrt(var if var > 0.0 else 0.0) + eps    # rounding can leave var < 0
     else:
         avg = math.sqrt(a_i) + eps
     if momentum > 0.0:
