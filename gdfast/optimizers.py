@@ -61,6 +61,7 @@ class Optimizer:
     rule = None
     hyper = ()
     lr: Schedule
+    _unused_mask = None        # set by _unused(); the fast path of step compares it
 
     def _set_lr(self, lr):
         if not isinstance(lr, Schedule):
@@ -73,6 +74,7 @@ class Optimizer:
         """Allocate the state for parameters x (1-D float64, any values)."""
         check.kernel_array("x", x)
         n = x.shape[0]
+        self._unused()
         return OptimizerState(self.rule.state, self._initial_state(n), n)
 
     def _initial_state(self, n):
@@ -99,8 +101,10 @@ class Optimizer:
                 and type(state) is OptimizerState and state.n == x.shape[0]
                 and state.names == self.rule.state and x.flags.c_contiguous
                 and x.flags.writeable and g.flags.c_contiguous
-                and state.unused in (None, self._unused())
-                and (g is x or not np.may_share_memory(x, g))):  # (slow path: same start is fine)
+                and state.unused == self._unused_mask
+                # arrays that own their data are separate allocations
+                and (g is x or (x.base is None and g.base is None)
+                     or not np.may_share_memory(x, g))):
             self._check_step_arguments(x, g, state)
         t = state.t + 1
         lr = self._lr_constant
@@ -150,10 +154,9 @@ class Optimizer:
 
     def _unused(self):
         """Which state arrays this optimizer's options leave unused (length 0)."""
-        mask = self.__dict__.get("_unused_mask")
-        if mask is None:
-            mask = self._unused_mask = tuple(a.shape[0] == 0 for a in self._initial_state(1))
-        return mask
+        if self._unused_mask is None:
+            self._unused_mask = tuple(a.shape[0] == 0 for a in self._initial_state(1))
+        return self._unused_mask
 
     def __repr__(self):
         opts = ", ".join(f"{k}={v}" for k, v in zip(self.rule.hyper, self.hyper))
