@@ -167,7 +167,19 @@ def _check_arrays(path, meta, arrays):
                                   f"expected at least {nit} float64 entries")
 
 
-def restore_state(path, meta, arrays, optimizer, n):
+def resume_from(path, kind, fingerprint, optimizer, x):
+    """Load the checkpoint a run of ``kind`` with ``fingerprint`` goes on from:
+    its iterate is copied into x (float64, the start's shape or flat); returns
+    (meta, arrays, state), state the OptimizerState of ``optimizer`` as saved.
+    Errors as load_checkpoint's."""
+    path = os.fspath(path)
+    meta, arrays = load_checkpoint(path, kind, fingerprint)
+    state = _restore_state(path, meta, arrays, optimizer, x.size)
+    x[...] = arrays["x"].reshape(x.shape)
+    return meta, arrays, state
+
+
+def _restore_state(path, meta, arrays, optimizer, n):
     """The OptimizerState saved in a checkpoint, for parameters of length n."""
     state = optimizer.init(np.empty(n))
     if list(state.names) != meta["state_names"]:

@@ -7,7 +7,7 @@ import numpy as np
 from . import kernels
 from . import validation as check
 from .checkpoint import (CheckpointError, checked_checkpoint_options, fingerprint_of,
-                         load_checkpoint, restore_state, save_checkpoint)
+                         resume_from, save_checkpoint)
 from .images import psnr
 from .interrupt import deferred_interrupt
 from .kernels import tv, tv_descent
@@ -295,9 +295,7 @@ class _Checkpoints:
     def restore(self, optimizer, u, history, psnrs):
         """Load the checkpoint into u, history and psnrs; returns (nit, nfev,
         E of iterate nit - 1, state)."""
-        meta, arrays = load_checkpoint(self.path, "denoise", self.fingerprint)
-        state = restore_state(self.path, meta, arrays, optimizer, u.size)
-        u[...] = arrays["x"]
+        meta, arrays, state = resume_from(self.path, "denoise", self.fingerprint, optimizer, u)
         nit, nfev = meta["counters"]["nit"], meta["counters"]["nfev"]
         fun, grad = arrays["fun_history"], arrays["grad_norm_history"]
         history.restore(fun, grad)

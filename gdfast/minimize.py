@@ -8,8 +8,7 @@ import numba.extending
 
 from . import kernels
 from . import validation as check
-from .checkpoint import (checked_checkpoint_options, fingerprint_of, load_checkpoint,
-                         restore_state, save_checkpoint)
+from .checkpoint import checked_checkpoint_options, fingerprint_of, resume_from, save_checkpoint
 from .interrupt import deferred_interrupt
 from .kernels.driver import RUNNING, convergence_status, descend
 from .gradients import central_difference_gradient, default_steps, scalar_value
@@ -348,9 +347,8 @@ class _Saver:
 
     def restore(self):
         run = self.run
-        meta, arrays = load_checkpoint(self.path, "minimize", self.fingerprint)
-        run.state = restore_state(self.path, meta, arrays, run.opt, run.x.size)
-        run.x[:] = arrays["x"].ravel()
+        meta, arrays, run.state = resume_from(self.path, "minimize", self.fingerprint, run.opt,
+                                              run.x)
         c = meta["counters"]
         run.nit, run.nfev, run.nskipped = c["nit"], c["nfev"], c["nskipped"]
         # f and g at x are evaluated again (a deterministic fun gives the same
