@@ -430,13 +430,15 @@ class History:
 
     def restore(self, f, g_norm):
         """Entries 0 .. len(f) - 1 from saved records."""
-        self.size = 0
         if self._cap is not None:                # room for them and the next entry
-            self._cap = min(max(self._cap, len(f) + 1), self._limit)
-            self._f, self._g = np.empty(self._cap), np.empty(self._cap)
-            f, g_norm = f[:self._cap], g_norm[:self._cap]
-        for k in range(len(f)):
-            self.record_at(k, f[k], g_norm[k])
+            self._cap = size = min(max(self._cap, len(f) + 1), self._limit)
+            f, g_norm = f[:size], g_norm[:size]
+        else:
+            size = max(self._f.size, len(f) + 1)
+        self._f, self._g = np.empty(size), np.empty(size)
+        self.size = len(f)
+        self._f[:self.size] = f
+        self._g[:self.size] = g_norm
 
     def fun(self):
         return self._f[:self.size].copy()
