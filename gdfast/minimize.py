@@ -71,8 +71,9 @@ def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_ite
               evaluated again (a stochastic objective draws anew), and
               ``max_skips`` such evaluations in a row stop the run with
               status 'max_skips' and the last finite iterate. The result's
-              ``nskipped`` counts them. A step that makes x itself
-              non-finite stops the run ('non-finite') in every mode.
+              ``nskipped`` counts them. A step that writes NaN or inf
+              into x or the optimizer state (an overflow from finite f and
+              g) stops the run ('non-finite') in every mode.
     max_skips int >= 1, for on_nonfinite='skip' (default 10).
     checkpoint  a path (.npz): save the run there every ``checkpoint_every``
               iterations (0: only at the end), at the end of the run and
@@ -242,8 +243,12 @@ class _PythonSteps:
                 return
             if keep:
                 np.copyto(x_prev, x)
-            self.opt.step(x, g, run.state)
-            step_norm = self.max_abs_diff(x, x_prev) if keep else _finite_or_nan(self.max_abs(x))
+            try:
+                self.opt.step(x, g, run.state)
+            except FloatingPointError:            # NaN or inf written into x or the state
+                step_norm = math.nan
+            else:
+                step_norm = self.max_abs_diff(x, x_prev) if keep else 0.0
             f_prev, g_norm_prev = run.f, run.g_norm
             f, g_norm, n_eval = f_prev, g_norm_prev, 0
             if math.isfinite(step_norm):          # a non-finite x: no evaluation can help
@@ -276,10 +281,6 @@ class _PythonSteps:
             if code != RUNNING:
                 run.status = STATUS_OF_CODE[code]
                 return
-
-
-def _finite_or_nan(v):
-    return 0.0 if math.isfinite(v) else math.nan
 
 
 class _NopythonSteps:

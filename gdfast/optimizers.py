@@ -86,14 +86,16 @@ class Optimizer:
         x and g must be 1-D C-contiguous float64 arrays of one length, x
         writable, g not overlapping x (g may be x itself), and state the
         OptimizerState that this optimizer's ``init`` made for that length.
-        On any error nothing is modified.
+        On any of these errors (TypeError, ValueError) nothing is modified.
 
-        Range: with x, g and the hyperparameters up to 1e100 in magnitude, a
-        step gives NaN only where the exact update is not a float64 number.
-        Beyond that an intermediate product (lr / (1 - beta1^t), g + wd x,
-        d^2) can overflow to inf and give NaN; the step does not check its
-        result (that would cost a pass per step): gdfast.minimize stops
-        with status 'non-finite' instead, and step_if_finite skips such g.
+        Raises FloatingPointError when the step wrote NaN or inf into x or
+        the state: a NaN or inf in g (or already in x or the state), or an
+        overflow (a huge lr or weight_decay, g^2 beyond 1e308). The kernel
+        counts such entries in the same pass (gdfast.kernels.nonfinite), so
+        the check costs no extra pass. The step has then been taken, as
+        IEEE arithmetic gives it (state.t counts it): x and the state hold
+        those values. To skip gradients with NaN or inf instead, use
+        step_if_finite; to recover from an overflow, keep a copy.
         """
         # One cheap test for the common case; the slow path names the problem.
         if not (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype is F8
@@ -114,8 +116,14 @@ class Optimizer:
         # the rest of the dispatch on this per-step path
         rule = self.rule
         kernel = rule.step if x.shape[0] < rule.parallel_min_size else rule.step_parallel
-        kernel(x, g, state.arrays, t, lr, self.hyper)
+        bad = kernel(x, g, state.arrays, t, lr, self.hyper)
         state.t = t
+        if bad:
+            raise FloatingPointError(
+                f"{type(self).__name__}.step wrote NaN or inf at {bad} of {x.shape[0]} "
+                f"entries of x or the state (step t={t}, lr={lr:g}): a NaN or inf in g, x "
+                "or the state, or an overflow; x and the state now hold those values "
+                "(step_if_finite skips gradients with NaN or inf)")
 
     def step_if_finite(self, x, g, state):
         """step(x, g, state) if every g_i is finite; otherwise x and the
@@ -123,6 +131,8 @@ class Optimizer:
         state.skipped and state.skipped_in_a_row (reset by the next step
         taken), as optax.apply_if_finite does. Returns True if the step was
         taken. Stop your loop when skipped_in_a_row reaches your limit.
+        A step taken with a finite g can still overflow: step's
+        FloatingPointError then propagates.
         """
         self._check_step_arguments(x, g, state)
         reduce = max_abs if x.shape[0] < self.rule.parallel_min_size else max_abs_parallel

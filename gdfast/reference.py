@@ -7,7 +7,8 @@ has the same calling convention as its kernel in gdfast.kernels::
     rule_step(x, g, state, t, lr, hyper) -> None
 
 but x, g and the state entries are Python lists of floats (updated in
-place), and hyper is unpacked by name on the first line. This module is slow
+place), hyper is unpacked by name on the first line, and nothing is returned
+(a kernel returns its count of entries made NaN or inf). This module is slow
 on purpose; the benchmarks use it as the baseline that JIT kernels beat.
 """
 import itertools

@@ -3,7 +3,7 @@
 Every update rule has one calling convention, so one compiled loop can
 drive any of them::
 
-    rule_step(x, g, state, t, lr, hyper) -> None
+    bad = rule_step(x, g, state, t, lr, hyper)
 
 x      float64[::1] (n,)   parameters, updated in place
 g      float64[::1] (n,)   gradient at x, only read
@@ -12,6 +12,8 @@ state  tuple of float64[::1] arrays of shape (n,), updated in place
 t      int, the step number: 1 on the first call
 lr     float, this step's learning rate (e.g. ``schedule(t, lr0, params)``)
 hyper  tuple of floats, the rule's other hyperparameters (see each docstring)
+bad    int, the number of entries i where the step wrote NaN or inf into x[i]
+       or a state array (0 for a clean step; see ``nonfinite``)
 
 ``*_step`` kernels are serial and safe inside a user's own ``prange`` loop;
 ``*_step_parallel`` kernels spread one large array over numba's threads and

@@ -3,7 +3,7 @@ Adam/AdamW with amsgrad and decoupled weight decay, Adamax, NAdam, RAdam.
 
 Same calling convention as every gdfast kernel (see kernels/__init__.py)::
 
-    rule_step(x, g, state, t, lr, hyper) -> None
+    bad = rule_step(x, g, state, t, lr, hyper)
 
 The gradient d is -g when ``maximize`` is 1.0, else g; with L2 weight decay
 (``decoupled`` 0.0) d += weight_decay * x, with decoupled decay (AdamW's,
@@ -17,6 +17,7 @@ import math
 from numba import njit, prange
 
 from .jit import PARALLEL, SERIAL
+from .nonfinite import any_nonfinite
 from .sgd import _sign
 
 
@@ -59,10 +60,13 @@ def _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2
     m_i, v_i = _moments(m[i], v[i], d, beta1, beta2)
     m[i] = m_i
     v[i] = v_i
+    v_used = v_i
     if amsgrad:
-        v_i = max(vmax[i], v_i)
-        vmax[i] = v_i
-    x[i] = xi + (-step_size * m_i) / (math.sqrt(v_i) * inv_bc2_sqrt + eps)
+        v_used = max(vmax[i], v_i)
+        vmax[i] = v_used
+    x_i = xi + (-step_size * m_i) / (math.sqrt(v_used) * inv_bc2_sqrt + eps)
+    x[i] = x_i
+    return any_nonfinite(x_i, m_i, v_i, v_used)
 
 
 @njit(**SERIAL)
@@ -95,14 +99,16 @@ def adamw_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     step_size, inv_bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
     m, v, vmax = state
+    bad = 0
     if amsgrad != 0.0:       # two loops rather than a test per element
         for i in range(x.size):
-            _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
-                          weight_decay, decoupled, sign, True)
+            bad += _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1,
+                                 beta2, eps, weight_decay, decoupled, sign, True)
     else:
         for i in range(x.size):
-            _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
-                          weight_decay, decoupled, sign, False)
+            bad += _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1,
+                                 beta2, eps, weight_decay, decoupled, sign, False)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -112,14 +118,16 @@ def adamw_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     step_size, inv_bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
     m, v, vmax = state
+    bad = 0
     if amsgrad != 0.0:
         for i in prange(x.size):
-            _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
-                          weight_decay, decoupled, sign, True)
+            bad += _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1,
+                                 beta2, eps, weight_decay, decoupled, sign, True)
     else:
         for i in prange(x.size):
-            _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1, beta2, eps,
-                          weight_decay, decoupled, sign, False)
+            bad += _adamw_update(i, x, g, m, v, vmax, lr, step_size, inv_bc2_sqrt, beta1,
+                                 beta2, eps, weight_decay, decoupled, sign, False)
+    return bad
 
 
 # --- Adamax ------------------------------------------------------------------
@@ -131,7 +139,9 @@ def _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign):
     u_i = max(u[i] * beta2, abs(d) + eps)
     m[i] = m_i
     u[i] = u_i
-    x[i] = x[i] + (-clr * m_i) / u_i
+    x_i = x[i] + (-clr * m_i) / u_i
+    x[i] = x_i
+    return any_nonfinite(x_i, m_i, u_i)
 
 
 @njit(**SERIAL)
@@ -149,8 +159,10 @@ def adamax_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     clr = lr / (1.0 - beta1 ** float(t))
     m, u = state
+    bad = 0
     for i in range(x.size):
-        _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign)
+        bad += _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -160,8 +172,10 @@ def adamax_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     clr = lr / (1.0 - beta1 ** float(t))
     m, u = state
+    bad = 0
     for i in prange(x.size):
-        _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign)
+        bad += _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign)
+    return bad
 
 
 # --- NAdam -------------------------------------------------------------------
@@ -197,7 +211,9 @@ def _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight
     v[i] = v_i
     denom = math.sqrt(v_i / bc2) + eps
     xi = xi + (c_grad * d) / denom
-    x[i] = xi + (c_m * m_i) / denom
+    xi = xi + (c_m * m_i) / denom
+    x[i] = xi
+    return any_nonfinite(xi, m_i, v_i)
 
 
 @njit(**SERIAL)
@@ -219,9 +235,11 @@ def nadam_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     bc2, c_grad, c_m = _nadam_scalars(t, lr, beta1, beta2, momentum_decay)
     m, v = state
+    bad = 0
     for i in range(x.size):
-        _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight_decay,
-                      decoupled, sign)
+        bad += _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight_decay,
+                             decoupled, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -231,9 +249,11 @@ def nadam_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     bc2, c_grad, c_m = _nadam_scalars(t, lr, beta1, beta2, momentum_decay)
     m, v = state
+    bad = 0
     for i in prange(x.size):
-        _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight_decay,
-                      decoupled, sign)
+        bad += _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight_decay,
+                             decoupled, sign)
+    return bad
 
 
 # --- RAdam -------------------------------------------------------------------
@@ -265,9 +285,11 @@ def _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_d
     m_hat = m_i / bc1
     if rect > 0.0:
         # one division at the end: no inf * 0 when eps is tiny and v = m = 0
-        x[i] = xi - (m_hat * lr * rect * bc2 ** 0.5) / (math.sqrt(v_i) + eps)
+        xi = xi - (m_hat * lr * rect * bc2 ** 0.5) / (math.sqrt(v_i) + eps)
     else:
-        x[i] = xi - m_hat * lr
+        xi = xi - m_hat * lr
+    x[i] = xi
+    return any_nonfinite(xi, m_i, v_i)
 
 
 @njit(**SERIAL)
@@ -289,9 +311,11 @@ def radam_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     bc1, bc2, rect = _radam_scalars(t, beta1, beta2)
     m, v = state
+    bad = 0
     for i in range(x.size):
-        _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_decay,
-                      decoupled, sign)
+        bad += _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_decay,
+                             decoupled, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -301,6 +325,8 @@ def radam_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     bc1, bc2, rect = _radam_scalars(t, beta1, beta2)
     m, v = state
+    bad = 0
     for i in prange(x.size):
-        _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_decay,
-                      decoupled, sign)
+        bad += _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_decay,
+                             decoupled, sign)
+    return bad

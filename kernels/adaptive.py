@@ -2,11 +2,12 @@
 
 Same calling convention as every gdfast kernel (see kernels/sgd.py)::
 
-    rule_step(x, g, state, t, lr, hyper) -> None
+    bad = rule_step(x, g, state, t, lr, hyper)
 
 x, g and every state array are float64[::1] of shape (n,); x and the state
 are updated in place, g is only read. t >= 1 is the step number, lr > 0 the
-learning rate of this step. The equations are those of torch.optim (the
+learning rate of this step; bad counts the entries where NaN or inf was
+written (kernels/nonfinite.py). The equations are those of torch.optim (the
 gradient d is negated first when ``maximize`` is 1.0, then weight decay is
 added). Each rule has a serial kernel (``*_step``) and a parallel one
 (``*_step_parallel``) that gives bitwise the same result.
@@ -17,6 +18,7 @@ from numba import njit, prange
 
 from .adam_family import lerp
 from .jit import PARALLEL, SERIAL
+from .nonfinite import any_nonfinite
 from .sgd import _descent_direction, _sign
 
 
@@ -27,7 +29,9 @@ def _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign):
     d = _descent_direction(g[i], x[i], weight_decay, sign)
     s_i = s[i] + d * d
     s[i] = s_i
-    x[i] -= clr * d / (math.sqrt(s_i) + eps)
+    x_i = x[i] - clr * d / (math.sqrt(s_i) + eps)
+    x[i] = x_i
+    return any_nonfinite(x_i, s_i)
 
 
 @njit(**SERIAL)
@@ -54,8 +58,10 @@ def adagrad_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     clr = _adagrad_lr(t, lr, lr_decay)
     s = state[0]
+    bad = 0
     for i in range(x.size):
-        _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign)
+        bad += _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -65,8 +71,10 @@ def adagrad_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     clr = _adagrad_lr(t, lr, lr_decay)
     s = state[0]
+    bad = 0
     for i in prange(x.size):
-        _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign)
+        bad += _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign)
+    return bad
 
 
 # --- RMSProp -----------------------------------------------------------------
@@ -76,7 +84,9 @@ def _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign):
     d = _descent_direction(g[i], x[i], weight_decay, sign)
     a_i = alpha * a[i] + (1.0 - alpha) * d * d
     a[i] = a_i
-    x[i] -= lr * d / (math.sqrt(a_i) + eps)
+    x_i = x[i] - lr * d / (math.sqrt(a_i) + eps)
+    x[i] = x_i
+    return any_nonfinite(x_i, a_i)
 
 
 @njit(**SERIAL)
@@ -97,8 +107,10 @@ def rmsprop_step(x, g, state, t, lr, hyper):
     alpha, eps, weight_decay, maximize = hyper
     sign = _sign(maximize)
     a = state[0]
+    bad = 0
     for i in range(x.size):
-        _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign)
+        bad += _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -107,8 +119,10 @@ def rmsprop_step_parallel(x, g, state, t, lr, hyper):
     alpha, eps, weight_decay, maximize = hyper
     sign = _sign(maximize)
     a = state[0]
+    bad = 0
     for i in prange(x.size):
-        _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign)
+        bad += _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign)
+    return bad
 
 
 # --- Adam --------------------------------------------------------------------
@@ -121,7 +135,9 @@ def _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2, eps,
     v_i = beta2 * v[i] + (1.0 - beta2) * d * d
     m[i] = m_i
     v[i] = v_i
-    x[i] -= step_size * m_i / (math.sqrt(v_i) * inv_sqrt_bc2 + eps)
+    x_i = x[i] - step_size * m_i / (math.sqrt(v_i) * inv_sqrt_bc2 + eps)
+    x[i] = x_i
+    return any_nonfinite(x_i, m_i, v_i)
 
 
 @njit(**SERIAL)
@@ -157,9 +173,11 @@ def adam_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     step_size, inv_sqrt_bc2 = _adam_bias_corrections(t, lr, beta1, beta2)
     m, v = state
+    bad = 0
     for i in range(x.size):
-        _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
-                     eps, weight_decay, sign)
+        bad += _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
+                            eps, weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -169,9 +187,11 @@ def adam_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     step_size, inv_sqrt_bc2 = _adam_bias_corrections(t, lr, beta1, beta2)
     m, v = state
+    bad = 0
     for i in prange(x.size):
-        _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
-                     eps, weight_decay, sign)
+        bad += _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
+                            eps, weight_decay, sign)
+    return bad
 
 
 # --- RMSProp with torch's centred and momentum options -----------------------
@@ -195,6 +215,7 @@ def _rmsprop_full_values(d, a_i, gb_i, b_i, lr, alpha, eps, momentum, centered):
 @njit(**SERIAL)
 def _rmsprop_full_loop(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum, centered,
                        sign):
+    bad = 0
     for i in range(x.size):
         d = _descent_direction(g[i], x[i], weight_decay, sign)
         gb_i = gbar[i] if centered != 0.0 else 0.0
@@ -206,12 +227,16 @@ def _rmsprop_full_loop(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentu
             gbar[i] = gb_i
         if momentum > 0.0:
             buf[i] = b_i
-        x[i] = x[i] + dx
+        x_i = x[i] + dx
+        x[i] = x_i
+        bad += any_nonfinite(x_i, a_i, gb_i, b_i)    # gb_i, b_i are 0.0 when unused
+    return bad
 
 
 @njit(**PARALLEL)
 def _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum,
                                 centered, sign):
+    bad = 0
     for i in prange(x.size):
         d = _descent_direction(g[i], x[i], weight_decay, sign)
         gb_i = gbar[i] if centered != 0.0 else 0.0
@@ -223,7 +248,10 @@ def _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay
             gbar[i] = gb_i
         if momentum > 0.0:
             buf[i] = b_i
-        x[i] = x[i] + dx
+        x_i = x[i] + dx
+        x[i] = x_i
+        bad += any_nonfinite(x_i, a_i, gb_i, b_i)    # gb_i, b_i are 0.0 when unused
+    return bad
 
 
 @njit(**SERIAL)
@@ -248,7 +276,7 @@ def rmsprop_full_step(x, g, state, t, lr, hyper):
     """
     alpha, eps, weight_decay, momentum, centered, maximize = hyper
     a, gbar, buf = state
-    _rmsprop_full_loop(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum, centered,
+    return _rmsprop_full_loop(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum, centered,
                        _sign(maximize))
 
 
@@ -257,7 +285,7 @@ def rmsprop_full_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`rmsprop_full_step`; bitwise the same result."""
     alpha, eps, weight_decay, momentum, centered, maximize = hyper
     a, gbar, buf = state
-    _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum,
+    return _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum,
                                 centered, _sign(maximize))
 
 
@@ -269,8 +297,11 @@ def _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign):
     a_i = a[i] * rho + (1.0 - rho) * d * d
     a[i] = a_i
     delta = math.sqrt(acc[i] + eps) / math.sqrt(a_i + eps) * d
-    acc[i] = acc[i] * rho + (1.0 - rho) * delta * delta
-    x[i] = x[i] + (-lr) * delta
+    acc_i = acc[i] * rho + (1.0 - rho) * delta * delta
+    acc[i] = acc_i
+    x_i = x[i] + (-lr) * delta
+    x[i] = x_i
+    return any_nonfinite(x_i, a_i, acc_i)
 
 
 @njit(**SERIAL)
@@ -289,8 +320,10 @@ def adadelta_step(x, g, state, t, lr, hyper):
     rho, eps, weight_decay, maximize = hyper
     sign = _sign(maximize)
     a, acc = state
+    bad = 0
     for i in range(x.size):
-        _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign)
+        bad += _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -299,5 +332,7 @@ def adadelta_step_parallel(x, g, state, t, lr, hyper):
     rho, eps, weight_decay, maximize = hyper
     sign = _sign(maximize)
     a, acc = state
+    bad = 0
     for i in prange(x.size):
-        _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign)
+        bad += _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign)
+    return bad

@@ -119,9 +119,11 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_
         if keep:
             x_prev[:] = x
         t = nit + 1
-        rule_step(x, g, state, t, schedule(t, lr0, schedule_params), hyper)
-        # without x_prev, max|x| * 0 is 0, or NaN when x is no longer finite
-        step_norm = max_abs_diff(x, x_prev) if keep else max_abs(x) * 0.0
+        wrote_nonfinite = rule_step(x, g, state, t, schedule(t, lr0, schedule_params), hyper)
+        if wrote_nonfinite:                    # NaN or inf in x or the state
+            step_norm = np.nan
+        else:                                  # without x_prev: 0.0, the step is finite
+            step_norm = max_abs_diff(x, x_prev) if keep else 0.0
         f_prev, g_norm_prev, n_eval = f, g_norm, 0
         if np.isfinite(step_norm):             # a non-finite x: no evaluation can help
             f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)

@@ -6,9 +6,11 @@ runs ``rule_step(x, g, state, t, lr, hyper)`` only if every g_i is finite
 and returns whether it did; otherwise x and the state are not touched (the
 caller keeps t as it was, as optax keeps the inner state, step count
 included). The test is one read of g (max|g_i| on the IEEE bits, NaN and inf
-included), before anything is written. ``rule_step`` is a function argument,
-so these kernels are compiled per rule and per process (cache=False), like
-the driver.
+included), before anything is written. The rule's own count of NaN or inf
+written (an overflow from a finite g) is not passed on: a caller that needs
+it tests ``max_abs(g)`` and calls the rule itself. ``rule_step`` is a
+function argument, so these kernels are compiled per rule and per process
+(cache=False), like the driver.
 """
 import numpy as np
 from numba import njit

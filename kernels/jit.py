@@ -3,7 +3,8 @@
 ``SERIAL`` kernels run on the calling thread and are safe to call from inside
 a user's own ``prange`` loop. ``PARALLEL`` kernels split their loop over
 numba's threads; they give bitwise the same numbers as the serial variant
-because every update is element-wise (no reductions, no reordering).
+because every update is element-wise (no reordering; the only reduction,
+the count of NaN or inf written, is an integer sum, exact in any order).
 
 ``error_model="numpy"``: a division by zero gives inf/nan as IEEE 754 says
 instead of raising ZeroDivisionError. Kernels never raise for user data, and

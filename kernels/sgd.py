@@ -2,7 +2,7 @@
 
 Every rule here follows the one calling convention of gdfast.kernels::
 
-    rule_step(x, g, state, t, lr, hyper) -> None
+    bad = rule_step(x, g, state, t, lr, hyper)
 
 x      float64[::1], shape (n,)  parameters, updated in place
 g      float64[::1], shape (n,)  gradient at x (read only)
@@ -11,6 +11,8 @@ t      int >= 1                  step number; 1 on the first call
 lr     float > 0                 learning rate of this step (from a schedule)
 hyper  tuple of floats           the rule's other hyperparameters, in the
                                  order its docstring gives
+bad    int                       entries where NaN or inf was written into x
+                                 or the state (kernels/nonfinite.py)
 
 The equations are those of ``torch.optim.SGD`` (the gradient d below is
 negated first when ``maximize`` is 1.0, then weight decay is added).
@@ -20,6 +22,7 @@ Each rule has a serial kernel (``*_step``) and a parallel one
 from numba import njit, prange
 
 from .jit import PARALLEL, SERIAL
+from .nonfinite import any_nonfinite
 
 
 @njit(**SERIAL)
@@ -44,7 +47,9 @@ def _sign(maximize):
 
 @njit(**SERIAL)
 def _gd_update(i, x, g, lr, weight_decay, sign):
-    x[i] -= lr * _descent_direction(g[i], x[i], weight_decay, sign)
+    x_i = x[i] - lr * _descent_direction(g[i], x[i], weight_decay, sign)
+    x[i] = x_i
+    return any_nonfinite(x_i)
 
 
 @njit(**SERIAL)
@@ -61,8 +66,10 @@ def gd_step(x, g, state, t, lr, hyper):
     """
     weight_decay, maximize = hyper
     sign = _sign(maximize)
+    bad = 0
     for i in range(x.size):
-        _gd_update(i, x, g, lr, weight_decay, sign)
+        bad += _gd_update(i, x, g, lr, weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -70,8 +77,10 @@ def gd_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`gd_step`; bitwise the same result."""
     weight_decay, maximize = hyper
     sign = _sign(maximize)
+    bad = 0
     for i in prange(x.size):
-        _gd_update(i, x, g, lr, weight_decay, sign)
+        bad += _gd_update(i, x, g, lr, weight_decay, sign)
+    return bad
 
 
 # --- heavy-ball momentum -----------------------------------------------------
@@ -82,7 +91,9 @@ def _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
     d = _descent_direction(g[i], x[i], weight_decay, sign)
     b = d if first else momentum * buf[i] + (1.0 - dampening) * d
     buf[i] = b
-    x[i] -= lr * b
+    x_i = x[i] - lr * b
+    x[i] = x_i
+    return any_nonfinite(x_i, b)
 
 
 @njit(**SERIAL)
@@ -108,9 +119,11 @@ def momentum_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     buf = state[0]
     first = t == 1
+    bad = 0
     for i in range(x.size):
-        _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
-                         weight_decay, sign)
+        bad += _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
+                                weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -120,9 +133,11 @@ def momentum_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     buf = state[0]
     first = t == 1
+    bad = 0
     for i in prange(x.size):
-        _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
-                         weight_decay, sign)
+        bad += _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
+                                weight_decay, sign)
+    return bad
 
 
 # --- Nesterov momentum -------------------------------------------------------
@@ -132,7 +147,9 @@ def _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign):
     d = _descent_direction(g[i], x[i], weight_decay, sign)
     b = d if first else momentum * buf[i] + d
     buf[i] = b
-    x[i] -= lr * (d + momentum * b)
+    x_i = x[i] - lr * (d + momentum * b)
+    x[i] = x_i
+    return any_nonfinite(x_i, b)
 
 
 @njit(**SERIAL)
@@ -162,8 +179,10 @@ def nesterov_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     buf = state[0]
     first = t == 1
+    bad = 0
     for i in range(x.size):
-        _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign)
+        bad += _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -173,5 +192,7 @@ def nesterov_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     buf = state[0]
     first = t == 1
+    bad = 0
     for i in prange(x.size):
-        _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign)
+        bad += _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign)
+    return bad

@@ -5,6 +5,7 @@ Same calling convention as every gdfast kernel (see kernels/__init__.py).
 from numba import njit, prange
 
 from .jit import PARALLEL, SERIAL
+from .nonfinite import any_nonfinite
 from .sgd import _sign
 
 
@@ -32,8 +33,10 @@ def _rprop_update(i, x, g, prev, step, eta_minus, eta_plus, step_min, step_max, 
     step[i] = step_i
     if s == eta_minus:
         d = 0.0
-    x[i] = x[i] + (-1.0) * (_sgn(d) * step_i)
+    x_i = x[i] + (-1.0) * (_sgn(d) * step_i)
+    x[i] = x_i
     prev[i] = d
+    return any_nonfinite(x_i, step_i, d)
 
 
 @njit(**SERIAL)
@@ -53,8 +56,10 @@ def rprop_step(x, g, state, t, lr, hyper):
     eta_minus, eta_plus, step_min, step_max, maximize = hyper
     sign = _sign(maximize)
     prev, step = state
+    bad = 0
     for i in range(x.size):
-        _rprop_update(i, x, g, prev, step, eta_minus, eta_plus, step_min, step_max, sign)
+        bad += _rprop_update(i, x, g, prev, step, eta_minus, eta_plus, step_min, step_max, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -63,16 +68,21 @@ def rprop_step_parallel(x, g, state, t, lr, hyper):
     eta_minus, eta_plus, step_min, step_max, maximize = hyper
     sign = _sign(maximize)
     prev, step = state
+    bad = 0
     for i in prange(x.size):
-        _rprop_update(i, x, g, prev, step, eta_minus, eta_plus, step_min, step_max, sign)
+        bad += _rprop_update(i, x, g, prev, step, eta_minus, eta_plus, step_min, step_max, sign)
+    return bad
 
 
 @njit(**SERIAL)
 def _lion_update(i, x, g, m, lr, b1, b2, weight_decay, sign):
     d = sign * g[i]
     u = _sgn((1.0 - b1) * d + b1 * m[i])
-    m[i] = (1.0 - b2) * d + b2 * m[i]
-    x[i] = x[i] + (-lr) * (u + weight_decay * x[i])
+    m_i = (1.0 - b2) * d + b2 * m[i]
+    m[i] = m_i
+    x_i = x[i] + (-lr) * (u + weight_decay * x[i])
+    x[i] = x_i
+    return any_nonfinite(x_i, m_i)
 
 
 @njit(**SERIAL)
@@ -91,8 +101,10 @@ def lion_step(x, g, state, t, lr, hyper):
     b1, b2, weight_decay, maximize = hyper
     sign = _sign(maximize)
     m = state[0]
+    bad = 0
     for i in range(x.size):
-        _lion_update(i, x, g, m, lr, b1, b2, weight_decay, sign)
+        bad += _lion_update(i, x, g, m, lr, b1, b2, weight_decay, sign)
+    return bad
 
 
 @njit(**PARALLEL)
@@ -101,5 +113,7 @@ def lion_step_parallel(x, g, state, t, lr, hyper):
     b1, b2, weight_decay, maximize = hyper
     sign = _sign(maximize)
     m = state[0]
+    bad = 0
     for i in prange(x.size):
-        _lion_update(i, x, g, m, lr, b1, b2, weight_decay, sign)
+        bad += _lion_update(i, x, g, m, lr, b1, b2, weight_decay, sign)
+    return bad

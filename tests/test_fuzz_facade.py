@@ -303,13 +303,16 @@ FINITE_VALUES = st.one_of(st.floats(-10.0, 10.0),
                           st.sampled_from([v for v in SPECIAL if math.isfinite(v)
                                            and abs(v) <= 1e100]),
                           st.floats(-1e100, 1e100))
+ANY_FINITE = st.one_of(FINITE_VALUES, st.sampled_from([v for v in SPECIAL if math.isfinite(v)]),
+                       st.floats(allow_nan=False, allow_infinity=False))
 
 
 def exact_trajectory(opt, x0, gradients, n_steps):
-    """x after each of n_steps steps, by gdfast.reference's equations (the
-    oracle of the other tests) evaluated in 256-bit arithmetic with an
-    unbounded exponent: the update without rounding or overflow. Yields lists
-    of mpmath numbers (complex or nan where the equations are undefined)."""
+    """x and the state after each of n_steps steps, by gdfast.reference's
+    equations (the oracle of the other tests) evaluated in 256-bit arithmetic
+    with an unbounded exponent: the update without rounding or overflow.
+    Yields (x, state): lists of mpmath numbers (complex or nan where the
+    equations are undefined)."""
     shim = types.SimpleNamespace(**{k: getattr(math, k) for k in dir(math)
                                     if not k.startswith("_")})
     shim.sqrt = mpmath.sqrt
@@ -321,7 +324,7 @@ def exact_trajectory(opt, x0, gradients, n_steps):
         for k in range(n_steps):
             g = [mpmath.mpf(float(v)) for v in gradients[k % len(gradients)]]
             opt.rule.reference(x, g, state, k + 1, mpmath.mpf(opt.lr(k + 1)), hyper)
-            yield list(x)
+            yield list(x), [v for a in state for v in a]
 
 
 def representable(v):
@@ -341,19 +344,29 @@ SILENT_NAN_CASES = {
     "radam-tiny-eps": dict(call_=("RAdam", {"eps": 5e-324}), x0=[0.0], gradients=[[0.0]],
                            n_steps=6),
 }
-
-
-# Outside the range Optimizer.step documents (magnitudes of x, g and the
-# hyperparameters up to 1e100), an intermediate product may overflow where the
-# exact update does not, and the kernels give NaN; found by this test and left
-# as a documented limit (a check per element would cost every step):
-#   Adam(lr=1e308), g = 0: lr / (1 - beta1^t) = inf times m = 0
-#   Adagrad(weight_decay=1e300), x = 1e10; Adadelta(weight_decay=1e308), x = 2:
-#       d = g + weight_decay * x overflows, inf / inf
-#   Adagrad(lr=1.8e8), g = 1e300: lr * d and d * d overflow, inf / inf
-#   Adam(lr=1e300, weight_decay=1e300, amsgrad=True): d^2 overflows, v = inf
-# (fixed: RAdam with eps = 5e-324 and g = 0, 0 * inf; AdamW-family decoupled
-#  decay x * (1 - inf * 0))
+# Inputs beyond 1e100 in magnitude whose intermediate products overflow (to inf, then
+# NaN) although the exact update is finite: step raises FloatingPointError for them
+# (the kernels count the NaN and inf they write); before that count existed they gave
+# NaN silently. More in tests/test_nonfinite.py.
+OVERFLOW_CASES = {
+    # lr / (1 - beta1^t) = inf times m = 0
+    "adam-huge-lr": dict(call_=("Adam", {"lr": 1e308}), x0=[1.0], gradients=[[0.0]],
+                         n_steps=1),
+    # d = g + weight_decay * x overflows, inf / inf
+    "adagrad-huge-decay": dict(call_=("Adagrad", {"weight_decay": 1e300}), x0=[1e10],
+                               gradients=[[1.0]], n_steps=1),
+    "adadelta-huge-decay": dict(call_=("Adadelta", {"weight_decay": 1e308}), x0=[2.0],
+                                gradients=[[1.0]], n_steps=1),
+    # lr * d and d * d overflow, inf / inf
+    "adagrad-huge-gradient": dict(call_=("Adagrad", {"lr": 1.8e8}), x0=[1.0],
+                                  gradients=[[1e300]], n_steps=1),
+    # d^2 overflows, v = inf
+    "adam-amsgrad-huge": dict(call_=("Adam", {"lr": 1e300, "weight_decay": 1e300,
+                                              "amsgrad": True}),
+                              x0=[1.0], gradients=[[1.0]], n_steps=1),
+}
+# Within this magnitude (x, g and hyperparameters) a step raises only when the exact
+# update itself leaves float64's range.
 STEP_RANGE = 1e100
 
 
@@ -368,8 +381,10 @@ def _magnitudes(value):
     return [abs(float(value))]
 
 
-def within_step_range(call_):
-    return all(m <= STEP_RANGE for v in call_[1].values() for m in _magnitudes(v))
+def within_step_range(call_, x0=(), gradients=()):
+    return (all(m <= STEP_RANGE for v in call_[1].values() for m in _magnitudes(v))
+            and all(abs(v) <= STEP_RANGE for v in x0)
+            and all(abs(v) <= STEP_RANGE for g in gradients for v in g))
 
 
 def _pin_examples(cases):
@@ -381,24 +396,36 @@ def _pin_examples(cases):
 
 
 def check_no_silent_nan(call_, x0, gradients, n_steps):
+    """Contract of Optimizer.step on finite data: it returns with x and the
+    state finite, or raises FloatingPointError with NaN or inf in them (never
+    a silent NaN or inf). Within STEP_RANGE it raises only where the exact
+    update (x or state) is not a float64 number. Returns whether it raised."""
     name, kwargs = call_
     n = len(x0)
     gs = [np.resize(np.array(g, dtype=np.float64), n) for g in gradients]
     opt = getattr(gdfast, name)(**kwargs)
     x = np.array(x0, dtype=np.float64)
     state = opt.init(x)
+    in_range = within_step_range(call_, x0, gradients)
     exact = list(exact_trajectory(opt, x0, gs, n_steps))
     for k in range(n_steps):
         g = gs[k % len(gs)]
-        x_before = x.copy()
-        opt.step(x, g, state)
-        wrong = [i for i in range(n) if np.isnan(x[i]) and representable(exact[k][i])]
-        assert not wrong, (
-            f"gdfast.{name}(**{kwargs!r}): step {k + 1} wrote NaN into x[{wrong[0]}] where the "
-            f"exact update is {mpmath.nstr(exact[k][wrong[0]], 17)}: x before = {x_before!r}, "
-            f"g = {g!r}, {state!r} = {state.arrays!r}")
-        if not np.isfinite(x).all():
-            break
+        x_before, state_before = x.copy(), [a.copy() for a in state.arrays]
+        where = (f"gdfast.{name}(**{kwargs!r}): step {k + 1}, x before = {x_before!r}, "
+                 f"g = {g!r}, state before = {state_before!r}")
+        finite = lambda: np.isfinite(x).all() and all(np.isfinite(a).all() for a in state.arrays)
+        try:
+            opt.step(x, g, state)
+        except FloatingPointError:
+            assert not finite(), f"{where}: raised, but x and the state are finite"
+            exact_x, exact_state = exact[k]
+            assert not in_range or not all(map(representable, exact_x + exact_state)), (
+                f"{where}: raised where the exact update is representable: "
+                f"x = {[mpmath.nstr(v, 17) for v in exact_x]}, "
+                f"state = {[mpmath.nstr(v, 17) for v in exact_state]}")
+            return True
+        assert finite(), f"{where}: a silent NaN or inf: x = {x!r}, state = {state.arrays!r}"
+    return False
 
 
 @settings(max_examples=200, **FUZZ)
@@ -410,21 +437,37 @@ def check_no_silent_nan(call_, x0, gradients, n_steps):
 def test_valid_hyperparameters_and_finite_data_never_give_a_silent_nan(call_, x0, gradients,
                                                                        n_steps):
     """Contract: with hyperparameters inside their documented ranges (extremes
-    included, magnitudes up to STEP_RANGE as Optimizer.step documents), finite
-    x0 and finite gradients (up to STEP_RANGE), ``step`` returns normally and
-    never writes NaN into x where the exact update -- the reference equations
+    included, magnitudes up to STEP_RANGE), finite x0 and finite gradients (up
+    to STEP_RANGE), ``step`` returns with x and the state finite, or raises
+    FloatingPointError only where the exact update -- the reference equations
     (gdfast/reference.py) evaluated without rounding or overflow from the same
-    start -- is a float64-representable number. (An update whose exact value
-    overflows float64 may give inf or NaN; the check stops once x is not
-    finite.) This is the issue's "never a silent NaN result": Optimizer.step
-    has no other channel to report trouble."""
+    start -- leaves float64's range. This is the issue's "never a silent NaN
+    result" with no spurious error."""
+    check_no_silent_nan(call_, x0, gradients, n_steps)
+
+
+@settings(max_examples=200, **FUZZ)
+@given(call_=constructor_calls(valid_only=True),
+       x0=st.lists(ANY_FINITE, min_size=1, max_size=4),
+       gradients=st.lists(st.lists(ANY_FINITE, min_size=1, max_size=4), min_size=1, max_size=3),
+       n_steps=st.integers(1, 10))
+@_pin_examples(OVERFLOW_CASES)
+def test_any_finite_data_never_gives_a_silent_nan(call_, x0, gradients, n_steps):
+    """Contract over the whole float64 range (hyperparameters and data up to
+    1.8e308): step returns with x and the state finite, or raises
+    FloatingPointError; never a silent NaN or inf."""
     check_no_silent_nan(call_, x0, gradients, n_steps)
 
 
 @pytest.mark.parametrize("case", sorted(SILENT_NAN_CASES))
 def test_pinned_silent_nan_cases(case):
     """The pinned examples above, one test id per root cause."""
-    check_no_silent_nan(**SILENT_NAN_CASES[case])
+    assert not check_no_silent_nan(**SILENT_NAN_CASES[case])
+
+
+@pytest.mark.parametrize("case", sorted(OVERFLOW_CASES))
+def test_pinned_overflow_cases_raise(case):
+    assert check_no_silent_nan(**OVERFLOW_CASES[case])
 
 
 # --- 3. init and step: array arguments, aliasing, state ---------------------------
