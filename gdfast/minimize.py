@@ -295,6 +295,14 @@ class _NopythonSteps:
     def close(self):
         pass
 
+    def _next_chunk(self, seconds, iterations):
+        """Iterations for about NOPYTHON_CHUNK_SECONDS at the rate just seen
+        (call overhead included, so a short first chunk underestimates the
+        rate), growing at most 1024-fold per chunk in case it was unusually fast."""
+        per_iteration = seconds / max(iterations, 1)
+        fit = int(NOPYTHON_CHUNK_SECONDS / per_iteration) if per_iteration > 0 else 1 << 40
+        self.chunk = max(1, min(fit, self.chunk * 1024, 1 << 40))
+
     def __call__(self, pause_at, interrupted):
         run, lim, lr = self.run, self.limits, self.opt.lr
         chunk_end = run.nit + self.chunk
@@ -306,8 +314,7 @@ class _NopythonSteps:
                     lr.params, min(lim.max_iter, INT64_MAX), stop, lim.ftol, lim.gtol, lim.xtol,
                     lim.max_skips,
                     hist_f, hist_g)
-        if time.perf_counter() - start < NOPYTHON_CHUNK_SECONDS:
-            self.chunk = min(self.chunk * 2, 1 << 40)
+        self._next_chunk(time.perf_counter() - start, r.nit - run.nit)
         failed_at_start = not run.evaluated and r.nfev == r.skipped
         run.nfev += r.nfev
         run.nskipped += r.skipped
