@@ -699,6 +699,12 @@ def test_init_and_step_validate_arrays_and_mutate_nothing_on_error(
         twin = (np.array(x, dtype=np.float64), np.array(g, dtype=np.float64),
                 OptimizerState(state.names, [a.copy() for a in state.arrays], state.n, state.t))
     applied, err = call(getattr(opt, method), x, g, state)
+    # Documented for valid arguments: FloatingPointError when the step wrote NaN or inf
+    # (NaN or inf in x, g or the state, or an overflow). The step was taken: it is
+    # compared with the same step on copies below, which must raise too.
+    wrote_nonfinite = isinstance(err, FloatingPointError) and twin is not None
+    if wrote_nonfinite:
+        err = None
     check_outcome(verdicts, err, method)
     if err is not None:
         after = [x, g] + list(state_arrays)
@@ -713,8 +719,13 @@ def test_init_and_step_validate_arrays_and_mutate_nothing_on_error(
         for a, b in zip(state.arrays, before[2:]):
             assert unchanged(a, b), "a skipped step modified the state"
         return
-    assert applied is (True if method == "step_if_finite" else None)
-    opt.step(tx, tg, tstate)
+    assert applied is (None if wrote_nonfinite or method == "step" else True)
+    _, twin_err = call(opt.step, tx, tg, tstate)
+    assert isinstance(twin_err, FloatingPointError) == wrote_nonfinite, (
+        f"{method}: raised {err!r}, the step on copies raised {twin_err!r}")
+    finite = np.isfinite(x).all() and all(np.isfinite(a).all() for a in state.arrays)
+    assert finite != wrote_nonfinite, (
+        f"{method}: FloatingPointError: {wrote_nonfinite}, x and state finite: {finite}")
     assert state.t == tstate.t
     if not np.array_equal(x, tx, equal_nan=True):
         i = int(np.flatnonzero(~((x == tx) | (np.isnan(x) & np.isnan(tx))))[0])
