@@ -251,7 +251,7 @@ class _PythonSteps:
                 step_norm = self.max_abs_diff(x, x_prev) if keep else 0.0
             f_prev, g_norm_prev = run.f, run.g_norm
             f, g_norm, n_eval = f_prev, g_norm_prev, 0
-            if math.isfinite(step_norm):          # a non-finite x: no evaluation can help
+            if math.isfinite(step_norm):          # NaN or inf written: no evaluation can help
                 f, g_norm, n_eval = self._evaluate(lim.max_skips)
             if not (math.isfinite(f) and math.isfinite(g_norm) and math.isfinite(step_norm)):
                 run.nskipped += n_eval

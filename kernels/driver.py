@@ -125,7 +125,7 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_
         else:                                  # without x_prev: 0.0, the step is finite
             step_norm = max_abs_diff(x, x_prev) if keep else 0.0
         f_prev, g_norm_prev, n_eval = f, g_norm, 0
-        if np.isfinite(step_norm):             # a non-finite x: no evaluation can help
+        if np.isfinite(step_norm):             # NaN or inf written: no evaluation can help
             f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)
             nfev += n_eval
         if not (np.isfinite(f) and np.isfinite(g_norm) and np.isfinite(step_norm)):

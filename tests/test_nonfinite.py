@@ -11,7 +11,7 @@ from numba import njit
 import gdfast
 from gdfast.kernels.nonfinite import any_nonfinite
 from gdfast.rules import RULES
-from test_kernels import CONFIGS, ZERO_STATE
+from test_kernels import CONFIGS, _initial
 
 N = 40_003          # above every rule's parallel_min_size
 CASES = [(name, k) for name in CONFIGS for k in range(len(CONFIGS[name]))]
@@ -28,19 +28,11 @@ def oracle_count(x, state):
 
 
 def start(rule, config_index, options):
-    rng = np.random.default_rng([config_index, len(rule.name)])
-    x = rng.standard_normal(N)
-    state = []
-    for name, unused in zip(rule.state, _unused(rule, options)):
-        if unused:
-            state.append(np.zeros(0))
-        elif rule.name in ZERO_STATE:
-            state.append(np.zeros(N))
-        elif name == "step_size":          # Rprop's step sizes start at lr
-            state.append(np.full(N, 0.01))
-        else:
-            state.append(np.abs(rng.standard_normal(N)))
-    return x, tuple(state)
+    """test_kernels' start, with the arrays the options leave unused empty (as
+    the facade makes them): the kernel does not write those."""
+    x, state = _initial(rule, config_index, N)
+    return x, tuple(np.zeros(0) if unused else a
+                    for a, unused in zip(state, _unused(rule, options)))
 
 
 def _unused(rule, options):
