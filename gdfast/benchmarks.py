@@ -26,12 +26,12 @@ TRIAD_BYTES_PER_ELEMENT = 24
 ADAM_HYPER = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
 
 
-def time_round_robin(candidates, rounds):
-    """Median seconds per call of each candidate.
+def time_round_robin_samples(candidates, rounds):
+    """Seconds of every timed call of each candidate, in round order.
 
     candidates: {name: (fn, reps)}; fn() does one call, reps <= rounds is how
     many rounds it takes part in (slow candidates take fewer). Each fn is
-    called once untimed first.
+    called once untimed first. Returns {name: [seconds of round 0, 1, ...]}.
     """
     for fn, _ in candidates.values():
         fn()
@@ -42,7 +42,35 @@ def time_round_robin(candidates, rounds):
                 t0 = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def time_round_robin(candidates, rounds):
+    """Median seconds per call of each candidate (see time_round_robin_samples)."""
+    samples = time_round_robin_samples(candidates, rounds)
+    return {name: statistics.median(ts) for name, ts in samples.items()}
+
+
+def median_interval(values, confidence=0.95):
+    """Distribution-free confidence interval (lo, hi) for the median of values.
+
+    The order statistics X_(k) <= X_(R+1-k) of R values cover the true median
+    with probability 1 - 2 P(B < k), B ~ Binomial(R, 1/2); k is the largest
+    with that coverage >= confidence. When even (min, max) falls short of it
+    (fewer than 6 values for 95%: its coverage is 1 - 2^(1-R)), (min, max) is
+    returned.
+    """
+    xs = sorted(values)
+    r = len(xs)
+    if r == 0:
+        raise ValueError("values: expected at least one value")
+    k, below = 1, 0.0                       # below = P(B < k)
+    while True:
+        below_next = below + math.comb(r, k) / 2.0 ** r     # P(B < k + 1)
+        if k + 1 > (r + 1) // 2 or 1.0 - 2.0 * below_next < confidence:
+            break
+        k, below = k + 1, below_next
+    return xs[k - 1], xs[r - k]
 
 
 def stream_triad_bandwidth(n, reps=20):

@@ -43,7 +43,8 @@ def _bench(args):
         from .memory_benchmark import run_memory_benchmark
         results = run_memory_benchmark(n=args.n_large)
     elif args.suite == "rules":
-        results = run_rules_benchmark(sizes=tuple(args.rules_sizes or SIZES), reps=args.reps)
+        results = run_rules_benchmark(sizes=tuple(args.rules_sizes or SIZES), reps=args.reps,
+                                      with_torch=with_torch)
     elif args.suite == "driver":
         results = run_driver_benchmark(pixels_per_side=args.size or 256)
     elif args.suite == "adam":
