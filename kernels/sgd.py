@@ -48,7 +48,7 @@ def _scaled_direction(g_i, x_i, scale, weight_decay, sign):
     per element (3-4% at 16M elements, where these loops are memory-bound).
     """
     if weight_decay != 0.0:
-        return scale * (sign * g_i + weight_decay * x_i)
+        return scale * _descent_direction(g_i, x_i, weight_decay, sign)
     return (sign * scale) * g_i
 
 
