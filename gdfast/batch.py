@@ -1,11 +1,21 @@
 """gdfast.minimize_batch: many independent small problems, in parallel."""
+import inspect
+import math
+import time
+
+import numba
 import numpy as np
 from numba.extending import is_jitted
 
 from . import validation as check
+from .interrupt import deferred_interrupt
 from .kernels.driver import minimize_batch_nopython
 from .optimizers import make_optimizer
-from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult
+from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
+
+# The compiled loop returns to Python after chunks of rows of about this many
+# seconds, so that Ctrl-C is answered; the chunks change no number of a row.
+CHUNK_SECONDS = 0.1
 
 
 def minimize_batch(fun, X0, method="adam", *, args=(), batch_args=(), options=None,
@@ -24,11 +34,16 @@ def minimize_batch(fun, X0, method="adam", *, args=(), batch_args=(), options=No
     max_iter, ftol, gtol, xtol: per problem, as in gdfast.minimize.
 
     Returns an OptimizeResult with x (n_problems, n_params), fun, nit
-    (int64) and status (str: 'gtol', 'ftol', 'xtol', 'max_iter' or
-    'non-finite') per problem, success (bool) per problem, and message.
-    The loop over problems and every iteration run in compiled code: one
-    call compiles it for the objective (once per process and objective) and
-    pays numba's dispatch cost once, not once per problem.
+    (int64) and status (str: 'gtol', 'ftol', 'xtol', 'max_iter',
+    'non-finite' or 'interrupted') per problem, success (bool) per problem,
+    and message. The loop over problems and every iteration run in compiled
+    code: the first call compiles it for the objective (once per process and
+    objective), and it returns to Python only between chunks of rows
+    (about 0.1 s each), whose results are bit for bit those of one call.
+
+    Ctrl-C (SIGINT, main thread) stops after the chunk in progress: the
+    problems not run get status 'interrupted', x their start, fun NaN and
+    nit 0; a second Ctrl-C raises KeyboardInterrupt at once.
     """
     if not is_jitted(fun):
         raise TypeError("fun must be a numba @njit function value_and_grad(x, g, *args) -> f; "
@@ -44,14 +59,25 @@ def minimize_batch(fun, X0, method="adam", *, args=(), batch_args=(), options=No
     if not isinstance(batch_args, tuple):
         raise TypeError(f"batch_args must be a tuple of arrays, got {type(batch_args).__name__}")
     batch_args = tuple(_checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
+    _check_arity(fun, len(batch_args), len(args))
     S = tuple(a.reshape(m, n) for a in opt._initial_state(m * n))
-    fun_out = np.empty(m)
-    nit = np.empty(m, dtype=np.int64)
-    codes = np.empty(m, dtype=np.int64)
+    fun_out = np.full(m, math.nan)
+    nit = np.zeros(m, dtype=np.int64)
+    codes = np.full(m, STATUS_OF_CODE.index(Status.INTERRUPTED), dtype=np.int64)
     lr = opt.lr
-    minimize_batch_nopython(fun, X, batch_args, args, opt.rule.step, S, opt.hyper, lr.kernel,
-                            lr.lr0, lr.params, min(max_iter, 2**63 - 1), ftol, gtol, xtol, fun_out, nit,
-                            codes)
+
+    def run(rows):
+        minimize_batch_nopython(fun, X[rows], tuple(b[rows] for b in batch_args), args,
+                                opt.rule.step, tuple(a[rows] for a in S), opt.hyper, lr.kernel,
+                                lr.lr0, lr.params, min(max_iter, 2**63 - 1), ftol, gtol, xtol,
+                                fun_out[rows], nit[rows], codes[rows])
+    try:
+        _run_in_chunks(run, m)
+    except numba.core.errors.TypingError as err:
+        lines = [ln for ln in str(err).splitlines() if ln.strip()]
+        raise TypeError(f"fun could not be compiled as fun(x, g, *batch_rows, *args) with "
+                        f"{len(batch_args)} batch_args and {len(args)} args; numba says: "
+                        f"{lines[0] if lines else err}") from None
     names = np.array([s.value for s in STATUS_OF_CODE])
     status = names[codes]
     success = np.isin(status, [s.value for s in SUCCESS])
@@ -75,3 +101,38 @@ def _checked_batch_arg(k, b, m):
         raise ValueError(f"batch_args[{k}] must have first axis of length {m} (one row per "
                          f"problem), got shape {b.shape}")
     return np.ascontiguousarray(b)
+
+
+def _check_arity(fun, n_batch, n_args):
+    """TypeError naming batch_args and args when fun takes another number of
+    parameters than x, g, one row per batch_args array and the args."""
+    try:
+        params = inspect.signature(fun.py_func).parameters.values()
+    except (AttributeError, TypeError, ValueError):
+        return                                   # no Python signature: numba will tell
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return
+    wanted = 2 + n_batch + n_args
+    takes = len(params)
+    required = sum(p.default is p.empty for p in params)
+    if not required <= wanted <= takes:
+        raise TypeError(f"fun takes {takes} parameters but would be called with {wanted}: x, "
+                        f"g, {n_batch} row(s) of batch_args and {n_args} of args; pass its "
+                        "per-problem data as batch_args=(array, ...) (one row per problem) "
+                        "and shared data as args=(...)")
+
+
+def _run_in_chunks(run, m):
+    """run(rows) over slices of range(m) sized to about CHUNK_SECONDS each,
+    stopping between them on Ctrl-C."""
+    least = 4 * numba.get_num_threads()          # rows enough to keep every thread busy
+    done, chunk = 0, least
+    with deferred_interrupt() as interrupted:
+        while done < m and not interrupted():
+            end = min(m, done + chunk)
+            start = time.perf_counter()
+            run(slice(done, end))
+            seconds = time.perf_counter() - start   # the first chunk's includes compiling
+            fit = int(CHUNK_SECONDS * (end - done) / seconds) if seconds > 0 else m
+            chunk = max(least, min(fit, chunk * 1024))
+            done = end

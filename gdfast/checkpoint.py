@@ -21,10 +21,13 @@ rules (max_iter, tolerances) are not in it: resume with a larger max_iter to
 go on with a run that stopped there.
 
 Files are written atomically (gdfast.files): a crash while saving leaves
-the previous checkpoint in place.
+the previous checkpoint in place. A checkpoint never holds NaN or inf: a run
+whose iterate or state has gone non-finite writes none, so the last good
+one stays. An existing file at the path that is not a gdfast checkpoint is
+never overwritten (checked before any work).
 """
 import hashlib
-import io
+import math
 import json
 import os
 import zipfile
@@ -32,7 +35,8 @@ import zipfile
 import numpy as np
 
 from . import validation as check
-from .files import write_bytes_atomically
+from .kernels.reductions import max_abs
+from .files import check_can_write, write_atomically
 
 FORMAT = "gdfast-checkpoint"
 VERSION = 1
@@ -54,11 +58,24 @@ def checked_checkpoint_options(checkpoint, checkpoint_every, resume):
         return every, resume
     if not isinstance(checkpoint, (str, os.PathLike)):
         raise TypeError(f"checkpoint must be a path, got {type(checkpoint).__name__}")
-    folder = os.path.dirname(os.path.abspath(checkpoint))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"checkpoint {os.fspath(checkpoint)}: the folder {folder} "
-                                "does not exist")
+    path = os.fspath(checkpoint)
+    if not resume and os.path.isfile(path) and not is_checkpoint(path):
+        raise ValueError(f"checkpoint {path} exists and is not a gdfast checkpoint, so it is "
+                         "not overwritten: give the checkpoint another path (or delete the "
+                         "file if it is an unreadable checkpoint of yours)")
+    check_can_write(path, "checkpoint", overwrite=True)
     return every, resume
+
+
+def is_checkpoint(path):
+    """True if the file at ``path`` is a gdfast checkpoint (of any version,
+    readable or not past its metadata): only its small meta member is read."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("meta.npy") as member:
+            meta = json.loads(str(np.lib.format.read_array(member, allow_pickle=False)))
+    except Exception:              # not a zip, no meta, not JSON: not ours
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
 def fingerprint_of(optimizer, start, **settings):
@@ -75,20 +92,30 @@ def fingerprint_of(optimizer, start, **settings):
 
 
 def save_checkpoint(path, kind, fingerprint, x, state, counters, histories):
-    """Write a checkpoint to ``path`` atomically (replacing an older one).
+    """Write a checkpoint to ``path`` atomically (replacing an older one), if
+    x and every state array are finite; returns True if written, False if
+    not (a NaN or inf: the checkpoint already at ``path`` stays).
 
     kind: 'minimize' or 'denoise'; fingerprint: from fingerprint_of; x: the
     iterate; state: its OptimizerState; counters: dict of ints (nit, nfev,
-    nskipped); histories: dict name -> float64 array.
+    nskipped); histories: dict name -> float64 array. The arrays are
+    streamed to the file, not copied in memory.
     """
+    if not all(_finite(a) for a in (x, *state.arrays)):
+        return False
     meta = dict(format=FORMAT, version=VERSION, kind=kind, fingerprint=fingerprint,
                 t=int(state.t), state_names=list(state.names),
                 counters={k: int(v) for k, v in counters.items()})
     arrays = {"x": np.asarray(x), **histories}
     arrays.update({f"state.{name}": a for name, a in zip(state.names, state.arrays)})
-    buf = io.BytesIO()
-    np.savez(buf, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-    write_bytes_atomically(path, buf.getvalue(), overwrite=True)
+    write_atomically(path, lambda fh: np.savez(
+        fh, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays), overwrite=True)
+    return True
+
+
+def _finite(a):
+    """All of the float64 array a finite, in one pass without temporaries."""
+    return a.size == 0 or math.isfinite(max_abs(a.ravel()))
 
 
 def load_checkpoint(path, kind=None, fingerprint=None):

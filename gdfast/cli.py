@@ -75,17 +75,26 @@ def _classic(args):
 
 
 def _denoise(args):
+    from .checkpoint import checked_checkpoint_options
     from .denoise import denoise
+    from .files import check_distinct
     from .image_files import check_writable, read_picture, write_picture
     if args.threads is not None:
         import numba
         numba.set_num_threads(args.threads)
     picture = read_picture(args.input, volume=args.volume)
+    names = picture.plane_names()
+    checkpoints = _channel_checkpoints(args, names)
+    check_distinct([("INPUT", args.input), ("OUTPUT", args.output)]
+                   + [("--checkpoint", c) for c in checkpoints])
     check_writable(args.output, picture, args.force)
+    for ckpt in checkpoints:
+        if ckpt is not None:
+            checked_checkpoint_options(ckpt, args.checkpoint_every, args.resume and
+                                       os.path.exists(ckpt))
     progress = _tqdm_installed()
     print(f"{args.input}: {picture.describe()}; lam={args.lam}, eps={args.eps}, "
           f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
-    names = ("R", "G", "B") if picture.layout == "rgb" else ("",)
     planes, start = [], time.perf_counter()
     first_step = []                              # when the first iteration (and compilation) ended
 
@@ -93,7 +102,6 @@ def _denoise(args):
         if not first_step:
             first_step.append(time.perf_counter())
 
-    checkpoints = _channel_checkpoints(args, names)
     for name, plane, ckpt in zip(names, picture.planes, checkpoints):
         resume = args.resume and os.path.exists(ckpt)
         if args.resume and not resume:
@@ -111,6 +119,13 @@ def _denoise(args):
             print(f"interrupted ({where}iteration {res.nit}); {args.output} not written{saved}",
                   file=sys.stderr)
             return 130
+        if res.status == "non-finite":
+            where = f"channel {name}: " if name else ""
+            print(f"gdfast denoise: error: {where}the iterate became NaN or inf at iteration "
+                  f"{res.nit + 1} (the optimizer diverged); {args.output} not written. Try "
+                  "--method gd or nesterov (they converge for any --lam and --eps), or a "
+                  "larger --eps", file=sys.stderr)
+            return 1
         planes.append(res.x)
         print(f"  {name + ': ' if name else ''}energy {res.fun:.8g} after {res.nit} iterations "
               f"({res.status}: {res.message})")
@@ -123,8 +138,9 @@ def _denoise(args):
 
 
 def _channel_checkpoints(args, names):
-    """The checkpoint file of each channel: PATH itself for one, PATH with
-    .R, .G, .B before its suffix for colour; None without --checkpoint."""
+    """The checkpoint file of each plane: PATH itself for one, PATH with the
+    plane's name (.R, .G, .B; .page1, ...) before its suffix for several; None
+    without --checkpoint."""
     if args.checkpoint is None:
         if args.resume:
             raise ValueError("--resume needs --checkpoint PATH, the file to go on from")

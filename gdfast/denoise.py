@@ -17,6 +17,10 @@ from .optimizers import SGD, Adam, Optimizer, make_optimizer
 from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 
 PARALLEL_MIN_PIXELS = 65_536
+# eps**2 is a normal float64 in this range: below it eps**2 underflows (to 0
+# below 1e-162, and the gradient is 0/0 on flat regions), above it overflows
+EPS_MIN = math.sqrt(sys.float_info.min)
+EPS_MAX = math.sqrt(sys.float_info.max)
 
 
 def lipschitz_bound(lam, eps, ndim):
@@ -86,6 +90,11 @@ class TVObjective:
     def __call__(self, u, g):
         return self.kernel(u, self.f, self.lam, self.eps, g, self.work, self.anisotropic)
 
+    def finite_at(self, u, g):
+        """True if E(u) and dE/du (written into the buffer g) are finite."""
+        e = self(u, g)
+        return math.isfinite(e) and math.isfinite(self.max_abs(g.ravel()))
+
     def descent_step(self, u, u_next, optimizer, state):
         """One fused iteration (gdfast.kernels.tv_descent): u_next <- u after
         one step of the optimizer; returns (E(u), max|dE/du|)."""
@@ -130,7 +139,18 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
              on from it (same f, lam, eps, anisotropic and optimizer, else
              gdfast.checkpoint.CheckpointError), bit for bit as if never
              stopped (nfev too, except that a run resumed after it stopped
-             at max_iter evaluates that iterate once more).
+             at max_iter evaluates that iterate once more). Resumed with a
+             max_iter at or below the checkpoint's iteration count, the run
+             returns the checkpoint's iterate with status 'max_iter'. A
+             checkpoint is never written with NaN or inf in it, and a file
+             at ``checkpoint`` that is not a gdfast checkpoint is never
+             overwritten (ValueError before any work).
+
+    Raises ValueError before any step when lam, eps and f cannot give a
+    finite energy (eps outside [1.5e-154, 1.3e154], where eps**2 under- or
+    overflows; the energy at u = f overflowing float64). A run whose iterate
+    becomes non-finite later stops with status 'non-finite' and the last
+    finite iterate.
 
     Ctrl-C stops after the iteration in progress, with status 'interrupted'
     and the last complete iterate (see gdfast.minimize).
@@ -145,6 +165,9 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
     f = _checked_image("f", f)
     lam = check.non_negative("lam", lam)
     eps = check.positive("eps", eps)
+    if not EPS_MIN <= eps <= EPS_MAX:
+        raise ValueError(f"eps must be in [{EPS_MIN:.3g}, {EPS_MAX:.3g}], so that eps**2 is a "
+                         f"normal float64 and the energy and its gradient are finite; got {eps!r}")
     tol = check.non_negative("tol", tol)
     max_iter = check.whole_number("max_iter", max_iter, 0)
     anisotropic = check.boolean("anisotropic", anisotropic)
@@ -177,7 +200,19 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
                            interrupted)
     finally:
         bar.close()
+    if res.status == Status.NON_FINITE and res.nit == 0 and not resume:
+        _refuse_overflowing_start(f, lam, eps)
     return res
+
+
+def _refuse_overflowing_start(f, lam, eps):
+    """The energy of f itself is not finite (f, lam and eps are): float64
+    overflows at this scale, and no step can be taken. Say what to change."""
+    top = float(np.max(np.abs(f)))
+    raise ValueError(
+        f"the energy at the start (u = f) overflows float64 with lam={lam!r}, eps={eps!r} and "
+        f"max|f| = {top:.3g} over {f.size} pixels; rescale f to about [0, 1] (denoising f / c "
+        "with lam / c and eps / c gives the result / c) or lower lam")
 
 
 def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=None,
@@ -192,7 +227,10 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=N
 
     Between iterations (u holds iterate nit, the state has taken nit steps,
     the records hold iterates 0 .. nit - 1) the run is consistent: there it
-    saves checkpoints, resumes from one, and stops on Ctrl-C.
+    saves checkpoints, resumes from one, and stops on Ctrl-C; the first two
+    only where E(u) and its gradient are finite (one extra TV pass each), so
+    a diverging run never replaces a good checkpoint nor stops on a
+    non-finite iterate.
 
     A NaN or inf in u_k makes E(u_k) non-finite, and E(u_k) overflows only
     when the optimizer diverges; the run then stops at u_{k-1}, as minimize
@@ -208,7 +246,7 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=N
     nit, status, e_prev, nfev = 0, None, None, 0
     if saver is not None and saver.resume:
         u, spare = spare, u_next
-        nit, nfev, e_prev, state = saver.restore(optimizer, u, history, psnrs)
+        nit, nfev, e_prev, state, psnrs = saver.restore(optimizer, u, history, psnrs)
     while True:
         if nit < max_iter:
             e, g_norm = objective.descent_step(u, u_next, optimizer, state)
@@ -239,23 +277,29 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=N
         if code != RUNNING:
             status = STATUS_OF_CODE[code]
             break
-        if nit == max_iter:
+        if nit >= max_iter:                       # > when resumed from a longer run
             status = Status.MAX_ITER
             break
         u, u_next = u_next, (spare if u is f else u)
         nit, e_prev = nit + 1, e
         stop = interrupted()
-        if saver is not None and (stop or saver.due(nit)):
-            saver.save(u, state, nit, nfev, history, psnrs)
-        if stop:
-            status = Status.INTERRUPTED
-            break
+        # a checkpoint, and a stop, only at an iterate whose E and gradient
+        # are finite (u_next is free here: the next step overwrites it);
+        # otherwise the next pass evaluates u, finds it non-finite and steps
+        # back, and the last good checkpoint stays
+        if ((stop or saver is not None and saver.due(nit))
+                and objective.finite_at(u, u_next)):
+            if saver is not None:
+                saver.save(u, state, nit, nfev, history, psnrs)
+            if stop:
+                status = Status.INTERRUPTED
+                break
     if u is f:
         u = f.copy()
     g = u_next                                   # the spare buffer holds the gradient
     # E and the gradient of the iterate returned; already evaluated (and
     # counted) in the loop except when interrupted before its evaluation
-    fun = e if nit == max_iter and status == Status.MAX_ITER else objective(u, g)
+    fun = e if status == Status.MAX_ITER else objective(u, g)
     if status == Status.INTERRUPTED:
         nfev += 1
         history.record(fun, objective.max_abs(g.ravel()))
@@ -294,7 +338,8 @@ class _Checkpoints:
 
     def restore(self, optimizer, u, history, psnrs):
         """Load the checkpoint into u, history and psnrs; returns (nit, nfev,
-        E of iterate nit - 1, state)."""
+        E of iterate nit - 1, state, psnrs): psnrs grows to nit + 1 entries
+        when the checkpoint comes from a run past this one's max_iter."""
         meta, arrays, state = resume_from(self.path, "denoise", self.fingerprint, optimizer, u)
         nit, nfev = meta["counters"]["nit"], meta["counters"]["nfev"]
         fun, grad = arrays["fun_history"], arrays["grad_norm_history"]
@@ -303,8 +348,10 @@ class _Checkpoints:
             if "psnr_history" not in arrays:
                 raise CheckpointError(f"{self.path} holds no PSNR history; resume without "
                                       "clean=, or start afresh")
-            psnrs[:nit] = arrays["psnr_history"]
-        return nit, nfev, (fun[nit - 1] if nit > 0 else None), state
+            if psnrs.size < nit + 1:
+                psnrs = np.empty(nit + 1)
+            psnrs[:nit] = arrays["psnr_history"][:nit]
+        return nit, nfev, (fun[nit - 1] if nit > 0 else None), state, psnrs
 
 
 def _stepped_back(objective, optimizer, nit, ftol, history, psnrs, nfev):

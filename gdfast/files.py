@@ -1,39 +1,169 @@
-"""Writing files so that a reader never sees half of one."""
+"""Writing files so that a reader never sees half of one, and never loses one.
+
+Every file gdfast writes (denoised images, checkpoints) goes first to a
+temporary file in the target's folder, named
+
+    .<target name>.gdfast-tmp-<pid>-<8 hex digits>
+
+and becomes the target in one rename. A process killed while writing (kill
+-9, power cut) leaves such a file behind; ``remove_stale_temporaries`` (run
+at the start of every run that writes into a folder) deletes those of
+gdfast's naming whose process no longer runs on this machine and that are
+older than the run: another process's file in progress is never touched.
+"""
 import errno
 import os
+import re
 import secrets
+import time
+
+TEMPORARY_TAG = ".gdfast-tmp-"
+_TEMPORARY = re.compile(r"^\..+\.gdfast-tmp-(\d+)-[0-9a-f]{8}$")
 
 
-def write_bytes_atomically(path, data, overwrite):
-    """Write ``data`` (bytes) to ``path`` so that ``path`` never holds a part.
+def temporary_name(path):
+    """The temporary file that write_atomically writes ``path`` through."""
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    return os.path.join(folder, f".{name}{TEMPORARY_TAG}{os.getpid()}-{secrets.token_hex(4)}")
 
-    The bytes go to a temporary file in the same folder, flushed to disk,
-    which then becomes ``path`` in one step: by os.replace (overwrite=True),
-    or by os.link, which fails with FileExistsError when ``path`` exists, so
-    an existing file is never replaced, even by a concurrent writer
-    (overwrite=False). On file systems without hard links the existence check
-    and the rename are two steps.
+
+def write_atomically(path, write, overwrite):
+    """Write ``path`` by calling ``write(fh)`` on a binary file handle, so that
+    ``path`` never holds a part.
+
+    The data go to a temporary file in the same folder (temporary_name),
+    flushed to disk, which then becomes ``path`` in one step: by os.replace
+    (overwrite=True), or by os.link, which fails with FileExistsError when
+    ``path`` exists, so an existing file is never replaced, even by a
+    concurrent writer (overwrite=False). On file systems without hard links
+    the existence check and the rename are two steps. Errors name ``path``,
+    never the temporary file. Nothing is held in memory: ``write`` streams.
     """
     path = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # mode as open() gives
+    tmp = temporary_name(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # mode as open() gives
+    except OSError as err:
+        raise type(err)(err.errno, f"cannot write there ({err.strerror})", path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        _rename(tmp, path, overwrite)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+
+
+def _rename(tmp, path, overwrite):
+    try:
         if overwrite:
             os.replace(tmp, path)
             return
         try:
             os.link(tmp, path)
         except OSError as err:
-            if err.errno == errno.EEXIST:
-                raise FileExistsError(errno.EEXIST, "file exists", path) from None
-            if os.path.exists(path):
+            if err.errno == errno.EEXIST or os.path.lexists(path):
                 raise FileExistsError(errno.EEXIST, "file exists", path) from None
             os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    except FileExistsError:
+        raise
+    except OSError as err:
+        raise type(err)(err.errno, err.strerror, path) from None
+
+
+def check_can_write(path, what, overwrite):
+    """Raise before any work if a file cannot be written to ``path``.
+
+    what: how the error names the path (e.g. 'OUTPUT', 'checkpoint').
+    FileNotFoundError: the folder does not exist; IsADirectoryError: path
+    is a folder; FileExistsError: path exists (or is a symlink, dangling
+    or not) and overwrite is False; PermissionError (or the OSError the
+    system gives): a temporary file cannot be created in the folder (read
+    only, no permission, full). Stale temporaries of gdfast's in the folder
+    are removed first (remove_stale_temporaries).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"{what}: the folder {folder} does not exist", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, f"{what} is a folder, not a file", path)
+    if os.path.islink(path) and not os.path.exists(path):
+        raise FileExistsError(errno.EEXIST, f"{what} is a dangling symbolic link to "
+                              f"{os.readlink(path)}; remove it or name another file", path)
+    if os.path.lexists(path) and not overwrite:
+        raise FileExistsError(errno.EEXIST, f"{what} exists", path)
+    remove_stale_temporaries(folder)
+    probe = temporary_name(path)
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as err:
+        raise type(err)(err.errno, f"cannot write {what} in {folder} ({err.strerror})",
+                        path) from None
+    os.unlink(probe)
+
+
+def remove_stale_temporaries(folder, older_than=None):
+    """Delete gdfast's temporary files in ``folder`` left by processes that
+    no longer run on this machine and last written before ``older_than``
+    (a time.time(); default now). Returns the names removed. Files of other
+    naming, of running processes, or newer, are never touched; files that
+    cannot be removed are left as they are."""
+    older_than = time.time() if older_than is None else older_than
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if match is None or _process_alive(int(match.group(1))):
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False) and \
+                    entry.stat(follow_symlinks=False).st_mtime < older_than:
+                os.unlink(entry.path)
+                removed.append(entry.name)
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:                  # another user's process
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def same_file(a, b):
+    """True if paths a and b name the same file: the same path once symbolic
+    links are resolved (for files that do not exist yet too), or the same
+    inode (hard links)."""
+    a, b = os.fspath(a), os.fspath(b)
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:                          # one of them does not exist (yet)
+        return False
+
+
+def check_distinct(named_paths):
+    """ValueError if two of the paths name the same file (same_file).
+    named_paths: a sequence of (what, path), path None to leave out."""
+    named = [(what, p) for what, p in named_paths if p is not None]
+    for i, (what_a, a) in enumerate(named):
+        for what_b, b in named[i + 1:]:
+            if same_file(a, b):
+                raise ValueError(f"{what_a} {os.fspath(a)} and {what_b} {os.fspath(b)} are the "
+                                 f"same file; give {what_b} another path")

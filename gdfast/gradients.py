@@ -22,6 +22,8 @@ def default_steps(x):
 
 def scalar_value(name, f):
     """f as a float; TypeError/ValueError naming fun if it is not a real scalar."""
+    if isinstance(f, (bool, np.bool_)):
+        raise TypeError(f"{name} must return a real number, got the bool {f!r}")
     if isinstance(f, (str, bytes, bytearray, tuple, list, dict)):
         hint = " (a fun returning (f, g) needs jac=True)" if isinstance(f, tuple) else ""
         raise TypeError(f"{name} must return a real scalar, got {type(f).__name__}{hint}")

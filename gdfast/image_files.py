@@ -12,14 +12,26 @@ written back in their own float type.
 Colour: each of R, G and B is denoised on its own, as a gray image with the
 same ``lam`` (channel-by-channel TV; the channels are not coupled). An alpha
 channel is copied through untouched. Palette images are expanded to RGB(A).
+
+Several pages (a multi-page TIFF, an animated PNG): every page is denoised,
+none dropped. Gray pages of one size form a stack, denoised page by page
+(or in 3-D as one volume with ``volume=True``) and written back as a
+multi-page TIFF or a (D, H, W) .npy; colour stacks are refused.
+
+Before any pixel is read, the size the file declares is checked against the
+memory available (estimate_memory), so a huge or forged header is a one-line
+error, not a crash (this check replaces Pillow's decompression-bomb limit).
+Results are streamed to disk (gdfast.files.write_atomically): a .npy of
+float64 data is written from the denoised planes without any copy.
 """
+import contextlib
 import dataclasses
-import io
+import math
 import os
 
 import numpy as np
 
-from .files import write_bytes_atomically
+from .files import check_can_write, write_atomically
 
 PILLOW_MESSAGE = ('reading and writing PNG, TIFF and JPEG needs Pillow, an optional extra: '
                   'pip install Pillow  (or pip install "gdfast[images]")')
@@ -36,10 +48,11 @@ class Picture:
     """An image or volume as ``gdfast denoise`` handles it.
 
     planes  list of float64 arrays, each (H, W) (or one (D, H, W) volume), the
-            parts denoised independently: one for gray, three for RGB.
+            parts denoised independently: one for gray, three for RGB, one
+            per page for a stack.
     dtype   the stored type: uint8, uint16 (planes scaled to [0, 1]), float32
             or float64 (planes as stored).
-    layout  'gray', 'rgb' or 'volume'.
+    layout  'gray', 'rgb', 'volume' or 'pages' (a stack of gray pages).
     alpha   the alpha channel as stored ((H, W), dtype), or None.
     """
     planes: list
@@ -51,25 +64,74 @@ class Picture:
     def shape(self):
         """The stored array's shape: (H, W), (H, W, 3 or 4) or (D, H, W)."""
         s = self.planes[0].shape
+        if self.layout == "pages":
+            return (len(self.planes),) + s
         if self.layout == "rgb":
             return s + (3 + (self.alpha is not None),)
         return s + ((2,) if self.alpha is not None else ())
 
     def describe(self):
-        kind = {"gray": "gray", "rgb": "RGB", "volume": "volume"}[self.layout]
+        kind = {"gray": "gray", "rgb": "RGB", "volume": "volume",
+                "pages": "page stack"}[self.layout]
         alpha = "+alpha" if self.alpha is not None else ""
         return f"{kind}{alpha} {'x'.join(map(str, self.shape))} {self.dtype.name}"
+
+    def plane_names(self):
+        """Names of the planes, as the CLI reports them and tags checkpoints:
+        ('R', 'G', 'B'), ('page1', 'page2', ...) or ('',) for one plane."""
+        if self.layout == "rgb":
+            return ("R", "G", "B")
+        if self.layout == "pages":
+            return tuple(f"page{k + 1}" for k in range(len(self.planes)))
+        return ("",)
 
     def with_planes(self, planes):
         return dataclasses.replace(self, planes=list(planes))
 
     def stored_array(self):
         """The planes back in the stored type and shape (integers rounded and
-        clipped to the type's range), alpha appended."""
-        parts = [_to_stored(p, self.dtype) for p in self.planes]
-        if self.alpha is not None:
-            parts.append(self.alpha)
-        return parts[0] if len(parts) == 1 else np.stack(parts, axis=-1)
+        clipped to the type's range), alpha appended: one new array."""
+        stored = np.empty(self.shape, self.dtype)
+        for rows, chunk in self._stored_chunks():
+            stored[rows] = chunk
+        return stored
+
+    def stored_pages(self):
+        """The picture in its stored type, one array per page: the stored
+        array ((H, W) or (H, W, C)) for one image, each (H, W) page of a
+        stack or volume."""
+        if self.layout in ("pages", "volume"):
+            return list(self.stored_array())
+        return [self.stored_array()]
+
+    def _stored_chunks(self):
+        """(slice of axis 0, stored-type array of those rows or pages) in
+        order, converted a few MiB at a time; a float64 plane is not copied."""
+        if self.layout == "pages":
+            for k, plane in enumerate(self.planes):
+                yield slice(k, k + 1), _to_stored(plane, self.dtype)[None]
+            return
+        first = self.planes[0]
+        step = max(1, _CHUNK_ELEMENTS // (first[0].size * len(self.planes)))
+        for start in range(0, first.shape[0], step):
+            rows = slice(start, start + step)
+            parts = [_to_stored(p[rows], self.dtype) for p in self.planes]
+            if self.alpha is not None:
+                parts.append(self.alpha[rows])
+            yield rows, parts[0] if len(parts) == 1 else np.stack(parts, axis=-1)
+
+    def write_npy(self, fh):
+        """Stream the picture as a .npy file (numpy's format 1.0, as np.save
+        writes it) to the binary file handle fh."""
+        header = dict(descr=np.lib.format.dtype_to_descr(self.dtype), fortran_order=False,
+                      shape=self.shape)
+        np.lib.format.write_array_header_1_0(fh, header)
+        for _, chunk in self._stored_chunks():
+            fh.write(memoryview(np.ascontiguousarray(chunk)).cast("B"))
+
+
+# elements converted to the stored type at a time when writing (8 MiB of float64)
+_CHUNK_ELEMENTS = 1 << 20
 
 
 def image_format(path):
@@ -89,42 +151,84 @@ def read_picture(path, volume=False):
     dtype uint8, uint16, float32 or float64; float data must be finite.
     PNG / TIFF / JPEG: 8-bit gray, 16-bit gray, 32-bit float gray (TIFF), RGB
     and RGBA (8 bit), gray+alpha, palette and 1-bit images (read as 8-bit).
+    Several gray pages of one size (multi-page TIFF, animated PNG): a stack
+    denoised page by page, or with volume=True one (D, H, W) volume.
     Raises FileNotFoundError for a missing file, ValueError for a file that
-    is not a readable image of these kinds.
+    is not a readable image of these kinds or too large for the memory
+    available (checked from the header, before reading the pixels).
     """
     path = os.fspath(path)
     fmt = image_format(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")
     if fmt != "NPY":
-        return _picture_of(path, _read_with_pillow(path), channels_last=True)
+        pages = _read_with_pillow(path)
+        if len(pages) > 1:
+            return _stack_of(path, pages, volume)
+        return _picture_of(path, pages[0], channels_last=True)
     array = _read_npy(path)
     colour = array.ndim == 3 and array.shape[-1] in (3, 4) and not volume
     return _picture_of(path, array, channels_last=colour)
 
 
+def estimate_memory(shape, itemsize, colour):
+    """Bytes ``gdfast denoise`` needs for a file declaring ``shape`` of items
+    of ``itemsize`` bytes (colour: the last axis holds channels): the stored
+    array and its copy in the output type, the float64 planes, and the four
+    float64 buffers of the largest plane's run (two iterates, the gradient or
+    spare buffer, and the optimizer's state)."""
+    elements = math.prod(shape)
+    plane = elements // shape[-1] if colour else elements
+    return 2 * elements * itemsize + 8 * elements + 4 * 8 * plane
+
+
+def available_memory():
+    """Bytes of memory available to a new allocation (Linux: MemAvailable of
+    /proc/meminfo), or None where that cannot be read."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _check_memory(path, shape, itemsize, colour, pages=1):
+    needed = estimate_memory((pages,) + tuple(shape) if pages > 1 else tuple(shape),
+                             itemsize, colour)
+    free = available_memory()
+    if free is not None and needed > free:
+        what = "x".join(map(str, shape)) + (f" in {pages} pages" if pages > 1 else "")
+        raise ValueError(f"{path}: declares a {what} image of {itemsize}-byte values; "
+                         f"denoising it needs about {needed / 2**30:.1f} GiB of memory and "
+                         f"{free / 2**30:.1f} GiB are available")
+
+
 def check_writable(path, picture, overwrite):
     """Raise before any work if ``picture`` cannot be written to ``path``:
-    unknown suffix, missing folder, existing file (FileExistsError unless
-    overwrite), or a type the format cannot hold (ValueError)."""
+    unknown suffix, missing folder, a folder or a dangling link at path, an
+    existing file (FileExistsError unless overwrite), a folder where no file
+    can be created (PermissionError and the like: gdfast.files.
+    check_can_write), or a type the format cannot hold (ValueError)."""
     path = os.fspath(path)
     fmt = image_format(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{path}: the folder {folder} does not exist")
-    if os.path.exists(path) and not overwrite:
+    if os.path.isfile(path) and not overwrite:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+    check_can_write(path, "OUTPUT", overwrite)
     if fmt == "NPY":
         return
     what = picture.describe()
-    if picture.layout == "volume":
-        raise ValueError(f"{path}: a {what} can only be written as .npy")
+    stack = picture.layout in ("volume", "pages")
+    if stack and fmt != "TIFF":
+        raise ValueError(f"{path}: a {what} can only be written as .npy or as a multi-page TIFF")
     if picture.dtype in FLOAT_TYPES and not (
-            fmt == "TIFF" and picture.dtype == np.float32 and picture.layout == "gray"
+            fmt == "TIFF" and picture.dtype == np.float32 and picture.layout != "rgb"
             and picture.alpha is None):
         raise ValueError(f"{path}: {fmt} cannot hold {what} data; write .npy "
-                         "(or TIFF for 2-D float32 gray)")
-    if picture.dtype == np.uint16 and (picture.layout != "gray" or picture.alpha is not None):
+                         "(or TIFF for float32 gray)")
+    if picture.dtype == np.uint16 and (picture.layout == "rgb" or picture.alpha is not None):
         raise ValueError(f"{path}: Pillow cannot write 16-bit colour or alpha ({what}); "
                          "write .npy to keep 16 bits")
     if fmt == "JPEG" and (picture.dtype != np.uint8 or picture.alpha is not None):
@@ -134,18 +238,19 @@ def check_writable(path, picture, overwrite):
 
 def write_picture(path, picture, overwrite=False):
     """Write ``picture`` to ``path`` in its stored type (check_writable's
-    checks first); the file appears whole or not at all (gdfast.files)."""
+    checks first); the file appears whole or not at all (gdfast.files). A
+    stack or volume becomes one TIFF page per 2-D slice."""
     check_writable(path, picture, overwrite)
     fmt = image_format(path)
-    array = picture.stored_array()
-    buf = io.BytesIO()
     if fmt == "NPY":
-        np.save(buf, array, allow_pickle=False)
-    else:
-        image = _pillow().fromarray(np.ascontiguousarray(array))
-        options = dict(quality=95) if fmt == "JPEG" else {}
-        image.save(buf, format=fmt, **options)
-    write_bytes_atomically(path, buf.getvalue(), overwrite)
+        write_atomically(path, picture.write_npy, overwrite)
+        return
+    Image = _pillow()
+    images = [Image.fromarray(np.ascontiguousarray(page)) for page in picture.stored_pages()]
+    options = dict(quality=95) if fmt == "JPEG" else {}
+    if len(images) > 1:
+        options.update(save_all=True, append_images=images[1:])
+    write_atomically(path, lambda fh: images[0].save(fh, format=fmt, **options), overwrite)
 
 
 def _pillow():
@@ -158,42 +263,98 @@ def _pillow():
 
 def _read_npy(path):
     try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(fh)
+    except (ValueError, OSError, EOFError, SyntaxError) as err:
+        raise ValueError(f"{path}: not a readable .npy file ({err})") from None
+    if dtype not in INTEGER_MAX and dtype not in FLOAT_TYPES:
+        raise ValueError(f"{path}: expected a uint8, uint16, float32 or float64 array, "
+                         f"got {dtype}")
+    _check_memory(path, shape, dtype.itemsize,
+                  colour=len(shape) == 3 and shape[-1] in (3, 4))
+    try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         raise ValueError(f"{path}: not a readable .npy file ({err})") from None
-    if not isinstance(array, np.ndarray):
-        raise ValueError(f"{path}: not a .npy array")
-    if array.dtype not in INTEGER_MAX and array.dtype not in FLOAT_TYPES:
-        raise ValueError(f"{path}: expected a uint8, uint16, float32 or float64 array, "
-                         f"got {array.dtype}")
+    except MemoryError:
+        raise ValueError(f"{path}: not enough memory to read {'x'.join(map(str, shape))} "
+                         f"{dtype} values") from None
     if array.dtype in FLOAT_TYPES and not np.isfinite(array).all():
         raise ValueError(f"{path}: the array holds NaN or inf")
     return array
 
 
-def _read_with_pillow(path):
-    Image = _pillow()
-    from PIL import UnidentifiedImageError
+# bytes per value and channels of the Pillow modes read (before conversion)
+_MODE_SIZES = {"1": (1, 1), "L": (1, 1), "P": (1, 3), "LA": (1, 2), "PA": (1, 4),
+               "RGB": (1, 3), "RGBA": (1, 4), "F": (4, 1), "I": (4, 1), "I;16": (2, 1),
+               "I;16L": (2, 1), "I;16B": (2, 1), "I;16N": (2, 1)}
+
+
+@contextlib.contextmanager
+def _no_pillow_pixel_limit(Image):
+    """Pillow's decompression-bomb limit off: _check_memory, which knows the
+    memory actually available, takes its place."""
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
     try:
-        with Image.open(path) as image:
-            image.load()
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def _read_with_pillow(path):
+    """The file's pages as arrays (one for a still image), memory checked first."""
+    Image = _pillow()
+    from PIL import ImageSequence, UnidentifiedImageError
+    try:
+        with _no_pillow_pixel_limit(Image), Image.open(path) as image:
+            width, height = image.size
+            itemsize, channels = _MODE_SIZES.get(image.mode, (4, 4))
+            n_pages = getattr(image, "n_frames", 1)
+            _check_memory(path, (height, width) + ((channels,) if channels > 1 else ()),
+                          itemsize, colour=channels > 1, pages=n_pages)
             if image.format == "PNG" and image.mode in ("RGB", "RGBA") and _png_bit_depth(path) == 16:
                 raise ValueError(f"{path}: a 16-bit colour PNG, which Pillow reads only as 8 bits "
                                  "per channel; save it as .npy (uint16, (H, W, 3)) to keep 16 bits")
-            image = image.convert(_PILLOW_EXPAND[image.mode]) if image.mode in _PILLOW_EXPAND \
-                else image
-            mode = image.mode
-            array = np.asarray(image)
+            pages = [_page_array(path, page) for page in ImageSequence.Iterator(image)]
     except UnidentifiedImageError:
         raise ValueError(f"{path}: not an image Pillow can read") from None
-    except (OSError, SyntaxError) as err:              # truncated or corrupt data
+    except (OSError, SyntaxError, EOFError) as err:     # truncated or corrupt data
         raise ValueError(f"{path}: unreadable image ({err})") from None
+    except MemoryError:
+        raise ValueError(f"{path}: not enough memory to read a {width}x{height} image") from None
+    return pages
+
+
+def _page_array(path, image):
+    image.load()
+    image = image.convert(_PILLOW_EXPAND[image.mode]) if image.mode in _PILLOW_EXPAND \
+        else image
+    mode = image.mode
+    array = np.asarray(image)
     if mode in _PILLOW_GRAY_16:
         return array.astype(np.uint16)
     if mode in ("L", "LA", "RGB", "RGBA", "F"):
         return array
     raise ValueError(f"{path}: Pillow mode {mode!r} is not supported (gray, 16-bit gray, "
                      "float gray, RGB, RGBA); convert the image first")
+
+
+def _stack_of(path, pages, volume):
+    """A Picture of several pages: a stack of gray pages, or one volume."""
+    first = pages[0]
+    if any(p.shape != first.shape or p.dtype != first.dtype for p in pages):
+        raise ValueError(f"{path}: its {len(pages)} pages differ in size or type; gdfast "
+                         "denoises a stack of pages of one size and type")
+    if first.ndim != 2:
+        raise ValueError(f"{path}: {len(pages)} colour pages; gdfast denoises stacks of gray "
+                         "pages: split the pages into files, or save them as .npy")
+    if volume:
+        return Picture([_to_plane(np.stack(pages))], first.dtype, "volume")
+    return Picture([_to_plane(p) for p in pages], first.dtype, "pages")
 
 
 def _png_bit_depth(path):
@@ -218,13 +379,17 @@ def _picture_of(path, array, channels_last):
 
 
 def _to_plane(a):
+    """a as a C-contiguous float64 plane (a itself if it is one), integers
+    divided by their type's maximum in place: one buffer at most."""
     scale = INTEGER_MAX.get(a.dtype)
     plane = np.ascontiguousarray(a, dtype=np.float64)
-    return plane / scale if scale else plane
+    if scale:
+        plane /= scale
+    return plane
 
 
 def _to_stored(plane, dtype):
     scale = INTEGER_MAX.get(dtype)
     if scale is None:
-        return plane.astype(dtype)
+        return plane.astype(dtype, copy=False)
     return np.rint(np.clip(plane, 0.0, 1.0) * scale).astype(dtype)

@@ -14,17 +14,27 @@ Scenarios:
                    the copy of x0, the gradient and the state, nothing else
   minimize-stop    the default on_nonfinite='stop': also a copy of the
                    previous iterate, to return the last finite one
+  cli-denoise      `gdfast denoise in.npy -o out.npy` (20 heavy-ball
+                   iterations, in the same interpreter through
+                   gdfast.cli.main) on a float64 image of about N pixels,
+                   reading and writing included; measured against one
+                   image buffer (8 * pixels): the run itself holds four (the
+                   input f, two iterates, the momentum), and reading and
+                   writing may add at most one more
 """
 import json
+import math
 import subprocess
 import sys
 
 import numpy as np
 from numba import njit
 
-SCENARIOS = ("step", "minimize-raise", "minimize-stop")
+SCENARIOS = ("step", "minimize-raise", "minimize-stop", "cli-denoise")
 STEPS = 20
 TARGET = 1.1
+# image buffers above the baseline for `gdfast denoise`: the run's four + one
+CLI_TARGET = 5.0
 
 
 @njit(cache=True, nogil=True)
@@ -51,7 +61,41 @@ def _reset_peak():
         fh.write("5")
 
 
+def _run_cli(n):
+    """The cli-denoise scenario: peak memory of gdfast denoise on a .npy file."""
+    import contextlib
+    import io
+    import tempfile
+
+    from gdfast.cli import main
+    side = math.isqrt(n)
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as folder:
+        def job(size, name):
+            src, dst = f"{folder}/{name}.npy", f"{folder}/{name}_tv.npy"
+            np.save(src, rng.random((size, size)))
+            code = main(["denoise", src, "-o", dst, "--max-iter", str(STEPS), "--tol", "0"])
+            if code != 0:
+                raise RuntimeError(f"gdfast denoise exited with {code}")
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            job(512, "small")                    # compile / load every kernel used
+            src = f"{folder}/big.npy"
+            np.save(src, rng.random((side, side)))
+            baseline = _status("VmRSS")
+            _reset_peak()
+            code = main(["denoise", src, "-o", f"{folder}/big_tv.npy", "--max-iter", str(STEPS),
+                         "--tol", "0"])
+            peak = _status("VmHWM")
+        if code != 0:
+            raise RuntimeError(f"gdfast denoise exited with {code}")
+    image = 8 * side * side
+    return dict(scenario="cli-denoise", n=side * side, baseline_bytes=baseline, peak_bytes=peak,
+                needed_bytes=image, ratio=(peak - baseline) / image)
+
+
 def _run(scenario, n):
+    if scenario == "cli-denoise":
+        return _run_cli(n)
     import gdfast
     opt = gdfast.Adam(lr=1e-3)
     if scenario == "step":
@@ -87,6 +131,10 @@ def run_memory_benchmark(n=16_000_000, out=None):
         f"(parameters + gradient + Adam state = 4 x 8 x n = {4 * 8 * n / 2**20:.0f} MiB)")
     rows = {}
     for scenario in SCENARIOS:
+        if scenario == "cli-denoise":
+            say(f"  cli-denoise: `gdfast denoise in.npy -o out.npy`, float64 "
+                f"{math.isqrt(n)}x{math.isqrt(n)}, {STEPS} iterations; peak above the baseline "
+                "(no image read yet) in image buffers (8 x pixels)")
         proc = subprocess.run([sys.executable, "-m", "gdfast.memory_benchmark", scenario, str(n)],
                               capture_output=True, text=True, timeout=1800)
         if proc.returncode != 0:
@@ -106,7 +154,12 @@ def run_memory_benchmark(n=16_000_000, out=None):
     r = rows["minimize-stop"]["ratio"]
     say(f"  minimize-stop (the default, keeps the last finite iterate): {r:.2f}x  (reported; "
         f"expected about 1.25x: one more copy of x)")
-    return dict(n=n, steps=STEPS, scenarios=rows, targets_met=met, targets=2)
+    r = rows["cli-denoise"]["ratio"]
+    ok = r <= CLI_TARGET
+    met += ok
+    say(f"  cli-denoise: peak above baseline = {r:.2f} image buffers  (target <= {CLI_TARGET:g}: "
+        f"the run's 4 + at most 1 for reading and writing: {'met' if ok else 'NOT met'})")
+    return dict(n=n, steps=STEPS, scenarios=rows, targets_met=met, targets=3)
 
 
 if __name__ == "__main__":

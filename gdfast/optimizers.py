@@ -32,7 +32,8 @@ class OptimizerState:
             int, steps that step_if_finite skipped for NaN or inf in the
             gradient: in all, and since the last step taken
     """
-    __slots__ = ("names", "arrays", "t", "n", "skipped", "skipped_in_a_row", "unused")
+    __slots__ = ("names", "arrays", "t", "n", "skipped", "skipped_in_a_row", "unused",
+                 "_ids", "_owned")
 
     def __init__(self, names, arrays, n, t=0):
         self.names, self.arrays, self.n, self.t = tuple(names), tuple(arrays), n, t
@@ -45,6 +46,19 @@ class OptimizerState:
         # which arrays the options leave unused (length 0): a state made for
         # other options must not reach a kernel that would index them
         self.unused = tuple(a.shape[0] == 0 for a in self.arrays) if n else None
+        # for step's fast test that x and g are not (views of) state arrays
+        self._ids = frozenset(map(id, self.arrays))
+        self._owned = all(a.base is None for a in self.arrays)
+
+    def apart_from(self, x, g):
+        """True if neither x nor g shares memory with a state array."""
+        if self._owned:
+            # the state arrays own their buffers: an array shares memory with
+            # one only if it is that array or a view whose root base it is
+            rx, rg = _root(x), _root(g)
+            if rx.base is None and rg.base is None:
+                return id(rx) not in self._ids and id(rg) not in self._ids
+        return not any(np.may_share_memory(a, b) for a in self.arrays for b in (x, g))
 
     def __getitem__(self, name):
         return self.arrays[self.names.index(name)]
@@ -52,6 +66,13 @@ class OptimizerState:
     def __repr__(self):
         shapes = ", ".join(f"{k}: float64{a.shape}" for k, a in zip(self.names, self.arrays))
         return f"OptimizerState(t={self.t}, {shapes})"
+
+
+def _root(a):
+    """The array at the end of a's chain of numpy bases (a itself if it owns its data)."""
+    while type(a.base) is np.ndarray:
+        a = a.base
+    return a
 
 
 class Optimizer:
@@ -84,8 +105,9 @@ class Optimizer:
         """One update of x in place (and of the state); returns None.
 
         x and g must be 1-D C-contiguous float64 arrays of one length, x
-        writable, g not overlapping x (g may be x itself), and state the
-        OptimizerState that this optimizer's ``init`` made for that length.
+        writable, g not overlapping x (g may be x itself), neither sharing
+        memory with a state array, and state the OptimizerState that this
+        optimizer's ``init`` made for that length.
         On any of these errors (TypeError, ValueError) nothing is modified.
 
         Raises FloatingPointError when the step wrote NaN or inf into x or
@@ -106,7 +128,10 @@ class Optimizer:
                 and state.unused == self._unused_mask
                 # arrays that own their data are separate allocations
                 and (g is x or (x.base is None and g.base is None)
-                     or not np.may_share_memory(x, g))):
+                     or not np.may_share_memory(x, g))
+                and (state._owned and x.base is None and g.base is None
+                     and id(x) not in state._ids and id(g) not in state._ids
+                     or state.apart_from(x, g))):
             self._check_step_arguments(x, g, state)
         t = state.t + 1
         lr = self._lr_constant
@@ -161,6 +186,12 @@ class Optimizer:
         if g is not x and np.may_share_memory(x, g) and x.ctypes.data != g.ctypes.data:
             raise ValueError("g overlaps x in memory (a shifted view of the same buffer); "
                              "pass a copy of g")
+        for name, a in zip(state.names, state.arrays):
+            for what, b in (("x", x), ("g", g)):
+                if np.may_share_memory(a, b):
+                    raise ValueError(f"{what} shares memory with state[{name!r}]: the update "
+                                     f"would overwrite one with the other; pass {what} in "
+                                     "an array of its own")
 
     def _unused(self):
         """Which state arrays this optimizer's options leave unused (length 0)."""

@@ -92,13 +92,23 @@ def writable(name, a):
 
 def real_array(name, a):
     """a as a float64 array (no copy when it already is one): real numbers,
-    not empty, all finite. TypeError / ValueError naming ``name`` otherwise."""
-    if isinstance(a, np.ndarray) and a.dtype.kind not in "fiu":
-        raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+    not empty, all finite. TypeError / ValueError naming ``name`` otherwise.
+    Strings, bools and other objects are refused, never converted."""
     try:
-        x = np.asarray(a, dtype=np.float64)
+        x = a if isinstance(a, np.ndarray) else np.asarray(a)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of real numbers, got {type(a).__name__}") from None
+    if x.dtype.kind not in "fiu" and not (x.dtype.kind == "O" and all(
+            isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in x.flat)):
+        if x is a:
+            raise TypeError(f"{name} must hold real numbers, got dtype {a.dtype}")
+        raise TypeError(f"{name} must be an array of real numbers (integers or floats), "
+                        f"got a {type(a).__name__} of {x.dtype.name} values")
+    try:
+        x = x.astype(np.float64, copy=False)
+    except OverflowError:                       # an int beyond the float range
+        raise ValueError(f"{name} must hold only finite numbers; an integer is beyond the "
+                         "float64 range") from None
     if x.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {x.shape}")
     all_finite(name, x)

@@ -900,9 +900,16 @@ def method_verdict(key, options_key):
 
 
 def x0_verdict(x0):
-    """x0: array-like of real numbers, any shape, finite, not empty."""
+    """x0: array-like of real numbers, any shape, finite, not empty (strings
+    and bools are not real numbers, even where numpy would convert them)."""
     if isinstance(x0, np.ndarray) and x0.dtype.kind not in "fiu":
         return AMBIG if x0.dtype.kind == "O" else BAD
+    try:
+        kind = np.asarray(x0).dtype.kind
+    except (TypeError, ValueError):
+        return BAD
+    if kind not in "fiuO":
+        return BAD
     with np.errstate(all="ignore"):
         try:
             a = np.asarray(x0, dtype=np.float64)

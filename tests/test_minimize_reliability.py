@@ -524,7 +524,14 @@ def test_checkpoints_are_written_atomically_and_replace_an_older_one(loop, tmp_p
     folder = tmp_path / "runs"
     folder.mkdir()
     ck = folder / "run.npz"
-    ck.write_bytes(b"an older file, to be replaced")
+    # a file that is not a gdfast checkpoint is never replaced (issue 19), and
+    # the refusal comes before any work
+    ck.write_bytes(b"somebody's file, not a checkpoint")
+    with pytest.raises(ValueError, match="is not a gdfast checkpoint"):
+        run(loop, max_iter=20, checkpoint=ck, checkpoint_every=3)
+    assert ck.read_bytes() == b"somebody's file, not a checkpoint"
+    ck.unlink()
+    run(loop, x0=np.full(N, 0.25), max_iter=2, checkpoint=ck)      # an older checkpoint
     res = run(loop, max_iter=20, checkpoint=ck, checkpoint_every=3)
     assert os.listdir(folder) == ["run.npz"]
     meta, arrays = load_checkpoint(ck)
