@@ -182,6 +182,9 @@ def _checked(kind, flag):
         try:
             if kind == "count":
                 return check.whole_number(flag, value, 0)
+            if kind == "eps":
+                from .denoise import checked_eps
+                return checked_eps(flag, value)
             return check.positive(flag, value) if kind == "positive" else check.non_negative(flag, value)
         except ValueError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
@@ -223,7 +226,7 @@ def build_parser():
     den.add_argument("--lam", type=_checked("non_negative", "--lam"), default=0.1,
                      help="weight of the TV term, in units of the [0, 1] intensity "
                      "(default 0.1; larger is smoother)")
-    den.add_argument("--eps", type=_checked("positive", "--eps"), default=0.03,
+    den.add_argument("--eps", type=_checked("eps", "--eps"), default=0.03,
                      help="smoothing of |grad u| (default 0.03)")
     den.add_argument("--method", choices=DENOISE_METHODS, default="momentum",
                      help="optimizer (default momentum: Polyak's heavy ball; nesterov has a "

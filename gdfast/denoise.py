@@ -23,6 +23,15 @@ EPS_MIN = math.sqrt(sys.float_info.min)
 EPS_MAX = math.sqrt(sys.float_info.max)
 
 
+def checked_eps(name, eps):
+    """eps as a float in [EPS_MIN, EPS_MAX]; ValueError or TypeError naming ``name``."""
+    eps = check.positive(name, eps)
+    if not EPS_MIN <= eps <= EPS_MAX:
+        raise ValueError(f"{name} must be in [{EPS_MIN:.3g}, {EPS_MAX:.3g}], so that eps**2 is "
+                         f"a normal float64 and the energy and its gradient are finite; got {eps!r}")
+    return eps
+
+
 def lipschitz_bound(lam, eps, ndim):
     """L = 1 + 4 * ndim * lam / eps, a bound on the Lipschitz constant of dE/du.
 
@@ -164,10 +173,7 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
     """
     f = _checked_image("f", f)
     lam = check.non_negative("lam", lam)
-    eps = check.positive("eps", eps)
-    if not EPS_MIN <= eps <= EPS_MAX:
-        raise ValueError(f"eps must be in [{EPS_MIN:.3g}, {EPS_MAX:.3g}], so that eps**2 is a "
-                         f"normal float64 and the energy and its gradient are finite; got {eps!r}")
+    eps = checked_eps("eps", eps)
     tol = check.non_negative("tol", tol)
     max_iter = check.whole_number("max_iter", max_iter, 0)
     anisotropic = check.boolean("anisotropic", anisotropic)
@@ -200,7 +206,7 @@ def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=N
                            interrupted)
     finally:
         bar.close()
-    if res.status == Status.NON_FINITE and res.nit == 0 and not resume:
+    if res.status == Status.NON_FINITE and res.fun_history.size == 0 and not resume:
         _refuse_overflowing_start(f, lam, eps)
     return res
 

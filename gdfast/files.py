@@ -42,11 +42,12 @@ def write_atomically(path, write, overwrite):
     path = os.fspath(path)
     tmp = temporary_name(path)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # mode as open() gives
+        # read and write: a multi-page TIFF writer reads back what it wrote
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)   # mode as open() gives
     except OSError as err:
         raise type(err)(err.errno, f"cannot write there ({err.strerror})", path) from None
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(fd, "w+b") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())

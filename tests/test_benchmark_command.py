@@ -83,4 +83,8 @@ def test_memory_suite_measures_peak_rss_in_fresh_interpreters(capsys):
     rows = res["scenarios"]
     assert rows["step"]["ratio"] <= 1.1 and rows["minimize-raise"]["ratio"] <= 1.1
     assert 1.15 <= rows["minimize-stop"]["ratio"] <= 1.35        # one copy of x more
-    assert res["targets_met"] == 2
+    # gdfast denoise on a float64 .npy: the run's four image buffers (f, two
+    # iterates, momentum) and at most one more for reading and writing
+    # (issue 19: it took 5.1, with a copy and the serialised bytes on writing)
+    assert "cli-denoise" in out and rows["cli-denoise"]["ratio"] <= 5.0
+    assert res["targets_met"] == 3

@@ -1216,6 +1216,28 @@ VALID_DENOISE_METHODS = ["momentum", "nesterov", "gd", "adam", "sgd", "MOMENTUM"
                          "Adam(lr=1e308)"]
 
 
+def denoise_eps_verdict(eps):
+    """eps > 0 with eps**2 a normal float64 (denoise's docstring: in
+    [1.5e-154, 1.3e154]; beyond it eps**2 under- or overflows)."""
+    v = judge_real(eps, "pos")
+    if v != OK:
+        return v
+    e = float(as_real(eps))
+    return OK if e * e >= sys.float_info.min and math.isfinite(e * e) else BAD
+
+
+def start_energy_below(f, lam, eps, anisotropic, bound):
+    """The smoothed-TV energy at u = f (forward differences, Neumann
+    boundary), written from the formula with numpy: below ``bound``?"""
+    with np.errstate(all="ignore"):
+        d = [np.diff(f, axis=a, append=np.take(f, [-1], axis=a)) for a in range(f.ndim)]
+        if anisotropic:
+            tv = sum(np.sqrt(x * x + eps * eps).sum() for x in d)
+        else:
+            tv = np.sqrt(sum(x * x for x in d) + eps * eps).sum()
+        return bool(lam * tv < bound)
+
+
 @settings(max_examples=150, **FUZZ)
 @given(f_spec=array_specs(IMAGE_SHAPES, elements=PIXELS,
                           layouts=["contig"] * 6 + ["strided", "fortran", "readonly", "list",
@@ -1259,7 +1281,7 @@ def test_denoise_works_or_raises_a_documented_error(f_spec, lam, eps, method, ma
     else:
         cv = x0_verdict(clean_img) if fv == OK else AMBIG
     verdicts = {
-        "f": fv, "lam": judge_real(lam, "nonneg"), "eps": judge_real(eps, "pos"),
+        "f": fv, "lam": judge_real(lam, "nonneg"), "eps": denoise_eps_verdict(eps),
         "method": (OK if not isinstance(m, str) and not isinstance(m, int)
                    else OK if isinstance(m, str) and m.lower() in
                    ("momentum", "nesterov", "gd", "adam", "sgd") else BAD),
@@ -1268,6 +1290,10 @@ def test_denoise_works_or_raises_a_documented_error(f_spec, lam, eps, method, ma
         "tol": judge_real(tol, "nonneg"), "clean": cv,
         "anisotropic": judge_bool(anisotropic),
     }
+    if verdicts["f"] == verdicts["lam"] == verdicts["eps"] == OK and \
+            not start_energy_below(np.asarray(f, dtype=np.float64), float(lam), float(eps),
+                                   anisotropic is True, 1e300):
+        verdicts["lam"] = AMBIG        # "the energy at u = f overflows float64": refused
     note(f"f = {f!r}; verdicts = {verdicts}")
     res, err = call(gdfast.denoise, f, lam, eps=eps, method=m, max_iter=max_iter, tol=tol,
                     clean=clean_img, anisotropic=anisotropic)
