@@ -18,6 +18,8 @@ EXAMPLES = {
 Integer images (8 or 16 bit) are scaled to [0, 1] (lam is in those units) and
 written back in their own bit depth; float .npy data are denoised as stored.
 Colour images are denoised one channel at a time; alpha is kept as it is.
+Every page of a multi-page TIFF or animated PNG is denoised (page by page,
+or as one volume with --volume) and written as a multi-page TIFF or .npy.
 Ctrl-C stops after the iteration in progress, saves the checkpoint (with
 --checkpoint) and writes no OUTPUT.
 Exit status: 0 done, 1 a file problem, 2 a bad argument, 130 interrupted.""",
@@ -88,10 +90,10 @@ def _denoise(args):
     check_distinct([("INPUT", args.input), ("OUTPUT", args.output)]
                    + [("--checkpoint", c) for c in checkpoints])
     check_writable(args.output, picture, args.force)
-    for ckpt in checkpoints:
+    resumes = [args.resume and os.path.exists(c) for c in checkpoints]
+    for ckpt, resume in zip(checkpoints, resumes):
         if ckpt is not None:
-            checked_checkpoint_options(ckpt, args.checkpoint_every, args.resume and
-                                       os.path.exists(ckpt))
+            checked_checkpoint_options(ckpt, args.checkpoint_every, resume)
     progress = _tqdm_installed()
     print(f"{args.input}: {picture.describe()}; lam={args.lam}, eps={args.eps}, "
           f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
@@ -102,25 +104,24 @@ def _denoise(args):
         if not first_step:
             first_step.append(time.perf_counter())
 
-    for name, plane, ckpt in zip(names, picture.planes, checkpoints):
-        resume = args.resume and os.path.exists(ckpt)
+    for name, plane, ckpt, resume in zip(names, picture.planes, checkpoints, resumes):
+        what = ("channel " + name if len(name) == 1 else name) if name else ""
         if args.resume and not resume:
-            print(f"  no checkpoint {ckpt}: {'channel ' + name if name else 'the image'} "
-                  "starts afresh")
+            print(f"  no checkpoint {ckpt}: {what or 'the image'} starts afresh")
         res = denoise(plane, args.lam, args.eps, method=args.method, max_iter=args.max_iter,
                       tol=args.tol, callback=note_first_step,
                       progress=f"denoise {name}".rstrip() if progress else False,
                       checkpoint=ckpt, checkpoint_every=args.checkpoint_every if ckpt else 0,
                       resume=resume)
         if res.status == "interrupted":
-            where = f"channel {name}, " if name else ""
+            where = f"{what}, " if what else ""
             saved = (f"; the run is saved in {ckpt}: go on with the same command and --resume"
                      if ckpt else "; pass --checkpoint PATH to be able to go on")
             print(f"interrupted ({where}iteration {res.nit}); {args.output} not written{saved}",
                   file=sys.stderr)
             return 130
         if res.status == "non-finite":
-            where = f"channel {name}: " if name else ""
+            where = f"{what}: " if what else ""
             print(f"gdfast denoise: error: {where}the iterate became NaN or inf at iteration "
                   f"{res.nit + 1} (the optimizer diverged); {args.output} not written. Try "
                   "--method gd or nesterov (they converge for any --lam and --eps), or a "
