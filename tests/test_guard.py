@@ -8,6 +8,9 @@ from numba import njit
 import gdfast
 from gdfast.kernels import adam_step, adam_step_parallel, step_if_finite, step_if_finite_parallel
 
+# also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
+pytestmark = pytest.mark.nojit
+
 HYPER = (0.9, 0.999, 1e-8, 0.0, 0.0)
 
 

@@ -8,6 +8,9 @@ import pytest
 from conftest import SIZES, STEPS, assert_rel_close, gradient_sequence, learning_rate
 from gdfast.rules import RULES
 
+# also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
+pytestmark = pytest.mark.nojit
+
 # Per rule: the torch defaults, then every option switched away from its default.
 CONFIGS = {
     "gd": [{}, dict(weight_decay=0.01, maximize=1.0)],

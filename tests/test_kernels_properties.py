@@ -1,10 +1,14 @@
 """Property tests: for any valid hyperparameters, every kernel follows the
 reference, and serial equals parallel bit for bit."""
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gdfast.rules import RULES
+
+# also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
+pytestmark = pytest.mark.nojit
 
 unit = st.floats(0.0, 0.999)
 decay = st.floats(0.0, 0.1)

@@ -71,7 +71,8 @@ def rough(x, g, c, count, bad, p):
     return f
 
 
-FUNS = {"python": rough.py_func, "nopython": rough}
+ROUGH_PYTHON = getattr(rough, "py_func", rough)       # no py_func under NUMBA_DISABLE_JIT
+FUNS = {"python": ROUGH_PYTHON, "nopython": rough}
 LOOPS = list(FUNS)
 
 
@@ -250,7 +251,7 @@ def test_stop_returns_the_last_finite_iterate_and_raise_raises(loop):
 
 # --- checkpoints ----------------------------------------------------------------------
 
-def dying(after, fun=rough.py_func):
+def dying(after, fun=ROUGH_PYTHON):
     """fun, but evaluation number ``after`` raises RuntimeError (a killed run)."""
     calls = [0]
 
@@ -584,7 +585,7 @@ def test_a_non_finite_stop_keeps_the_last_good_checkpoint(loop, mode, ck):
 
 # --- Ctrl-C ---------------------------------------------------------------------------
 
-def interrupting(at, times=1, fun=rough.py_func):
+def interrupting(at, times=1, fun=ROUGH_PYTHON):
     """fun, but evaluation number ``at`` sends SIGINT to the process ``times`` times."""
     calls = [0]
 

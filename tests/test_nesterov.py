@@ -10,6 +10,9 @@ import pytest
 from gdfast.reference import nesterov_lookahead_step
 from gdfast.rules import RULES
 
+# also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
+pytestmark = pytest.mark.nojit
+
 A = np.array([0.2, 1.0, 3.0, 7.5, 10.0])      # curvatures of the quadratic
 C = np.array([1.0, -2.0, 0.5, 4.0, -3.0])     # its minimiser
 

@@ -32,6 +32,7 @@ ADAM = (0.9, 0.999, 1e-8, 0.0, 0.0)
 plain_shifted_quadratic = getattr(shifted_quadratic, "py_func", shifted_quadratic)
 
 
+@pytest.mark.nojit
 def test_driver_from_python_reaches_the_classic_minimum():
     x = np.array([5.0])
     hist = np.empty(1001)
@@ -41,6 +42,7 @@ def test_driver_from_python_reaches_the_classic_minimum():
     assert hist[0] == 60.0 and hist[r.nit] == r.fun
 
 
+@pytest.mark.nojit
 def test_driver_inside_user_njit_and_prange():
     @njit(parallel=True)
     def solve_all(C, max_iter):

@@ -8,6 +8,9 @@ from numba import njit, prange
 from conftest import gradient_sequence, learning_rate
 from gdfast.rules import RULES
 
+# also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
+pytestmark = pytest.mark.nojit
+
 BATCH, N, STEPS = 6, 257, 50
 
 

@@ -43,3 +43,16 @@ def test_wheel_holds_kernels_under_gdfast_only(tmp_path):
     assert "gdfast/kernels/adaptive.py" in names
     assert "gdfast/reference.py" in names
     assert not any(n.startswith("kernels/") for n in names), names
+
+
+def test_the_build_requirement_fits_the_metadata_syntax():
+    """license = "MIT" (an SPDX expression) is understood from setuptools 77
+    on; an older build backend rejects the project (pip install
+    --no-build-isolation with setuptools 65 failed)."""
+    import re
+    import tomllib
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requires = " ".join(meta["build-system"]["requires"])
+    if isinstance(meta["project"].get("license"), str):
+        least = re.search(r"setuptools>=(\d+)", requires)
+        assert least and int(least.group(1)) >= 77, requires

@@ -4,6 +4,9 @@ import pytest
 
 from gdfast import kernels
 
+# also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
+pytestmark = pytest.mark.nojit
+
 
 @pytest.mark.parametrize("n", [0, 1, 7, 63, 64, 65, 100_003])
 def test_max_abs_and_max_abs_diff(n):

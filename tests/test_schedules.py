@@ -7,6 +7,9 @@ from numba import njit
 
 from gdfast.rules import SCHEDULES
 
+# also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
+pytestmark = pytest.mark.nojit
+
 PARAMS = {
     "constant": [()],
     "inverse_time_decay": [(50.0,), (1.0,)],

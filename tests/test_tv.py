@@ -29,6 +29,7 @@ def _data(shape, seed=0):
     return rng.random(shape), rng.random(shape)
 
 
+@pytest.mark.nojit
 @pytest.mark.parametrize("anisotropic", [False, True])
 @pytest.mark.parametrize("shape", SHAPES)
 def test_kernels_match_the_reference(shape, anisotropic):
@@ -48,6 +49,7 @@ def test_kernels_match_the_reference(shape, anisotropic):
     np.testing.assert_allclose(g_s, g_ref, rtol=1e-12, atol=1e-12 * np.abs(g_ref).max())
 
 
+@pytest.mark.nojit
 @pytest.mark.parametrize("anisotropic", [False, True])
 @pytest.mark.parametrize("shape", [(5, 7), (12, 4), (3, 4, 5)])
 def test_gradient_matches_central_differences_of_the_energy(shape, anisotropic):

@@ -38,6 +38,7 @@ def _unfused(ndim):
     return kernels.tv_energy_grad_2d if ndim == 2 else kernels.tv_energy_grad_3d
 
 
+@pytest.mark.nojit
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("shape,anisotropic", [((37, 29), False), ((37, 29), True),
                                                ((1, 5), False), ((7, 11, 6), False),
@@ -69,6 +70,7 @@ def test_fused_iteration_is_the_tv_kernel_then_the_rule(name, shape, anisotropic
         u, u_next = u_next, u
 
 
+@pytest.mark.nojit
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_a_non_finite_pixel_makes_the_energy_non_finite(bad):
     fused, workspace = _fused(2, True)
