@@ -9,10 +9,11 @@ a :mod:`gdfast.schedules` schedule). ``init(x)`` allocates its state once;
     for _ in range(100):
         opt.step(x, grad(x), state)
 
-x, g and the state arrays are 1-D C-contiguous float64 arrays of one length
-(pass ``x.ravel()`` of a multi-dimensional problem). Arrays of at least the
-rule's ``parallel_min_size`` elements (gdfast.rules) go to the parallel
-kernel; both kernels give bitwise the same result.
+x and g are C-contiguous float64 arrays of one shape, any shape (as torch
+parameters are): the step works on their flat views, without a copy, bit
+for bit as on ``x.ravel()``; the state arrays are 1-D, of length x.size.
+Arrays of at least the rule's ``parallel_min_size`` elements (gdfast.rules)
+go to the parallel kernel; both kernels give bitwise the same result.
 """
 import numpy as np
 
@@ -68,6 +69,24 @@ class OptimizerState:
         return f"OptimizerState(t={self.t}, {shapes})"
 
 
+def _flat_view(name, a):
+    """The flat view of the C-contiguous array a (no copy); ValueError naming
+    ``name`` if a is not C-contiguous (its flat view would be a copy)."""
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (the step updates it in place through "
+                         "its flat view; np.ascontiguousarray makes a contiguous copy)")
+    return a.reshape(-1)
+
+
+def _flat_pair(x, g):
+    """x (an ndarray of any shape but 1-D) and g of the same shape, as flat views."""
+    if type(g) is not np.ndarray:
+        raise TypeError(f"g must be a numpy.ndarray, got {type(g).__name__}")
+    if g.shape != x.shape:
+        raise ValueError(f"g must have the shape of x {x.shape}, got {g.shape}")
+    return _flat_view("x", x), _flat_view("g", g)
+
+
 def _root(a):
     """The array at the end of a's chain of numpy bases (a itself if it owns its data)."""
     while type(a.base) is np.ndarray:
@@ -92,7 +111,10 @@ class Optimizer:
         self._lr_constant = lr.lr0 if lr.name == "constant" else None
 
     def init(self, x):
-        """Allocate the state for parameters x (1-D float64, any values)."""
+        """Allocate the state for parameters x (a float64 array of any shape,
+        C-contiguous if not 1-D; any values): 1-D arrays of length x.size."""
+        if type(x) is np.ndarray and x.ndim != 1:
+            x = _flat_view("x", x)
         check.kernel_array("x", x)
         n = x.shape[0]
         self._unused()
@@ -104,11 +126,13 @@ class Optimizer:
     def step(self, x, g, state):
         """One update of x in place (and of the state); returns None.
 
-        x and g must be 1-D C-contiguous float64 arrays of one length, x
-        writable, g not overlapping x (g may be x itself), neither sharing
-        memory with a state array, and state the OptimizerState that this
-        optimizer's ``init`` made for that length.
-        On any of these errors (TypeError, ValueError) nothing is modified.
+        x and g must be C-contiguous float64 arrays of one shape (any shape:
+        the step updates the flat view of x in place, bit for bit as the same
+        step on x.ravel()), x writable, g not overlapping x (g may be x
+        itself), neither sharing memory with a state array, and state the
+        OptimizerState that this optimizer's ``init`` made for x.size
+        parameters. On any of these errors (TypeError, ValueError) nothing
+        is modified.
 
         Raises FloatingPointError when the step wrote NaN or inf into x or
         the state: a NaN or inf in g (or already in x or the state), or an
@@ -119,6 +143,8 @@ class Optimizer:
         those values. To skip gradients with NaN or inf instead, use
         step_if_finite; to recover from an overflow, keep a copy.
         """
+        if type(x) is np.ndarray and x.ndim != 1:
+            x, g = _flat_pair(x, g)
         # One cheap test for the common case; the slow path names the problem.
         if not (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype is F8
                 and g.dtype is F8 and x.ndim == 1 and g.shape == x.shape
@@ -159,6 +185,8 @@ class Optimizer:
         A step taken with a finite g can still overflow: step's
         FloatingPointError then propagates.
         """
+        if type(x) is np.ndarray and x.ndim != 1:
+            x, g = _flat_pair(x, g)
         self._check_step_arguments(x, g, state)
         reduce = max_abs if x.shape[0] < self.rule.parallel_min_size else max_abs_parallel
         if not np.isfinite(reduce(g)):
@@ -172,6 +200,8 @@ class Optimizer:
     def _check_step_arguments(self, x, g, state):
         check.kernel_array("x", x)
         check.writable("x", x)
+        if type(g) is np.ndarray and g.ndim != 1:
+            raise ValueError(f"g must have the shape of x {x.shape}, got {g.shape}")
         check.kernel_array("g", g, x.shape[0])
         if type(state) is not OptimizerState or state.names != self.rule.state:
             raise TypeError(f"state must be the OptimizerState made by this optimizer's "

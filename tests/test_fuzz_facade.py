@@ -579,10 +579,11 @@ def unchanged(a, before):
 
 
 def kernel_array_verdict(a, writable):
-    """From Optimizer.step's docstring: a 1-D C-contiguous float64 array (x writable)."""
+    """From Optimizer.step's docstring: a C-contiguous float64 array of any
+    shape (x writable)."""
     if not isinstance(a, np.ndarray):
         return BAD
-    good = (a.dtype == np.float64 and a.dtype.isnative and a.ndim == 1 and a.flags.c_contiguous
+    good = (a.dtype == np.float64 and a.dtype.isnative and a.flags.c_contiguous
             and (a.flags.writeable or not writable))
     if type(a) is not np.ndarray:
         return AMBIG if good else BAD
@@ -668,7 +669,8 @@ def test_init_and_step_validate_arrays_and_mutate_nothing_on_error(
          f"g: {type(g).__name__} {getattr(g, 'dtype', '')} {np.shape(g)}; "
          f"shares memory: {both_arrays and np.shares_memory(x, g)}")
 
-    # init(x): documented for 1-D float64 arrays; contiguity and writability are not asked
+    # init(x): documented for float64 arrays of any shape, C-contiguous unless 1-D;
+    # writability is not asked
     x_before = snapshot(x)
     init_verdict = kernel_array_verdict(x, writable=False)
     if init_verdict == BAD and isinstance(x, np.ndarray) and x.dtype == np.float64 \
@@ -678,22 +680,22 @@ def test_init_and_step_validate_arrays_and_mutate_nothing_on_error(
     check_outcome({"x": init_verdict}, err, "init")
     assert unchanged(x, x_before), "init modified x"
     if err is None:
-        assert type(state0) is OptimizerState and state0.t == 0 and state0.n == len(x)
+        assert type(state0) is OptimizerState and state0.t == 0 and state0.n == x.size
         for a in state0.arrays:
-            assert a.dtype == np.float64 and a.ndim == 1 and a.shape[0] in (0, len(x))
+            assert a.dtype == np.float64 and a.ndim == 1 and a.shape[0] in (0, x.size)
 
     # step(x, g, state)
-    n = len(x) if isinstance(x, np.ndarray) and x.ndim == 1 else 1
+    n = x.size if isinstance(x, np.ndarray) else 1
     state, state_verdict = state_for(opt, key, state_from, n, pick)
     verdicts = {"x": kernel_array_verdict(x, writable=True),
                 "g": kernel_array_verdict(g, writable=False), "state": state_verdict}
-    if verdicts["x"] != BAD and verdicts["g"] != BAD and len(g) != len(x):
+    if verdicts["x"] != BAD and verdicts["g"] != BAD and g.shape != x.shape:
         verdicts["g"] = BAD
     # Optimizer.step: g may be x itself (or start where x starts), never a shifted overlap
     if (verdicts["x"] != BAD and verdicts["g"] != BAD and np.shares_memory(x, g)
             and x.ctypes.data != g.ctypes.data):
         verdicts["g"] = BAD
-    if state_verdict != BAD and verdicts["x"] != BAD and getattr(state, "n", None) != len(x):
+    if state_verdict != BAD and verdicts["x"] != BAD and getattr(state, "n", None) != x.size:
         verdicts["state"] = BAD
     state_arrays = tuple(getattr(state, "arrays", state or ()))
     before = [snapshot(a) for a in (x, g)] + [a.copy() for a in state_arrays]
@@ -735,8 +737,8 @@ def test_init_and_step_validate_arrays_and_mutate_nothing_on_error(
     if not np.array_equal(x, tx, equal_nan=True):
         i = int(np.flatnonzero(~((x == tx) | (np.isnan(x) & np.isnan(tx))))[0])
         pytest.fail(f"{method} on the given arrays differs from the step on copies of them "
-                    f"(x and g share memory: {np.shares_memory(x, g)}): x[{i}] = {x[i]!r} "
-                    f"instead of {tx[i]!r}")
+                    f"(x and g share memory: {np.shares_memory(x, g)}): x.flat[{i}] = "
+                    f"{x.flat[i]!r} instead of {tx.flat[i]!r}")
     for a, b in zip(state.arrays, tstate.arrays):
         assert np.array_equal(a, b, equal_nan=True), "state differs from the step on copies"
 

@@ -91,3 +91,32 @@ def test_state_record():
     state = gdfast.Adam().init(np.zeros(4))
     assert state.names == ("exp_avg", "exp_avg_sq") and state["exp_avg_sq"].shape == (4,)
     assert "t=0" in repr(state)
+
+
+OF_ANY_SHAPE = {"SGD momentum": lambda: gdfast.SGD(lr=0.05, momentum=0.9), "Adam": gdfast.Adam,
+                "AdamW": gdfast.AdamW, "Adagrad": gdfast.Adagrad, "RMSprop centered":
+                lambda: gdfast.RMSprop(centered=True), "Lion": gdfast.Lion, "Rprop": gdfast.Rprop}
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (7, 1), (), (2, SGD_PARALLEL_MIN_SIZE)])
+@pytest.mark.parametrize("name", OF_ANY_SHAPE)
+def test_parameters_of_any_shape_step_as_their_flat_view(name, shape):
+    """torch parameters come in any shape: init and step take them, update
+    the array given in place (no copy) and give bit for bit what the same
+    steps on the flat arrays give, step_if_finite too."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(shape)
+    flat = x.ravel().copy()
+    opt, opt_flat = OF_ANY_SHAPE[name](), OF_ANY_SHAPE[name]()
+    state, state_flat = opt.init(x), opt_flat.init(flat)
+    assert state.n == x.size and all(a.shape in ((x.size,), (0,)) for a in state.arrays)
+    buffer = x.__array_interface__["data"][0]
+    for k in range(4):
+        g = rng.standard_normal(shape)
+        step = opt.step_if_finite if k % 2 else opt.step
+        step(x, g, state)
+        opt_flat.step(flat, g.ravel().copy(), state_flat)
+    assert x.shape == shape and x.__array_interface__["data"][0] == buffer
+    assert x.tobytes() == flat.tobytes()
+    for a, b in zip(state.arrays, state_flat.arrays):
+        assert a.tobytes() == b.tobytes()

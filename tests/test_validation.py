@@ -23,7 +23,11 @@ BAD_STEP = [
     ("int x", lambda x, g, s: (x.astype(int), g, s), TypeError, "x must have dtype float64"),
     ("list x", lambda x, g, s: (list(x), g, s), TypeError, "x must be a numpy.ndarray"),
     ("strided x", lambda x, g, s: (np.repeat(x, 2)[::2], g, s), ValueError, "x must be C-contiguous"),
-    ("2-D x", lambda x, g, s: (x.reshape(2, 4), g, s), ValueError, "x must be 1-D"),
+    # any shape is taken (issue 15), but g must have x's shape
+    ("2-D x, 1-D g", lambda x, g, s: (x.reshape(2, 4), g, s), ValueError,
+     r"g must have the shape of x \(2, 4\), got \(8,\)"),
+    ("strided 2-D x", lambda x, g, s: (np.repeat(x, 2).reshape(2, 8)[:, ::2], g.reshape(2, 4), s),
+     ValueError, "x must be C-contiguous"),
     ("read-only x", lambda x, g, s: (_readonly(x), g, s), ValueError, "x is read-only"),
     ("big-endian x", lambda x, g, s: (x.astype(">f8"), g, s), TypeError, "native byte order"),
     ("short g", lambda x, g, s: (x, g[:5], s), ValueError, "g must have length 8"),
