@@ -2,15 +2,17 @@
 import inspect
 import math
 import time
+from collections.abc import Callable
 
 import numba
 import numpy as np
+from numpy.typing import ArrayLike
 from numba.extending import is_jitted
 
 from . import validation as check
 from .interrupt import deferred_interrupt
 from .kernels.driver import minimize_batch_nopython
-from .optimizers import make_optimizer
+from .optimizers import Optimizer, make_optimizer
 from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 
 # The compiled loop returns to Python after chunks of rows of about this many
@@ -18,8 +20,10 @@ from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 CHUNK_SECONDS = 0.1
 
 
-def minimize_batch(fun, X0, method="adam", *, args=(), batch_args=(), options=None,
-                   max_iter=1000, ftol=0.0, gtol=1e-6, xtol=0.0):
+def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "adam", *,
+                   args: tuple = (), batch_args: tuple = (), options: dict | None = None,
+                   max_iter: int = 1000, ftol: float = 0.0, gtol: float = 1e-6,
+                   xtol: float = 0.0) -> OptimizeResult:
     """Minimise the rows of X0 as independent problems, in parallel over rows.
 
     fun         a numba @njit ``value_and_grad(x, g, *batch_rows, *args) -> f``

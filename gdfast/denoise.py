@@ -1,8 +1,11 @@
 """gdfast.denoise: smoothed total-variation denoising of 2-D images and 3-D volumes."""
 import math
+import os
 import sys
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import kernels
 from . import validation as check
@@ -115,9 +118,11 @@ class TVObjective:
         return out
 
 
-def denoise(f, lam, eps=0.03, method="momentum", max_iter=300, tol=1e-7, clean=None,
-            anisotropic=False, callback=None, progress=False, checkpoint=None,
-            checkpoint_every=0, resume=False):
+def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimizer" = "momentum",
+            max_iter: int = 300, tol: float = 1e-7, clean: ArrayLike | None = None,
+            anisotropic: bool = False, callback: Callable[[OptimizeResult], None] | None = None,
+            progress: bool | str = False, checkpoint: "str | os.PathLike | None" = None,
+            checkpoint_every: int = 0, resume: bool = False) -> OptimizeResult:
     """Denoise an image by minimising the smoothed total-variation energy
 
         E(u) = 1/2 sum (u - f)^2 + lam * sum_p sqrt(|grad u|_p^2 + eps^2)

@@ -1,5 +1,8 @@
 """Numerical gradients: central differences and a gradient checker."""
+from collections.abc import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 from numba.extending import is_jitted
 
 from . import validation as check
@@ -70,7 +73,8 @@ def central_difference_gradient(fun, x_flat, h_flat, g_flat, args, shape):
         g_flat[i] = (f_plus - f_minus) / (2.0 * h_flat[i])
 
 
-def gradient(fun, x, h=None, args=()):
+def gradient(fun: Callable[..., float], x: ArrayLike, h: float | ArrayLike | None = None,
+             args: tuple = ()) -> np.ndarray:
     """Central-difference gradient of a scalar function.
 
     g_i = (fun(x + h_i e_i, *args) - fun(x - h_i e_i, *args)) / (2 h_i)
@@ -91,7 +95,8 @@ def gradient(fun, x, h=None, args=()):
     return g.reshape(x.shape)
 
 
-def check_grad(fun, grad, x, args=(), h=None):
+def check_grad(fun: Callable[..., float], grad: Callable[..., ArrayLike], x: ArrayLike,
+               args: tuple = (), h: float | ArrayLike | None = None) -> float:
     """sqrt(sum((grad(x) - gradient(fun, x))**2)), as scipy.optimize.check_grad.
 
     A small number (relative to |grad(x)|) means grad is fun's gradient.

@@ -2,11 +2,12 @@
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .kernels.reductions import mean_squared_difference_parallel
 
 
-def synthetic_image(size, seed=0):
+def synthetic_image(size: int, seed: int = 0) -> np.ndarray:
     """A deterministic piecewise-smooth test image on [0, 1], shape (size, size).
 
     The classic tutorials' sin(5x)cos(5y) pattern, dimmed, with a bright disc,
@@ -22,7 +23,7 @@ def synthetic_image(size, seed=0):
     return np.clip(img, 0.0, 1.0)
 
 
-def camera_image(size):
+def camera_image(size: int) -> np.ndarray:
     """scikit-image's bundled 512x512 ``camera`` image on [0, 1], tiled (mirrored)
     to (size, size). Needs scikit-image."""
     from skimage import data
@@ -33,7 +34,7 @@ def camera_image(size):
     return np.ascontiguousarray(tile[:size, :size])
 
 
-def test_image(size, source="auto"):
+def test_image(size: int, source: str = "auto") -> tuple[np.ndarray, str]:
     """(clean, name): 'camera' when scikit-image is installed (source='auto'),
     else the synthetic image; source may be 'camera' or 'synthetic'."""
     if source == "auto":
@@ -49,12 +50,12 @@ def test_image(size, source="auto"):
     raise ValueError(f"source must be 'auto', 'camera' or 'synthetic', got {source!r}")
 
 
-def add_noise(clean, sigma=0.1, seed=0):
+def add_noise(clean: ArrayLike, sigma: float = 0.1, seed: int = 0) -> np.ndarray:
     """clean + sigma * N(0, 1), seeded (not clipped)."""
     return clean + sigma * np.random.default_rng(seed).standard_normal(clean.shape)
 
 
-def psnr(clean, image, data_range=1.0):
+def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB: 10 log10(data_range^2 / mean((clean - image)^2)).
 
     The mean is a compiled, thread-count-independent pass without temporaries

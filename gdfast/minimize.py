@@ -1,8 +1,11 @@
 """gdfast.minimize: run an optimizer to convergence, scipy.optimize style."""
 import math
+import os
 import time
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import numba.extending
 
@@ -12,7 +15,7 @@ from .checkpoint import checked_checkpoint_options, fingerprint_of, resume_from,
 from .interrupt import deferred_interrupt
 from .kernels.driver import RUNNING, convergence_status, descend
 from .gradients import central_difference_gradient, default_steps, scalar_value
-from .optimizers import make_optimizer
+from .optimizers import Optimizer, make_optimizer
 from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 from .rules import SGD_PARALLEL_MIN_SIZE
 
@@ -28,10 +31,13 @@ NOPYTHON_CHUNK_SECONDS = 0.1
 INT64_MAX = 2**63 - 1
 
 
-def minimize(fun, x0, method="adam", *, jac=True, args=(), options=None, max_iter=1000,
-             ftol=0.0, gtol=1e-6, xtol=0.0, callback=None, progress=False,
-             on_nonfinite="stop", max_skips=10, checkpoint=None, checkpoint_every=0,
-             resume=False):
+def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *,
+             jac: "bool | str | Callable" = True, args: tuple = (), options: dict | None = None,
+             max_iter: int = 1000, ftol: float = 0.0, gtol: float = 1e-6, xtol: float = 0.0,
+             callback: Callable[[OptimizeResult], None] | None = None, progress: bool = False,
+             on_nonfinite: str = "stop", max_skips: int = 10,
+             checkpoint: "str | os.PathLike | None" = None, checkpoint_every: int = 0,
+             resume: bool = False) -> OptimizeResult:
     """Minimise fun from x0 with a first-order method.
 
     fun       callable. With jac=True, ``fun(x, *args) -> (f, g)``: a real

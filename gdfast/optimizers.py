@@ -15,6 +15,8 @@ for bit as on ``x.ravel()``; the state arrays are 1-D, of length x.size.
 Arrays of at least the rule's ``parallel_min_size`` elements (gdfast.rules)
 go to the parallel kernel; both kernels give bitwise the same result.
 """
+from collections.abc import Sequence
+
 import numpy as np
 
 from . import validation as check
@@ -22,6 +24,9 @@ from .kernels.reductions import max_abs, max_abs_parallel
 from .rules import RULES
 from .schedules import Schedule, as_schedule
 from .validation import F8
+
+# lr: a float > 0 or a schedule from gdfast.schedules
+LearningRate = float | Schedule
 
 class OptimizerState:
     """The state of one run: the rule's arrays and the step count.
@@ -36,7 +41,8 @@ class OptimizerState:
     __slots__ = ("names", "arrays", "t", "n", "skipped", "skipped_in_a_row", "unused",
                  "_ids", "_owned")
 
-    def __init__(self, names, arrays, n, t=0):
+    def __init__(self, names: Sequence[str], arrays: Sequence[np.ndarray], n: int,
+                 t: int = 0) -> None:
         self.names, self.arrays, self.n, self.t = tuple(names), tuple(arrays), n, t
         self.skipped = self.skipped_in_a_row = 0
         for name, a in zip(self.names, self.arrays):
@@ -51,7 +57,7 @@ class OptimizerState:
         self._ids = frozenset(map(id, self.arrays))
         self._owned = all(a.base is None for a in self.arrays)
 
-    def apart_from(self, x, g):
+    def apart_from(self, x: np.ndarray, g: np.ndarray) -> bool:
         """True if neither x nor g shares memory with a state array."""
         if self._owned:
             # the state arrays own their buffers: an array shares memory with
@@ -61,7 +67,7 @@ class OptimizerState:
                 return id(rx) not in self._ids and id(rg) not in self._ids
         return not any(np.may_share_memory(a, b) for a in self.arrays for b in (x, g))
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[self.names.index(name)]
 
     def __repr__(self):
@@ -110,7 +116,7 @@ class Optimizer:
         # A constant rate skips the schedule call on every step.
         self._lr_constant = lr.lr0 if lr.name == "constant" else None
 
-    def init(self, x):
+    def init(self, x: np.ndarray) -> OptimizerState:
         """Allocate the state for parameters x (a float64 array of any shape,
         C-contiguous if not 1-D; any values): 1-D arrays of length x.size."""
         if type(x) is np.ndarray and x.ndim != 1:
@@ -123,7 +129,7 @@ class Optimizer:
     def _initial_state(self, n):
         return tuple(np.zeros(n) for _ in self.rule.state)
 
-    def step(self, x, g, state):
+    def step(self, x: np.ndarray, g: np.ndarray, state: OptimizerState) -> None:
         """One update of x in place (and of the state); returns None.
 
         x and g must be C-contiguous float64 arrays of one shape (any shape:
@@ -176,7 +182,7 @@ class Optimizer:
                 "or the state, or an overflow; x and the state now hold those values "
                 "(step_if_finite skips gradients with NaN or inf)")
 
-    def step_if_finite(self, x, g, state):
+    def step_if_finite(self, x: np.ndarray, g: np.ndarray, state: OptimizerState) -> bool:
         """step(x, g, state) if every g_i is finite; otherwise x and the
         state (t included) stay as they are and the skip is counted in
         state.skipped and state.skipped_in_a_row (reset by the next step
@@ -246,8 +252,9 @@ class SGD(Optimizer):
     maximize ascends f.
     """
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+    def __init__(self, lr: LearningRate = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *,
+                 maximize: bool = False) -> None:
         self._set_lr(lr)
         momentum = check.non_negative("momentum", momentum)
         dampening = check.in_unit_interval("dampening", dampening, closed_right=True)
@@ -276,8 +283,9 @@ class Adagrad(Optimizer):
     square root. Equations: gdfast.kernels.adagrad_step.
     """
 
-    def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+    def __init__(self, lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
+                 maximize: bool = False) -> None:
         self._set_lr(lr)
         self.rule = RULES["adagrad"]
         self.initial_accumulator_value = check.non_negative(
@@ -300,8 +308,9 @@ class RMSprop(Optimizer):
     with momentum); the state holds only the arrays the options use.
     """
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+    def __init__(self, lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
         self._set_lr(lr)
         alpha = check.in_unit_interval("alpha", alpha)
         eps = check.positive("eps", eps)
@@ -340,8 +349,9 @@ class Adam(Optimizer):
     (the default options) and adamw_step (amsgrad or decoupled decay).
     """
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+    def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
         self._set_lr(lr)
         beta1, beta2 = _betas(betas)
         eps = check.positive("eps", eps)
@@ -367,8 +377,9 @@ class AdamW(Adam):
     """AdamW: torch.optim.AdamW's arguments and defaults (weight_decay 0.01,
     decoupled: x <- x (1 - lr weight_decay) before the Adam step)."""
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+    def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
         super().__init__(lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True)
 
@@ -377,8 +388,9 @@ class Adamax(Optimizer):
     """Adamax with torch.optim.Adamax's arguments and defaults (lr 2e-3).
     Equations: gdfast.kernels.adamax_step."""
 
-    def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
-                 maximize=False):
+    def __init__(self, lr: LearningRate = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, *,
+                 maximize: bool = False) -> None:
         self._set_lr(lr)
         self.rule = RULES["adamax"]
         self.hyper = (*_betas(betas), check.positive("eps", eps),
@@ -390,8 +402,9 @@ class NAdam(Optimizer):
     """NAdam with torch.optim.NAdam's arguments and defaults (lr 2e-3,
     momentum_decay 4e-3). Equations: gdfast.kernels.nadam_step."""
 
-    def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+    def __init__(self, lr: LearningRate = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
         self._set_lr(lr)
         self.rule = RULES["nadam"]
         self.hyper = (*_betas(betas), check.positive("eps", eps),
@@ -405,8 +418,9 @@ class RAdam(Optimizer):
     """RAdam with torch.optim.RAdam's arguments and defaults.
     Equations: gdfast.kernels.radam_step."""
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, *, maximize=False):
+    def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
         self._set_lr(lr)
         self.rule = RULES["radam"]
         self.hyper = (*_betas(betas), check.positive("eps", eps),
@@ -420,7 +434,8 @@ class Adadelta(Optimizer):
     rho 0.9, eps 1e-6 inside the square roots). Equations:
     gdfast.kernels.adadelta_step."""
 
-    def __init__(self, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
+    def __init__(self, lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
         self._set_lr(lr)
         self.rule = RULES["adadelta"]
         self.hyper = (check.in_unit_interval("rho", rho, closed_right=True),
@@ -435,7 +450,9 @@ class Rprop(Optimizer):
     with 0 < eta_minus < 1 < eta_plus; step_sizes = (min, max) with
     0 <= min <= max. Equations: gdfast.kernels.rprop_step."""
 
-    def __init__(self, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0), *, maximize=False):
+    def __init__(self, lr: LearningRate = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
+                 step_sizes: tuple[float, float] = (1e-6, 50.0), *,
+                 maximize: bool = False) -> None:
         self._set_lr(lr)
         if not isinstance(etas, (tuple, list)) or len(etas) != 2:
             raise TypeError(f"etas must be a pair (eta_minus, eta_plus), got {etas!r}")
@@ -460,7 +477,8 @@ class Lion(Optimizer):
     weight_decay 1e-3, decoupled). optax requires a learning rate; 1e-4 here.
     Equations: gdfast.kernels.lion_step."""
 
-    def __init__(self, lr=1e-4, b1=0.9, b2=0.99, weight_decay=1e-3, *, maximize=False):
+    def __init__(self, lr: LearningRate = 1e-4, b1: float = 0.9, b2: float = 0.99,
+                 weight_decay: float = 1e-3, *, maximize: bool = False) -> None:
         self._set_lr(lr)
         self.rule = RULES["lion"]
         self.hyper = (check.in_unit_interval("b1", b1, closed_right=True),
@@ -487,7 +505,7 @@ METHODS = {
 }
 
 
-def make_optimizer(method, options=None):
+def make_optimizer(method: str | Optimizer, options: dict | None = None) -> Optimizer:
     """An Optimizer from an instance, or from a name in METHODS and options."""
     if isinstance(method, Optimizer):
         if options:

@@ -18,22 +18,22 @@ class Schedule(NamedTuple):
     lr0: float
     params: tuple      # floats, the kernel's params tuple
 
-    def __call__(self, t):
+    def __call__(self, t: int) -> float:
         return self.kernel(t, self.lr0, self.params)
 
 
-def constant(lr):
+def constant(lr: float) -> Schedule:
     """lr_t = lr."""
     return Schedule("constant", kernels.constant, check.positive("lr", lr), ())
 
 
-def inverse_time_decay(lr0, k):
+def inverse_time_decay(lr0: float, k: float) -> Schedule:
     """lr_t = lr0 / (1 + (t - 1) / k): the classic tutorials' adaptive rate (k = 50)."""
     return Schedule("inverse_time_decay", kernels.inverse_time_decay,
                     check.positive("lr0", lr0), (check.positive("k", k),))
 
 
-def exponential_decay(lr0, gamma):
+def exponential_decay(lr0: float, gamma: float) -> Schedule:
     """lr_t = lr0 * gamma ** (t - 1), gamma in (0, 1]."""
     g = check.positive("gamma", gamma)
     if g > 1.0:
@@ -42,7 +42,7 @@ def exponential_decay(lr0, gamma):
                     check.positive("lr0", lr0), (g,))
 
 
-def step_decay(lr0, step_size, gamma=0.1):
+def step_decay(lr0: float, step_size: int, gamma: float = 0.1) -> Schedule:
     """lr_t = lr0 * gamma ** ((t - 1) // step_size)."""
     g = check.positive("gamma", gamma)
     if g > 1.0:
@@ -51,7 +51,7 @@ def step_decay(lr0, step_size, gamma=0.1):
                     (float(check.whole_number("step_size", step_size, 1)), g))
 
 
-def cosine_decay(lr0, decay_steps, lr_min=0.0):
+def cosine_decay(lr0: float, decay_steps: int, lr_min: float = 0.0) -> Schedule:
     """Cosine from lr0 down to lr_min over decay_steps steps, then lr_min."""
     lr0 = check.positive("lr0", lr0)
     lr_min = check.non_negative("lr_min", lr_min)
@@ -61,7 +61,8 @@ def cosine_decay(lr0, decay_steps, lr_min=0.0):
                     (float(check.whole_number("decay_steps", decay_steps, 1)), lr_min))
 
 
-def warmup_cosine(lr0, warmup_steps, decay_steps, lr_init=0.0, lr_end=0.0):
+def warmup_cosine(lr0: float, warmup_steps: int, decay_steps: int, lr_init: float = 0.0,
+                  lr_end: float = 0.0) -> Schedule:
     """Linear warm-up lr_init -> lr0 over warmup_steps, then cosine to lr_end
     by step decay_steps (optax.warmup_cosine_decay_schedule)."""
     warm = check.whole_number("warmup_steps", warmup_steps, 1)
@@ -73,7 +74,7 @@ def warmup_cosine(lr0, warmup_steps, decay_steps, lr_init=0.0, lr_end=0.0):
                      check.non_negative("lr_end", lr_end)))
 
 
-def as_schedule(lr):
+def as_schedule(lr: "float | Schedule") -> Schedule:
     """A float lr becomes a constant schedule; a Schedule passes through."""
     if isinstance(lr, Schedule):
         return lr

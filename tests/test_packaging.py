@@ -42,6 +42,7 @@ def test_wheel_holds_kernels_under_gdfast_only(tmp_path):
     assert "gdfast/kernels/__init__.py" in names
     assert "gdfast/kernels/adaptive.py" in names
     assert "gdfast/reference.py" in names
+    assert "gdfast/py.typed" in names                 # PEP 561: the hints are shipped
     assert not any(n.startswith("kernels/") for n in names), names
 
 
