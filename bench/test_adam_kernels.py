@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from gdfast import kernels
-from gdfast.benchmarks import numpy_adam_step, torch_available
+from gdfast.bench.adam import numpy_adam_step
+from gdfast.bench.timing import torch_available
 
 SIZES = [10_000, 1_000_000, 16_000_000]
 HYPER = (0.9, 0.999, 1e-8, 0.0, 0.0)

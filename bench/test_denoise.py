@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from gdfast import reference
-from gdfast.benchmarks import torch_available
 from gdfast.denoise import lipschitz_bound
-from gdfast.denoise_benchmark import (EPS, LAM, SIGMA, _GdfastGradient, _GdfastIteration,
-                                      _NumpyIteration, _torch_iteration)
+from gdfast.bench.denoise import (EPS, LAM, SIGMA, _GdfastGradient, _GdfastIteration,
+                                  _NumpyIteration, _torch_iteration)
+from gdfast.bench.timing import torch_available
 from gdfast.images import add_noise, synthetic_image
 
 SIZES = [512, 2048] + ([4096] if os.environ.get("GDFAST_BENCH_4096") else [])

@@ -6,6 +6,7 @@ import sys
 import time
 
 from . import validation as check
+from .bench.command import add_bench_command
 
 EXAMPLES = {
     "denoise": """examples:
@@ -26,41 +27,9 @@ Exit status: 0 done, 1 a file problem, 2 a bad argument, 130 interrupted.""",
     "demo": """examples:
   gdfast demo -o figures
   gdfast bench --json bench.json && gdfast demo -o figures --bench-json bench.json""",
-    "bench": """examples:
-  gdfast bench --json bench.json
-  gdfast bench --size 4096
-  gdfast bench --suite adam ; gdfast bench --suite rules ; gdfast bench --suite memory""",
     "classic": "example:\n  gdfast classic --max-iter 100",
 }
 DENOISE_METHODS = ("momentum", "nesterov", "gd", "adam")
-
-
-def _bench(args):
-    from .benchmarks import run_kernel_benchmark, write_json
-    from .denoise_benchmark import run_denoise_benchmark
-    from .driver_benchmark import run_driver_benchmark
-    from .rules_benchmark import SIZES, run_rules_benchmark
-    with_torch = False if args.no_torch else None
-    if args.suite == "memory":
-        from .memory_benchmark import run_memory_benchmark
-        results = run_memory_benchmark(n=args.n_large)
-    elif args.suite == "rules":
-        results = run_rules_benchmark(sizes=tuple(args.rules_sizes or SIZES), reps=args.reps,
-                                      with_torch=with_torch)
-    elif args.suite == "driver":
-        results = run_driver_benchmark(pixels_per_side=args.size or 256)
-    elif args.suite == "adam":
-        results = run_kernel_benchmark(n_large=args.n_large, n_small=args.n_small,
-                                       reps=args.reps, with_torch=with_torch)
-    else:
-        results = run_denoise_benchmark(size=args.size or 2048, reps=args.reps,
-                                        reference_iterations=args.reference_iterations,
-                                        with_torch=with_torch,
-                                        with_skimage=False if args.no_skimage else None)
-    if args.json:
-        write_json(results, args.json)
-        print(f"wrote {args.json}")
-    return 0
 
 
 def _classic(args):
@@ -265,33 +234,7 @@ def build_parser():
                       help="side of the denoising example image (default 256)")
     demo.set_defaults(run=_demo)
 
-    bench = command("bench", "time TV denoising (default) or the Adam kernel "
-                    "against numpy, pure Python, torch and scikit-image, beside a "
-                    "STREAM triad")
-    bench.add_argument("--suite", choices=("denoise", "adam", "driver", "rules", "memory"),
-                       default="denoise",
-                       help="denoise: one TV-denoising iteration per optimizer and the time "
-                       "to chambolle's PSNR (default); adam: the Adam kernel at two sizes; "
-                       "driver: the nopython loop and the batch relaxometry fit; rules: every "
-                       "update rule beside torch.optim at three sizes; memory: peak RSS of "
-                       "Adam runs on --n-large parameters")
-    bench.add_argument("--rules-sizes", type=int, nargs="+", metavar="N",
-                       help="rules: the sizes (default 10000 1000000 16000000)")
-    bench.add_argument("--size", type=int, default=None,
-                       help="denoise: image side in pixels (512, 2048 default, 4096); "
-                       "driver: side of the relaxometry stack (default 256)")
-    bench.add_argument("--reference-iterations", type=int, default=1,
-                       help="denoise: iterations of the pure-Python reference (default 1)")
-    bench.add_argument("--n-large", type=int, default=16_000_000, help="adam, memory: large size (default 16,000,000)")
-    bench.add_argument("--n-small", type=int, default=10_000, help="adam: small size (default 10,000)")
-    bench.add_argument("--reps", type=int, default=10,
-                       help="timed rounds for fast candidates (default 10; the rules suite runs "
-                       "5x, 2x and 1x that at n <= 100,000, <= 1,000,000 and above)")
-    bench.add_argument("--no-torch", action="store_true", help="leave torch out even if installed")
-    bench.add_argument("--no-skimage", action="store_true",
-                       help="denoise: synthetic image, no chambolle comparison")
-    bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
-    bench.set_defaults(run=_bench)
+    add_bench_command(sub, argparse.RawDescriptionHelpFormatter)
     classic = command("classic", "the tutorials' problem: every rule on x**2 + 5x + 10 "
                       "from x0 = 5")
     classic.add_argument("--max-iter", type=_checked("count", "--max-iter"), default=1000,

@@ -104,7 +104,7 @@ def denoise_images(size, sigma=0.1, lam=0.1):
 def run_small_benchmark(size=512):
     """gdfast bench's denoising figures at ``size`` x ``size``, quietly, in
     this process (no torch, no scikit-image, 3 rounds); returns its dict."""
-    from .denoise_benchmark import run_denoise_benchmark
+    from .bench.denoise import run_denoise_benchmark
     return run_denoise_benchmark(size=size, reps=3, with_torch=False, with_skimage=False,
                                  out=io.StringIO())
 
@@ -154,7 +154,7 @@ def bench_speedups(results):
     """{baseline label: {gdfast method: baseline seconds / gdfast seconds}}
     for every baseline of BASELINES in results["iteration"], the gdfast
     methods in gdfast bench's order (gd, momentum, nesterov, adam, others)."""
-    from .denoise_benchmark import ITERATION_BYTES
+    from .bench.denoise import ITERATION_BYTES
     rows = results["iteration"]
     order = list(ITERATION_BYTES)
     methods = sorted((n[len(GDFAST_ROW_PREFIX):] for n in rows if n.startswith(GDFAST_ROW_PREFIX)),
@@ -322,7 +322,7 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512):
     unusable bench_json.
     """
     Figure = require_matplotlib()
-    from .benchmarks import write_json
+    from .bench.report import write_json
     from .problems import PolynomialFit
     results = None if bench_json is None else load_bench_json(bench_json)
     out_dir = pathlib.Path(out_dir)

@@ -5,9 +5,9 @@ import json
 import numpy as np
 
 from gdfast import kernels
-from gdfast.benchmarks import numpy_adam_step, numpy_adam_step_inplace
+from gdfast.bench.adam import numpy_adam_step, numpy_adam_step_inplace
 from gdfast.cli import main
-from gdfast.denoise_benchmark import numpy_tv_energy_grad
+from gdfast.bench.denoise import numpy_tv_energy_grad
 from gdfast.rules import RULES
 
 
@@ -38,7 +38,7 @@ def test_numpy_tv_baseline_computes_the_same_energy_and_gradient():
 
 def test_adam_suite_prints_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
-    assert main(["bench", "--suite", "adam", "--n-large", "20000", "--n-small", "1000",
+    assert main(["bench", "adam", "--n-large", "20000", "--n-small", "1000",
                  "--reps", "3", "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "STREAM triad" in out and "targets:" in out and "torch.optim.Adam(fused=True)" in out
@@ -52,7 +52,7 @@ def test_adam_suite_prints_and_writes_json(tmp_path, capsys):
 
 def test_denoise_suite_prints_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
-    assert main(["bench", "--size", "96", "--reps", "2", "--json", str(path)]) == 0
+    assert main(["bench", "denoise", "--size", "96", "--reps", "2", "--json", str(path)]) == 0
     out = capsys.readouterr().out
     for line in ("[1/4]", "[2/4]", "[3/4]", "[4/4]", "pure-Python reference iteration",
                  "torch autograd + SGD", "denoise_tv_chambolle", "targets:"):
@@ -65,7 +65,7 @@ def test_denoise_suite_prints_and_writes_json(tmp_path, capsys):
 
 def test_driver_suite_prints_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
-    assert main(["bench", "--suite", "driver", "--size", "8", "--json", str(path)]) == 0
+    assert main(["bench", "driver", "--size", "8", "--json", str(path)]) == 0
     out = capsys.readouterr().out
     for line in ("gdfast driver (kernels.driver)", "torch.optim.Adam + autograd",
                  "minimize_batch, 1 thread", "numpy objective", "targets:"):
@@ -76,7 +76,7 @@ def test_driver_suite_prints_and_writes_json(tmp_path, capsys):
 
 def test_memory_suite_measures_peak_rss_in_fresh_interpreters(capsys):
     """Memory, unlike time, is not noisy: the runs' peaks are held to their bounds."""
-    from gdfast.memory_benchmark import run_memory_benchmark
+    from gdfast.bench.memory import run_memory_benchmark
     res = run_memory_benchmark(n=4_000_000)
     out = capsys.readouterr().out
     assert "minimize-raise" in out and "targets:" in out
@@ -88,3 +88,33 @@ def test_memory_suite_measures_peak_rss_in_fresh_interpreters(capsys):
     # (issue 19: it took 5.1, with a copy and the serialised bytes on writing)
     assert "cli-denoise" in out and rows["cli-denoise"]["ratio"] <= 5.0
     assert res["targets_met"] == 3
+
+
+def test_plain_bench_is_the_denoise_suite_and_common_flags_go_either_side(tmp_path):
+    """`gdfast bench` with no suite takes the denoise suite's defaults; --json
+    and --no-torch may stand before or after the suite's name."""
+    from gdfast.cli import build_parser
+    plain = build_parser().parse_args(["bench", "--json", "a.json"])
+    assert plain.suite is None and plain.json == "a.json"
+    before = build_parser().parse_args(["bench", "--json", "b.json", "--no-torch", "rules",
+                                        "--sizes", "1000"])
+    after = build_parser().parse_args(["bench", "rules", "--sizes", "1000", "--json", "b.json",
+                                       "--no-torch"])
+    for args in (before, after):
+        assert (args.suite, args.json, args.no_torch, args.sizes) == ("rules", "b.json", True,
+                                                                     [1000])
+
+
+def test_plain_bench_runs_the_denoise_suite_with_its_defaults(monkeypatch, tmp_path):
+    import gdfast.bench.denoise as suite
+    seen = {}
+
+    def fake(**kwargs):
+        seen.update(kwargs)
+        return {"ran": True}
+    monkeypatch.setattr(suite, "run_denoise_benchmark", fake)
+    path = tmp_path / "b.json"
+    assert main(["bench", "--no-torch", "--json", str(path)]) == 0
+    assert seen == dict(size=2048, reps=10, reference_iterations=1, with_torch=False,
+                        with_skimage=None)
+    assert json.loads(path.read_text()) == {"ran": True}

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from gdfast import demo
-from gdfast.benchmarks import write_json
-from gdfast.denoise_benchmark import run_denoise_benchmark
+from gdfast.bench.denoise import run_denoise_benchmark
+from gdfast.bench.report import write_json
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

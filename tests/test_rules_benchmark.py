@@ -1,4 +1,4 @@
-"""`gdfast bench --suite rules`: its statistics and its plumbing (tiny sizes:
+"""`gdfast bench rules`: its statistics and its plumbing (tiny sizes:
 nothing here measures speed)."""
 import json
 import math
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from gdfast.benchmarks import median_interval
+from gdfast.bench.stats import median_interval
 from gdfast.cli import main
-from gdfast.rules_benchmark import PAIRS, bytes_per_element, compare, verdict
+from gdfast.bench.rules import PAIRS, bytes_per_element, compare, verdict
 
 
 def _lower_index(r):
@@ -104,7 +104,7 @@ def test_compare_pairs_rounds_and_picks_the_fastest_torch_variant():
 
 def test_rules_suite_prints_every_rule_and_writes_json(tmp_path, capsys):
     path = tmp_path / "rules.json"
-    assert main(["bench", "--suite", "rules", "--rules-sizes", "1000", "20000", "--reps", "1",
+    assert main(["bench", "rules", "--sizes", "1000", "20000", "--reps", "1",
                  "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.count("STREAM triad in this run") == 2
@@ -128,7 +128,7 @@ def test_rules_suite_prints_every_rule_and_writes_json(tmp_path, capsys):
 
 
 def test_rules_suite_without_torch_times_gdfast_alone(capsys):
-    assert main(["bench", "--suite", "rules", "--rules-sizes", "1000", "--reps", "1",
+    assert main(["bench", "rules", "--sizes", "1000", "--reps", "1",
                  "--no-torch"]) == 0
     out = capsys.readouterr().out
     assert "torch 2" not in out.splitlines()[0]

@@ -1,4 +1,4 @@
-"""The nopython-driver benchmark (``gdfast bench --suite driver``).
+"""The nopython-driver benchmark (``gdfast bench driver``).
 
 1. The classic cost x**2 + 5x + 10 with Adam (lr 0.1) for exactly 100
    iterations: the compiled driver, gdfast.minimize (nopython and Python
@@ -17,14 +17,15 @@ import time
 import numba
 import numpy as np
 
-from . import kernels, reference
-from .batch import minimize_batch
-from .benchmarks import _environment, _fmt_time, report_targets, time_round_robin, torch_available
-from .kernels.driver import minimize_nopython
-from .minimize import minimize
-from .optimizers import Adam
-from .problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
-from .schedules import inverse_time_decay
+from .. import kernels, reference
+from ..batch import minimize_batch
+from ..kernels.driver import minimize_nopython
+from ..minimize import minimize
+from ..optimizers import Adam
+from ..problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
+from ..schedules import inverse_time_decay
+from .report import environment, fmt_time, report_targets
+from .timing import time_round_robin, torch_available
 
 ADAM = (0.9, 0.999, 1e-8, 0.0, 0.0)
 
@@ -93,7 +94,7 @@ def run_driver_benchmark(pixels_per_side=256, sample=200, out=None):
     out = sys.stdout if out is None else out
     with_torch = torch_available()
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
-    results = dict(environment=_environment(with_torch))
+    results = dict(environment=environment(with_torch))
     say(f"gdfast driver benchmark: {results['environment']['summary']}")
     say("[1/2] classic cost, Adam lr=0.1, 100 iterations ...")
     med = time_round_robin(_classic_candidates(with_torch), 50)
@@ -102,7 +103,7 @@ def run_driver_benchmark(pixels_per_side=256, sample=200, out=None):
     results["classic"] = {}
     for name, sec in sorted(med.items(), key=lambda kv: kv[1]):
         results["classic"][name] = dict(seconds=sec, ratio=sec / base)
-        say(f"  {name:<38} {_fmt_time(sec):>12} {sec / base:8.1f}x")
+        say(f"  {name:<38} {fmt_time(sec):>12} {sec / base:8.1f}x")
 
     say(f"[2/2] relaxometry fit, {pixels_per_side}x{pixels_per_side} pixels x 16 times ...")
     t, Y, _ = exp_decay_stack((pixels_per_side, pixels_per_side), 16, seed=0)
@@ -137,12 +138,12 @@ def run_driver_benchmark(pixels_per_side=256, sample=200, out=None):
                             ratio=per_pixel_numpy / per_pixel_batch,
                             ratio_njit_loop=per_pixel_njit / per_pixel_batch)
     for n_threads, sec in sorted(batch.items()):
-        say(f"  gdfast.minimize_batch, {n_threads} thread(s): {_fmt_time(sec)} for {m:,} pixels "
-            f"({_fmt_time(sec / m)} per pixel)")
+        say(f"  gdfast.minimize_batch, {n_threads} thread(s): {fmt_time(sec)} for {m:,} pixels "
+            f"({fmt_time(sec / m)} per pixel)")
     say(f"  Python loop over gdfast.minimize, numpy objective (timed on {few.size} pixels): "
-        f"{_fmt_time(per_pixel_numpy)} per pixel -> the batch is {results['batch']['ratio']:.0f}x faster")
+        f"{fmt_time(per_pixel_numpy)} per pixel -> the batch is {results['batch']['ratio']:.0f}x faster")
     say(f"  Python loop over gdfast.minimize, @njit objective, nopython per pixel (timed on "
-        f"{idx.size} pixels): {_fmt_time(per_pixel_njit)} per pixel -> the batch is "
+        f"{idx.size} pixels): {fmt_time(per_pixel_njit)} per pixel -> the batch is "
         f"{results['batch']['ratio_njit_loop']:.1f}x faster")
     say(f"  converged (gtol): {100 * res.success.mean():.2f}% of pixels")
 

@@ -4,7 +4,7 @@ against numpy, the pure-Python reference and torch autograd + torch.optim,
 beside a STREAM triad; and the time gdfast needs to reach the PSNR of
 skimage.restoration.denoise_tv_chambolle.
 
-As in gdfast.benchmarks: every candidate gets a warm-up call, candidates are
+As in every suite (gdfast.bench.timing): every candidate gets a warm-up call, candidates are
 timed round-robin in one process, figures are medians. Effective bandwidth
 counts the bytes an iteration must move: the TV gradient alone reads u and f
 and writes g (24 bytes per pixel); a fused iteration reads u and f, writes
@@ -17,11 +17,11 @@ import time
 import numba
 import numpy as np
 
-from . import reference
-from .benchmarks import (_environment, _fmt_time, report_targets, stream_triad_bandwidth,
-                         time_round_robin, torch_available)
-from .denoise import TVObjective, default_optimizer, denoise, lipschitz_bound
-from .images import add_noise, psnr, test_image
+from .. import reference
+from ..denoise import TVObjective, default_optimizer, denoise, lipschitz_bound
+from ..images import add_noise, psnr, test_image
+from .report import environment, fmt_time, report_targets
+from .timing import stream_triad_bandwidth, time_round_robin, torch_available
 
 TV_BYTES = 24
 ITERATION_BYTES = {"gd": 24, "momentum": 40, "nesterov": 40, "adam": 56}
@@ -104,7 +104,7 @@ def run_denoise_benchmark(size=2048, reps=10, reference_iterations=1, with_torch
     clean, image_name = test_image(size, "camera" if with_skimage else "synthetic")
     f = add_noise(clean, SIGMA, seed=0)
     px = f.size
-    results = dict(environment=_environment(with_torch), size=size, image=image_name,
+    results = dict(environment=environment(with_torch), size=size, image=image_name,
                    lam=LAM, eps=EPS, sigma=SIGMA)
     say(f"gdfast denoising benchmark: {results['environment']['summary']}")
     say(f"image: {image_name}, {size}x{size}, Gaussian noise sigma={SIGMA}; "
@@ -160,12 +160,12 @@ def _report_iterations(med, px, triad, say):
         gbps = nbytes / sec / 1e9 if nbytes else None
         rows[name] = dict(seconds=sec, GBps=gbps, ratio=sec / base)
         gb = f"{gbps:7.1f}" if gbps else f"{'-':>7}"
-        say(f"  {name:<38} {_fmt_time(sec):>10} {gb} {sec / base:8.1f}x")
+        say(f"  {name:<38} {fmt_time(sec):>10} {gb} {sec / base:8.1f}x")
     roofline = TV_BYTES * px / triad
     grad = rows["gdfast TV energy+gradient kernel"]
     grad["roofline_seconds"] = roofline
     grad["over_roofline"] = grad["seconds"] / roofline
-    say(f"  TV gradient roofline (24 bytes/pixel at the triad bandwidth): {_fmt_time(roofline)};"
+    say(f"  TV gradient roofline (24 bytes/pixel at the triad bandwidth): {fmt_time(roofline)};"
         f" the kernel takes {grad['over_roofline']:.2f}x that")
     return rows
 
@@ -194,7 +194,7 @@ def _time_to_quality(f, clean, reps, say):
     med = time_round_robin(cands, rounds)
     row["chambolle_seconds"] = med["chambolle"]
     say(f"  skimage denoise_tv_chambolle(weight={LAM}): {target:.2f} dB in "
-        f"{_fmt_time(med['chambolle'])}")
+        f"{fmt_time(med['chambolle'])}")
     for method, m in row["methods"].items():
         if method not in med:
             say(f"  gdfast.denoise (method={method!r}, eps={EPS}) never reached it in 300 "
@@ -202,7 +202,7 @@ def _time_to_quality(f, clean, reps, say):
             continue
         m.update(seconds=med[method], ratio=med["chambolle"] / med[method])
         say(f"  gdfast.denoise (method={method!r}, eps={EPS}): {m['psnr']:.2f} dB after "
-            f"{m['iterations']} iterations in {_fmt_time(m['seconds'])} -> {m['ratio']:.1f}x "
+            f"{m['iterations']} iterations in {fmt_time(m['seconds'])} -> {m['ratio']:.1f}x "
             f"sooner (it goes on to {m['best_psnr']:.2f} dB)")
     default = row["methods"][TIME_TO_QUALITY_METHODS[0]]
     if "ratio" in default:

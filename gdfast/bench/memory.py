@@ -1,6 +1,6 @@
-"""`gdfast bench --suite memory`: the peak memory of a long Adam run.
+"""`gdfast bench memory`: the peak memory of a long Adam run.
 
-Each scenario runs in a fresh interpreter (``python -m gdfast.memory_benchmark
+Each scenario runs in a fresh interpreter (``python -m gdfast.bench.memory
 SCENARIO N``): it imports gdfast, compiles the kernels on a small problem,
 allocates the problem's own data (the start x0 for minimize), then reads
 the resident set size (VmRSS, the baseline), resets the peak (writing 5 to
@@ -135,7 +135,7 @@ def run_memory_benchmark(n=16_000_000, out=None):
             say(f"  cli-denoise: `gdfast denoise in.npy -o out.npy`, float64 "
                 f"{math.isqrt(n)}x{math.isqrt(n)}, {STEPS} iterations; peak above the baseline "
                 "(no image read yet) in image buffers (8 x pixels)")
-        proc = subprocess.run([sys.executable, "-m", "gdfast.memory_benchmark", scenario, str(n)],
+        proc = subprocess.run([sys.executable, "-m", "gdfast.bench.memory", scenario, str(n)],
                               capture_output=True, text=True, timeout=1800)
         if proc.returncode != 0:
             raise RuntimeError(f"memory scenario {scenario} failed:\n{proc.stderr}")

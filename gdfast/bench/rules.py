@@ -1,4 +1,4 @@
-"""Every update rule beside torch.optim (``gdfast bench --suite rules``).
+"""Every update rule beside torch.optim (``gdfast bench rules``).
 
 For each optimizer with its default options, one step of gdfast's
 ``Optimizer.step`` (validation and the kernel it picks for the size) against
@@ -15,9 +15,10 @@ import sys
 
 import numpy as np
 
-from . import optimizers as gd
-from .benchmarks import (_environment, _fmt_time, median_interval, stream_triad_bandwidth,
-                         time_round_robin_samples, torch_available)
+from .. import optimizers as gd
+from .report import environment, fmt_time
+from .stats import median_interval
+from .timing import stream_triad_bandwidth, time_round_robin_samples, torch_available
 
 # (label, gdfast factory, torch class name or None, torch kwargs)
 PAIRS = [
@@ -117,7 +118,7 @@ def run_rules_benchmark(sizes=SIZES, reps=10, with_torch=None, out=None):
     out = sys.stdout if out is None else out
     with_torch = torch_available() if with_torch is None else with_torch
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
-    results = dict(environment=_environment(with_torch), confidence=CONFIDENCE, sizes={})
+    results = dict(environment=environment(with_torch), confidence=CONFIDENCE, sizes={})
     say(f"gdfast rules benchmark: {results['environment']['summary']}")
     targets = []
     for n in sizes:
@@ -136,7 +137,7 @@ def run_rules_benchmark(sizes=SIZES, reps=10, with_torch=None, out=None):
             med = row["seconds"]
             row["gdfast_GBps"] = nbytes * n / med["gdfast"] / 1e9
             rows[label] = row
-            cell = lambda k: _fmt_time(med[k]) if k in med else "-"  # noqa: E731
+            cell = lambda k: fmt_time(med[k]) if k in med else "-"  # noqa: E731
             ratio = "-"
             if row["ratio"] is not None:
                 lo, hi = row["interval"]

@@ -8,76 +8,19 @@ the minimum bytes a step must move (Adam reads x, g, m, v and writes x, m, v:
 56 bytes per element) over the median time, beside a STREAM triad (24 bytes
 per element) measured in the same run.
 """
-import json
 import math
-import platform
-import statistics
 import sys
-import time
 
 import numba
 import numpy as np
 
-from . import kernels, reference
-from .rules import RULES
+from .. import kernels, reference
+from ..rules import RULES
+from .report import environment, fmt_time, report_targets
+from .timing import stream_triad_bandwidth, time_round_robin, torch_available
 
 ADAM_BYTES_PER_ELEMENT = 56
-TRIAD_BYTES_PER_ELEMENT = 24
 ADAM_HYPER = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
-
-
-def time_round_robin_samples(candidates, rounds):
-    """Seconds of every timed call of each candidate, in round order.
-
-    candidates: {name: (fn, reps)}; fn() does one call, reps <= rounds is how
-    many rounds it takes part in (slow candidates take fewer). Each fn is
-    called once untimed first. Returns {name: [seconds of round 0, 1, ...]}.
-    """
-    for fn, _ in candidates.values():
-        fn()
-    times = {name: [] for name in candidates}
-    for r in range(rounds):
-        for name, (fn, reps) in candidates.items():
-            if r < reps:
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
-    return times
-
-
-def time_round_robin(candidates, rounds):
-    """Median seconds per call of each candidate (see time_round_robin_samples)."""
-    samples = time_round_robin_samples(candidates, rounds)
-    return {name: statistics.median(ts) for name, ts in samples.items()}
-
-
-def median_interval(values, confidence=0.95):
-    """Distribution-free confidence interval (lo, hi) for the median of values.
-
-    The order statistics X_(k) <= X_(R+1-k) of R values cover the true median
-    with probability 1 - 2 P(B < k), B ~ Binomial(R, 1/2); k is the largest
-    with that coverage >= confidence. When even (min, max) falls short of it
-    (fewer than 6 values for 95%: its coverage is 1 - 2^(1-R)), (min, max) is
-    returned.
-    """
-    xs = sorted(values)
-    r = len(xs)
-    if r == 0:
-        raise ValueError("values: expected at least one value")
-    k, below = 1, 0.0                       # below = P(B < k)
-    while True:
-        below_next = below + math.comb(r, k) / 2.0 ** r     # P(B < k + 1)
-        if k + 1 > (r + 1) // 2 or 1.0 - 2.0 * below_next < confidence:
-            break
-        k, below = k + 1, below_next
-    return xs[k - 1], xs[r - k]
-
-
-def stream_triad_bandwidth(n, reps=20):
-    """STREAM triad a = b + s*c with numba's threads; returns bytes/second."""
-    a, b, c = np.zeros(n), np.ones(n), np.full(n, 2.0)
-    med = time_round_robin({"triad": (lambda: kernels.triad_parallel(a, b, c, 3.0), reps)}, reps)
-    return TRIAD_BYTES_PER_ELEMENT * n / med["triad"]
 
 
 def numpy_adam_step(x, g, m, v, t, lr, beta1, beta2, eps):
@@ -173,7 +116,7 @@ def facade_overhead(n=1000, rounds=30, calls=500, seed=0):
     Each timed sample is ``calls`` back-to-back calls (one call is too short
     for the clock); bare and facade samples alternate.
     """
-    from .optimizers import Adam
+    from ..optimizers import Adam
     rng = np.random.default_rng(seed)
     x_bare, x_opt, g = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n)
     opt = Adam(lr=1e-3)
@@ -193,14 +136,6 @@ def facade_overhead(n=1000, rounds=30, calls=500, seed=0):
     return med["bare"] / calls, med["facade"] / calls
 
 
-def torch_available():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def run_kernel_benchmark(n_large=16_000_000, n_small=10_000, reps=20,
                          with_torch=None, out=None):
     """Measure and print the Adam figures (to ``out``, default stdout); return them as a dict."""
@@ -208,7 +143,7 @@ def run_kernel_benchmark(n_large=16_000_000, n_small=10_000, reps=20,
     if with_torch is None:
         with_torch = torch_available()
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
-    results = dict(environment=_environment(with_torch), sizes={})
+    results = dict(environment=environment(with_torch), sizes={})
     say(f"gdfast kernel benchmark: {results['environment']['summary']}")
     say(f"[1/3] STREAM triad, n={n_large:,} ...")
     triad = stream_triad_bandwidth(n_large, reps)
@@ -244,7 +179,7 @@ def _report_adam(n, med, gdfast_name, triad, say):
         gbps = ADAM_BYTES_PER_ELEMENT * n / sec / 1e9
         rows[name] = dict(seconds=sec, GBps=gbps, fraction_of_triad=gbps * 1e9 / triad,
                           ratio=sec / base)
-        say(f"  {name:<30} {_fmt_time(sec):>11} {gbps:8.2f} {100 * gbps * 1e9 / triad:7.0f}% "
+        say(f"  {name:<30} {fmt_time(sec):>11} {gbps:8.2f} {100 * gbps * 1e9 / triad:7.0f}% "
             f"{sec / base:8.2f}x")
     return rows
 
@@ -278,15 +213,6 @@ def _report_targets(results, n_large, n_small, say):
     report_targets(results, lines, say)
 
 
-def report_targets(results, lines, say):
-    """Print each (text, met, goal) line under "targets:" and store them in results."""
-    say("targets:")
-    results["targets"] = []
-    for text, ok, goal in lines:
-        say(f"  {text}  (target {goal}: {'met' if ok else 'NOT met'})")
-        results["targets"].append(dict(text=text, target=goal, met=bool(ok)))
-
-
 def _facade_choice(n):
     """The name of the candidate running the kernel gdfast.Adam.step runs at length n."""
     rule = RULES["adam"]
@@ -296,30 +222,3 @@ def _facade_choice(n):
 
 def _ratio(rows, name, baseline):
     return rows[name]["seconds"] / rows[baseline]["seconds"]
-
-
-def _fmt_time(sec):
-    if sec >= 1:
-        return f"{sec:.2f} s"
-    if sec >= 1e-3:
-        return f"{sec * 1e3:.2f} ms"
-    return f"{sec * 1e6:.1f} us"
-
-
-def _environment(with_torch):
-    env = dict(python=platform.python_version(), numba=numba.__version__,
-               numpy=np.__version__, numba_threads=numba.get_num_threads(),
-               machine=platform.machine(), processor=platform.processor())
-    summary = (f"numba {env['numba']} ({env['numba_threads']} threads), numpy {env['numpy']}, "
-               f"Python {env['python']}")
-    if with_torch:
-        import torch
-        env.update(torch=torch.__version__, torch_threads=torch.get_num_threads())
-        summary += f", torch {env['torch']} ({env['torch_threads']} threads)"
-    env["summary"] = summary
-    return env
-
-
-def write_json(results, path):
-    with open(path, "w") as fh:
-        json.dump(results, fh, indent=2)

@@ -1,0 +1,115 @@
+"""`gdfast bench [SUITE]`: one sub-command per suite, each with its own flags.
+
+Plain `gdfast bench` runs the denoise suite with its defaults (README's main
+job). --json and --no-torch are common to every suite and may stand before
+or after the suite's name.
+"""
+import argparse
+
+EXAMPLES = """examples:
+  gdfast bench                          # the denoise suite at 2048x2048
+  gdfast bench --json bench.json
+  gdfast bench denoise --size 4096
+  gdfast bench adam ; gdfast bench rules ; gdfast bench driver ; gdfast bench memory"""
+
+SUITES = {
+    "denoise": "one TV-denoising iteration per optimizer against numpy, the pure-Python "
+               "reference and torch, and the time to scikit-image chambolle's PSNR (default)",
+    "adam": "the Adam kernel at two sizes against numpy, pure Python and torch.optim",
+    "driver": "the nopython loop and the batch relaxometry fit",
+    "rules": "every update rule beside torch.optim at three sizes",
+    "memory": "peak RSS of long Adam runs and of gdfast denoise, in fresh interpreters",
+}
+
+
+def _common(suppress):
+    """--json and --no-torch; on the suites' parsers their defaults are
+    suppressed so that a flag given before the suite's name is kept."""
+    common = argparse.ArgumentParser(add_help=False)
+    default = argparse.SUPPRESS if suppress else None
+    common.add_argument("--json", metavar="PATH", default=default,
+                        help="also write the figures as JSON")
+    common.add_argument("--no-torch", action="store_true",
+                        default=argparse.SUPPRESS if suppress else False,
+                        help="leave torch out even if installed")
+    return common
+
+
+def _add_suite_arguments(name, p):
+    if name == "denoise":
+        p.add_argument("--size", type=int, default=2048,
+                       help="image side in pixels (512, 2048 default, 4096)")
+        p.add_argument("--reps", type=int, default=10, help="timed rounds (default 10)")
+        p.add_argument("--reference-iterations", type=int, default=1,
+                       help="iterations of the pure-Python reference (default 1)")
+        p.add_argument("--no-skimage", action="store_true",
+                       help="synthetic image, no chambolle comparison")
+    elif name == "adam":
+        p.add_argument("--n-large", type=int, default=16_000_000,
+                       help="large size (default 16,000,000)")
+        p.add_argument("--n-small", type=int, default=10_000, help="small size (default 10,000)")
+        p.add_argument("--reps", type=int, default=10, help="timed rounds (default 10)")
+    elif name == "driver":
+        p.add_argument("--size", type=int, default=256,
+                       help="side of the relaxometry stack (default 256)")
+    elif name == "rules":
+        p.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                       help="the sizes (default 10000 1000000 16000000)")
+        p.add_argument("--reps", type=int, default=10,
+                       help="rounds: 5x, 2x and 1x this at n <= 100,000, <= 1,000,000 and "
+                       "above (default 10)")
+    elif name == "memory":
+        p.add_argument("--n", type=int, default=16_000_000,
+                       help="parameters of the Adam runs, pixels of the denoised image "
+                       "(default 16,000,000)")
+
+
+def add_bench_command(sub, formatter):
+    """Add `bench` and its suites to the sub-parsers ``sub`` of `gdfast`."""
+    bench = sub.add_parser("bench", parents=[_common(False)],
+                           help="time the kernels and the denoiser against numpy, pure "
+                           "Python, torch and scikit-image, beside a STREAM triad",
+                           description=__doc__, epilog=EXAMPLES, formatter_class=formatter)
+    suites = bench.add_subparsers(dest="suite", metavar="SUITE",
+                                  help="the suite to run (default: denoise)")
+    parsers = {}
+    for name, text in SUITES.items():
+        p = suites.add_parser(name, parents=[_common(True)], help=text, description=text,
+                              epilog=EXAMPLES, formatter_class=formatter)
+        _add_suite_arguments(name, p)
+        parsers[name] = p
+    bench.set_defaults(run=lambda args: run_bench(args, parsers))
+    return bench
+
+
+def run_bench(args, parsers):
+    """Run the suite args name (denoise when none), print, write --json."""
+    if args.suite is None:                       # plain `gdfast bench`: denoise's defaults
+        args.suite = "denoise"
+        parsers["denoise"].parse_args([], namespace=args)
+    with_torch = False if args.no_torch else None
+    if args.suite == "memory":
+        from .memory import run_memory_benchmark
+        results = run_memory_benchmark(n=args.n)
+    elif args.suite == "rules":
+        from .rules import SIZES, run_rules_benchmark
+        results = run_rules_benchmark(sizes=tuple(args.sizes or SIZES), reps=args.reps,
+                                      with_torch=with_torch)
+    elif args.suite == "driver":
+        from .driver import run_driver_benchmark
+        results = run_driver_benchmark(pixels_per_side=args.size)
+    elif args.suite == "adam":
+        from .adam import run_kernel_benchmark
+        results = run_kernel_benchmark(n_large=args.n_large, n_small=args.n_small,
+                                       reps=args.reps, with_torch=with_torch)
+    else:
+        from .denoise import run_denoise_benchmark
+        results = run_denoise_benchmark(size=args.size, reps=args.reps,
+                                        reference_iterations=args.reference_iterations,
+                                        with_torch=with_torch,
+                                        with_skimage=False if args.no_skimage else None)
+    if args.json:
+        from .report import write_json
+        write_json(results, args.json)
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,57 @@
+"""Timing for the benchmark suites: candidates round-robin, and a STREAM triad.
+
+Every candidate runs in the same process on its own copy of the same arrays,
+after one warm-up call (so compile time is never timed); the candidates are
+timed round-robin, one call each per round, so that a noisy machine slows
+them alike, and each figure is a median. Bandwidth is effective bandwidth:
+the minimum bytes a step must move over the median time, beside a STREAM
+triad (24 bytes per element) measured in the same run.
+"""
+import statistics
+import time
+
+import numpy as np
+
+from .. import kernels
+
+TRIAD_BYTES_PER_ELEMENT = 24
+
+
+def time_round_robin_samples(candidates, rounds):
+    """Seconds of every timed call of each candidate, in round order.
+
+    candidates: {name: (fn, reps)}; fn() does one call, reps <= rounds is how
+    many rounds it takes part in (slow candidates take fewer). Each fn is
+    called once untimed first. Returns {name: [seconds of round 0, 1, ...]}.
+    """
+    for fn, _ in candidates.values():
+        fn()
+    times = {name: [] for name in candidates}
+    for r in range(rounds):
+        for name, (fn, reps) in candidates.items():
+            if r < reps:
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def time_round_robin(candidates, rounds):
+    """Median seconds per call of each candidate (see time_round_robin_samples)."""
+    samples = time_round_robin_samples(candidates, rounds)
+    return {name: statistics.median(ts) for name, ts in samples.items()}
+
+
+def stream_triad_bandwidth(n, reps=20):
+    """STREAM triad a = b + s*c with numba's threads; returns bytes/second."""
+    a, b, c = np.zeros(n), np.ones(n), np.full(n, 2.0)
+    med = time_round_robin({"triad": (lambda: kernels.triad_parallel(a, b, c, 3.0), reps)}, reps)
+    return TRIAD_BYTES_PER_ELEMENT * n / med["triad"]
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
