@@ -26,7 +26,7 @@ import gdfast
 from gdfast.checkpoint import load_checkpoint, save_checkpoint
 from gdfast.files import (check_can_write, check_distinct, remove_stale_temporaries,
                           write_atomically)
-from gdfast.image_files import Picture
+from gdfast.cli.image_files import Picture
 from gdfast.images import add_noise, synthetic_image
 from gdfast.problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
 
@@ -324,7 +324,7 @@ PICTURES = {
 
 @pytest.mark.parametrize("kind", PICTURES)
 def test_the_streamed_npy_is_the_file_np_save_writes(tmp_path, kind, monkeypatch):
-    import gdfast.image_files as image_files
+    import gdfast.cli.image_files as image_files
     monkeypatch.setattr(image_files, "_CHUNK_ELEMENTS", 7)       # many small chunks
     pic = PICTURES[kind](np.random.default_rng(1))
     write_atomically(tmp_path / "a.npy", pic.write_npy, overwrite=False)

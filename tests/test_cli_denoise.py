@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from gdfast.cli import main
-from gdfast.image_files import read_picture
+from gdfast.cli.image_files import read_picture
 from gdfast.images import add_noise, psnr, synthetic_image
 
 SIZE = 64

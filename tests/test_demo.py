@@ -1,4 +1,4 @@
-"""gdfast.demo writes its five PNG figures, reads gdfast bench's JSON, and says
+"""gdfast.cli.demo writes its five PNG figures, reads gdfast bench's JSON, and says
 how to install matplotlib when it is missing."""
 import io
 import json
@@ -8,7 +8,7 @@ import sys
 import pytest
 from PIL import Image
 
-from gdfast import demo
+from gdfast.cli import demo
 from gdfast.bench.denoise import run_denoise_benchmark
 from gdfast.bench.report import write_json
 

@@ -43,6 +43,9 @@ def test_wheel_holds_kernels_under_gdfast_only(tmp_path):
     assert "gdfast/kernels/adaptive.py" in names
     assert "gdfast/reference.py" in names
     assert "gdfast/py.typed" in names                 # PEP 561: the hints are shipped
+    # the tools' subpackages
+    assert {"gdfast/bench/denoise.py", "gdfast/bench/command.py", "gdfast/cli/__init__.py",
+            "gdfast/cli/image_files.py", "gdfast/cli/demo.py"} <= set(names)
     assert not any(n.startswith("kernels/") for n in names), names
 
 

@@ -74,8 +74,8 @@ def classic_runs():
     Returns {name: (settings, path)}, path the float64 iterates x_0..x_nit
     (gdfast.problems.run_classic: central differences, stop at |x + 2.5| < 1e-6).
     """
-    from .problems import CLASSIC_SETTINGS, run_classic
-    from .rules import RULES
+    from ..problems import CLASSIC_SETTINGS, run_classic
+    from ..rules import RULES
     return {name: (settings, run_classic(RULES[name], **settings)[0])
             for name, settings in CLASSIC_SETTINGS.items()}
 
@@ -83,9 +83,9 @@ def classic_runs():
 def fit_polynomial(problem):
     """The README quickstart: Adam with an inverse-time-decay lr on the
     PolynomialFit problem; returns gdfast.minimize's result."""
-    from . import schedules
-    from .minimize import minimize
-    from .optimizers import Adam
+    from .. import schedules
+    from ..minimize import minimize
+    from ..optimizers import Adam
     return minimize(problem.value_and_grad, problem.x0,
                     Adam(lr=schedules.inverse_time_decay(0.5, 1000)),
                     max_iter=50_000, gtol=1e-9)
@@ -94,8 +94,8 @@ def fit_polynomial(problem):
 def denoise_images(size, sigma=0.1, lam=0.1):
     """(clean, noisy, result): the synthetic image of side ``size``, with
     Gaussian noise (seed 0), and gdfast.denoise's result (with psnr)."""
-    from .denoise import denoise
-    from .images import add_noise, synthetic_image
+    from ..denoise import denoise
+    from ..images import add_noise, synthetic_image
     clean = synthetic_image(size)
     noisy = add_noise(clean, sigma, seed=0)
     return clean, noisy, denoise(noisy, lam=lam, clean=clean)
@@ -104,7 +104,7 @@ def denoise_images(size, sigma=0.1, lam=0.1):
 def run_small_benchmark(size=512):
     """gdfast bench's denoising figures at ``size`` x ``size``, quietly, in
     this process (no torch, no scikit-image, 3 rounds); returns its dict."""
-    from .bench.denoise import run_denoise_benchmark
+    from ..bench.denoise import run_denoise_benchmark
     return run_denoise_benchmark(size=size, reps=3, with_torch=False, with_skimage=False,
                                  out=io.StringIO())
 
@@ -154,7 +154,7 @@ def bench_speedups(results):
     """{baseline label: {gdfast method: baseline seconds / gdfast seconds}}
     for every baseline of BASELINES in results["iteration"], the gdfast
     methods in gdfast bench's order (gd, momentum, nesterov, adam, others)."""
-    from .bench.denoise import ITERATION_BYTES
+    from ..bench.denoise import ITERATION_BYTES
     rows = results["iteration"]
     order = list(ITERATION_BYTES)
     methods = sorted((n[len(GDFAST_ROW_PREFIX):] for n in rows if n.startswith(GDFAST_ROW_PREFIX)),
@@ -184,7 +184,7 @@ def _poly_text(coef, var="t", digits=2):
 
 def _draw_cost_curve(ax):
     """The classic cost on CURVE_RANGE, its minimum starred, labelled axes."""
-    from .problems import CLASSIC_MINIMUM, classic_cost
+    from ..problems import CLASSIC_MINIMUM, classic_cost
     x = np.linspace(*CURVE_RANGE, 400)
     ax.plot(x, classic_cost(x), color="0.6", lw=2, label="f(x) = x² + 5x + 10", zorder=1)
     ax.plot([CLASSIC_MINIMUM], [classic_cost(CLASSIC_MINIMUM)], "*", color="gold", ms=16,
@@ -197,7 +197,7 @@ def _draw_cost_curve(ax):
 
 def plot_classic_path(fig, path, settings):
     """Plain gradient descent's iterates (x_k, f(x_k)) on the cost curve."""
-    from .problems import CLASSIC_X0, classic_cost
+    from ..problems import CLASSIC_X0, classic_cost
     ax = fig.add_subplot()
     _draw_cost_curve(ax)
     ax.plot(path, classic_cost(path), "o-", color="tab:blue", ms=5, lw=1, zorder=3,
@@ -213,7 +213,7 @@ def plot_classic_path(fig, path, settings):
 def plot_optimizers(fig, runs):
     """Each rule's path on the cost curve (left) and f(x_k) - f_min against
     k on a log axis (right); runs as returned by classic_runs()."""
-    from .problems import CLASSIC_MINIMUM, classic_cost
+    from ..problems import CLASSIC_MINIMUM, classic_cost
     f_min = classic_cost(CLASSIC_MINIMUM)
     left, right = fig.subplots(1, 2)
     _draw_cost_curve(left)
@@ -259,7 +259,7 @@ def plot_curve_fit(fig, problem, result):
 
 def plot_denoise(fig, clean, noisy, result, sigma=0.1, lam=0.1):
     """Clean, noisy and denoised images side by side, PSNRs in the titles."""
-    from .images import psnr
+    from ..images import psnr
     axes = fig.subplots(1, 3)
     h, w = clean.shape
     titles = (f"clean (synthetic, {h}x{w})",
@@ -322,8 +322,8 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512):
     unusable bench_json.
     """
     Figure = require_matplotlib()
-    from .bench.report import write_json
-    from .problems import PolynomialFit
+    from ..bench.report import write_json
+    from ..problems import PolynomialFit
     results = None if bench_json is None else load_bench_json(bench_json)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from .files import check_can_write, write_atomically
+from ..files import check_can_write, write_atomically
 
 PILLOW_MESSAGE = ('reading and writing PNG, TIFF and JPEG needs Pillow, an optional extra: '
                   'pip install Pillow  (or pip install "gdfast[images]")')

@@ -5,8 +5,8 @@ import os
 import sys
 import time
 
-from . import validation as check
-from .bench.command import add_bench_command
+from .. import validation as check
+from ..bench.command import add_bench_command
 
 EXAMPLES = {
     "denoise": """examples:
@@ -33,8 +33,8 @@ DENOISE_METHODS = ("momentum", "nesterov", "gd", "adam")
 
 
 def _classic(args):
-    from .problems import CLASSIC_SETTINGS, classic_cost, run_classic
-    from .rules import RULES
+    from ..problems import CLASSIC_SETTINGS, classic_cost, run_classic
+    from ..rules import RULES
     print("minimising f(x) = x**2 + 5x + 10 from x0 = 5 (minimum -2.5), "
           "derivative by central differences, stop at |x + 2.5| < 1e-6")
     for name, settings in CLASSIC_SETTINGS.items():
@@ -46,9 +46,9 @@ def _classic(args):
 
 
 def _denoise(args):
-    from .checkpoint import checked_checkpoint_options
-    from .denoise import denoise
-    from .files import check_distinct
+    from ..checkpoint import checked_checkpoint_options
+    from ..denoise import denoise
+    from ..files import check_distinct
     from .image_files import check_writable, read_picture, write_picture
     if args.threads is not None:
         import numba
@@ -153,7 +153,7 @@ def _checked(kind, flag):
             if kind == "count":
                 return check.whole_number(flag, value, 0)
             if kind == "eps":
-                from .denoise import checked_eps
+                from ..denoise import checked_eps
                 return checked_eps(flag, value)
             return check.positive(flag, value) if kind == "positive" else check.non_negative(flag, value)
         except ValueError as err:
@@ -176,7 +176,7 @@ def _thread_count(text):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="gdfast", description=__doc__)
-    from . import __version__
+    from .. import __version__
     parser.add_argument("--version", action="version", version=f"gdfast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
