@@ -27,6 +27,8 @@ any update rule); ``guard`` a step that is skipped when the gradient holds
 NaN or inf.
 """
 from .adam_family import (
+    adam_step,
+    adam_step_parallel,
     adamax_step,
     adamax_step_parallel,
     adamw_step,
@@ -41,8 +43,6 @@ from .adaptive import (
     adadelta_step_parallel,
     adagrad_step,
     adagrad_step_parallel,
-    adam_step,
-    adam_step_parallel,
     rmsprop_full_step,
     rmsprop_full_step_parallel,
     rmsprop_step,

@@ -1,4 +1,5 @@
-"""Adaptive-step rules: AdaGrad, RMSProp and Adam.
+"""Adaptive-step rules: AdaGrad, RMSProp (plain and with torch's options) and
+Adadelta. Adam and its relatives are in kernels/adam_family.py.
 
 Same calling convention as every gdfast kernel (see kernels/sgd.py)::
 
@@ -16,17 +17,16 @@ import math
 
 from numba import njit, prange
 
-from .adam_family import lerp
+from ._elementwise import descent_direction, direction_sign, lerp
 from .jit import PARALLEL, SERIAL
 from .nonfinite import any_nonfinite
-from .sgd import _descent_direction, _sign
 
 
 # --- AdaGrad -----------------------------------------------------------------
 
 @njit(**SERIAL)
 def _adagrad_update(i, x, g, s, clr, eps, weight_decay, sign):
-    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    d = descent_direction(g[i], x[i], weight_decay, sign)
     s_i = s[i] + d * d
     s[i] = s_i
     x_i = x[i] - clr * d / (math.sqrt(s_i) + eps)
@@ -55,7 +55,7 @@ def adagrad_step(x, g, state, t, lr, hyper):
     Reference: Duchi, Hazan & Singer (2011), JMLR 12.
     """
     lr_decay, eps, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     clr = _adagrad_lr(t, lr, lr_decay)
     s = state[0]
     bad = 0
@@ -68,7 +68,7 @@ def adagrad_step(x, g, state, t, lr, hyper):
 def adagrad_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`adagrad_step`; bitwise the same result."""
     lr_decay, eps, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     clr = _adagrad_lr(t, lr, lr_decay)
     s = state[0]
     bad = 0
@@ -81,7 +81,7 @@ def adagrad_step_parallel(x, g, state, t, lr, hyper):
 
 @njit(**SERIAL)
 def _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign):
-    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    d = descent_direction(g[i], x[i], weight_decay, sign)
     a_i = alpha * a[i] + (1.0 - alpha) * d * d
     a[i] = a_i
     x_i = x[i] - lr * d / (math.sqrt(a_i) + eps)
@@ -105,7 +105,7 @@ def rmsprop_step(x, g, state, t, lr, hyper):
     Reference: Tieleman & Hinton (2012), Coursera lecture 6.5.
     """
     alpha, eps, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     a = state[0]
     bad = 0
     for i in range(x.size):
@@ -117,80 +117,11 @@ def rmsprop_step(x, g, state, t, lr, hyper):
 def rmsprop_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`rmsprop_step`; bitwise the same result."""
     alpha, eps, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     a = state[0]
     bad = 0
     for i in prange(x.size):
         bad += _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign)
-    return bad
-
-
-# --- Adam --------------------------------------------------------------------
-
-@njit(**SERIAL)
-def _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2, eps,
-                 weight_decay, sign):
-    d = _descent_direction(g[i], x[i], weight_decay, sign)
-    m_i = beta1 * m[i] + (1.0 - beta1) * d
-    v_i = beta2 * v[i] + (1.0 - beta2) * d * d
-    m[i] = m_i
-    v[i] = v_i
-    x_i = x[i] - step_size * m_i / (math.sqrt(v_i) * inv_sqrt_bc2 + eps)
-    x[i] = x_i
-    return any_nonfinite(x_i, m_i, v_i)
-
-
-@njit(**SERIAL)
-def _adam_bias_corrections(t, lr, beta1, beta2):
-    """(lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t))."""
-    tf = float(t)
-    return lr / (1.0 - beta1 ** tf), 1.0 / math.sqrt(1.0 - beta2 ** tf)
-
-
-@njit(**SERIAL)
-def adam_step(x, g, state, t, lr, hyper):
-    """Adam with bias correction, torch.optim.Adam form, in place.
-
-    d = ±g + weight_decay * x
-    m <- beta1 * m + (1 - beta1) * d
-    v <- beta2 * v + (1 - beta2) * d * d
-    x <- x - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
-
-    state: ``(m, v)``, first and second moment estimates (start at 0).
-    hyper: ``(beta1, beta2, eps, weight_decay, maximize)``
-        beta1, beta2 in [0, 1) (defaults 0.9, 0.999),
-        eps > 0 added outside the square root (default 1e-8),
-        weight_decay >= 0 (L2 added to the gradient, not AdamW's decoupled
-        decay), maximize in {0.0, 1.0}.
-    As torch.optim.Adam, sqrt(v / bc2) is computed as sqrt(v) / sqrt(bc2),
-    here as a product with 1 / sqrt(bc2): one division per element instead
-    of two, a difference of an ulp or so per step. (torch writes the m update
-    as a lerp, m + (1 - beta1)(d - m); this kernel keeps the paper's form.)
-    Reference: Kingma & Ba (2015), "Adam: a method for stochastic
-    optimization", Algorithm 1; torch.optim.Adam; optax.adam.
-    """
-    beta1, beta2, eps, weight_decay, maximize = hyper
-    sign = _sign(maximize)
-    step_size, inv_sqrt_bc2 = _adam_bias_corrections(t, lr, beta1, beta2)
-    m, v = state
-    bad = 0
-    for i in range(x.size):
-        bad += _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
-                            eps, weight_decay, sign)
-    return bad
-
-
-@njit(**PARALLEL)
-def adam_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`adam_step`; bitwise the same result."""
-    beta1, beta2, eps, weight_decay, maximize = hyper
-    sign = _sign(maximize)
-    step_size, inv_sqrt_bc2 = _adam_bias_corrections(t, lr, beta1, beta2)
-    m, v = state
-    bad = 0
-    for i in prange(x.size):
-        bad += _adam_update(i, x, g, m, v, step_size, inv_sqrt_bc2, beta1, beta2,
-                            eps, weight_decay, sign)
     return bad
 
 
@@ -217,7 +148,7 @@ def _rmsprop_full_loop(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentu
                        sign):
     bad = 0
     for i in range(x.size):
-        d = _descent_direction(g[i], x[i], weight_decay, sign)
+        d = descent_direction(g[i], x[i], weight_decay, sign)
         gb_i = gbar[i] if centered != 0.0 else 0.0
         b_i = buf[i] if momentum > 0.0 else 0.0
         a_i, gb_i, b_i, dx = _rmsprop_full_values(d, a[i], gb_i, b_i, lr, alpha, eps,
@@ -238,7 +169,7 @@ def _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay
                                 centered, sign):
     bad = 0
     for i in prange(x.size):
-        d = _descent_direction(g[i], x[i], weight_decay, sign)
+        d = descent_direction(g[i], x[i], weight_decay, sign)
         gb_i = gbar[i] if centered != 0.0 else 0.0
         b_i = buf[i] if momentum > 0.0 else 0.0
         a_i, gb_i, b_i, dx = _rmsprop_full_values(d, a[i], gb_i, b_i, lr, alpha, eps,
@@ -277,7 +208,7 @@ def rmsprop_full_step(x, g, state, t, lr, hyper):
     alpha, eps, weight_decay, momentum, centered, maximize = hyper
     a, gbar, buf = state
     return _rmsprop_full_loop(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum, centered,
-                       _sign(maximize))
+                       direction_sign(maximize))
 
 
 @njit(**SERIAL)
@@ -286,14 +217,14 @@ def rmsprop_full_step_parallel(x, g, state, t, lr, hyper):
     alpha, eps, weight_decay, momentum, centered, maximize = hyper
     a, gbar, buf = state
     return _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum,
-                                centered, _sign(maximize))
+                                centered, direction_sign(maximize))
 
 
 # --- Adadelta ----------------------------------------------------------------
 
 @njit(**SERIAL)
 def _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign):
-    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    d = descent_direction(g[i], x[i], weight_decay, sign)
     a_i = a[i] * rho + (1.0 - rho) * d * d
     a[i] = a_i
     delta = math.sqrt(acc[i] + eps) / math.sqrt(a_i + eps) * d
@@ -318,7 +249,7 @@ def adadelta_step(x, g, state, t, lr, hyper):
     "ADADELTA: an adaptive learning rate method".
     """
     rho, eps, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     a, acc = state
     bad = 0
     for i in range(x.size):
@@ -330,7 +261,7 @@ def adadelta_step(x, g, state, t, lr, hyper):
 def adadelta_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`adadelta_step`; bitwise the same result."""
     rho, eps, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     a, acc = state
     bad = 0
     for i in prange(x.size):

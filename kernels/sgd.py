@@ -21,26 +21,14 @@ Each rule has a serial kernel (``*_step``) and a parallel one
 """
 from numba import njit, prange
 
+from ._elementwise import descent_direction, direction_sign
 from .jit import PARALLEL, SERIAL
 from .nonfinite import any_nonfinite
 
 
 @njit(**SERIAL)
-def _descent_direction(g_i, x_i, weight_decay, sign):
-    """d = sign * g + weight_decay * x (sign = -1 maximises, +1 minimises).
-
-    Without decay the term is left out, as torch does: the test is the same
-    for every element, so the compiler hoists it out of the loop (unswitches),
-    and the loop without the term runs 5-9% faster at 16M elements.
-    """
-    if weight_decay != 0.0:
-        return sign * g_i + weight_decay * x_i
-    return sign * g_i
-
-
-@njit(**SERIAL)
 def _scaled_direction(g_i, x_i, scale, weight_decay, sign):
-    """scale * d, d as in _descent_direction, bitwise.
+    """scale * d, d as in descent_direction, bitwise.
 
     Without decay it is (sign * scale) * g: a product by sign = ±1 is exact
     and rounding is symmetric in sign, so this equals scale * (sign * g) bit
@@ -48,13 +36,8 @@ def _scaled_direction(g_i, x_i, scale, weight_decay, sign):
     per element (3-4% at 16M elements, where these loops are memory-bound).
     """
     if weight_decay != 0.0:
-        return scale * _descent_direction(g_i, x_i, weight_decay, sign)
+        return scale * descent_direction(g_i, x_i, weight_decay, sign)
     return (sign * scale) * g_i
-
-
-@njit(**SERIAL)
-def _sign(maximize):
-    return -1.0 if maximize != 0.0 else 1.0
 
 
 # --- plain gradient descent ------------------------------------------------
@@ -79,7 +62,7 @@ def gd_step(x, g, state, t, lr, hyper):
     Equivalent: torch.optim.SGD(momentum=0), optax.sgd.
     """
     weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     bad = 0
     for i in range(x.size):
         bad += _gd_update(i, x, g, lr, weight_decay, sign)
@@ -90,7 +73,7 @@ def gd_step(x, g, state, t, lr, hyper):
 def gd_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`gd_step`; bitwise the same result."""
     weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     bad = 0
     for i in prange(x.size):
         bad += _gd_update(i, x, g, lr, weight_decay, sign)
@@ -131,7 +114,7 @@ def momentum_step(x, g, state, t, lr, hyper):
     optax.sgd(momentum=...) for dampening 0.
     """
     momentum, dampening, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     buf = state[0]
     first = t == 1
     d_scale = 1.0 if first else 1.0 - dampening
@@ -145,7 +128,7 @@ def momentum_step(x, g, state, t, lr, hyper):
 def momentum_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`momentum_step`; bitwise the same result."""
     momentum, dampening, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     buf = state[0]
     first = t == 1
     d_scale = 1.0 if first else 1.0 - dampening
@@ -159,7 +142,7 @@ def momentum_step_parallel(x, g, state, t, lr, hyper):
 
 @njit(**SERIAL)
 def _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign):
-    d = _descent_direction(g[i], x[i], weight_decay, sign)
+    d = descent_direction(g[i], x[i], weight_decay, sign)
     b = d if first else momentum * buf[i] + d
     buf[i] = b
     x_i = x[i] - lr * (d + momentum * b)
@@ -192,7 +175,7 @@ def nesterov_step(x, g, state, t, lr, hyper):
     of initialization and momentum in deep learning".
     """
     momentum, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     buf = state[0]
     first = t == 1
     bad = 0
@@ -205,7 +188,7 @@ def nesterov_step(x, g, state, t, lr, hyper):
 def nesterov_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`nesterov_step`; bitwise the same result."""
     momentum, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     buf = state[0]
     first = t == 1
     bad = 0

@@ -4,9 +4,9 @@ Same calling convention as every gdfast kernel (see kernels/__init__.py).
 """
 from numba import njit, prange
 
+from ._elementwise import direction_sign
 from .jit import PARALLEL, SERIAL
 from .nonfinite import any_nonfinite
-from .sgd import _sign
 
 
 @njit(**SERIAL)
@@ -54,7 +54,7 @@ def rprop_step(x, g, state, t, lr, hyper):
     step_max (torch: 1e-6, 50). Reference: Riedmiller & Braun (1993).
     """
     eta_minus, eta_plus, step_min, step_max, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     prev, step = state
     bad = 0
     for i in range(x.size):
@@ -66,7 +66,7 @@ def rprop_step(x, g, state, t, lr, hyper):
 def rprop_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`rprop_step`; bitwise the same result."""
     eta_minus, eta_plus, step_min, step_max, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     prev, step = state
     bad = 0
     for i in prange(x.size):
@@ -99,7 +99,7 @@ def lion_step(x, g, state, t, lr, hyper):
     discovery of optimization algorithms".
     """
     b1, b2, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     m = state[0]
     bad = 0
     for i in range(x.size):
@@ -111,7 +111,7 @@ def lion_step(x, g, state, t, lr, hyper):
 def lion_step_parallel(x, g, state, t, lr, hyper):
     """Parallel variant of :func:`lion_step`; bitwise the same result."""
     b1, b2, weight_decay, maximize = hyper
-    sign = _sign(maximize)
+    sign = direction_sign(maximize)
     m = state[0]
     bad = 0
     for i in prange(x.size):

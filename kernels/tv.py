@@ -39,7 +39,8 @@ from .jit import PARALLEL, SERIAL
 
 MAX_BLOCKS_2D = 64   # row blocks of a 2-D image (fewer when it has fewer rows)
 MAX_BLOCKS_3D = 16   # plane blocks of a 3-D volume (each holds a plane buffer)
-_PY, _E = 0, 1   # row buffers of a 2-D block; buf[_E, W] holds the block's energy
+# row buffers of a 2-D block; buf[ENERGY_ROW, W] holds the block's energy
+FLUX_ROW, ENERGY_ROW = 0, 1
 _ROWS_2D = 2
 
 
@@ -66,12 +67,12 @@ def tv_workspace_3d(shape):
 
 
 @njit(**SERIAL)
-def _block_rows(n, n_blocks, b):
+def block_rows(n, n_blocks, b):
     return b * n // n_blocks, (b + 1) * n // n_blocks
 
 
 @njit(**SERIAL)
-def _sum8(a, n):
+def sum8(a, n):
     """sum(a[:n]) with eight interleaved accumulators, in a fixed order."""
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
     m = n - n % 8
@@ -115,7 +116,7 @@ def _flux_3d(dx, dy, dz, eps2, lam, anisotropic):
 
 
 @njit(**SERIAL)
-def _total(work, n, slot_row, slot_col):
+def block_total(work, n, slot_row, slot_col):
     """Sum of the blocks' energies, in block order."""
     total = 0.0
     for b in range(n):
@@ -126,9 +127,9 @@ def _total(work, n, slot_row, slot_col):
 # --- 2-D ---------------------------------------------------------------------
 
 @njit(**SERIAL)
-def _row_2d(u, f, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want_copy):
-    """Row i: energy terms into buf[_E]; g_row <- dE/du of row i (if want_grad)
-    and u_copy <- u[i] (if want_copy), both float64 (W,); buf[_PY]
+def row_2d(u, f, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want_copy):
+    """Row i: energy terms into buf[ENERGY_ROW]; g_row <- dE/du of row i (if
+    want_grad) and u_copy <- u[i] (if want_copy), both float64 (W,); buf[FLUX_ROW]
     holds the y-fluxes of row i - 1 on entry and those of row i on return.
 
     The x-flux of the left neighbour is carried from one pixel to the next,
@@ -136,7 +137,7 @@ def _row_2d(u, f, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want
     computed once.
     """
     H, W = u.shape
-    py_up, e = buf[_PY], buf[_E]
+    py_up, e = buf[FLUX_ROW], buf[ENERGY_ROW]
     down = i + 1 if i + 1 < H else i          # last row: dy = 0 (Neumann)
     left = 0.0
     for j in range(W):
@@ -154,25 +155,25 @@ def _row_2d(u, f, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want
 
 
 @njit(**SERIAL)
-def _block_start_2d(u, f, lam, eps2, anisotropic, buf, r0):
-    """buf[_PY] <- the y-fluxes of row r0 - 1 (0 above the first row), which
+def block_start_2d(u, f, lam, eps2, anisotropic, buf, r0):
+    """buf[FLUX_ROW] <- the y-fluxes of row r0 - 1 (0 above the first row), which
     the block starting at row r0 needs; nothing else is written."""
-    buf[_PY, :u.shape[1]] = 0.0
+    buf[FLUX_ROW, :u.shape[1]] = 0.0
     if r0 > 0:
-        e = buf[_E]
-        _row_2d(u, f, r0 - 1, lam, eps2, anisotropic, e, buf, False, e, False)
+        e = buf[ENERGY_ROW]
+        row_2d(u, f, r0 - 1, lam, eps2, anisotropic, e, buf, False, e, False)
 
 
 @njit(**SERIAL)
 def _block_2d(u, f, lam, eps2, anisotropic, g, buf, r0, r1, want_grad):
-    """Rows r0..r1-1 of a 2-D image; the block's energy goes to buf[_E, W]."""
+    """Rows r0..r1-1 of a 2-D image; the block's energy goes to buf[ENERGY_ROW, W]."""
     W = u.shape[1]
-    _block_start_2d(u, f, lam, eps2, anisotropic, buf, r0)
+    block_start_2d(u, f, lam, eps2, anisotropic, buf, r0)
     energy = 0.0
     for i in range(r0, r1):
-        _row_2d(u, f, i, lam, eps2, anisotropic, g[i], buf, want_grad, g[i], False)
-        energy += _sum8(buf[_E], W)
-    buf[_E, W] = energy
+        row_2d(u, f, i, lam, eps2, anisotropic, g[i], buf, want_grad, g[i], False)
+        energy += sum8(buf[ENERGY_ROW], W)
+    buf[ENERGY_ROW, W] = energy
 
 
 @njit(**SERIAL)
@@ -184,9 +185,9 @@ def tv_energy_grad_2d(u, f, lam, eps, g, work, anisotropic=False):
     """
     n = work.shape[0]
     for b in range(n):
-        r0, r1 = _block_rows(u.shape[0], n, b)
+        r0, r1 = block_rows(u.shape[0], n, b)
         _block_2d(u, f, lam, eps * eps, anisotropic, g, work[b], r0, r1, True)
-    return _total(work, n, _E, u.shape[1])
+    return block_total(work, n, ENERGY_ROW, u.shape[1])
 
 
 @njit(**PARALLEL)
@@ -194,9 +195,9 @@ def tv_energy_grad_2d_parallel(u, f, lam, eps, g, work, anisotropic=False):
     """:func:`tv_energy_grad_2d` over blocks of rows in parallel; the same bits."""
     n = work.shape[0]
     for b in prange(n):
-        r0, r1 = _block_rows(u.shape[0], n, b)
+        r0, r1 = block_rows(u.shape[0], n, b)
         _block_2d(u, f, lam, eps * eps, anisotropic, g, work[b], r0, r1, True)
-    return _total(work, n, _E, u.shape[1])
+    return block_total(work, n, ENERGY_ROW, u.shape[1])
 
 
 @njit(**PARALLEL)
@@ -204,9 +205,9 @@ def tv_energy_2d(u, f, lam, eps, work, anisotropic=False):
     """E(u) alone for a 2-D image, in parallel; the same bits as the fused kernels."""
     n = work.shape[0]
     for b in prange(n):
-        r0, r1 = _block_rows(u.shape[0], n, b)
+        r0, r1 = block_rows(u.shape[0], n, b)
         _block_2d(u, f, lam, eps * eps, anisotropic, u, work[b], r0, r1, False)
-    return _total(work, n, _E, u.shape[1])
+    return block_total(work, n, ENERGY_ROW, u.shape[1])
 
 
 # --- 3-D ---------------------------------------------------------------------
@@ -215,8 +216,8 @@ def tv_energy_2d(u, f, lam, eps, work, anisotropic=False):
 # terms of the current row, and buf[H + 1, W] the block's energy.
 
 @njit(**SERIAL)
-def _row_3d(u, f, k, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want_copy):
-    """Row (k, i); like _row_2d (g_row: e.g. g[k, i]), with the z-flux of the
+def row_3d(u, f, k, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, want_copy):
+    """Row (k, i); like row_2d (g_row: e.g. g[k, i]), with the z-flux of the
     voxel behind from buf[i]."""
     D, H, W = u.shape
     pz_up, py_up, e = buf[i], buf[H], buf[H + 1]
@@ -240,7 +241,7 @@ def _row_3d(u, f, k, i, lam, eps2, anisotropic, g_row, buf, want_grad, u_copy, w
 
 
 @njit(**SERIAL)
-def _block_start_3d(u, f, lam, eps2, anisotropic, buf, k0):
+def block_start_3d(u, f, lam, eps2, anisotropic, buf, k0):
     """buf[:H] <- the z-fluxes of plane k0 - 1 (0 before the first plane),
     which the block starting at plane k0 needs; buf[H], buf[H + 1] scratch."""
     D, H, W = u.shape
@@ -248,21 +249,21 @@ def _block_start_3d(u, f, lam, eps2, anisotropic, buf, k0):
     if k0 > 0:
         e = buf[H + 1]
         for i in range(H):
-            _row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, e, buf, False, e, False)
+            row_3d(u, f, k0 - 1, i, lam, eps2, anisotropic, e, buf, False, e, False)
 
 
 @njit(**SERIAL)
 def _block_3d(u, f, lam, eps2, anisotropic, g, buf, k0, k1, want_grad):
     """Planes k0..k1-1 of a 3-D volume; the block's energy goes to buf[H + 1, W]."""
     D, H, W = u.shape
-    _block_start_3d(u, f, lam, eps2, anisotropic, buf, k0)
+    block_start_3d(u, f, lam, eps2, anisotropic, buf, k0)
     energy = 0.0
     for k in range(k0, k1):
         buf[H, :W] = 0.0
         for i in range(H):
-            _row_3d(u, f, k, i, lam, eps2, anisotropic, g[k, i], buf, want_grad, g[k, i],
+            row_3d(u, f, k, i, lam, eps2, anisotropic, g[k, i], buf, want_grad, g[k, i],
                     False)
-            energy += _sum8(buf[H + 1], W)
+            energy += sum8(buf[H + 1], W)
     buf[H + 1, W] = energy
 
 
@@ -275,9 +276,9 @@ def tv_energy_grad_3d(u, f, lam, eps, g, work, anisotropic=False):
     """
     n = work.shape[0]
     for b in range(n):
-        k0, k1 = _block_rows(u.shape[0], n, b)
+        k0, k1 = block_rows(u.shape[0], n, b)
         _block_3d(u, f, lam, eps * eps, anisotropic, g, work[b], k0, k1, True)
-    return _total(work, n, u.shape[1] + 1, u.shape[2])
+    return block_total(work, n, u.shape[1] + 1, u.shape[2])
 
 
 @njit(**PARALLEL)
@@ -285,9 +286,9 @@ def tv_energy_grad_3d_parallel(u, f, lam, eps, g, work, anisotropic=False):
     """:func:`tv_energy_grad_3d` over blocks of planes in parallel; the same bits."""
     n = work.shape[0]
     for b in prange(n):
-        k0, k1 = _block_rows(u.shape[0], n, b)
+        k0, k1 = block_rows(u.shape[0], n, b)
         _block_3d(u, f, lam, eps * eps, anisotropic, g, work[b], k0, k1, True)
-    return _total(work, n, u.shape[1] + 1, u.shape[2])
+    return block_total(work, n, u.shape[1] + 1, u.shape[2])
 
 
 @njit(**PARALLEL)
@@ -295,6 +296,6 @@ def tv_energy_3d(u, f, lam, eps, work, anisotropic=False):
     """E(u) alone for a 3-D volume, in parallel; the same bits as the fused kernels."""
     n = work.shape[0]
     for b in prange(n):
-        k0, k1 = _block_rows(u.shape[0], n, b)
+        k0, k1 = block_rows(u.shape[0], n, b)
         _block_3d(u, f, lam, eps * eps, anisotropic, u, work[b], k0, k1, False)
-    return _total(work, n, u.shape[1] + 1, u.shape[2])
+    return block_total(work, n, u.shape[1] + 1, u.shape[2])

@@ -30,14 +30,14 @@ from numba import njit, prange
 from .jit import SERIAL
 from .reductions import max_abs
 from .tuples import rows
-from .tv import (_E, _block_rows, _block_start_2d, _block_start_3d, _row_2d, _row_3d, _sum8,
-                 _total, n_blocks_2d, n_blocks_3d)
+from .tv import (ENERGY_ROW, block_rows, block_start_2d, block_start_3d, block_total,
+                 n_blocks_2d, n_blocks_3d, row_2d, row_3d, sum8)
 
 _OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
 _PARALLEL_OPTIONS = dict(_OPTIONS, parallel=True)
 
-# Workspace rows of a 2-D block, after tv's _PY and _E: the gradient row, with
-# the block's max|g| in its last column.
+# Workspace rows of a 2-D block, after tv's FLUX_ROW and ENERGY_ROW: the
+# gradient row, with the block's max|g| in its last column.
 _G = 2
 _ROWS_2D = 3
 
@@ -75,13 +75,13 @@ def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
                       buf, r0, r1):
     W = u.shape[1]
     g = buf[_G, :W]
-    _block_start_2d(u, f, lam, eps2, anisotropic, buf, r0)
+    block_start_2d(u, f, lam, eps2, anisotropic, buf, r0)
     energy = g_max = 0.0
     for i in range(r0, r1):
-        _row_2d(u, f, i, lam, eps2, anisotropic, g, buf, True, u_next[i], True)
-        energy += _sum8(buf[_E], W)
+        row_2d(u, f, i, lam, eps2, anisotropic, g, buf, True, u_next[i], True)
+        energy += sum8(buf[ENERGY_ROW], W)
         g_max = _row_update(u_next[i], g, rule_step, state, i * W, t, lr, hyper, g_max)
-    buf[_E, W], buf[_G, W] = energy, g_max
+    buf[ENERGY_ROW, W], buf[_G, W] = energy, g_max
 
 
 @njit(**_OPTIONS)
@@ -90,7 +90,7 @@ def _totals(work, slot_e, slot_g, col):
     g_max = 0.0
     for b in range(work.shape[0]):
         g_max = _max_or_nan(g_max, work[b, slot_g, col])
-    return _total(work, work.shape[0], slot_e, col), g_max
+    return block_total(work, work.shape[0], slot_e, col), g_max
 
 
 @njit(**_OPTIONS)
@@ -110,10 +110,10 @@ def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
     """
     n = work.shape[0]
     for b in range(n):
-        r0, r1 = _block_rows(u.shape[0], n, b)
+        r0, r1 = block_rows(u.shape[0], n, b)
         _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
                           hyper, work[b], r0, r1)
-    return _totals(work, _E, _G, u.shape[1])
+    return _totals(work, ENERGY_ROW, _G, u.shape[1])
 
 
 @njit(**_PARALLEL_OPTIONS)
@@ -122,10 +122,10 @@ def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
     """:func:`tv_descent_step_2d` over blocks of rows in parallel; the same bits."""
     n = work.shape[0]
     for b in prange(n):
-        r0, r1 = _block_rows(u.shape[0], n, b)
+        r0, r1 = block_rows(u.shape[0], n, b)
         _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
                           hyper, work[b], r0, r1)
-    return _totals(work, _E, _G, u.shape[1])
+    return _totals(work, ENERGY_ROW, _G, u.shape[1])
 
 
 # --- 3-D ---------------------------------------------------------------------
@@ -138,13 +138,13 @@ def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
                       buf, k0, k1):
     D, H, W = u.shape
     g = buf[H + 2, :W]
-    _block_start_3d(u, f, lam, eps2, anisotropic, buf, k0)
+    block_start_3d(u, f, lam, eps2, anisotropic, buf, k0)
     energy = g_max = 0.0
     for k in range(k0, k1):
         buf[H, :W] = 0.0
         for i in range(H):
-            _row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, True, u_next[k, i], True)
-            energy += _sum8(buf[H + 1], W)
+            row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, True, u_next[k, i], True)
+            energy += sum8(buf[H + 1], W)
             g_max = _row_update(u_next[k, i], g, rule_step, state, (k * H + i) * W, t, lr,
                                 hyper, g_max)
     buf[H + 1, W], buf[H + 2, W] = energy, g_max
@@ -157,7 +157,7 @@ def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
     D * H * W entries; work: tv_descent_workspace_3d(u.shape)."""
     n = work.shape[0]
     for b in range(n):
-        k0, k1 = _block_rows(u.shape[0], n, b)
+        k0, k1 = block_rows(u.shape[0], n, b)
         _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
                           hyper, work[b], k0, k1)
     H = u.shape[1]
@@ -170,7 +170,7 @@ def tv_descent_step_3d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
     """:func:`tv_descent_step_3d` over blocks of planes in parallel; the same bits."""
     n = work.shape[0]
     for b in prange(n):
-        k0, k1 = _block_rows(u.shape[0], n, b)
+        k0, k1 = block_rows(u.shape[0], n, b)
         _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
                           hyper, work[b], k0, k1)
     H = u.shape[1]

@@ -1,0 +1,61 @@
+"""The house keeps its shape: no module of gdfast/ or kernels/ imports a
+private name (one starting with an underscore) from another module, the
+package shows its library modules at the top and its tools in subpackages,
+and no module is shadowed by a function of the same name."""
+import ast
+import importlib
+import pkgutil
+from pathlib import Path
+
+import gdfast
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _private_imports(folder):
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        yield f"{path.relative_to(ROOT)}:{node.lineno}: from {'.' * node.level}" \
+                              f"{node.module or ''} import {alias.name}"
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                    and not node.attr.startswith("__") and isinstance(node.value, ast.Name) \
+                    and node.value.id in _imported_modules(tree):
+                yield f"{path.relative_to(ROOT)}:{node.lineno}: {node.value.id}.{node.attr}"
+
+
+def _imported_modules(tree):
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            names.update(a.asname or a.name for a in node.names)
+    return names
+
+
+def test_no_private_name_is_imported_across_modules():
+    found = [*_private_imports("gdfast"), *_private_imports("kernels")]
+    assert not found, "private names used across modules:\n" + "\n".join(found)
+
+
+def test_no_module_is_shadowed_by_a_function():
+    for info in pkgutil.iter_modules(gdfast.__path__):
+        module = importlib.import_module(f"gdfast.{info.name}")
+        attr = getattr(gdfast, info.name)
+        assert attr is module, f"gdfast.{info.name} is {attr!r}, not the module"
+
+
+def test_the_top_level_holds_at_most_16_modules_and_the_tools_are_subpackages():
+    top = [p.name for p in (ROOT / "gdfast").glob("*.py")]
+    assert len(top) <= 16, sorted(top)
+    assert (ROOT / "gdfast" / "bench" / "__init__.py").exists()
+    assert (ROOT / "gdfast" / "cli" / "__init__.py").exists()
+
+
+def test_all_names_what_the_package_exports():
+    for name in gdfast.__all__:
+        assert hasattr(gdfast, name), name
