@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gdfast import reference
-from gdfast.denoise import lipschitz_bound
+from gdfast._denoise import lipschitz_bound
 from gdfast.bench.denoise import (EPS, LAM, SIGMA, _GdfastGradient, _GdfastIteration,
                                   _NumpyIteration, _torch_iteration)
 from gdfast.bench.timing import torch_available

@@ -1,27 +1,36 @@
 """gdfast: JIT-compiled first-order optimizers.
 
-``gdfast.minimize`` runs an optimizer to convergence; ``gdfast.SGD``,
-``Adagrad``, ``RMSprop`` and ``Adam`` are torch.optim-style optimizer
-objects; ``gdfast.schedules`` builds learning-rate schedules;
+``gdfast.minimize`` runs an optimizer to convergence (scipy style) and
+``gdfast.minimize_batch`` many small problems at once; ``gdfast.denoise``
+is total-variation denoising; ``gdfast.SGD``, ``Adagrad``, ``RMSprop``,
+``Adam`` and the rest are torch.optim-style optimizer objects;
 ``gdfast.gradient`` and ``gdfast.check_grad`` take central differences.
-The kernels live in ``gdfast.kernels`` (numba @njit, in place, one calling
-convention); ``gdfast.reference`` holds the same rules in plain Python.
+
+Public modules: ``gdfast.kernels`` (the numba @njit kernels: in place, one
+calling convention, callable from your numba code), ``gdfast.schedules``
+(learning-rate schedules), ``gdfast.reference`` (the same rules in plain
+Python, the tests' oracle), ``gdfast.problems`` (the tutorials' problems and
+the relaxometry fit), ``gdfast.images`` (test images, PSNR) and
+``gdfast.checkpoint`` (reading checkpoints, CheckpointError). The tools are
+subpackages: ``gdfast.bench`` (the benchmark suites) and ``gdfast.cli`` (the
+``gdfast`` command). Modules whose names start with an underscore are not
+public API.
 """
-from . import kernels, problems, reference, schedules
-from .batch import minimize_batch
-from .denoise import denoise
-from .gradients import check_grad, gradient
-from .minimize import minimize
-from .optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, Optimizer,
+from . import checkpoint, images, kernels, problems, reference, schedules
+from ._batch import minimize_batch
+from ._denoise import denoise
+from ._gradients import check_grad, gradient
+from ._minimize import minimize
+from ._optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, Optimizer,
                          OptimizerState, RAdam, RMSprop, Rprop)
-from .result import OptimizeResult, Status
-from .rules import RULES, SCHEDULES
+from ._run import OptimizeResult, Status
+from ._rules import RULES, SCHEDULES
 
 __version__ = "0.1.0"
 __all__ = [
     "minimize", "minimize_batch", "denoise", "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
     "Rprop", "Lion", "Optimizer", "OptimizerState",
-    "gradient", "check_grad", "schedules", "problems",
+    "gradient", "check_grad", "schedules", "problems", "images", "checkpoint",
     "kernels", "reference", "RULES", "SCHEDULES", "__version__",
 ]

@@ -20,7 +20,7 @@ checkpoint never silently restarts or continues another run. The stopping
 rules (max_iter, tolerances) are not in it: resume with a larger max_iter to
 go on with a run that stopped there.
 
-Files are written atomically (gdfast.files): a crash while saving leaves
+Files are written atomically (gdfast._files): a crash while saving leaves
 the previous checkpoint in place. A checkpoint never holds NaN or inf: a run
 whose iterate or state has gone non-finite writes none, so the last good
 one stays. An existing file at the path that is not a gdfast checkpoint is
@@ -34,9 +34,9 @@ import zipfile
 
 import numpy as np
 
-from . import validation as check
+from . import _validation as check
+from ._files import check_can_write, write_atomically
 from .kernels.reductions import max_abs
-from .files import check_can_write, write_atomically
 
 FORMAT = "gdfast-checkpoint"
 VERSION = 1

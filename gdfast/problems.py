@@ -38,7 +38,7 @@ def classic_value_and_grad(x):
 
 def classic_optimizers():
     """CLASSIC_SETTINGS as gdfast optimizer objects, by rule name."""
-    from .optimizers import SGD, Adagrad, Adam, RMSprop
+    from ._optimizers import SGD, Adagrad, Adam, RMSprop
     s = CLASSIC_SETTINGS
     return {
         "gd": SGD(**s["gd"]),
@@ -56,7 +56,7 @@ def central_difference(f, x, h=1e-5):
 
 
 def run_classic(rule, max_iter=CLASSIC_BUDGET, tol=1e-6, **settings):
-    """Minimise the classic cost from x0 = 5 with one rule of gdfast.rules.
+    """Minimise the classic cost from x0 = 5 with one rule of gdfast.RULES.
 
     Runs the rule's serial kernel on a length-1 array, the derivative taken
     by central differences, until |x + 2.5| < tol or max_iter steps.

@@ -9,7 +9,7 @@ kernels' docstrings.
 from typing import Callable, NamedTuple
 
 from . import kernels
-from . import validation as check
+from . import _validation as check
 
 
 class Schedule(NamedTuple):

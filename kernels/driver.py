@@ -23,7 +23,7 @@ from .jit import SERIAL
 from .reductions import max_abs, max_abs_diff
 from .tuples import rows
 
-# Status codes, in the order of gdfast.result.Status.
+# Status codes, in the order of gdfast.Status.
 GTOL, FTOL, XTOL, MAX_ITER, CALLBACK, NON_FINITE, MAX_SKIPS, INTERRUPTED = range(8)
 RUNNING = -1
 

@@ -30,7 +30,7 @@ from numba import njit
 
 import gdfast
 from gdfast import kernels
-from gdfast.denoise import TVObjective, default_optimizer
+from gdfast._denoise import TVObjective, default_optimizer
 from gdfast.images import add_noise, synthetic_image
 from gdfast.kernels import tv_descent
 from gdfast.kernels.finite_differences import central_differences
@@ -238,7 +238,7 @@ def gradient_cases(out):
     x, w = rng.standard_normal(n), rng.uniform(0.5, 5.0, n)
     out["gradient/njit@parallel"] = digest(gdfast.gradient(wavy, x, args=(w,)))
     g = np.empty(n)
-    central_differences(wavy, x, gdfast.gradients.default_steps(x), g, (w,))
+    central_differences(wavy, x, gdfast._gradients.default_steps(x), g, (w,))
     out["gradient/njit@serial"] = digest(g)
 
 

@@ -9,7 +9,7 @@ reproduces one report against gdfast's API, and passes now.
 - minimize_batch names batch_args when fun's arity does not fit, and stops
   on Ctrl-C between chunks of rows, the finished rows bit for bit;
 - minimize refuses a bool f and strings in x0;
-- gdfast.files: up-front writability, recognisable temporaries, stale ones
+- gdfast._files: up-front writability, recognisable temporaries, stale ones
   removed, errors naming the user's path; the streamed .npy writer.
 """
 import os
@@ -24,7 +24,7 @@ from numba import njit
 
 import gdfast
 from gdfast.checkpoint import load_checkpoint, save_checkpoint
-from gdfast.files import (check_can_write, check_distinct, remove_stale_temporaries,
+from gdfast._files import (check_can_write, check_distinct, remove_stale_temporaries,
                           write_atomically)
 from gdfast.cli.image_files import Picture
 from gdfast.images import add_noise, synthetic_image
@@ -123,7 +123,7 @@ def test_denoise_refuses_what_cannot_give_a_finite_energy(f, lam, eps, scale, ma
 
 
 def test_the_eps_range_is_where_eps_squared_is_normal():
-    from gdfast.denoise import EPS_MAX, EPS_MIN
+    from gdfast._denoise import EPS_MAX, EPS_MIN
     assert EPS_MIN * EPS_MIN >= sys.float_info.min and np.isfinite(EPS_MAX * EPS_MAX)
     assert (EPS_MIN / 2) * (EPS_MIN / 2) < sys.float_info.min
     assert not np.isfinite((EPS_MAX * 2) * (EPS_MAX * 2))
@@ -185,7 +185,7 @@ def test_minimize_batch_reports_other_compile_errors_in_one_sentence():
 
 
 def test_minimize_batch_in_chunks_is_bit_for_bit_one_call(monkeypatch):
-    import gdfast.batch as batch
+    import gdfast._batch as batch
     t, Y, _ = exp_decay_stack((16, 16), seed=2)
     X0 = exp_decay_initial_guess(Y)
     kw = dict(batch_args=(Y,), args=(t,), max_iter=200)
@@ -261,7 +261,7 @@ def test_minimize_still_takes_python_ints_of_any_size_that_fit():
         gdfast.minimize(lambda x: (float(x @ x), 2 * x), [1, 10**400], max_iter=0)
 
 
-# gdfast.files
+# gdfast._files
 
 def test_write_errors_name_the_users_path(tmp_path):
     target = tmp_path / "missing" / "out.npy"

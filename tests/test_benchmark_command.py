@@ -8,7 +8,7 @@ from gdfast import kernels
 from gdfast.bench.adam import numpy_adam_step, numpy_adam_step_inplace
 from gdfast.cli import main
 from gdfast.bench.denoise import numpy_tv_energy_grad
-from gdfast.rules import RULES
+from gdfast._rules import RULES
 
 
 def test_numpy_adam_baselines_compute_adam():

@@ -4,7 +4,7 @@ import pytest
 from gdfast.cli import main
 from gdfast.problems import (CLASSIC_BUDGET, CLASSIC_MINIMUM, CLASSIC_SETTINGS,
                              central_difference, classic_cost, run_classic)
-from gdfast.rules import RULES
+from gdfast._rules import RULES
 
 
 def test_central_difference_of_the_classic_cost():

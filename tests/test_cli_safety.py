@@ -28,7 +28,7 @@ from PIL import Image
 import gdfast
 from gdfast.checkpoint import load_checkpoint
 from gdfast.cli import main
-from gdfast.files import temporary_name
+from gdfast._files import temporary_name
 from gdfast.images import add_noise, synthetic_image
 
 SIZE = 48
@@ -182,7 +182,7 @@ def test_data_beyond_the_float_range_of_the_energy_write_nothing(tmp_path, capsy
 def test_a_run_that_diverges_writes_nothing(tmp_path, capsys, noisy, monkeypatch):
     """A method that diverges (here plain descent with a step 1e10 too long,
     put in place of the default heavy ball) ends 'non-finite': no output."""
-    module = sys.modules["gdfast.denoise"]          # the module, not the function
+    module = sys.modules["gdfast._denoise"]          # the module, not the function
     monkeypatch.setattr(module, "default_optimizer", lambda *a: gdfast.SGD(lr=1e10))
     src, dst = _png(tmp_path / "noisy.png", noisy), tmp_path / "out.png"
     code, out, err = _run([src, "-o", dst, "--tol", "0"], capsys)
@@ -352,7 +352,7 @@ def test_the_next_run_removes_what_a_killed_run_left(tmp_path, capsys, noisy):
     out = tmp_path / "out.npy"
     # a real writer killed with SIGKILL while its temporary file is open
     child = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from gdfast.files import temporary_name; "
+        [sys.executable, "-c", "import sys, time; from gdfast._files import temporary_name; "
          "p = temporary_name(sys.argv[1]); open(p, 'wb').write(b'x' * 1000); print(p, flush=True); "
          "time.sleep(600)", str(out)], stdout=subprocess.PIPE, text=True)
     left = child.stdout.readline().strip()

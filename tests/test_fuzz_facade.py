@@ -41,7 +41,7 @@ from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 import gdfast
-from gdfast.optimizers import OptimizerState
+from gdfast._optimizers import OptimizerState
 from gdfast.schedules import Schedule
 
 # derandomize: the same examples on every run, so CI is reproducible (a wider
@@ -759,7 +759,7 @@ _SIBLING_SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
     import gdfast
-    from gdfast.optimizers import OptimizerState
+    from gdfast._optimizers import OptimizerState
     n = int(sys.argv[1])
     x, g = np.ones(n), np.full(n, 0.5)
     try:

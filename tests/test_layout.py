@@ -12,13 +12,25 @@ import gdfast
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _is_module(path, node, name):
+    """``from <node's package> import name`` names a module (a private module
+    is imported by its package's modules; its private names are not)."""
+    base = path.parent
+    for _ in range(node.level - 1):
+        base = base.parent
+    if node.module:
+        base = base.joinpath(*node.module.split("."))
+    return (base / f"{name}.py").exists() or (base / name / "__init__.py").exists()
+
+
 def _private_imports(folder):
     for path in sorted((ROOT / folder).rglob("*.py")):
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 for alias in node.names:
-                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    if alias.name.startswith("_") and not alias.name.startswith("__") \
+                            and not (node.level and _is_module(path, node, alias.name)):
                         yield f"{path.relative_to(ROOT)}:{node.lineno}: from {'.' * node.level}" \
                               f"{node.module or ''} import {alias.name}"
             elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
@@ -44,8 +56,10 @@ def test_no_private_name_is_imported_across_modules():
 
 def test_no_module_is_shadowed_by_a_function():
     for info in pkgutil.iter_modules(gdfast.__path__):
+        if info.name == "__main__":                   # importing it runs the command
+            continue
         module = importlib.import_module(f"gdfast.{info.name}")
-        attr = getattr(gdfast, info.name)
+        attr = getattr(gdfast, info.name, module)
         assert attr is module, f"gdfast.{info.name} is {attr!r}, not the module"
 
 

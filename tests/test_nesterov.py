@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gdfast.reference import nesterov_lookahead_step
-from gdfast.rules import RULES
+from gdfast._rules import RULES
 
 # also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
 pytestmark = pytest.mark.nojit

@@ -10,7 +10,7 @@ from numba import njit
 
 import gdfast
 from gdfast.kernels.nonfinite import any_nonfinite
-from gdfast.rules import RULES
+from gdfast._rules import RULES
 from test_kernels import CONFIGS, _initial
 
 N = 40_003          # above every rule's parallel_min_size

@@ -6,7 +6,7 @@ import pytest
 from numba import njit, prange
 
 from conftest import gradient_sequence, learning_rate
-from gdfast.rules import RULES
+from gdfast._rules import RULES
 
 # also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
 pytestmark = pytest.mark.nojit

@@ -5,7 +5,7 @@ import pytest
 
 import gdfast
 from gdfast import reference
-from gdfast.rules import SGD_PARALLEL_MIN_SIZE
+from gdfast._rules import SGD_PARALLEL_MIN_SIZE
 
 
 def _run_reference(rule_step, hyper, x0, grads, lrs, n_state, initial=0.0):

@@ -5,7 +5,7 @@ import math
 import pytest
 from numba import njit
 
-from gdfast.rules import SCHEDULES
+from gdfast._rules import SCHEDULES
 
 # also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
 pytestmark = pytest.mark.nojit

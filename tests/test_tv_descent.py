@@ -7,7 +7,7 @@ import pytest
 
 import gdfast
 from gdfast import kernels
-from gdfast.denoise import TVObjective
+from gdfast._denoise import TVObjective
 from gdfast.images import add_noise, synthetic_image
 from gdfast.kernels import tv_descent
 

@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 from .. import kernels, reference
-from ..rules import RULES
+from .._rules import RULES
 from .report import environment, fmt_time, report_targets
 from .timing import stream_triad_bandwidth, time_round_robin, torch_available
 
@@ -116,7 +116,7 @@ def facade_overhead(n=1000, rounds=30, calls=500, seed=0):
     Each timed sample is ``calls`` back-to-back calls (one call is too short
     for the clock); bare and facade samples alternate.
     """
-    from ..optimizers import Adam
+    from .._optimizers import Adam
     rng = np.random.default_rng(seed)
     x_bare, x_opt, g = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n)
     opt = Adam(lr=1e-3)

@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from .. import reference
-from ..denoise import TVObjective, default_optimizer, denoise, lipschitz_bound
+from .._denoise import TVObjective, default_optimizer, denoise, lipschitz_bound
 from ..images import add_noise, psnr, test_image
 from .report import environment, fmt_time, report_targets
 from .timing import stream_triad_bandwidth, time_round_robin, torch_available

@@ -18,10 +18,10 @@ import numba
 import numpy as np
 
 from .. import kernels, reference
-from ..batch import minimize_batch
+from .._batch import minimize_batch
 from ..kernels.driver import minimize_nopython
-from ..minimize import minimize
-from ..optimizers import Adam
+from .._minimize import minimize
+from .._optimizers import Adam
 from ..problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
 from ..schedules import inverse_time_decay
 from .report import environment, fmt_time, report_targets

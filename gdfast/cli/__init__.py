@@ -5,7 +5,7 @@ import os
 import sys
 import time
 
-from .. import validation as check
+from .. import _validation as check
 from ..bench.command import add_bench_command
 
 EXAMPLES = {
@@ -34,7 +34,7 @@ DENOISE_METHODS = ("momentum", "nesterov", "gd", "adam")
 
 def _classic(args):
     from ..problems import CLASSIC_SETTINGS, classic_cost, run_classic
-    from ..rules import RULES
+    from .._rules import RULES
     print("minimising f(x) = x**2 + 5x + 10 from x0 = 5 (minimum -2.5), "
           "derivative by central differences, stop at |x + 2.5| < 1e-6")
     for name, settings in CLASSIC_SETTINGS.items():
@@ -47,8 +47,8 @@ def _classic(args):
 
 def _denoise(args):
     from ..checkpoint import checked_checkpoint_options
-    from ..denoise import denoise
-    from ..files import check_distinct
+    from .._denoise import denoise
+    from .._files import check_distinct
     from .image_files import check_writable, read_picture, write_picture
     if args.threads is not None:
         import numba
@@ -142,7 +142,7 @@ def _demo(args):
 
 def _checked(kind, flag):
     """An argparse type: parse the text as int or float and check it with
-    gdfast.validation (the error names the flag)."""
+    gdfast._validation (the error names the flag)."""
     def parse(text):
         try:
             value = int(text) if kind == "count" else float(text)
@@ -153,7 +153,7 @@ def _checked(kind, flag):
             if kind == "count":
                 return check.whole_number(flag, value, 0)
             if kind == "eps":
-                from ..denoise import checked_eps
+                from .._denoise import checked_eps
                 return checked_eps(flag, value)
             return check.positive(flag, value) if kind == "positive" else check.non_negative(flag, value)
         except ValueError as err:

@@ -75,7 +75,7 @@ def classic_runs():
     (gdfast.problems.run_classic: central differences, stop at |x + 2.5| < 1e-6).
     """
     from ..problems import CLASSIC_SETTINGS, run_classic
-    from ..rules import RULES
+    from .._rules import RULES
     return {name: (settings, run_classic(RULES[name], **settings)[0])
             for name, settings in CLASSIC_SETTINGS.items()}
 
@@ -84,8 +84,8 @@ def fit_polynomial(problem):
     """The README quickstart: Adam with an inverse-time-decay lr on the
     PolynomialFit problem; returns gdfast.minimize's result."""
     from .. import schedules
-    from ..minimize import minimize
-    from ..optimizers import Adam
+    from .._minimize import minimize
+    from .._optimizers import Adam
     return minimize(problem.value_and_grad, problem.x0,
                     Adam(lr=schedules.inverse_time_decay(0.5, 1000)),
                     max_iter=50_000, gtol=1e-9)
@@ -94,7 +94,7 @@ def fit_polynomial(problem):
 def denoise_images(size, sigma=0.1, lam=0.1):
     """(clean, noisy, result): the synthetic image of side ``size``, with
     Gaussian noise (seed 0), and gdfast.denoise's result (with psnr)."""
-    from ..denoise import denoise
+    from .._denoise import denoise
     from ..images import add_noise, synthetic_image
     clean = synthetic_image(size)
     noisy = add_noise(clean, sigma, seed=0)

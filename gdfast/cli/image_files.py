@@ -21,7 +21,7 @@ multi-page TIFF or a (D, H, W) .npy; colour stacks are refused.
 Before any pixel is read, the size the file declares is checked against the
 memory available (estimate_memory), so a huge or forged header is a one-line
 error, not a crash (this check replaces Pillow's decompression-bomb limit).
-Results are streamed to disk (gdfast.files.write_atomically): a .npy of
+Results are streamed to disk (gdfast._files.write_atomically): a .npy of
 float64 data is written from the denoised planes without any copy.
 """
 import contextlib
@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from ..files import check_can_write, write_atomically
+from .._files import check_can_write, write_atomically
 
 PILLOW_MESSAGE = ('reading and writing PNG, TIFF and JPEG needs Pillow, an optional extra: '
                   'pip install Pillow  (or pip install "gdfast[images]")')
@@ -210,7 +210,7 @@ def check_writable(path, picture, overwrite):
     """Raise before any work if ``picture`` cannot be written to ``path``:
     unknown suffix, missing folder, a folder or a dangling link at path, an
     existing file (FileExistsError unless overwrite), a folder where no file
-    can be created (PermissionError and the like: gdfast.files.
+    can be created (PermissionError and the like: gdfast._files.
     check_can_write), or a type the format cannot hold (ValueError)."""
     path = os.fspath(path)
     fmt = image_format(path)
@@ -238,7 +238,7 @@ def check_writable(path, picture, overwrite):
 
 def write_picture(path, picture, overwrite=False):
     """Write ``picture`` to ``path`` in its stored type (check_writable's
-    checks first); the file appears whole or not at all (gdfast.files). A
+    checks first); the file appears whole or not at all (gdfast._files). A
     stack or volume becomes one TIFF page per 2-D slice."""
     check_writable(path, picture, overwrite)
     fmt = image_format(path)

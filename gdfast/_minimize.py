@@ -9,15 +9,15 @@ from numpy.typing import ArrayLike
 
 import numba.extending
 
+from . import _validation as check
 from . import kernels
-from . import validation as check
+from ._gradients import central_difference_gradient, default_steps, scalar_value
+from ._optimizers import Optimizer, make_optimizer
+from ._rules import SGD_PARALLEL_MIN_SIZE
+from ._run import (MESSAGES, STATUS_OF_CODE, SUCCESS, History, OptimizeResult, Status,
+                   deferred_interrupt, progress_bar)
 from .checkpoint import checked_checkpoint_options, fingerprint_of, resume_from, save_checkpoint
-from .interrupt import deferred_interrupt
 from .kernels.driver import RUNNING, convergence_status, descend
-from .gradients import central_difference_gradient, default_steps, scalar_value
-from .optimizers import Optimizer, make_optimizer
-from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
-from .rules import SGD_PARALLEL_MIN_SIZE
 
 # The norms of the convergence checks are memory-bound passes like the plain
 # update rules, and go parallel at the same length.
@@ -98,7 +98,7 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     (and saves the checkpoint); a second Ctrl-C raises KeyboardInterrupt at
     once.
 
-    Returns an OptimizeResult (see gdfast.result.OptimizeResult): x, fun,
+    Returns an OptimizeResult (see gdfast.OptimizeResult): x, fun,
     jac, nit, nfev, nskipped, status, success, message, fun_history and
     grad_norm_history (one entry per iterate, x_0 included), and ``nopython``.
 
@@ -410,85 +410,3 @@ class _Objective:
         if grad.dtype.kind not in "fiu":
             raise TypeError(f"{who} must return a real gradient, got dtype {grad.dtype}")
         np.copyto(g.reshape(self.shape), grad)
-
-
-class History:
-    """f and max|g| per iterate (entry k: iterate k) in preallocated arrays.
-
-    cap=None: the arrays double when full; cap=N: at most N entries, all
-    allocated by reserve() for a compiled loop to write into.
-    """
-
-    def __init__(self, max_iter, cap=None):
-        self._limit = cap
-        self._cap = None if cap is None else min(max_iter + 1, cap)
-        self._f = np.empty(self._cap if cap is not None else min(max_iter + 1, 4096))
-        self._g = np.empty_like(self._f)
-        self.size = 0
-
-    def record(self, f, g_norm):
-        self.record_at(self.size, f, g_norm)
-
-    def record_at(self, k, f, g_norm):
-        """Entry k (and forget any after it)."""
-        while k >= self._f.size:
-            self._f = np.concatenate([self._f, np.empty_like(self._f)])
-            self._g = np.concatenate([self._g, np.empty_like(self._g)])
-        self._f[k] = f
-        self._g[k] = g_norm
-        self.size = k + 1
-
-    def reserve(self):
-        """The two arrays (f, max|g|), for a compiled loop writing entry k while k < len."""
-        return self._f, self._g
-
-    def restore(self, f, g_norm):
-        """Entries 0 .. len(f) - 1 from saved records."""
-        if self._cap is not None:                # room for them and the next entry
-            self._cap = size = min(max(self._cap, len(f) + 1), self._limit)
-            f, g_norm = f[:size], g_norm[:size]
-        else:
-            size = max(self._f.size, len(f) + 1)
-        self._f, self._g = np.empty(size), np.empty(size)
-        self.size = len(f)
-        self._f[:self.size] = f
-        self._g[:self.size] = g_norm
-
-    def fun(self):
-        return self._f[:self.size].copy()
-
-    def grad_norm(self):
-        return self._g[:self.size].copy()
-
-
-class NoBar:
-    def update(self, f):
-        pass
-
-    def close(self):
-        pass
-
-
-class _Bar:
-    def __init__(self, total, label):
-        from tqdm.auto import tqdm
-        self._bar = tqdm(total=total, desc=label, unit="it")
-
-    def update(self, f):
-        self._bar.set_postfix_str(f"f={f:.6g}", refresh=False)
-        self._bar.update(1)
-
-    def close(self):
-        self._bar.close()
-
-
-def progress_bar(progress, total, label="minimize"):
-    """A tqdm bar of ``total`` steps named ``label`` (progress=True), or one
-    that shows nothing (False)."""
-    if not check.boolean("progress", progress):
-        return NoBar()
-    try:
-        return _Bar(total, label)
-    except ImportError:
-        raise ImportError("progress=True needs tqdm, an optional extra: "
-                          "pip install tqdm  (or pip install 'gdfast[progress]')") from None

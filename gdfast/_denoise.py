@@ -7,17 +7,16 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import _validation as check
 from . import kernels
-from . import validation as check
+from ._optimizers import SGD, Adam, Optimizer, make_optimizer
+from ._run import (MESSAGES, STATUS_OF_CODE, SUCCESS, History, NoBar, OptimizeResult, Status,
+                   deferred_interrupt, progress_bar)
 from .checkpoint import (CheckpointError, checked_checkpoint_options, fingerprint_of,
                          resume_from, save_checkpoint)
 from .images import psnr
-from .interrupt import deferred_interrupt
 from .kernels import tv, tv_descent
 from .kernels.driver import RUNNING, convergence_status
-from .minimize import History, NoBar, progress_bar
-from .optimizers import SGD, Adam, Optimizer, make_optimizer
-from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 
 PARALLEL_MIN_PIXELS = 65_536
 # eps**2 is a normal float64 in this range: below it eps**2 underflows (to 0

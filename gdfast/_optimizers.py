@@ -12,18 +12,18 @@ a :mod:`gdfast.schedules` schedule). ``init(x)`` allocates its state once;
 x and g are C-contiguous float64 arrays of one shape, any shape (as torch
 parameters are): the step works on their flat views, without a copy, bit
 for bit as on ``x.ravel()``; the state arrays are 1-D, of length x.size.
-Arrays of at least the rule's ``parallel_min_size`` elements (gdfast.rules)
+Arrays of at least the rule's ``parallel_min_size`` elements (gdfast._rules)
 go to the parallel kernel; both kernels give bitwise the same result.
 """
 from collections.abc import Sequence
 
 import numpy as np
 
-from . import validation as check
+from . import _validation as check
 from .kernels.reductions import max_abs, max_abs_parallel
-from .rules import RULES
+from ._rules import RULES
 from .schedules import Schedule, as_schedule
-from .validation import F8
+from ._validation import F8
 
 # lr: a float > 0 or a schedule from gdfast.schedules
 LearningRate = float | Schedule
@@ -101,7 +101,7 @@ def _root(a):
 
 
 class Optimizer:
-    """Base class: subclasses set ``self.rule`` (a gdfast.rules.Rule),
+    """Base class: subclasses set ``self.rule`` (a gdfast._rules.Rule),
     ``self.hyper`` (its tuple of floats) and ``self.lr``."""
 
     rule = None

@@ -5,7 +5,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from numba.extending import is_jitted
 
-from . import validation as check
+from . import _validation as check
 from .kernels.finite_differences import central_differences, central_differences_parallel
 
 EPS = np.finfo(np.float64).eps

@@ -9,11 +9,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 from numba.extending import is_jitted
 
-from . import validation as check
-from .interrupt import deferred_interrupt
+from . import _validation as check
+from ._optimizers import Optimizer, make_optimizer
+from ._run import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status, deferred_interrupt
 from .kernels.driver import minimize_batch_nopython
-from .optimizers import Optimizer, make_optimizer
-from .result import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status
 
 # The compiled loop returns to Python after chunks of rows of about this many
 # seconds, so that Ctrl-C is answered; the chunks change no number of a row.
@@ -64,7 +63,7 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
         raise TypeError(f"batch_args must be a tuple of arrays, got {type(batch_args).__name__}")
     batch_args = tuple(_checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
     _check_arity(fun, len(batch_args), len(args))
-    S = tuple(a.reshape(m, n) for a in opt._initial_state(m * n))
+    S = tuple(a.reshape(m, n) for a in opt.init(np.empty(m * n)).arrays)
     fun_out = np.full(m, math.nan)
     nit = np.zeros(m, dtype=np.int64)
     codes = np.full(m, STATUS_OF_CODE.index(Status.INTERRUPTED), dtype=np.int64)

@@ -1,0 +1,196 @@
+"""What every run of gdfast keeps besides its iterate, shared by minimize's
+two loops, denoise's fused loop and minimize_batch: why a run stopped
+(Status) and its result record (OptimizeResult), the per-iterate records
+(History), the progress bar, and Ctrl-C handled between iterations
+(deferred_interrupt)."""
+import contextlib
+import enum
+import signal
+import threading
+
+import numpy as np
+
+from . import _validation as check
+
+
+class Status(str, enum.Enum):
+    """Why a run stopped. Compares equal to its string value."""
+    GTOL = "gtol"
+    FTOL = "ftol"
+    XTOL = "xtol"
+    MAX_ITER = "max_iter"
+    CALLBACK = "callback"
+    NON_FINITE = "non-finite"
+    MAX_SKIPS = "max_skips"
+    INTERRUPTED = "interrupted"
+
+    def __str__(self):
+        return self.value
+
+
+MESSAGES = {
+    Status.GTOL: "gradient norm max|g_i| <= gtol",
+    Status.FTOL: "relative change of f <= ftol",
+    Status.XTOL: "step norm max|dx_i| <= xtol * max(1, max|x_i|)",
+    Status.MAX_ITER: "maximum number of iterations reached",
+    Status.CALLBACK: "callback raised StopIteration",
+    Status.NON_FINITE: "NaN or inf in f, the gradient or the iterate; "
+                       "returning the last finite iterate",
+    Status.MAX_SKIPS: "max_skips steps in a row skipped for NaN or inf in f or the "
+                      "gradient; returning the last finite iterate",
+    Status.INTERRUPTED: "interrupted (Ctrl-C); x is the last complete iterate",
+}
+SUCCESS = frozenset({Status.GTOL, Status.FTOL, Status.XTOL})
+# The integer codes of gdfast.kernels.driver, in order.
+STATUS_OF_CODE = (Status.GTOL, Status.FTOL, Status.XTOL, Status.MAX_ITER, Status.CALLBACK,
+                  Status.NON_FINITE, Status.MAX_SKIPS, Status.INTERRUPTED)
+
+
+class OptimizeResult(dict):
+    """A dict with attribute access, as scipy.optimize.OptimizeResult.
+
+    x                 the solution, shaped like x0
+    fun               f(x)
+    jac               the gradient at x, shaped like x0
+    nit               iterations (optimizer steps) taken
+    nfev              objective evaluations (a '3-point' gradient's are counted)
+    nskipped          evaluations that gave NaN or inf: the skipped steps of
+                      on_nonfinite='skip', and those of a non-finite stop
+    status            a Status (compares equal to 'gtol', 'ftol', 'xtol',
+                      'max_iter', 'callback', 'non-finite', 'max_skips' or
+                      'interrupted')
+    success           True for gtol, ftol and xtol
+    message           why the run stopped, in words
+    fun_history       float64 (nit + 1,), f at x_0 .. x_nit (empty when f or
+                      the gradient at x_0 is already NaN or inf)
+    grad_norm_history float64, max|g_i| at the same iterates
+    nopython          True when the whole loop ran in compiled code
+    """
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    __setattr__ = dict.__setitem__
+    __delattr__ = dict.__delitem__
+
+    def __repr__(self):
+        width = max(map(len, self)) + 1 if self else 0
+        lines = []
+        for k, v in self.items():
+            if isinstance(v, np.ndarray) and v.size > 6:
+                v = f"array(shape={v.shape}, first={v.ravel()[:3]})"
+            lines.append(f"{k.rjust(width)}: {v}")
+        return "\n".join(lines)
+
+    def __dir__(self):
+        return list(self.keys())
+
+
+class History:
+    """f and max|g| per iterate (entry k: iterate k) in preallocated arrays.
+
+    cap=None: the arrays double when full; cap=N: at most N entries, all
+    allocated by reserve() for a compiled loop to write into.
+    """
+
+    def __init__(self, max_iter, cap=None):
+        self._limit = cap
+        self._cap = None if cap is None else min(max_iter + 1, cap)
+        self._f = np.empty(self._cap if cap is not None else min(max_iter + 1, 4096))
+        self._g = np.empty_like(self._f)
+        self.size = 0
+
+    def record(self, f, g_norm):
+        self.record_at(self.size, f, g_norm)
+
+    def record_at(self, k, f, g_norm):
+        """Entry k (and forget any after it)."""
+        while k >= self._f.size:
+            self._f = np.concatenate([self._f, np.empty_like(self._f)])
+            self._g = np.concatenate([self._g, np.empty_like(self._g)])
+        self._f[k] = f
+        self._g[k] = g_norm
+        self.size = k + 1
+
+    def reserve(self):
+        """The two arrays (f, max|g|), for a compiled loop writing entry k while k < len."""
+        return self._f, self._g
+
+    def restore(self, f, g_norm):
+        """Entries 0 .. len(f) - 1 from saved records."""
+        if self._cap is not None:                # room for them and the next entry
+            self._cap = size = min(max(self._cap, len(f) + 1), self._limit)
+            f, g_norm = f[:size], g_norm[:size]
+        else:
+            size = max(self._f.size, len(f) + 1)
+        self._f, self._g = np.empty(size), np.empty(size)
+        self.size = len(f)
+        self._f[:self.size] = f
+        self._g[:self.size] = g_norm
+
+    def fun(self):
+        return self._f[:self.size].copy()
+
+    def grad_norm(self):
+        return self._g[:self.size].copy()
+
+
+class NoBar:
+    def update(self, f):
+        pass
+
+    def close(self):
+        pass
+
+
+class _Bar:
+    def __init__(self, total, label):
+        from tqdm.auto import tqdm
+        self._bar = tqdm(total=total, desc=label, unit="it")
+
+    def update(self, f):
+        self._bar.set_postfix_str(f"f={f:.6g}", refresh=False)
+        self._bar.update(1)
+
+    def close(self):
+        self._bar.close()
+
+
+def progress_bar(progress, total, label="minimize"):
+    """A tqdm bar of ``total`` steps named ``label`` (progress=True), or one
+    that shows nothing (False)."""
+    if not check.boolean("progress", progress):
+        return NoBar()
+    try:
+        return _Bar(total, label)
+    except ImportError:
+        raise ImportError("progress=True needs tqdm, an optional extra: "
+                          "pip install tqdm  (or pip install 'gdfast[progress]')") from None
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Within the block, the first SIGINT (Ctrl-C) only sets a flag, which the
+    loop reads between iterations (yields the function that reads it); a
+    second SIGINT raises KeyboardInterrupt at once, as usual. The previous
+    handler comes back on exit. Outside the main thread (where Python cannot
+    install signal handlers) the flag never rises and Ctrl-C acts as usual.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    caught = []
+
+    def handler(signum, frame):
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(signum)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(caught)
+    finally:
+        signal.signal(signal.SIGINT, previous)
