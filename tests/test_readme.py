@@ -1,4 +1,5 @@
-"""The README's Python examples run and do what they say."""
+"""The README's Python examples (and the batch example of docs/batches.md) run
+and do what they say."""
 import re
 from pathlib import Path
 
@@ -7,10 +8,10 @@ import numpy as np
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def run_block(containing):
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+def run_block(containing, page=README):
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
               if containing in b]
-    assert len(blocks) == 1, f"one README example with {containing!r}"
+    assert len(blocks) == 1, f"one example with {containing!r} in {page.name}"
     namespace = {}
     exec(compile(blocks[0], str(README), "exec"), namespace)
     return namespace
@@ -40,6 +41,6 @@ def test_readme_denoise_example_runs(capsys):
 
 
 def test_readme_batch_example_runs(capsys):
-    ns = run_block("minimize_batch")
+    ns = run_block("minimize_batch", README.parent / "docs" / "batches.md")
     assert capsys.readouterr().out.strip() == "65536 problems; gtol: 65535, max_iter: 1"
     assert ns["res"].x.shape == (65536, 3)

@@ -1,0 +1,42 @@
+"""The documentation: the site builds with warnings as errors, every Python
+example in docs/ runs, and the README stays short and points into docs/."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+
+
+def test_the_site_builds_strictly(tmp_path):
+    built = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d",
+                            str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True,
+                           timeout=600, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert built.returncode == 0, built.stdout + built.stderr
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    for name in ("gdfast.minimize", "gdfast.denoise", "gdfast.Adam", "gdfast.schedules"):
+        assert f'id="{name}"' in api, name           # the reference is generated
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_every_python_example_of_a_page_runs(page, capsys):
+    """A page's ```python blocks run in order in one namespace, as a reader
+    would paste them; ```text blocks are signatures and output."""
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    namespace = {}
+    for k, block in enumerate(blocks):
+        exec(compile(block, f"{page.name} example {k + 1}", "exec"), namespace)
+
+
+def test_the_readme_is_short_and_its_links_into_docs_exist():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 200
+    links = re.findall(r"\]\((docs/[^)#]+)", text)
+    assert links, "README points into docs/"
+    for link in links:
+        assert (ROOT / link).exists(), link
+    assert "<!-- ci: test command" in text
