@@ -12,7 +12,7 @@ from numba import njit
 CLASSIC_X0 = 5.0
 CLASSIC_MINIMUM = -2.5
 
-# Settings that reach |x + 2.5| < 1e-6 from x0 = 5 (tests/test_classic.py
+# Settings that reach |x + 2.5| < 1e-6 from x0 = 5 (tests/cli/test_classic.py
 # holds each rule to its budget). The tutorials' Adam (lr 0.01, 100 steps)
 # does not get there; lr 0.1 does.
 CLASSIC_SETTINGS = {

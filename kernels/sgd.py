@@ -162,7 +162,7 @@ def nesterov_step(x, g, state, t, lr, hyper):
     This is the look-ahead form v <- mu*v - lr*g(y + mu*v) ; y <- y + v
     rewritten in the variable x = y + mu*v (with constant lr and v = -lr*b):
     the iterates x of this kernel are the look-ahead points of the classic
-    form, so both trajectories agree (tests/test_nesterov.py checks it).
+    form, so both trajectories agree (tests/kernels/test_nesterov.py checks it).
 
     state: ``(b,)``, the momentum buffer (overwritten at t == 1).
     hyper: ``(momentum, weight_decay, maximize)``

@@ -7,7 +7,7 @@ SHA-256 of the raw bytes of each output array (dtype and shape included) and
 of ``float.hex()`` of each returned scalar, in a fixed order. ``-v`` writes
 the time of each group of cases to stderr.
 
-tests/test_determinism.py runs this script in fresh processes (numba fixes
+tests/facade/test_determinism.py runs this script in fresh processes (numba fixes
 its thread count when a process starts) and compares the digests across
 repeated runs and across thread counts. Keys that share the part before
 ``@`` are variants that promise the same bits (serial and parallel kernels,

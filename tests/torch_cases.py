@@ -2,7 +2,7 @@
 
 Each case: (id, gdfast optimizer factory, torch optimizer factory taking the
 parameter list, {gdfast state name: torch state key}). Used by
-tests/make_torch_fixtures.py (which needs torch) and tests/test_torch_parity.py.
+tests/make_torch_fixtures.py (which needs torch) and tests/facade/test_torch_parity.py.
 """
 import numpy as np
 

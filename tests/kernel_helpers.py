@@ -1,4 +1,4 @@
-"""Shared helpers for the kernel tests.
+"""Shared helpers for the kernel tests (tests/ is on pytest's pythonpath).
 
 Under NUMBA_DISABLE_JIT=1 (the second run of the suite, which covers the
 kernel bodies as plain Python) every test still runs, but the largest vector

@@ -7,10 +7,10 @@ import pathlib
 import numpy as np
 import pytest
 
-from conftest import assert_rel_close
+from kernel_helpers import assert_rel_close
 from torch_cases import CASES, run_gdfast, run_torch
 
-FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "torch"
+FIXTURES = pathlib.Path(__file__).parents[1] / "fixtures" / "torch"
 
 
 def _compare(got, want, case_id):

@@ -5,7 +5,7 @@ import functools
 import numpy as np
 import pytest
 
-from conftest import SIZES, STEPS, assert_rel_close, gradient_sequence, learning_rate
+from kernel_helpers import SIZES, STEPS, assert_rel_close, gradient_sequence, learning_rate
 from gdfast._rules import RULES
 
 # also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)

@@ -24,7 +24,7 @@ promise the same bits for every variant (serial == parallel kernel, denoise
 == minimize), which is checked within each run as well.
 
 The parallel code paths split work into a fixed number of blocks and combine
-block results in a fixed order (see DESIGN.md, "Reductions must be
+block results in a fixed order (see docs/design.md, "Reductions must be
 deterministic for any thread count"); a reduction whose partial sums followed
 the threads would show up here as a digest that changes with the thread count.
 """
@@ -40,7 +40,7 @@ import pytest
 
 import gdfast
 
-PROBE = Path(__file__).with_name("determinism_probe.py")
+PROBE = Path(__file__).parents[1] / "determinism_probe.py"
 RUNS = (("2 threads, run 1", 2), ("2 threads, run 2", 2), ("1 thread", 1))
 
 

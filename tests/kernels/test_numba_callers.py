@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numba import njit, prange
 
-from conftest import gradient_sequence, learning_rate
+from kernel_helpers import gradient_sequence, learning_rate
 from gdfast._rules import RULES
 
 # also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)

@@ -68,7 +68,7 @@ def test_any_valid_hyperparameters(problem):
     (beta2 = 0, eps = 1e-12, weight decay) d = g + wd x nearly cancels, so an
     ulp of difference in x, from the kernel's and the reference's equivalent
     groupings, becomes a large relative change of d and of the step m/|d|.
-    tests/test_kernels.py compares whole trajectories at ordinary settings."""
+    tests/kernels/test_kernels.py compares whole trajectories at ordinary settings."""
     name, overrides, n, steps, lr, seed = problem
     rule = RULES[name]
     hyper = rule.hyper_tuple(**overrides)

@@ -1,0 +1,317 @@
+"""Fuzzing the public facade with hypothesis.
+
+The requirement (from the issue): over the facade's inputs -- dtypes, shapes,
+strides, NaN/inf, extreme hyperparameters, aliasing of x and g -- every call
+either works or raises a documented exception; never a crash, a hang or a
+silent NaN result.
+
+Each test draws inputs, decides from the docstrings alone whether the call is
+valid (``OK``), invalid (``BAD``) or not settled by the docs (``AMBIG``: either
+outcome is accepted), makes the call and checks:
+
+* valid      -> the call returns (or raises FloatingPointError where
+                on_nonfinite='raise' asks for it), and the result keeps the
+                documented promises (finite x; f finite unless the status says
+                'non-finite'; ...);
+* invalid    -> TypeError or ValueError, naming the argument where the facade
+                promises that (docs/design.md: "Every user error is caught here with
+                a message that names the argument"), and nothing was mutated.
+
+Failures that hypothesis found are pinned as explicit ``@example``s on the
+test that found them. Calls that corrupt memory (a state whose arrays are
+shorter than the kernel indexes) are run in a subprocess, so that a crash
+fails one test instead of killing the session.
+
+This file: the optimizer constructors, and valid (extreme) hyperparameters
+with finite data never giving a silent NaN. The other subjects are in
+test_fuzz_step.py, test_fuzz_minimize.py and test_fuzz_denoise.py; the
+shared judges and strategies in fuzzing.py.
+"""
+
+import math
+import types
+from unittest import mock
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import example, given, note, settings
+from hypothesis import strategies as st
+
+import gdfast
+
+from fuzzing import (BAD, FUZZ, JUNK, MAXF, OK, SPECIAL, TINY, VALID_REALS, all_finite,
+                     as_real, call, check_outcome, judge, real_like)
+
+
+# --- 1. optimizer constructors ----------------------------------------------------
+
+SPECS = {
+    "SGD": dict(lr="lr", momentum="nonneg", dampening="unit_closed", weight_decay="nonneg",
+                nesterov="bool", maximize="bool"),
+    "Adagrad": dict(lr="lr", lr_decay="nonneg", weight_decay="nonneg",
+                    initial_accumulator_value="nonneg", eps="pos", maximize="bool"),
+    "RMSprop": dict(lr="lr", alpha="unit_open", eps="pos", weight_decay="nonneg",
+                    momentum="nonneg", centered="bool", maximize="bool"),
+    "Adam": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg", amsgrad="bool",
+                 maximize="bool", decoupled_weight_decay="bool"),
+    "AdamW": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg", amsgrad="bool",
+                  maximize="bool"),
+    "Adamax": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg", maximize="bool"),
+    "NAdam": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg",
+                  momentum_decay="nonneg", decoupled_weight_decay="bool", maximize="bool"),
+    "RAdam": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg",
+                  decoupled_weight_decay="bool", maximize="bool"),
+    "Adadelta": dict(lr="lr", rho="unit_closed", eps="pos", weight_decay="nonneg",
+                     maximize="bool"),
+    "Rprop": dict(lr="lr", etas="etas", step_sizes="step_sizes", maximize="bool"),
+    "Lion": dict(lr="lr", b1="unit_closed", b2="unit_closed", weight_decay="nonneg",
+                 maximize="bool"),
+}
+SCHEDULES = st.sampled_from([
+    ("constant", (0.1,)), ("inverse_time_decay", (0.5, 10.0)), ("exponential_decay", (1.0, 0.5)),
+    ("cosine_decay", (1e300, 3)), ("warmup_cosine", (0.1, 2, 5)),
+]).map(lambda c: getattr(gdfast.schedules, c[0])(*c[1]))
+
+
+def valid_value(kind):
+    if kind == "lr":
+        return st.one_of(VALID_REALS["pos"], SCHEDULES)
+    if kind == "bool":
+        return st.sampled_from([True, False, np.True_, np.False_])
+    if kind == "betas":
+        return st.tuples(VALID_REALS["unit_open"], VALID_REALS["unit_open"])
+    if kind == "etas":
+        return st.tuples(st.floats(min_value=TINY, max_value=1.0, exclude_max=True),
+                         st.floats(min_value=1.0, max_value=MAXF, exclude_min=True))
+    if kind == "step_sizes":
+        return st.tuples(VALID_REALS["nonneg"], VALID_REALS["nonneg"]).map(sorted).map(tuple)
+    return VALID_REALS[kind]
+
+
+def any_value(kind):
+    junk = st.sampled_from(JUNK)
+    if kind == "bool":
+        return st.one_of(valid_value(kind), junk, st.sampled_from([0, 1, 1.0, "True"]))
+    if kind in ("betas", "etas", "step_sizes"):
+        return st.one_of(valid_value(kind), st.tuples(real_like, real_like),
+                         st.lists(real_like, min_size=2, max_size=2), junk,
+                         st.sampled_from([(0.9,), (0.5, 0.9, 0.99), "ab", np.array([0.5, 0.9])]))
+    return st.one_of(valid_value(kind), real_like, junk)
+
+
+@st.composite
+def constructor_calls(draw, valid_only=False):
+    name = draw(st.sampled_from(sorted(SPECS)))
+    spec = SPECS[name]
+    args = draw(st.lists(st.sampled_from(sorted(spec)), unique=True, max_size=len(spec)))
+    kwargs = {a: draw(valid_value(spec[a]) if valid_only else any_value(spec[a])) for a in args}
+    if valid_only and name == "SGD" and bool(kwargs.get("nesterov", False)):
+        kwargs["dampening"] = 0.0
+        if as_real(kwargs.get("momentum", 0.0)) <= 0.0:
+            kwargs["momentum"] = 0.5
+    return name, kwargs
+
+
+def constructor_verdicts(name, kwargs):
+    spec = SPECS[name]
+    verdicts = {a: judge(spec[a], v) for a, v in kwargs.items()}
+    if name == "SGD" and verdicts.get("nesterov") == OK and bool(kwargs["nesterov"]):
+        m, d = kwargs.get("momentum", 0.0), kwargs.get("dampening", 0.0)
+        if verdicts.get("momentum", OK) == OK and verdicts.get("dampening", OK) == OK:
+            if not (float(m) > 0.0 and float(d) == 0.0):
+                verdicts["nesterov"] = BAD
+    return verdicts
+
+
+@settings(max_examples=400, **FUZZ)
+@given(call_=constructor_calls())
+# found by hypothesis: a real number outside float64's range escapes as OverflowError
+@example(call_=("SGD", {"lr": 10 ** 400}))
+@example(call_=("Adam", {"betas": (0.9, 2 ** 1024)}))
+@example(call_=("Rprop", {"step_sizes": (0.0, -10 ** 400)}))
+def test_constructors_accept_valid_and_name_invalid_hyperparameters(call_):
+    """Contract: an optimizer constructor either builds the optimizer (all
+    arguments within their documented ranges) or raises TypeError/ValueError
+    whose message names an offending argument."""
+    name, kwargs = call_
+    note(f"gdfast.{name}(**{kwargs!r})")
+    opt, err = call(getattr(gdfast, name), **kwargs)
+    check_outcome(constructor_verdicts(name, kwargs), err, f"gdfast.{name}")
+    if err is None:
+        repr(opt)
+        state = opt.init(np.zeros(3))
+        assert state.t == 0 and state.n == 3
+
+
+# --- 2. valid (extreme) hyperparameters and finite data: no silent NaN -------------
+
+FINITE_VALUES = st.one_of(st.floats(-10.0, 10.0),
+                          st.sampled_from([v for v in SPECIAL if math.isfinite(v)
+                                           and abs(v) <= 1e100]),
+                          st.floats(-1e100, 1e100))
+ANY_FINITE = st.one_of(FINITE_VALUES, st.sampled_from([v for v in SPECIAL if math.isfinite(v)]),
+                       st.floats(allow_nan=False, allow_infinity=False))
+
+
+def exact_trajectory(opt, x0, gradients, n_steps):
+    """x and the state after each of n_steps steps, by gdfast.reference's
+    equations (the oracle of the other tests) evaluated in 256-bit arithmetic
+    with an unbounded exponent: the update without rounding or overflow.
+    Yields (x, state): lists of mpmath numbers (complex or nan where the
+    equations are undefined)."""
+    shim = types.SimpleNamespace(**{k: getattr(math, k) for k in dir(math)
+                                    if not k.startswith("_")})
+    shim.sqrt = mpmath.sqrt
+    with mpmath.workprec(256), mock.patch.object(gdfast.reference, "math", shim):
+        x = [mpmath.mpf(float(v)) for v in x0]
+        state = tuple([mpmath.mpf(float(v)) for v in a]
+                      for a in opt.init(np.array(x0, dtype=np.float64)).arrays)
+        hyper = tuple(mpmath.mpf(h) for h in opt.hyper)
+        for k in range(n_steps):
+            g = [mpmath.mpf(float(v)) for v in gradients[k % len(gradients)]]
+            opt.rule.reference(x, g, state, k + 1, mpmath.mpf(opt.lr(k + 1)), hyper)
+            yield list(x), [v for a in state for v in a]
+
+
+def representable(v):
+    """A real, finite exact value comfortably inside float64's range."""
+    return isinstance(v, mpmath.mpf) and mpmath.isfinite(v) and abs(v) <= 1e307
+
+
+# Found by hypothesis, or by reading the kernels and then confirmed by this test (each exact
+# update is a finite number); one root cause each. Pinned as @examples below and, because
+# they all fail on one assertion (hypothesis reports one of them), also run one by one by
+# test_pinned_silent_nan_cases.
+SILENT_NAN_CASES = {
+    # centred RMSprop: a - gbar^2 rounds below 0 under a constant gradient; sqrt gives NaN
+    "rmsprop-centred-rounding": dict(call_=("RMSprop", {"alpha": 0.3, "centered": True}),
+                                     x0=[0.0], gradients=[[1.0]], n_steps=40),
+    # RAdam: m_hat * lr * (sqrt(bc2) / (sqrt(v) + eps)) is 0 * inf for g = 0, subnormal eps
+    "radam-tiny-eps": dict(call_=("RAdam", {"eps": 5e-324}), x0=[0.0], gradients=[[0.0]],
+                           n_steps=6),
+}
+# Inputs beyond 1e100 in magnitude whose intermediate products overflow (to inf, then
+# NaN) although the exact update is finite: step raises FloatingPointError for them
+# (the kernels count the NaN and inf they write); before that count existed they gave
+# NaN silently. More in tests/kernels/test_nonfinite.py.
+OVERFLOW_CASES = {
+    # lr / (1 - beta1^t) = inf times m = 0
+    "adam-huge-lr": dict(call_=("Adam", {"lr": 1e308}), x0=[1.0], gradients=[[0.0]],
+                         n_steps=1),
+    # d = g + weight_decay * x overflows, inf / inf
+    "adagrad-huge-decay": dict(call_=("Adagrad", {"weight_decay": 1e300}), x0=[1e10],
+                               gradients=[[1.0]], n_steps=1),
+    "adadelta-huge-decay": dict(call_=("Adadelta", {"weight_decay": 1e308}), x0=[2.0],
+                                gradients=[[1.0]], n_steps=1),
+    # lr * d and d * d overflow, inf / inf
+    "adagrad-huge-gradient": dict(call_=("Adagrad", {"lr": 1.8e8}), x0=[1.0],
+                                  gradients=[[1e300]], n_steps=1),
+    # d^2 overflows, v = inf
+    "adam-amsgrad-huge": dict(call_=("Adam", {"lr": 1e300, "weight_decay": 1e300,
+                                              "amsgrad": True}),
+                              x0=[1.0], gradients=[[1.0]], n_steps=1),
+}
+# Within this magnitude (x, g and hyperparameters) a step raises only when the exact
+# update itself leaves float64's range.
+STEP_RANGE = 1e100
+
+
+def _magnitudes(value):
+    """Every real number in a hyperparameter value (pairs, schedules' lr0)."""
+    if hasattr(value, "lr0"):
+        return [abs(float(value.lr0))]
+    if isinstance(value, (tuple, list)):
+        return [m for v in value for m in _magnitudes(v)]
+    if isinstance(value, (bool, np.bool_)):
+        return []
+    return [abs(float(value))]
+
+
+def within_step_range(call_, x0=(), gradients=()):
+    return (all(m <= STEP_RANGE for v in call_[1].values() for m in _magnitudes(v))
+            and all(abs(v) <= STEP_RANGE for v in x0)
+            and all(abs(v) <= STEP_RANGE for g in gradients for v in g))
+
+
+def _pin_examples(cases):
+    def decorate(test):
+        for case in reversed(list(cases.values())):
+            test = example(**case)(test)
+        return test
+    return decorate
+
+
+def check_no_silent_nan(call_, x0, gradients, n_steps):
+    """Contract of Optimizer.step on finite data: it returns with x and the
+    state finite, or raises FloatingPointError with NaN or inf in them (never
+    a silent NaN or inf). Within STEP_RANGE it raises only where the exact
+    update (x or state) is not a float64 number. Returns whether it raised."""
+    name, kwargs = call_
+    n = len(x0)
+    gs = [np.resize(np.array(g, dtype=np.float64), n) for g in gradients]
+    opt = getattr(gdfast, name)(**kwargs)
+    x = np.array(x0, dtype=np.float64)
+    state = opt.init(x)
+    in_range = within_step_range(call_, x0, gradients)
+    exact = list(exact_trajectory(opt, x0, gs, n_steps))
+    for k in range(n_steps):
+        g = gs[k % len(gs)]
+        x_before, state_before = x.copy(), [a.copy() for a in state.arrays]
+        where = (f"gdfast.{name}(**{kwargs!r}): step {k + 1}, x before = {x_before!r}, "
+                 f"g = {g!r}, state before = {state_before!r}")
+        try:
+            opt.step(x, g, state)
+        except FloatingPointError:
+            assert not all_finite(x, state), f"{where}: raised, but x and the state are finite"
+            exact_x, exact_state = exact[k]
+            assert not in_range or not all(map(representable, exact_x + exact_state)), (
+                f"{where}: raised where the exact update is representable: "
+                f"x = {[mpmath.nstr(v, 17) for v in exact_x]}, "
+                f"state = {[mpmath.nstr(v, 17) for v in exact_state]}")
+            return True
+        assert all_finite(x, state), (
+            f"{where}: a silent NaN or inf: x = {x!r}, state = {state.arrays!r}")
+    return False
+
+
+@settings(max_examples=200, **FUZZ)
+@given(call_=constructor_calls(valid_only=True).filter(within_step_range),
+       x0=st.lists(FINITE_VALUES, min_size=1, max_size=4),
+       gradients=st.lists(st.lists(FINITE_VALUES, min_size=1, max_size=4), min_size=1, max_size=3),
+       n_steps=st.integers(1, 40))
+@_pin_examples(SILENT_NAN_CASES)
+def test_valid_hyperparameters_and_finite_data_never_give_a_silent_nan(call_, x0, gradients,
+                                                                       n_steps):
+    """Contract: with hyperparameters inside their documented ranges (extremes
+    included, magnitudes up to STEP_RANGE), finite x0 and finite gradients (up
+    to STEP_RANGE), ``step`` returns with x and the state finite, or raises
+    FloatingPointError only where the exact update -- the reference equations
+    (gdfast/reference.py) evaluated without rounding or overflow from the same
+    start -- leaves float64's range. This is the issue's "never a silent NaN
+    result" with no spurious error."""
+    check_no_silent_nan(call_, x0, gradients, n_steps)
+
+
+@settings(max_examples=200, **FUZZ)
+@given(call_=constructor_calls(valid_only=True),
+       x0=st.lists(ANY_FINITE, min_size=1, max_size=4),
+       gradients=st.lists(st.lists(ANY_FINITE, min_size=1, max_size=4), min_size=1, max_size=3),
+       n_steps=st.integers(1, 10))
+@_pin_examples(OVERFLOW_CASES)
+def test_any_finite_data_never_gives_a_silent_nan(call_, x0, gradients, n_steps):
+    """Contract over the whole float64 range (hyperparameters and data up to
+    1.8e308): step returns with x and the state finite, or raises
+    FloatingPointError; never a silent NaN or inf."""
+    check_no_silent_nan(call_, x0, gradients, n_steps)
+
+
+@pytest.mark.parametrize("case", sorted(SILENT_NAN_CASES))
+def test_pinned_silent_nan_cases(case):
+    """The pinned examples above, one test id per root cause."""
+    assert not check_no_silent_nan(**SILENT_NAN_CASES[case])
+
+
+@pytest.mark.parametrize("case", sorted(OVERFLOW_CASES))
+def test_pinned_overflow_cases_raise(case):
+    assert check_no_silent_nan(**OVERFLOW_CASES[case])
