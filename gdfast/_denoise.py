@@ -218,7 +218,7 @@ def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimize
 def _refuse_overflowing_start(f, lam, eps):
     """The energy of f itself is not finite (f, lam and eps are): float64
     overflows at this scale, and no step can be taken. Say what to change."""
-    top = float(np.max(np.abs(f)))
+    top = kernels.max_abs(f.ravel())
     raise ValueError(
         f"the energy at the start (u = f) overflows float64 with lam={lam!r}, eps={eps!r} and "
         f"max|f| = {top:.3g} over {f.size} pixels; rescale f to about [0, 1] (denoising f / c "

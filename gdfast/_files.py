@@ -133,14 +133,12 @@ def remove_stale_temporaries(folder, older_than=None):
 
 
 def _process_alive(pid):
-    if pid == os.getpid():
-        return True
+    """False only when no process with that pid runs here (signal 0 checks,
+    sends nothing; another user's process answers PermissionError: alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:                  # another user's process
-        return True
     except OSError:
         return True
     return True

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _validation as check
-from .kernels.reductions import max_abs, max_abs_parallel
 from ._rules import RULES
-from .schedules import Schedule, as_schedule
 from ._validation import F8
+from .kernels.reductions import max_abs, max_abs_parallel
+from .schedules import Schedule, as_schedule
 
 # lr: a float > 0 or a schedule from gdfast.schedules
 LearningRate = float | Schedule
@@ -161,6 +161,8 @@ class Optimizer:
                 # arrays that own their data are separate allocations
                 and (g is x or (x.base is None and g.base is None)
                      or not np.may_share_memory(x, g))
+                # state.apart_from's first case written out (a method call
+                # here costs more than the test)
                 and (state._owned and x.base is None and g.base is None
                      and id(x) not in state._ids and id(g) not in state._ids
                      or state.apart_from(x, g))):

@@ -27,8 +27,8 @@ one stays. An existing file at the path that is not a gdfast checkpoint is
 never overwritten (checked before any work).
 """
 import hashlib
-import math
 import json
+import math
 import os
 import zipfile
 
