@@ -13,8 +13,8 @@ import pytest
 
 from gdfast import reference
 from gdfast._denoise import lipschitz_bound
-from gdfast.bench.denoise import (EPS, LAM, SIGMA, _GdfastGradient, _GdfastIteration,
-                                  _NumpyIteration, _torch_iteration)
+from gdfast.bench.denoise import (EPS, LAM, SIGMA, GdfastGradient, GdfastIteration,
+                                  NumpyIteration, torch_iteration)
 from gdfast.bench.timing import torch_available
 from gdfast.images import add_noise, synthetic_image
 
@@ -32,21 +32,21 @@ def _bench(benchmark, fn):
 
 
 def test_tv_energy_gradient(benchmark, noisy):
-    _bench(benchmark, _GdfastGradient(noisy))
+    _bench(benchmark, GdfastGradient(noisy))
 
 
 @pytest.mark.parametrize("method", ["gd", "nesterov", "adam"])
 def test_gdfast_iteration(benchmark, noisy, method):
-    _bench(benchmark, _GdfastIteration(noisy, method))
+    _bench(benchmark, GdfastIteration(noisy, method))
 
 
 def test_numpy_iteration(benchmark, noisy):
-    _bench(benchmark, _NumpyIteration(noisy))
+    _bench(benchmark, NumpyIteration(noisy))
 
 
 @pytest.mark.skipif(not torch_available(), reason="torch is an optional benchmark anchor")
 def test_torch_autograd_sgd_iteration(benchmark, noisy):
-    _bench(benchmark, _torch_iteration(noisy, "gd"))
+    _bench(benchmark, torch_iteration(noisy, "gd"))
 
 
 def test_pure_python_reference_iteration_512(benchmark):

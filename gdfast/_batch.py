@@ -11,7 +11,8 @@ from numba.extending import is_jitted
 
 from . import _validation as check
 from ._optimizers import Optimizer, make_optimizer
-from ._run import MESSAGES, STATUS_OF_CODE, SUCCESS, OptimizeResult, Status, deferred_interrupt
+from ._run import (MESSAGES, STATUS_OF_CODE, OptimizeResult, Status, batch_statuses,
+                   deferred_interrupt)
 from .kernels.driver import minimize_batch_nopython
 
 # The compiled loop returns to Python after chunks of rows of about this many
@@ -81,12 +82,9 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
         raise TypeError(f"fun could not be compiled as fun(x, g, *batch_rows, *args) with "
                         f"{len(batch_args)} batch_args and {len(args)} args; numba says: "
                         f"{lines[0] if lines else err}") from None
-    names = np.array([s.value for s in STATUS_OF_CODE])
-    status = names[codes]
-    success = np.isin(status, [s.value for s in SUCCESS])
-    counts = ", ".join(f"{k}: {int(v)}" for k, v in zip(*np.unique(status, return_counts=True)))
+    status, success, message = batch_statuses(codes)
     return OptimizeResult(x=X, fun=fun_out, nit=nit, status=status, success=success,
-                          message=f"{m} problems; {counts}",
+                          message=message,
                           messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE})
 
 

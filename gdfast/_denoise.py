@@ -10,10 +10,9 @@ from numpy.typing import ArrayLike
 from . import _validation as check
 from . import kernels
 from ._optimizers import SGD, Adam, Optimizer, make_optimizer
-from ._run import (MESSAGES, STATUS_OF_CODE, SUCCESS, History, NoBar, OptimizeResult, Status,
-                   deferred_interrupt, progress_bar)
-from .checkpoint import (CheckpointError, checked_checkpoint_options, fingerprint_of,
-                         resume_from, save_checkpoint)
+from ._run import (STATUS_OF_CODE, Checkpoints, History, NoBar, OptimizeResult, Status,
+                   deferred_interrupt, progress_bar, run_result)
+from .checkpoint import CheckpointError, checked_checkpoint_options, fingerprint_of
 from .images import psnr
 from .kernels import tv, tv_descent
 from .kernels.driver import RUNNING, convergence_status
@@ -195,19 +194,19 @@ def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimize
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     objective = TVObjective(f, lam, eps, anisotropic)
-    saver = None
+    checkpoints = None
     if checkpoint is not None:
-        saver = _Checkpoints(checkpoint, checkpoint_every, resume,
-                             fingerprint_of(optimizer, f, lam=lam, eps=eps,
-                                            anisotropic=anisotropic))
+        checkpoints = Checkpoints(checkpoint, checkpoint_every, "denoise",
+                            fingerprint_of(optimizer, f, lam=lam, eps=eps,
+                                           anisotropic=anisotropic))
     if isinstance(progress, str):
         bar = progress_bar(True, max_iter, progress)
     else:
         bar = progress_bar(progress, max_iter, "denoise")
     try:
         with deferred_interrupt() as interrupted:
-            res = _descend(objective, optimizer, max_iter, tol, clean, callback, bar, saver,
-                           interrupted)
+            res = _descend(objective, optimizer, max_iter, tol, clean, callback, bar, checkpoints,
+                           resume, interrupted)
     finally:
         bar.close()
     if res.status == Status.NON_FINITE and res.fun_history.size == 0 and not resume:
@@ -225,8 +224,8 @@ def _refuse_overflowing_start(f, lam, eps):
         "with lam / c and eps / c gives the result / c) or lower lam")
 
 
-def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=None,
-             interrupted=lambda: False):
+def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, checkpoints=None,
+             resume=False, interrupted=lambda: False):
     """The loop of denoise: minimize's stopping rules, over fused iterations.
 
     Each call of the fused kernel evaluates iterate k (E, max|g|) and writes
@@ -254,9 +253,9 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=N
     history = History(max_iter)
     psnrs = np.empty(max_iter + 1 if clean is not None else 0)
     nit, status, e_prev, nfev = 0, None, None, 0
-    if saver is not None and saver.resume:
+    if resume:
         u, spare = spare, u_next
-        nit, nfev, e_prev, state, psnrs = saver.restore(optimizer, u, history, psnrs)
+        nit, nfev, e_prev, state, psnrs = _restore(checkpoints, optimizer, u, history, psnrs)
     while True:
         if nit < max_iter:
             e, g_norm = objective.descent_step(u, u_next, optimizer, state)
@@ -297,10 +296,10 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=N
         # are finite (u_next is free here: the next step overwrites it);
         # otherwise the next pass evaluates u, finds it non-finite and steps
         # back, and the last good checkpoint stays
-        if ((stop or saver is not None and saver.due(nit))
+        if ((stop or checkpoints is not None and checkpoints.due(nit))
                 and objective.finite_at(u, u_next)):
-            if saver is not None:
-                saver.save(u, state, nit, nfev, history, psnrs)
+            if checkpoints is not None:
+                _save(checkpoints, u, state, nit, nfev, history, psnrs)
             if stop:
                 status = Status.INTERRUPTED
                 break
@@ -315,53 +314,38 @@ def _descend(objective, optimizer, max_iter, ftol, clean, callback, bar, saver=N
         history.record(fun, objective.max_abs(g.ravel()))
         if clean is not None:
             psnrs[nit] = psnr(clean, u)
-    elif status == Status.MAX_ITER and saver is not None:
-        saver.save(u, state, nit, nfev, history, psnrs, records=nit)
-    res = OptimizeResult(
-        x=u, fun=fun, jac=g, nit=nit, nfev=nfev, nskipped=0, status=status,
-        success=status in SUCCESS, message=MESSAGES[status],
-        fun_history=history.fun(), grad_norm_history=history.grad_norm(), nopython=False)
+    elif status == Status.MAX_ITER and checkpoints is not None:
+        _save(checkpoints, u, state, nit, nfev, history, psnrs)
+    res = run_result(u, fun, g, nit, nfev, 0, status, history)
     if clean is not None:
         res["psnr_history"] = psnrs[:history.size].copy()
         res["psnr"] = psnr(clean, u)
     return res
 
 
-class _Checkpoints:
-    """denoise's checkpoints (gdfast.checkpoint), taken between iterations."""
+def _save(checkpoints, u, state, nit, nfev, history, psnrs):
+    """Save iterate nit (u) and its state, with the records (E, max|g| and
+    PSNR when there is a clean image) of iterates 0 .. nit - 1."""
+    records = history.records(nit)
+    if psnrs.size:
+        records["psnr_history"] = psnrs[:nit].copy()
+    checkpoints.save(u, state, nit, nfev, 0, records)
 
-    def __init__(self, path, every, resume, fingerprint):
-        self.path, self.every, self.resume, self.fingerprint = path, every, resume, fingerprint
 
-    def due(self, nit):
-        return self.every > 0 and nit % self.every == 0
-
-    def save(self, u, state, nit, nfev, history, psnrs, records=None):
-        """Save iterate nit (u) and its state; the records of iterates
-        0 .. nit - 1 (``records`` of them)."""
-        k = nit if records is None else records
-        histories = dict(fun_history=history.fun()[:k], grad_norm_history=history.grad_norm()[:k])
-        if psnrs.size:
-            histories["psnr_history"] = psnrs[:k].copy()
-        save_checkpoint(self.path, "denoise", self.fingerprint, u, state,
-                        dict(nit=nit, nfev=nfev, nskipped=0), histories)
-
-    def restore(self, optimizer, u, history, psnrs):
-        """Load the checkpoint into u, history and psnrs; returns (nit, nfev,
-        E of iterate nit - 1, state, psnrs): psnrs grows to nit + 1 entries
-        when the checkpoint comes from a run past this one's max_iter."""
-        meta, arrays, state = resume_from(self.path, "denoise", self.fingerprint, optimizer, u)
-        nit, nfev = meta["counters"]["nit"], meta["counters"]["nfev"]
-        fun, grad = arrays["fun_history"], arrays["grad_norm_history"]
-        history.restore(fun, grad)
-        if psnrs.size:
-            if "psnr_history" not in arrays:
-                raise CheckpointError(f"{self.path} holds no PSNR history; resume without "
-                                      "clean=, or start afresh")
-            if psnrs.size < nit + 1:
-                psnrs = np.empty(nit + 1)
-            psnrs[:nit] = arrays["psnr_history"][:nit]
-        return nit, nfev, (fun[nit - 1] if nit > 0 else None), state, psnrs
+def _restore(checkpoints, optimizer, u, history, psnrs):
+    """Load the checkpoint into u, history and psnrs; returns (nit, nfev,
+    E of iterate nit - 1, state, psnrs): psnrs grows to nit + 1 entries
+    when the checkpoint comes from a run past this one's max_iter."""
+    counters, arrays, state = checkpoints.restore(optimizer, u, history)
+    nit, nfev = counters["nit"], counters["nfev"]
+    if psnrs.size:
+        if "psnr_history" not in arrays:
+            raise CheckpointError(f"{checkpoints.path} holds no PSNR history; resume without "
+                                  "clean=, or start afresh")
+        if psnrs.size < nit + 1:
+            psnrs = np.empty(nit + 1)
+        psnrs[:nit] = arrays["psnr_history"][:nit]
+    return nit, nfev, (arrays["fun_history"][nit - 1] if nit > 0 else None), state, psnrs
 
 
 def _stepped_back(objective, optimizer, nit, ftol, history, psnrs, nfev):
@@ -369,10 +353,9 @@ def _stepped_back(objective, optimizer, nit, ftol, history, psnrs, nfev):
     recomputed by a run of nit iterations, with the first run's records.
     nfev counts as minimize does: the failing evaluation and one more at
     iterate nit for its gradient."""
-    res = _descend(objective, optimizer, nit, ftol, None, None, NoBar())
-    res.update(status=Status.NON_FINITE, success=False, message=MESSAGES[Status.NON_FINITE],
-               nfev=nfev + 1, fun_history=history.fun(),
-               grad_norm_history=history.grad_norm())
+    again = _descend(objective, optimizer, nit, ftol, None, None, NoBar())
+    res = run_result(again.x, again.fun, again.jac, nit, nfev + 1, 0, Status.NON_FINITE,
+                     history)
     if psnrs.size:
         res["psnr_history"] = psnrs[:history.size].copy()
         res["psnr"] = psnrs[nit]

@@ -14,9 +14,9 @@ from . import kernels
 from ._gradients import central_difference_gradient, default_steps, scalar_value
 from ._optimizers import Optimizer, make_optimizer
 from ._rules import SGD_PARALLEL_MIN_SIZE
-from ._run import (MESSAGES, STATUS_OF_CODE, SUCCESS, History, OptimizeResult, Status,
-                   deferred_interrupt, progress_bar)
-from .checkpoint import checked_checkpoint_options, fingerprint_of, resume_from, save_checkpoint
+from ._run import (STATUS_OF_CODE, Checkpoints, History, OptimizeResult, Status,
+                   deferred_interrupt, progress_bar, run_result)
+from .checkpoint import checked_checkpoint_options, fingerprint_of
 from .kernels.driver import RUNNING, convergence_status, descend
 
 # The norms of the convergence checks are memory-bound passes like the plain
@@ -127,8 +127,9 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
                 and callback is None and not check.boolean("progress", progress))
     run = _Run(x0, opt, keep_prev=on_nonfinite != "raise" or xtol > 0,
                history_cap=NOPYTHON_HISTORY_CAP if nopython else None, max_iter=max_iter)
-    saver = _Saver(checkpoint, checkpoint_every,
-                   None if checkpoint is None else fingerprint_of(opt, x0), run)
+    saver = _Saver(None if checkpoint is None else
+                   Checkpoints(checkpoint, checkpoint_every, "minimize", fingerprint_of(opt, x0)),
+                   run)
     if resume:
         saver.restore()
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
@@ -188,13 +189,9 @@ class _Run:
         self.history = History(max_iter, history_cap)
 
     def result(self, nopython):
-        shape = self.shape
-        return OptimizeResult(
-            x=self.x.reshape(shape), fun=self.f, jac=self.g.reshape(shape), nit=self.nit,
-            nfev=self.nfev, nskipped=self.nskipped, status=self.status,
-            success=self.status in SUCCESS, message=MESSAGES[self.status],
-            fun_history=self.history.fun(), grad_norm_history=self.history.grad_norm(),
-            nopython=nopython)
+        return run_result(self.x.reshape(self.shape), self.f, self.g.reshape(self.shape),
+                          self.nit, self.nfev, self.nskipped, self.status, self.history,
+                          nopython)
 
 
 class _PythonSteps:
@@ -336,38 +333,30 @@ class _NopythonSteps:
 
 
 class _Saver:
-    """Checkpoints of a run (gdfast.checkpoint): when they are due, writing
-    and restoring them."""
+    """When minimize's loop pauses for a checkpoint, and what it saves there
+    and resumes from (a _run.Checkpoints, or None: no checkpoint)."""
 
-    def __init__(self, path, every, fingerprint, run):
-        self.path, self.every, self.fingerprint, self.run = path, every, fingerprint, run
+    def __init__(self, checkpoints, run):
+        self.checkpoints, self.run = checkpoints, run
 
     def next_pause(self):
         """The iteration at which the loop should pause for a checkpoint (-1: none)."""
-        if self.path is None or self.every == 0:
-            return -1
-        return (self.run.nit // self.every + 1) * self.every
+        return -1 if self.checkpoints is None else self.checkpoints.next_pause(self.run.nit)
 
     def save_if_due(self):
-        run = self.run
-        if self.path is None or run.status in (Status.NON_FINITE, Status.MAX_SKIPS):
+        run, ck = self.run, self.checkpoints
+        if ck is None or run.status in (Status.NON_FINITE, Status.MAX_SKIPS):
             return
-        at_pause = self.every and run.nit % self.every == 0 and run.status is None
-        if run.status is not None or at_pause:
-            save_checkpoint(self.path, "minimize", self.fingerprint, run.x.reshape(run.shape),
-                            run.state, dict(nit=run.nit, nfev=run.nfev, nskipped=run.nskipped),
-                            dict(fun_history=run.history.fun(),
-                                 grad_norm_history=run.history.grad_norm()))
+        if run.status is not None or ck.due(run.nit):
+            ck.save(run.x.reshape(run.shape), run.state, run.nit, run.nfev, run.nskipped,
+                    run.history.records(run.history.size))
 
     def restore(self):
-        run = self.run
-        meta, arrays, run.state = resume_from(self.path, "minimize", self.fingerprint, run.opt,
-                                              run.x)
-        c = meta["counters"]
-        run.nit, run.nfev, run.nskipped = c["nit"], c["nfev"], c["nskipped"]
         # f and g at x are evaluated again (a deterministic fun gives the same
         # bits), and recorded as entry nit again
-        run.history.restore(arrays["fun_history"][:run.nit], arrays["grad_norm_history"][:run.nit])
+        run = self.run
+        c, _, run.state = self.checkpoints.restore(run.opt, run.x, run.history)
+        run.nit, run.nfev, run.nskipped = c["nit"], c["nfev"], c["nskipped"]
 
 
 class _Objective:

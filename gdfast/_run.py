@@ -1,8 +1,9 @@
-"""What every run of gdfast keeps besides its iterate, shared by minimize's
-two loops, denoise's fused loop and minimize_batch: why a run stopped
-(Status) and its result record (OptimizeResult), the per-iterate records
-(History), the progress bar, and Ctrl-C handled between iterations
-(deferred_interrupt)."""
+"""The run bookkeeping that minimize's two loops, denoise's fused loop and
+minimize_batch share, apart from their iterations: why a run stopped
+(Status) and its result (OptimizeResult, built by run_result and
+batch_statuses), the per-iterate records (History), checkpoints taken
+between iterations (Checkpoints), the progress bar, and Ctrl-C handled
+between iterations (deferred_interrupt)."""
 import contextlib
 import enum
 import signal
@@ -11,6 +12,7 @@ import threading
 import numpy as np
 
 from . import _validation as check
+from .checkpoint import resume_from, save_checkpoint
 
 
 class Status(str, enum.Enum):
@@ -89,6 +91,25 @@ class OptimizeResult(dict):
         return list(self.keys())
 
 
+def run_result(x, fun, jac, nit, nfev, nskipped, status, history, nopython=False):
+    """The OptimizeResult of one run that stopped with ``status``, its
+    records taken from ``history``."""
+    return OptimizeResult(
+        x=x, fun=fun, jac=jac, nit=nit, nfev=nfev, nskipped=nskipped, status=status,
+        success=status in SUCCESS, message=MESSAGES[status],
+        fun_history=history.fun(), grad_norm_history=history.grad_norm(), nopython=nopython)
+
+
+def batch_statuses(codes):
+    """Per-problem status names (str array) and success flags (bool array)
+    from kernels.driver's integer codes (m,), and a message counting them."""
+    names = np.array([s.value for s in STATUS_OF_CODE])
+    status = names[codes]
+    success = np.isin(status, [s.value for s in SUCCESS])
+    counts = ", ".join(f"{k}: {int(v)}" for k, v in zip(*np.unique(status, return_counts=True)))
+    return status, success, f"{codes.size} problems; {counts}"
+
+
 class History:
     """f and max|g| per iterate (entry k: iterate k) in preallocated arrays.
 
@@ -136,6 +157,48 @@ class History:
 
     def grad_norm(self):
         return self._g[:self.size].copy()
+
+    def records(self, k):
+        """The first k entries, named as a checkpoint stores them."""
+        return dict(fun_history=self._f[:min(k, self.size)].copy(),
+                    grad_norm_history=self._g[:min(k, self.size)].copy())
+
+
+class Checkpoints:
+    """The checkpoints of one run of ``kind`` ('minimize' or 'denoise'; see
+    gdfast.checkpoint), taken between iterations: when they are due, saving
+    and restoring them. every = 0: none on the way (only those the loop asks
+    for at its end)."""
+
+    def __init__(self, path, every, kind, fingerprint):
+        self.path, self.every, self.kind, self.fingerprint = path, every, kind, fingerprint
+
+    def due(self, nit):
+        """True when iterate nit is one to save on the way."""
+        return self.every > 0 and nit % self.every == 0
+
+    def next_pause(self, nit):
+        """The next iterate after nit to save on the way (-1: none)."""
+        return -1 if self.every == 0 else (nit // self.every + 1) * self.every
+
+    def save(self, x, state, nit, nfev, nskipped, records):
+        """Save iterate nit (x, shaped as the problem) with the optimizer
+        state after nit steps, the counters and ``records`` (name -> float64
+        array per iterate). Writes nothing and returns False when x or the
+        state holds NaN or inf."""
+        return save_checkpoint(self.path, self.kind, self.fingerprint, x, state,
+                               dict(nit=nit, nfev=nfev, nskipped=nskipped), records)
+
+    def restore(self, optimizer, x, history):
+        """Load the checkpoint's iterate into x and the records of iterates
+        0 .. nit - 1 into history; returns (counters, arrays, state): the
+        saved counters (nit, nfev, nskipped), every saved array by name and
+        the optimizer state after nit steps."""
+        meta, arrays, state = resume_from(self.path, self.kind, self.fingerprint, optimizer, x)
+        counters = meta["counters"]
+        nit = counters["nit"]
+        history.restore(arrays["fun_history"][:nit], arrays["grad_norm_history"][:nit])
+        return counters, arrays, state
 
 
 class NoBar:

@@ -43,7 +43,7 @@ def numpy_tv_energy_grad(u, f, lam, eps):
     return energy, (u - f) - lam * div
 
 
-class _GdfastIteration:
+class GdfastIteration:
     """One gdfast iteration, as gdfast.denoise runs it: the fused kernel
     (TV gradient + optimizer update in one pass, two image buffers)."""
 
@@ -58,7 +58,9 @@ class _GdfastIteration:
         self.u, self.u_next = self.u_next, self.u
 
 
-class _GdfastGradient:
+class GdfastGradient:
+    """gdfast's TV energy and gradient alone (kernels.tv), no update."""
+
     def __init__(self, f):
         self.u, self.g = f.copy(), np.empty_like(f)
         self.objective = TVObjective(f, LAM, EPS, False)
@@ -67,7 +69,9 @@ class _GdfastGradient:
         self.objective(self.u, self.g)
 
 
-class _NumpyIteration:
+class NumpyIteration:
+    """One gradient-descent iteration in numpy (lr = 1/L), the array baseline."""
+
     def __init__(self, f):
         self.u, self.f = f.copy(), f
         self.lr = 1.0 / lipschitz_bound(LAM, EPS, 2)
@@ -77,7 +81,9 @@ class _NumpyIteration:
         self.u -= self.lr * g
 
 
-def _torch_iteration(f, method):
+def torch_iteration(f, method):
+    """One torch autograd + optimizer iteration (SGD for 'gd', else Adam) as a
+    closure over its tensors: what a torch user would write."""
     import torch
     u = torch.tensor(f, requires_grad=True)
     ft = torch.tensor(f)
@@ -115,13 +121,13 @@ def run_denoise_benchmark(size=2048, reps=10, reference_iterations=1, with_torch
     results["triad_GBps"] = triad / 1e9
     say(f"STREAM triad (numba, {numba.get_num_threads()} threads): {triad / 1e9:.1f} GB/s")
 
-    cands = {"gdfast TV energy+gradient kernel": (_GdfastGradient(f), reps)}
+    cands = {"gdfast TV energy+gradient kernel": (GdfastGradient(f), reps)}
     for method in ITERATION_BYTES:
-        cands[f"gdfast iteration, {method}"] = (_GdfastIteration(f, method), reps)
-    cands["numpy iteration, gd"] = (_NumpyIteration(f), max(3, reps // 3))
+        cands[f"gdfast iteration, {method}"] = (GdfastIteration(f, method), reps)
+    cands["numpy iteration, gd"] = (NumpyIteration(f), max(3, reps // 3))
     if with_torch:
-        cands["torch autograd + SGD"] = (_torch_iteration(f, "gd"), max(3, reps // 3))
-        cands["torch autograd + Adam"] = (_torch_iteration(f, "adam"), max(3, reps // 3))
+        cands["torch autograd + SGD"] = (torch_iteration(f, "gd"), max(3, reps // 3))
+        cands["torch autograd + Adam"] = (torch_iteration(f, "adam"), max(3, reps // 3))
     say(f"[2/4] one iteration, {len(cands)} candidates, round-robin ...")
     med = time_round_robin(cands, reps)
 
