@@ -14,6 +14,7 @@ from ._optimizers import Optimizer, make_optimizer
 from ._run import (MESSAGES, STATUS_OF_CODE, OptimizeResult, Status, batch_statuses,
                    deferred_interrupt)
 from .kernels.driver import minimize_batch_nopython
+from .kernels.function_refs import cacheable
 
 # The compiled loop returns to Python after chunks of rows of about this many
 # seconds, so that Ctrl-C is answered; the chunks change no number of a row.
@@ -69,11 +70,13 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
     nit = np.zeros(m, dtype=np.int64)
     codes = np.full(m, STATUS_OF_CODE.index(Status.INTERRUPTED), dtype=np.int64)
     lr = opt.lr
+    # refs where the functions have them, so that the compiled loop is cached
+    kernel_fun, rule, schedule = cacheable(fun), cacheable(opt.rule.step), cacheable(lr.kernel)
 
     def run(rows):
-        minimize_batch_nopython(fun, X[rows], tuple(b[rows] for b in batch_args), args,
-                                opt.rule.step, tuple(a[rows] for a in S), opt.hyper, lr.kernel,
-                                lr.lr0, lr.params, min(max_iter, 2**63 - 1), ftol, gtol, xtol,
+        minimize_batch_nopython(kernel_fun, X[rows], tuple(b[rows] for b in batch_args), args,
+                                rule, tuple(a[rows] for a in S), opt.hyper, schedule, lr.lr0,
+                                lr.params, min(max_iter, 2**63 - 1), ftol, gtol, xtol,
                                 fun_out[rows], nit[rows], codes[rows])
     try:
         _run_in_chunks(run, m)

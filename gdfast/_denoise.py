@@ -15,6 +15,7 @@ from ._run import (STATUS_OF_CODE, Checkpoints, History, NoBar, OptimizeResult, 
 from .checkpoint import CheckpointError, checked_checkpoint_options, fingerprint_of
 from .images import psnr
 from .kernels import tv, tv_descent
+from .kernels.function_refs import cacheable
 from .kernels.driver import RUNNING, convergence_status
 
 PARALLEL_MIN_PIXELS = 65_536
@@ -110,7 +111,7 @@ class TVObjective:
         one step of the optimizer; returns (E(u), max|dE/du|)."""
         t = state.t + 1
         out = self.descent(u, u_next, self.f, self.lam, self.eps, self.anisotropic,
-                           optimizer.rule.step, state.arrays, t, optimizer.lr(t),
+                           cacheable(optimizer.rule.step), state.arrays, t, optimizer.lr(t),
                            optimizer.hyper, self.work)
         state.t = t
         return out

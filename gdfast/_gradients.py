@@ -7,6 +7,7 @@ from numba.extending import is_jitted
 
 from . import _validation as check
 from .kernels.finite_differences import central_differences, central_differences_parallel
+from .kernels.function_refs import cacheable
 
 EPS = np.finfo(np.float64).eps
 # Coordinates per call above which the compiled differences run in parallel.
@@ -59,7 +60,7 @@ def central_difference_gradient(fun, x_flat, h_flat, g_flat, args, shape):
     n = x_flat.size
     if is_jitted(fun) and len(shape) == 1:
         kernel = central_differences_parallel if n >= PARALLEL_MIN_COORDINATES else central_differences
-        kernel(fun, x_flat, h_flat, g_flat, tuple(args))
+        kernel(cacheable(fun), x_flat, h_flat, g_flat, tuple(args))
         return
     work = x_flat.copy()
     view = work.reshape(shape)

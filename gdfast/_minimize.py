@@ -18,6 +18,7 @@ from ._run import (STATUS_OF_CODE, Checkpoints, History, OptimizeResult, Status,
                    deferred_interrupt, progress_bar, run_result)
 from .checkpoint import checked_checkpoint_options, fingerprint_of
 from .kernels.driver import RUNNING, convergence_status, descend
+from .kernels.function_refs import cacheable
 
 # The norms of the convergence checks are memory-bound passes like the plain
 # update rules, and go parallel at the same length.
@@ -291,8 +292,11 @@ class _NopythonSteps:
     in chunks of about NOPYTHON_CHUNK_SECONDS so that Ctrl-C is answered."""
 
     def __init__(self, fun, args, opt, run, limits):
-        self.fun, self.args, self.opt, self.run, self.limits = fun, args, opt, run, limits
-        self.kernel = opt.rule.kernel_for(run.x.size)
+        # refs where the functions have them, so that the compiled loop is cached
+        self.fun, self.args, self.opt, self.run, self.limits = (cacheable(fun), args, opt, run,
+                                                                 limits)
+        self.kernel = cacheable(opt.rule.kernel_for(run.x.size))
+        self.schedule = cacheable(opt.lr.kernel)
         self.chunk = 1
 
     def close(self):
@@ -313,7 +317,7 @@ class _NopythonSteps:
         hist_f, hist_g = run.history.reserve()
         start = time.perf_counter()
         r = descend(self.fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated,
-                    self.args, self.kernel, run.state.arrays, self.opt.hyper, lr.kernel, lr.lr0,
+                    self.args, self.kernel, run.state.arrays, self.opt.hyper, self.schedule, lr.lr0,
                     lr.params, min(lim.max_iter, INT64_MAX), stop, lim.ftol, lim.gtol, lim.xtol,
                     lim.max_skips,
                     hist_f, hist_g)

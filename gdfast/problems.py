@@ -7,7 +7,9 @@ differences, (f(x + h) - f(x - h)) / 2h.
 import math
 
 import numpy as np
-from numba import njit
+
+from .kernels.function_refs import cached_objective
+from .kernels.jit import njit
 
 CLASSIC_X0 = 5.0
 CLASSIC_MINIMUM = -2.5
@@ -114,6 +116,7 @@ class PolynomialFit:
         return np.polyfit(self.t, self.y, self.vander.shape[1] - 1)[::-1]
 
 
+@cached_objective
 @njit(cache=True, error_model="numpy")
 def exp_decay_value_and_grad(p, g, y, t):
     """Sum of squares of a mono-exponential decay fit, for minimize_batch.

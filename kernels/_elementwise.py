@@ -1,9 +1,8 @@
 """Element-wise helpers the update rules share (one home for them, serial
 @njit functions inlined into every kernel's loop): the sign of the descent
 direction, the direction with weight decay, and torch's lerp."""
-from numba import njit
 
-from .jit import SERIAL
+from .jit import SERIAL, njit
 
 
 @njit(**SERIAL)

@@ -15,10 +15,10 @@ a bitwise-equal parallel one.
 """
 import math
 
-from numba import njit, prange
+from numba import prange
 
 from ._elementwise import descent_direction, direction_sign, lerp
-from .jit import PARALLEL, SERIAL
+from .jit import PARALLEL, SERIAL, njit
 from .nonfinite import any_nonfinite
 
 

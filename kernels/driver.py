@@ -9,17 +9,20 @@ with the stopping rules of gdfast.minimize, and returns a DriverResult. It is
 callable from a user's own @njit code, including inside a ``prange`` over
 independent problems (pass the serial ``*_step`` kernels there).
 
-The objective, the rule and the schedule are passed as functions, so numba
-compiles the driver once per combination of them and cannot cache it on disk
-(it warns about "dynamic globals" if asked to); these are the kernels
-compiled with ``cache=False``. The per-iteration work has no Python in it.
+The objective, the rule and the schedule are passed as functions: numba
+compiles the driver once per combination of them. Passed as FunctionRefs
+(gdfast.kernels.function_refs; gdfast's facade does so for its rules and
+schedules and for objectives registered with gdfast.cached_objective) the
+compiled driver is cached on disk and the next process loads it; passed as
+dispatchers it is compiled once per process (see gdfast.kernels.jit). The
+per-iteration work has no Python in it.
 """
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from .jit import SERIAL
+from .jit import PARALLEL, SERIAL, njit
 from .reductions import max_abs, max_abs_diff
 from .tuples import rows
 
@@ -29,8 +32,6 @@ RUNNING = -1
 
 DriverResult = namedtuple("DriverResult", ["x", "fun", "jac", "nit", "status", "nfev",
                                            "skipped", "grad_norm"])
-
-_OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
 
 
 @njit(**SERIAL)
@@ -49,7 +50,7 @@ def convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol):
     return RUNNING
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def evaluate(value_and_grad, x, g, args, max_skips):
     """f(x), with the gradient written into g, evaluated again while f or g
     holds NaN or inf, up to max_skips evaluations in all (a stochastic
@@ -67,7 +68,7 @@ def evaluate(value_and_grad, x, g, args, max_skips):
             return f, g_norm, n_eval
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_step, state,
             hyper, schedule, lr0, schedule_params, max_iter, pause_at, ftol, gtol, xtol,
             max_skips, fun_history, grad_norm_history):
@@ -156,7 +157,7 @@ def _record(k, f, g_norm, fun_history, grad_norm_history):
         grad_norm_history[k] = g_norm
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def minimize_nopython(value_and_grad, x, args, rule_step, state, hyper, schedule, lr0,
                       schedule_params, max_iter, ftol, gtol, xtol, fun_history,
                       grad_norm_history, max_skips=0):
@@ -187,7 +188,7 @@ def minimize_nopython(value_and_grad, x, args, rule_step, state, hyper, schedule
                    gtol, xtol, max_skips, fun_history, grad_norm_history)
 
 
-@njit(parallel=True, **_OPTIONS)
+@njit(**PARALLEL)
 def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, hyper,
                             schedule, lr0, schedule_params, max_iter, ftol, gtol, xtol,
                             fun, nit, status):

@@ -2,18 +2,19 @@
 
     g_i = (f(x + h_i e_i) - f(x - h_i e_i)) / (2 h_i)
 
-``fun`` is a user's @njit function ``fun(x, *args) -> float``. The kernels
-take it as an argument, which numba compiles once per objective and cannot
-cache on disk (a function argument is not a constant it can store); they are
-therefore the one family of kernels compiled with ``cache=False``.
+``fun`` is a user's @njit function ``fun(x, *args) -> float``, or a
+FunctionRef to one (gdfast.kernels.function_refs): with a ref the kernels
+compiled for it are cached on disk, with a dispatcher they are compiled
+once per process (see gdfast.kernels.jit).
 """
-from numba import njit, prange
+from numba import prange
 
-_OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
+from .jit import PARALLEL, SERIAL, njit
+
 N_BLOCKS = 64
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def _differences_range(fun, x, h, g, args, work, lo, hi):
     for i in range(lo, hi):
         xi = x[i]
@@ -25,7 +26,7 @@ def _differences_range(fun, x, h, g, args, work, lo, hi):
         g[i] = (f_plus - f_minus) / (2.0 * h[i])
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def central_differences(fun, x, h, g, args):
     """g <- central differences of fun at x with steps h, serially.
 
@@ -35,7 +36,7 @@ def central_differences(fun, x, h, g, args):
     _differences_range(fun, x, h, g, args, x.copy(), 0, x.size)
 
 
-@njit(parallel=True, **_OPTIONS)
+@njit(**PARALLEL)
 def central_differences_parallel(fun, x, h, g, args):
     """:func:`central_differences` with the coordinates split over threads.
 

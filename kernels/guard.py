@@ -9,18 +9,16 @@ included). The test is one read of g (max|g_i| on the IEEE bits, NaN and inf
 included), before anything is written. The rule's own count of NaN or inf
 written (an overflow from a finite g) is not passed on: a caller that needs
 it tests ``max_abs(g)`` and calls the rule itself. ``rule_step`` is a
-function argument, so these kernels are compiled per rule and per process
-(cache=False), like the driver.
+function argument: a FunctionRef (cached on disk) or a dispatcher (compiled
+once per process), as in gdfast.kernels.function_refs.
 """
 import numpy as np
-from numba import njit
 
+from .jit import SERIAL, njit
 from .reductions import max_abs, max_abs_parallel
 
-_OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
 
-
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def step_if_finite(rule_step, x, g, state, t, lr, hyper):
     """rule_step(x, g, state, t, lr, hyper) if g is finite; returns True if it ran.
     Serial: safe inside a user's prange with a serial rule."""
@@ -30,7 +28,7 @@ def step_if_finite(rule_step, x, g, state, t, lr, hyper):
     return True
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def step_if_finite_parallel(rule_step, x, g, state, t, lr, hyper):
     """:func:`step_if_finite` with the finiteness test over numba's threads
     (pass a ``*_step_parallel`` rule for a large array); the same result."""

@@ -14,9 +14,8 @@ registers, so it adds no memory traffic. It is an integer sum, exact in any
 order: serial and parallel kernels return the same count for any number of
 threads.
 """
-from numba import njit
 
-from .jit import SERIAL
+from .jit import SERIAL, njit
 
 
 @njit(**SERIAL)

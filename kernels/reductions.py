@@ -8,10 +8,10 @@ the block results serially: the result does not depend on the thread count
 """
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import prange, types
 from numba.extending import intrinsic, overload
 
-from .jit import PARALLEL, SERIAL
+from .jit import PARALLEL, SERIAL, njit
 
 N_BLOCKS = 64
 

@@ -14,9 +14,7 @@ optax counts updates.
 """
 import math
 
-from numba import njit
-
-from .jit import SERIAL
+from .jit import SERIAL, njit
 
 
 @njit(**SERIAL)

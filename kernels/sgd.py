@@ -19,10 +19,10 @@ negated first when ``maximize`` is 1.0, then weight decay is added).
 Each rule has a serial kernel (``*_step``) and a parallel one
 (``*_step_parallel``) that gives bitwise the same result.
 """
-from numba import njit, prange
+from numba import prange
 
 from ._elementwise import descent_direction, direction_sign
-from .jit import PARALLEL, SERIAL
+from .jit import PARALLEL, SERIAL, njit
 from .nonfinite import any_nonfinite
 
 

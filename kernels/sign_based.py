@@ -2,10 +2,10 @@
 
 Same calling convention as every gdfast kernel (see kernels/__init__.py).
 """
-from numba import njit, prange
+from numba import prange
 
 from ._elementwise import direction_sign
-from .jit import PARALLEL, SERIAL
+from .jit import PARALLEL, SERIAL, njit
 from .nonfinite import any_nonfinite
 
 

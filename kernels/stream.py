@@ -4,9 +4,9 @@ a[i] = b[i] + scalar * c[i]; STREAM counts 24 bytes per element (two reads,
 one write). Reference: McCalpin, "Memory Bandwidth and Machine Balance in
 Current High Performance Computers" (1995).
 """
-from numba import njit, prange
+from numba import prange
 
-from .jit import PARALLEL, SERIAL
+from .jit import PARALLEL, SERIAL, njit
 
 
 @njit(**SERIAL)

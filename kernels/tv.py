@@ -33,9 +33,9 @@ allocates nothing.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from .jit import PARALLEL, SERIAL
+from .jit import PARALLEL, SERIAL, njit
 
 MAX_BLOCKS_2D = 64   # row blocks of a 2-D image (fewer when it has fewer rows)
 MAX_BLOCKS_3D = 16   # plane blocks of a 3-D volume (each holds a plane buffer)

@@ -20,21 +20,20 @@ gdfast.kernels is element-wise given t, so running it row by row gives the
 same bits as one call over the whole image; the serial and parallel kernels
 agree bit for bit, and so do 1 and 2 threads (the energy is summed as in tv).
 
-The rule is passed as a function, so numba compiles these kernels once per
-rule in each process and cannot cache them on disk (like the driver);
-compiling takes a few seconds on the first call.
+The rule is passed as a function: numba compiles these kernels once per
+rule, a few seconds each. Passed as a FunctionRef (gdfast.kernels.
+function_refs; gdfast.denoise does) they are cached on disk and loaded by
+the next process; passed as a dispatcher, compiled once per process.
 """
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
-from .jit import SERIAL
+from .jit import PARALLEL, SERIAL, njit
 from .reductions import max_abs
 from .tuples import rows
 from .tv import (ENERGY_ROW, block_rows, block_start_2d, block_start_3d, block_total,
                  n_blocks_2d, n_blocks_3d, row_2d, row_3d, sum8)
 
-_OPTIONS = dict(cache=False, nogil=True, error_model="numpy")
-_PARALLEL_OPTIONS = dict(_OPTIONS, parallel=True)
 
 # Workspace rows of a 2-D block, after tv's FLUX_ROW and ENERGY_ROW: the
 # gradient row, with the block's max|g| in its last column.
@@ -60,7 +59,7 @@ def _max_or_nan(a, b):
     return a if (a > b or a != a) else b
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def _row_update(x, g, rule_step, state, lo, t, lr, hyper, g_max):
     """x (holding a copy of the row of u) updated by rule_step with gradient g
     and the state entries lo..lo+W-1; returns the running max|g|."""
@@ -70,7 +69,7 @@ def _row_update(x, g, rule_step, state, lo, t, lr, hyper, g_max):
 
 # --- 2-D ---------------------------------------------------------------------
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
                       buf, r0, r1):
     W = u.shape[1]
@@ -84,7 +83,7 @@ def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
     buf[ENERGY_ROW, W], buf[_G, W] = energy, g_max
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def _totals(work, slot_e, slot_g, col):
     """(energy, max|g|) over the blocks; the energy summed as tv sums it."""
     g_max = 0.0
@@ -93,7 +92,7 @@ def _totals(work, slot_e, slot_g, col):
     return block_total(work, work.shape[0], slot_e, col), g_max
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr, hyper,
                        work):
     """One iteration of ``rule_step`` on the smoothed-TV energy of a 2-D image.
@@ -116,7 +115,7 @@ def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
     return _totals(work, ENERGY_ROW, _G, u.shape[1])
 
 
-@njit(**_PARALLEL_OPTIONS)
+@njit(**PARALLEL)
 def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr,
                                 hyper, work):
     """:func:`tv_descent_step_2d` over blocks of rows in parallel; the same bits."""
@@ -133,7 +132,7 @@ def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
 # row H + 2 the gradient row; the block's energy and max|g| sit in the last
 # column of rows H + 1 and H + 2.
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
                       buf, k0, k1):
     D, H, W = u.shape
@@ -150,7 +149,7 @@ def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
     buf[H + 1, W], buf[H + 2, W] = energy, g_max
 
 
-@njit(**_OPTIONS)
+@njit(**SERIAL)
 def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr, hyper,
                        work):
     """:func:`tv_descent_step_2d` for a 3-D volume (D, H, W); state arrays have
@@ -164,7 +163,7 @@ def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
     return _totals(work, H + 1, H + 2, u.shape[2])
 
 
-@njit(**_PARALLEL_OPTIONS)
+@njit(**PARALLEL)
 def tv_descent_step_3d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr,
                                 hyper, work):
     """:func:`tv_descent_step_3d` over blocks of planes in parallel; the same bits."""

@@ -10,7 +10,8 @@ EXAMPLES = """examples:
   gdfast bench                          # the denoise suite at 2048x2048
   gdfast bench --json bench.json
   gdfast bench denoise --size 4096
-  gdfast bench adam ; gdfast bench rules ; gdfast bench driver ; gdfast bench memory"""
+  gdfast bench adam ; gdfast bench rules ; gdfast bench driver ; gdfast bench memory
+  gdfast bench startup                  # whole processes: first and second run"""
 
 SUITES = {
     "denoise": "one TV-denoising iteration per optimizer against numpy, the pure-Python "
@@ -19,6 +20,8 @@ SUITES = {
     "driver": "the nopython loop and the batch relaxometry fit",
     "rules": "every update rule beside torch.optim at three sizes",
     "memory": "peak RSS of long Adam runs and of gdfast denoise, in fresh interpreters",
+    "startup": "whole processes (gdfast denoise on a PNG, minimize_batch, import) on an "
+               "empty and a warm compile cache, beside a scikit-image script",
 }
 
 
@@ -58,6 +61,10 @@ def _add_suite_arguments(name, p):
         p.add_argument("--reps", type=int, default=10,
                        help="rounds: 5x, 2x and 1x this at n <= 100,000, <= 1,000,000 and "
                        "above (default 10)")
+    elif name == "startup":
+        p.add_argument("--size", type=int, default=512, help="PNG side in pixels (default 512)")
+        p.add_argument("--reps", type=int, default=7,
+                       help="rounds of the second run, candidates alternating (default 7)")
     elif name == "memory":
         p.add_argument("--n", type=int, default=16_000_000,
                        help="parameters of the Adam runs, pixels of the denoised image "
@@ -88,7 +95,10 @@ def run_bench(args, parsers):
         args.suite = "denoise"
         parsers["denoise"].parse_args([], namespace=args)
     with_torch = False if args.no_torch else None
-    if args.suite == "memory":
+    if args.suite == "startup":
+        from .startup import run_startup_benchmark
+        results = run_startup_benchmark(size=args.size, reps=args.reps)
+    elif args.suite == "memory":
         from .memory import run_memory_benchmark
         results = run_memory_benchmark(n=args.n)
     elif args.suite == "rules":

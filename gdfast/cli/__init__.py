@@ -101,8 +101,8 @@ def _denoise(args):
               f"({res.status}: {res.message})")
     seconds = time.perf_counter() - start
     write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
-    compiling = (f" (the first iteration, which compiles the kernel, took "
-                 f"{first_step[0] - start:.2f} s)" if first_step else "")
+    compiling = (f" (the first iteration, with compiling or loading the kernel from the "
+                 f"cache: {first_step[0] - start:.2f} s)" if first_step else "")
     print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s{compiling}")
     return 0
 

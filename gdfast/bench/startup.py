@@ -1,0 +1,137 @@
+"""The startup benchmark (``gdfast bench startup``): whole processes, as a user runs them.
+
+Each candidate is a fresh Python process, timed from its start to its exit:
+
+- ``gdfast denoise noisy.png -o out.png`` on a 512x512 8-bit PNG (the
+  default lam, eps and method), run as ``python -m gdfast``;
+- the same file through scikit-image: a six-line script that reads it with
+  Pillow, runs ``denoise_tv_chambolle(weight=0.1)`` and writes the PNG;
+- ``gdfast.minimize_batch`` with gdfast.problems' relaxometry objective on
+  16x16 pixels (10 Adam iterations);
+- ``import gdfast`` and ``import numba`` alone.
+
+First run: every gdfast candidate once on an empty cache folder (a
+NUMBA_CACHE_DIR of its own), which is what compiling costs on a new machine
+or after an upgrade. Second run: the candidates in turn, ``reps`` rounds,
+on the cache the first run wrote; medians with their 95% intervals.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from .report import environment, fmt_time, report_targets
+from .stats import median_interval
+
+SKIMAGE_SCRIPT = """\
+import numpy as np
+from PIL import Image
+from skimage.restoration import denoise_tv_chambolle
+f = np.asarray(Image.open({src!r}), dtype=np.float64) / 255.0
+u = denoise_tv_chambolle(f, weight=0.1)
+Image.fromarray(np.clip(np.rint(u * 255.0), 0, 255).astype(np.uint8)).save({dst!r})
+"""
+
+BATCH_SCRIPT = """\
+import gdfast
+from gdfast import problems
+t, Y, P = problems.exp_decay_stack((16, 16), 16)
+r = gdfast.minimize_batch(problems.exp_decay_value_and_grad,
+                          problems.exp_decay_initial_guess(Y), "adam",
+                          batch_args=(Y,), args=(t,), max_iter=10)
+assert r.x.shape == (256, 3)
+"""
+
+
+def _skimage_available():
+    try:
+        import skimage.restoration  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _noisy_png(path, size):
+    from PIL import Image
+
+    from ..images import add_noise, test_image
+    clean, source = test_image(size)
+    noisy = np.clip(add_noise(clean, 0.1, seed=0), 0.0, 1.0)
+    Image.fromarray(np.rint(noisy * 255.0).astype(np.uint8)).save(path)
+    return source
+
+
+def _timed(cmd, env):
+    start = time.perf_counter()
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-2000:]}")
+    return seconds
+
+
+def run_startup_benchmark(size=512, reps=7, out=None):
+    """Measure and print the startup figures; return them as a dict."""
+    out = sys.stdout if out is None else out
+
+    def say(text=""):
+        print(text, file=out, flush=True)
+
+    env_info = environment(False)
+    results = dict(environment=env_info, size=size, reps=reps)
+    work = tempfile.mkdtemp(prefix="gdfast-startup-")
+    try:
+        src, dst = os.path.join(work, "noisy.png"), os.path.join(work, "out.png")
+        source = _noisy_png(src, size)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+        env["NUMBA_CACHE_DIR"] = os.path.join(work, "numba-cache")
+        py = sys.executable
+        candidates = {
+            "gdfast denoise": [py, "-m", "gdfast", "denoise", src, "-o", dst, "--force"],
+            "minimize_batch 16x16": [py, "-c", BATCH_SCRIPT],
+            "import gdfast": [py, "-c", "import gdfast"],
+            "import numba": [py, "-c", "import numba"],
+        }
+        if _skimage_available():
+            script = os.path.join(work, "skimage_tv.py")
+            with open(script, "w") as fh:
+                fh.write(SKIMAGE_SCRIPT.format(src=src, dst=os.path.join(work, "sk.png")))
+            candidates["skimage chambolle script"] = [py, script]
+        say(f"startup: whole processes, {size}x{size} 8-bit PNG ({source}, sigma 0.1); "
+            f"{env_info['summary']}")
+        say("first run (empty cache folder: compiling included):")
+        first = {}
+        for name in ("gdfast denoise", "minimize_batch 16x16"):
+            first[name] = _timed(candidates[name], env)
+            say(f"  {name:<28}{fmt_time(first[name]):>10}")
+        samples = {name: [] for name in candidates}
+        for _ in range(reps):                    # alternating, on the warm cache
+            for name, cmd in candidates.items():
+                samples[name].append(_timed(cmd, env))
+        say(f"second run (cache warm; median of {reps}, 95% interval):")
+        med = {}
+        for name, values in samples.items():
+            med[name] = float(np.median(values))
+            lo, hi = median_interval(values)
+            say(f"  {name:<28}{fmt_time(med[name]):>10}   [{fmt_time(lo)}, {fmt_time(hi)}]")
+        results.update(first_run=first, second_run=med,
+                       samples={k: list(map(float, v)) for k, v in samples.items()})
+        lines = [(f"gdfast denoise second run: {fmt_time(med['gdfast denoise'])}",
+                  med["gdfast denoise"] <= 1.0, "<= 1.0 s")]
+        if "skimage chambolle script" in med:
+            ratio = med["gdfast denoise"] / med["skimage chambolle script"]
+            lines.append((f"gdfast denoise / skimage script: {ratio:.2f}x", ratio <= 1.0,
+                          "<= 1.0x"))
+        lines.append((f"minimize_batch 16x16 second run: "
+                      f"{fmt_time(med['minimize_batch 16x16'])}",
+                      med["minimize_batch 16x16"] <= 1.0, "<= 1.0 s"))
+        ratio = med["import gdfast"] / med["import numba"]
+        lines.append((f"import gdfast / import numba: {ratio:.2f}x", ratio <= 1.3, "<= 1.3x"))
+        report_targets(results, lines, say)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results

@@ -1,0 +1,80 @@
+"""Run gdfast's compiled paths in a fresh process and report what numba compiled.
+
+    python cache_probe.py RUN [RUN ...]
+
+prints one JSON line: ``compiled`` (the functions numba compiled in this
+process: its "numba:compile" events, which fire only when no cache entry was
+loaded) and ``results`` (run name -> SHA-256 of the result's x and fun, to
+compare processes bit for bit). Runs:
+
+    denoise-momentum-2d, denoise-nesterov-2d (128x128, the serial kernel),
+    denoise-momentum-2d-parallel (256x256, the parallel kernel),
+    denoise-momentum-3d, denoise-adam-3d, minimize-batch (gdfast.problems'
+    relaxometry objective), minimize-inplace (the same objective, one pixel),
+    user-batch, user-inplace, user-3point (the objectives of the module
+    ``user_objective`` found on sys.path, registered or not by that module).
+"""
+import hashlib
+import json
+import sys
+
+from numba.core import event
+
+
+def _digest(*arrays):
+    import numpy as np
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+
+def run(name):
+    import numpy as np
+
+    import gdfast
+    from gdfast import problems
+    rng = np.random.default_rng(0)
+    if name.startswith("denoise"):
+        _, method, dims, *parallel = name.split("-")
+        shape = ((256, 256) if parallel else (128, 128)) if dims == "2d" else (8, 24, 24)
+        r = gdfast.denoise(rng.random(shape), 0.1, method=method, max_iter=20)
+        return _digest(r.x, [r.fun])
+    if name in ("minimize-batch", "minimize-inplace"):
+        t, Y, P = problems.exp_decay_stack((16, 16), 16)
+        X0 = problems.exp_decay_initial_guess(Y)
+        if name == "minimize-batch":
+            r = gdfast.minimize_batch(problems.exp_decay_value_and_grad, X0, "adam",
+                                      batch_args=(Y,), args=(t,), max_iter=10)
+        else:
+            r = gdfast.minimize(problems.exp_decay_value_and_grad, X0[0], "adam",
+                                jac="inplace", args=(Y[0], t), max_iter=10)
+            assert r.nopython
+        return _digest(r.x, np.atleast_1d(r.fun))
+    import user_objective
+    if name == "user-batch":
+        X0 = np.zeros((8, 3))
+        r = gdfast.minimize_batch(user_objective.value_and_grad, X0, "gd", options={"lr": 0.1},
+                                  max_iter=50, gtol=0.0)
+    elif name == "user-inplace":
+        r = gdfast.minimize(user_objective.value_and_grad, np.zeros(3), "gd",
+                            options={"lr": 0.1}, jac="inplace", max_iter=50, gtol=0.0)
+        assert r.nopython
+    elif name == "user-3point":
+        r = gdfast.minimize(user_objective.value, np.zeros(3), "gd", options={"lr": 0.1},
+                            jac="3-point", max_iter=5, gtol=0.0)
+    else:
+        raise SystemExit(f"unknown run {name!r}")
+    return _digest(r.x, np.atleast_1d(r.fun))
+
+
+def main(names):
+    with event.install_recorder("numba:compile") as recorder:
+        results = {name: run(name) for name in names}
+    compiled = sorted({ev.data["dispatcher"].py_func.__qualname__
+                       for _, ev in recorder.buffer if ev.is_start})
+    print(json.dumps(dict(compiled=compiled, results=results)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
