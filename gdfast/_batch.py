@@ -43,7 +43,8 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
     'non-finite' or 'interrupted') per problem, success (bool) per problem,
     and message. The loop over problems and every iteration run in compiled
     code: the first call compiles it for the objective (once per process and
-    objective), and it returns to Python only between chunks of rows
+    objective, or once per machine for an objective registered with
+    gdfast.cached_objective, whose loop is cached on disk), and it returns to Python only between chunks of rows
     (about 0.1 s each), whose results are bit for bit those of one call.
 
     Ctrl-C (SIGINT, main thread) stops after the chunk in progress: the

@@ -108,7 +108,9 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     compiled code (gdfast.kernels.driver.descend) with the same stopping
     rules, returning to Python only every ~0.1 s (for Ctrl-C) and at
     checkpoints; the result says ``nopython=True``. The first call with a new
-    objective compiles the loop for it (about a second or two).
+    objective compiles the loop for it (seconds): once per process, or once
+    per machine for an objective registered with gdfast.cached_objective
+    (the loop is then cached on disk).
     """
     x0 = check.real_array("x0", x0)      # not copied yet: the loops copy it once
     opt = make_optimizer(method, options)

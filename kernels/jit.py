@@ -39,6 +39,7 @@ import functools
 import hashlib
 import os
 import sys
+import tempfile
 
 import numba
 import numpy as np
@@ -82,6 +83,12 @@ def kernels_digest():
 
 def file_digest(path):
     """SHA-256 (hex) of one file's content."""
+    st = os.stat(path)
+    return _file_digest(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _file_digest(path, mtime_ns, size):         # once per file and version of it
     with open(path, "rb") as source:
         return hashlib.sha256(source.read()).hexdigest()
 
@@ -121,13 +128,21 @@ class _KernelLocator(caching._CacheLocator):
         if not os.path.exists(py_file):
             return None
         for path in cache_folders(py_file):
-            locator = cls(py_func, py_file, path)
-            try:
-                locator.ensure_cache_path()
-            except OSError:                      # not writable: the next folder
-                continue
-            return locator
+            if _writable(path):
+                return cls(py_func, py_file, path)
         return None
+
+
+@functools.lru_cache(maxsize=None)
+def _writable(folder):
+    """True if folder exists or can be made, and a file can be written in it
+    (checked once per folder and process, as numba's ensure_cache_path does)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    return True
 
 
 def _holds_dispatcher(t):

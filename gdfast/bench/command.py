@@ -65,6 +65,9 @@ def _add_suite_arguments(name, p):
         p.add_argument("--size", type=int, default=512, help="PNG side in pixels (default 512)")
         p.add_argument("--reps", type=int, default=7,
                        help="rounds of the second run, candidates alternating (default 7)")
+        p.add_argument("--python", metavar="PATH",
+                       help="interpreter for the gdfast and import candidates (default: this "
+                       "one), e.g. an environment with only gdfast's own dependencies")
     elif name == "memory":
         p.add_argument("--n", type=int, default=16_000_000,
                        help="parameters of the Adam runs, pixels of the denoised image "
@@ -97,7 +100,7 @@ def run_bench(args, parsers):
     with_torch = False if args.no_torch else None
     if args.suite == "startup":
         from .startup import run_startup_benchmark
-        results = run_startup_benchmark(size=args.size, reps=args.reps)
+        results = run_startup_benchmark(size=args.size, reps=args.reps, python=args.python)
     elif args.suite == "memory":
         from .memory import run_memory_benchmark
         results = run_memory_benchmark(n=args.n)

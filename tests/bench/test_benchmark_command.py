@@ -118,3 +118,20 @@ def test_plain_bench_runs_the_denoise_suite_with_its_defaults(monkeypatch, tmp_p
     assert seen == dict(size=2048, reps=10, reference_iterations=1, with_torch=False,
                         with_skimage=None)
     assert json.loads(path.read_text()) == {"ran": True}
+
+
+def test_startup_suite_times_whole_processes_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    assert main(["bench", "startup", "--size", "64", "--reps", "1", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    for line in ("first run (empty cache folder", "second run (cache warm",
+                 "gdfast denoise", "minimize_batch 16x16", "import numba",
+                 "skimage chambolle script", "targets:"):
+        assert line in out
+    results = json.loads(path.read_text())
+    # every candidate ran to a clean exit (a failing process raises) and was timed
+    assert set(results["second_run"]) == {"gdfast denoise", "minimize_batch 16x16",
+                                          "import gdfast", "import numba",
+                                          "skimage chambolle script"}
+    assert all(v > 0 for v in results["second_run"].values())
+    assert len(results["targets"]) == 4
