@@ -7,7 +7,8 @@ Each candidate is a fresh Python process, timed from its start to its exit:
 - the same file through scikit-image: a six-line script that reads it with
   Pillow, runs ``denoise_tv_chambolle(weight=0.1)`` and writes the PNG;
 - ``gdfast.minimize_batch`` with gdfast.problems' relaxometry objective on
-  16x16 pixels (10 Adam iterations);
+  16x16 pixels (10 Adam iterations), and ``gdfast.minimize(...,
+  jac='inplace')`` (the nopython loop) on one of those pixels;
 - ``import gdfast`` and ``import numba`` alone.
 
 First run: every gdfast candidate once on an empty cache folder (a
@@ -46,6 +47,16 @@ r = gdfast.minimize_batch(problems.exp_decay_value_and_grad,
                           problems.exp_decay_initial_guess(Y), "adam",
                           batch_args=(Y,), args=(t,), max_iter=10)
 assert r.x.shape == (256, 3)
+"""
+
+INPLACE_SCRIPT = """\
+import gdfast
+from gdfast import problems
+t, Y, P = problems.exp_decay_stack((16, 16), 16)
+x0 = problems.exp_decay_initial_guess(Y)[0]
+r = gdfast.minimize(problems.exp_decay_value_and_grad, x0, "adam", jac="inplace",
+                    args=(Y[0], t), max_iter=10)
+assert r.nopython
 """
 
 
@@ -102,6 +113,7 @@ def run_startup_benchmark(size=512, reps=7, python=None, out=None):
         candidates = {
             "gdfast denoise": [py, "-m", "gdfast", "denoise", src, "-o", dst, "--force"],
             "minimize_batch 16x16": [py, "-c", BATCH_SCRIPT],
+            "minimize jac='inplace'": [py, "-c", INPLACE_SCRIPT],
             "import gdfast": [py, "-c", "import gdfast"],
             "import numba": [py, "-c", "import numba"],
         }
@@ -117,7 +129,7 @@ def run_startup_benchmark(size=512, reps=7, python=None, out=None):
                 f"with {sys.executable}")
         say("first run (empty cache folder: compiling included):")
         first = {}
-        for name in ("gdfast denoise", "minimize_batch 16x16"):
+        for name in ("gdfast denoise", "minimize_batch 16x16", "minimize jac='inplace'"):
             first[name] = _timed(candidates[name], env)
             say(f"  {name:<28}{fmt_time(first[name]):>10}")
         samples = {name: [] for name in candidates}

@@ -131,6 +131,7 @@ def test_startup_suite_times_whole_processes_and_writes_json(tmp_path, capsys):
     results = json.loads(path.read_text())
     # every candidate ran to a clean exit (a failing process raises) and was timed
     assert set(results["second_run"]) == {"gdfast denoise", "minimize_batch 16x16",
+                                          "minimize jac='inplace'",
                                           "import gdfast", "import numba",
                                           "skimage chambolle script"}
     assert all(v > 0 for v in results["second_run"].values())
