@@ -5,6 +5,7 @@
 is total-variation denoising; ``gdfast.SGD``, ``Adagrad``, ``RMSprop``,
 ``Adam`` and the rest are torch.optim-style optimizer objects;
 ``gdfast.gradient`` and ``gdfast.check_grad`` take central differences;
+``gdfast.estimate_sigma`` estimates an image's noise level;
 ``gdfast.cached_objective`` registers an @njit objective so that the
 compiled loops that call it are cached on disk.
 
@@ -26,12 +27,14 @@ from ._minimize import minimize
 from ._optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, Optimizer,
                          OptimizerState, RAdam, RMSprop, Rprop)
 from ._run import OptimizeResult, Status
+from .images import estimate_sigma
 from .kernels.function_refs import cached_objective
 from ._rules import RULES, SCHEDULES
 
 __version__ = "0.1.0"
 __all__ = [
-    "minimize", "minimize_batch", "denoise", "cached_objective", "OptimizeResult", "Status",
+    "minimize", "minimize_batch", "denoise", "estimate_sigma", "cached_objective",
+    "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
     "Rprop", "Lion", "Optimizer", "OptimizerState",
     "gradient", "check_grad", "schedules", "problems", "images", "checkpoint",

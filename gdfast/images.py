@@ -1,10 +1,16 @@
-"""Test images for the denoising benchmarks and tests, and PSNR."""
+"""Test images for the denoising benchmarks and tests, PSNR, and the noise level."""
 import math
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from . import _validation as check
+from .kernels.noise import diagonal_detail_2d, diagonal_detail_3d
 from .kernels.reductions import mean_squared_difference_parallel
+
+# The 75th percentile of |N(0, 1)|'s parent: Phi^-1(0.75) = sqrt(2) erfinv(1/2),
+# scipy.stats.norm.ppf(0.75) (tests/facade/test_noise_estimate.py checks it)
+GAUSSIAN_MAD = 0.6744897501960817
 
 
 def synthetic_image(size: int, seed: int = 0) -> np.ndarray:
@@ -68,3 +74,55 @@ def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
                          f"got {np.shape(image)}")
     mse = mean_squared_difference_parallel(a, b)
     return float(10.0 * math.log10(data_range ** 2 / mse)) if mse > 0 else math.inf
+
+
+def estimate_sigma(image: ArrayLike, channel_axis: int | None = None) -> "float | np.ndarray":
+    """The standard deviation of additive Gaussian noise in image, robustly.
+
+    Donoho and Johnstone's estimate, as skimage.restoration.estimate_sigma
+    computes it: sigma = median(|d|) / 0.6745 over the diagonal detail
+    coefficients d of one level of the Daubechies-2 wavelet transform (the
+    finest scale, where a natural image has little but noise), leaving out
+    coefficients that are exactly zero (flat or clipped regions). Compiled
+    (gdfast.kernels.noise); besides the float64 copy of an integer image and
+    the finiteness check's mask, the coefficients are the only array it
+    makes, a quarter of the image in 2-D, an eighth in 3-D.
+
+    image         2-D (H, W) or 3-D (D, H, W) array of real numbers, finite, in
+                  its own units (sigma comes out in them: an 8-bit image read
+                  as 0..255 gives sigma in those units)
+    channel_axis  None, or the axis of colour channels (e.g. -1 for (H, W, 3)):
+                  then one estimate per channel, as a float64 array
+
+    Returns a float (or an array per channel); for an image without detail
+    (constant) a value at rounding level (db2's taps sum to zero up to
+    about 1e-17). The estimate is biased upward by the image's own
+    finest detail (texture, sharp edges); it is accurate for smooth images
+    and noise well above that detail.
+    """
+    x = check.real_array("image", image)
+    if channel_axis is not None:
+        if not isinstance(channel_axis, (int, np.integer)) or isinstance(channel_axis, bool):
+            raise TypeError(f"channel_axis must be an int or None, got {channel_axis!r}")
+        if not -x.ndim <= channel_axis < x.ndim:
+            raise ValueError(f"channel_axis must be an axis of image (ndim {x.ndim}), "
+                             f"got {channel_axis}")
+        planes = np.moveaxis(x, channel_axis, 0)
+        if planes.ndim not in (3, 4):
+            raise ValueError("image must be 2-D or 3-D besides its channel axis, got shape "
+                             f"{x.shape}")
+        return np.array([_sigma_of_plane(p) for p in planes])
+    if x.ndim not in (2, 3):
+        raise ValueError(f"image must be 2-D (H, W) or 3-D (D, H, W), got shape {x.shape}; "
+                         "pass channel_axis= for colour channels")
+    return _sigma_of_plane(x)
+
+
+def _sigma_of_plane(x):
+    detail = np.empty(tuple((n + 3) // 2 for n in x.shape))
+    kernel = diagonal_detail_2d if x.ndim == 2 else diagonal_detail_3d
+    n = kernel(x, detail)
+    if n == 0:                                   # every coefficient exactly zero
+        return 0.0
+    return float(np.median(detail.reshape(-1)[:n], overwrite_input=True) / GAUSSIAN_MAD)
+
