@@ -156,7 +156,7 @@ def cached_objective(fun: Callable | None = None, *,
     The next process loads them instead of compiling (seconds) again::
 
         @gdfast.cached_objective
-        @numba.njit
+        @numba.njit(cache=True)         # cache=True: fun's own calls from Python too
         def value_and_grad(x, g, y): ...
 
     The cache entry is keyed by fun's module and qualified name, its
