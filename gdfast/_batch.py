@@ -44,8 +44,9 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
     and message. The loop over problems and every iteration run in compiled
     code: the first call compiles it for the objective (once per process and
     objective, or once per machine for an objective registered with
-    gdfast.cached_objective, whose loop is cached on disk), and it returns to Python only between chunks of rows
-    (about 0.1 s each), whose results are bit for bit those of one call.
+    gdfast.cached_objective, whose loop is cached on disk), and it returns to
+    Python only between chunks of rows (about 0.1 s each), whose results are
+    bit for bit those of one call.
 
     Ctrl-C (SIGINT, main thread) stops after the chunk in progress: the
     problems not run get status 'interrupted', x their start, fun NaN and

@@ -198,8 +198,8 @@ def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimize
     checkpoints = None
     if checkpoint is not None:
         checkpoints = Checkpoints(checkpoint, checkpoint_every, "denoise",
-                            fingerprint_of(optimizer, f, lam=lam, eps=eps,
-                                           anisotropic=anisotropic))
+                                  fingerprint_of(optimizer, f, lam=lam, eps=eps,
+                                                 anisotropic=anisotropic))
     if isinstance(progress, str):
         bar = progress_bar(True, max_iter, progress)
     else:

@@ -186,7 +186,10 @@ def cached_objective(fun: Callable | None = None, *,
                          "session?): define it in a module, or leave it unregistered")
     digests = [file_digest(source)]
     for dep in depends:
-        path = getattr(dep, "__file__", None) if isinstance(dep, pytypes.ModuleType) else os.fspath(dep)
+        if isinstance(dep, pytypes.ModuleType):
+            path = getattr(dep, "__file__", None)
+        else:
+            path = os.fspath(dep)
         if path is None or not os.path.isfile(path):
             raise ValueError(f"depends: {dep!r} names no file to hash")
         digests.append(file_digest(path))

@@ -51,8 +51,9 @@ PARALLEL = dict(SERIAL, parallel=True)
 _KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
-def njit(*args, cache=False, **options):
-    """numba.njit; with cache=True, cached on disk as the module docstring says."""
+def njit(cache=False, **options):
+    """numba.njit(**options); with cache=True, cached on disk as the module
+    docstring says."""
     def decorate(py_func):
         dispatcher = numba.njit(**options)(py_func)
         if cache and isinstance(dispatcher, numba.core.dispatcher.Dispatcher):
@@ -61,9 +62,6 @@ def njit(*args, cache=False, **options):
             except RuntimeError:                 # no writable folder: compiled per process
                 pass
         return dispatcher        # the Python function itself under NUMBA_DISABLE_JIT=1
-    if args:                     # used as @njit without arguments
-        (py_func,) = args
-        return decorate(py_func)
     return decorate
 
 

@@ -21,7 +21,8 @@ from .. import reference
 from .._denoise import TVObjective, default_optimizer, denoise, lipschitz_bound
 from ..images import add_noise, psnr, test_image
 from .report import environment, fmt_time, report_targets
-from .timing import stream_triad_bandwidth, time_round_robin, torch_available
+from .timing import (skimage_available, stream_triad_bandwidth, time_round_robin,
+                     torch_available)
 
 TV_BYTES = 24
 ITERATION_BYTES = {"gd": 24, "momentum": 40, "nesterov": 40, "adam": 56}
@@ -105,7 +106,7 @@ def run_denoise_benchmark(size=2048, reps=10, reference_iterations=1, with_torch
     """Measure and print the denoising figures; return them as a dict."""
     out = sys.stdout if out is None else out
     with_torch = torch_available() if with_torch is None else with_torch
-    with_skimage = _skimage_available() if with_skimage is None else with_skimage
+    with_skimage = skimage_available() if with_skimage is None else with_skimage
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
     clean, image_name = test_image(size, "camera" if with_skimage else "synthetic")
     f = add_noise(clean, SIGMA, seed=0)
@@ -234,11 +235,3 @@ def _report_targets(results, say):
         lines.append((f"time to chambolle's PSNR (denoise's default method): {ttq['ratio']:.1f}x "
                       "shorter", ttq["ratio"] >= 10, ">= 10x"))
     report_targets(results, lines, say)
-
-
-def _skimage_available():
-    try:
-        import skimage  # noqa: F401
-    except ImportError:
-        return False
-    return True

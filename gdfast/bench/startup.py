@@ -29,6 +29,7 @@ import numpy as np
 
 from .report import environment, fmt_time, report_targets
 from .stats import median_interval
+from .timing import skimage_available
 
 SKIMAGE_SCRIPT = """\
 import numpy as np
@@ -58,14 +59,6 @@ r = gdfast.minimize(problems.exp_decay_value_and_grad, x0, "adam", jac="inplace"
                     args=(Y[0], t), max_iter=10)
 assert r.nopython
 """
-
-
-def _skimage_available():
-    try:
-        import skimage.restoration  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _noisy_png(path, size):
@@ -117,7 +110,7 @@ def run_startup_benchmark(size=512, reps=7, python=None, out=None):
             "import gdfast": [py, "-c", "import gdfast"],
             "import numba": [py, "-c", "import numba"],
         }
-        if _skimage_available():
+        if skimage_available():
             script = os.path.join(work, "skimage_tv.py")
             with open(script, "w") as fh:
                 fh.write(SKIMAGE_SCRIPT.format(src=src, dst=os.path.join(work, "sk.png")))

@@ -49,6 +49,15 @@ def stream_triad_bandwidth(n, reps=20):
     return TRIAD_BYTES_PER_ELEMENT * n / med["triad"]
 
 
+def skimage_available():
+    """True if scikit-image's restoration module (the TV anchors) imports."""
+    try:
+        import skimage.restoration  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def torch_available():
     try:
         import torch  # noqa: F401
