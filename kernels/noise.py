@@ -1,7 +1,10 @@
 """The finest wavelet detail of an image, from which its noise level is estimated.
 
-    n = diagonal_detail_2d(x, out)        # out: float64 ((H + 3) // 2, (W + 3) // 2)
-    n = diagonal_detail_3d(x, out)        # out: float64 ((D + 3) // 2, ...)
+    diagonal_detail_2d(x, out)            # out: float64 ((H + 3) // 2, (W + 3) // 2)
+    diagonal_detail_3d(x, out)            # out: float64 ((D + 3) // 2, ...)
+    n = nonzero_to_front(out.ravel())
+    n = block_mean_squares_2d(x, out, b, means)   # means: float64, one per block at least
+    n = block_mean_squares_3d(x, out, b, means)
 
 write |d| for the diagonal detail coefficients d of one level of the
 Daubechies-2 wavelet transform (the high-pass filter along every axis), as
@@ -13,12 +16,23 @@ default 'symmetric' boundary: along an axis of length N,
 with x~ the half-sample symmetric extension of x (x~[-1 - m] = x[m],
 x~[N + m] = x[N - 1 - m], repeated for short axes) and h = db2's decomposition
 high-pass filter. The separable filter is applied as one 4^ndim stencil
-per coefficient, summed over axis 0's taps outermost. Returns n, the number
-of coefficients that are not exactly zero (they are, for instance, on flat
-regions of a clipped image, and skimage.restoration.estimate_sigma leaves
-them out of its median); the nonzero ones are moved to the front of
-out.ravel() (in C order), so the median of out.ravel()[:n] is the
-estimate's. The only array is out (1/4 of the image in 2-D, 1/8 in 3-D).
+per coefficient, summed over axis 0's taps outermost. The only array is out
+(1/4 of the image in 2-D, 1/8 in 3-D).
+
+Two estimates are made from |d| (gdfast.estimate_sigma):
+
+- the median of the coefficients that are not exactly zero (they are, for
+  instance, on flat regions of a clipped image, and skimage.restoration.
+  estimate_sigma leaves them out): nonzero_to_front moves them to the front
+  of out.ravel(), in C order, and returns their count n;
+- the flattest blocks: block_mean_squares_* writes mean(d^2) over each
+  b x b (x b) block of coefficients, the blocks tiling the coefficients from
+  index 2 on along every axis (the first and last two are mixed with the
+  boundary's mirror image) and leaving out blocks whose pixels (2o - 2 ..
+  2o + 1 along an axis for coefficient o) hold x's minimum or maximum,
+  where the data may be clipped (black or saturated regions: the noise
+  there is cut, and its blocks would read too little); returns how many it
+  wrote, in C order of the blocks.
 """
 import numpy as np
 
@@ -37,7 +51,7 @@ def _reflect(p, n):
 
 
 @njit(**SERIAL)
-def _compact_nonzero(flat):
+def nonzero_to_front(flat):
     """Move the nonzero entries of flat to its front, in order; return their count."""
     n = 0
     for k in range(flat.size):
@@ -62,7 +76,6 @@ def diagonal_detail_2d(x, out):
                     t += h[j1] * x[r, _reflect(1 + 2 * o1 - j1, W)]
                 s += h[j0] * t
             out[o0, o1] = abs(s)
-    return _compact_nonzero(out.ravel())
 
 
 @njit(**SERIAL)
@@ -85,4 +98,67 @@ def diagonal_detail_3d(x, out):
                         t += h[j1] * u
                     s += h[j0] * t
                 out[o0, o1, o2] = abs(s)
-    return _compact_nonzero(out.ravel())
+
+
+# the first and last BORDER coefficients along an axis see the mirrored boundary
+BORDER = 2
+
+
+@njit(**SERIAL)
+def _extremes(flat):
+    lo = hi = flat[0]
+    for v in flat:
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi
+
+
+@njit(**SERIAL)
+def block_mean_squares_2d(x, d, b, means):
+    """mean(d^2) over each b x b block of d = |detail of x| whose pixels hold
+    neither x's minimum nor its maximum; see the module."""
+    lo, hi = _extremes(x.ravel())
+    n = 0
+    for k0 in range((d.shape[0] - 2 * BORDER) // b):
+        for k1 in range((d.shape[1] - 2 * BORDER) // b):
+            i0, j0 = BORDER + k0 * b, BORDER + k1 * b
+            inside = True                        # coefficient o reads pixels 2o - 2 .. 2o + 1
+            for p in range(2 * i0 - 2, 2 * (i0 + b)):
+                for q in range(2 * j0 - 2, 2 * (j0 + b)):
+                    inside = inside and lo < x[p, q] < hi
+            if not inside:
+                continue
+            s = 0.0
+            for i in range(i0, i0 + b):
+                for j in range(j0, j0 + b):
+                    s += d[i, j] * d[i, j]
+            means[n] = s / (b * b)
+            n += 1
+    return n
+
+
+@njit(**SERIAL)
+def block_mean_squares_3d(x, d, b, means):
+    """mean(d^2) over each b x b x b block of d = |detail of x| whose pixels
+    hold neither x's minimum nor its maximum; see the module."""
+    lo, hi = _extremes(x.ravel())
+    n = 0
+    for k0 in range((d.shape[0] - 2 * BORDER) // b):
+        for k1 in range((d.shape[1] - 2 * BORDER) // b):
+            for k2 in range((d.shape[2] - 2 * BORDER) // b):
+                i0, j0, m0 = BORDER + k0 * b, BORDER + k1 * b, BORDER + k2 * b
+                inside = True
+                for p in range(2 * i0 - 2, 2 * (i0 + b)):
+                    for q in range(2 * j0 - 2, 2 * (j0 + b)):
+                        for r in range(2 * m0 - 2, 2 * (m0 + b)):
+                            inside = inside and lo < x[p, q, r] < hi
+                if not inside:
+                    continue
+                s = 0.0
+                for i in range(i0, i0 + b):
+                    for j in range(j0, j0 + b):
+                        for m in range(m0, m0 + b):
+                            s += d[i, j, m] * d[i, j, m]
+                means[n] = s / (b * b * b)
+                n += 1
+    return n
