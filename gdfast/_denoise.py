@@ -13,9 +13,10 @@ from ._optimizers import SGD, Adam, Optimizer, make_optimizer
 from ._run import (STATUS_OF_CODE, Checkpoints, History, NoBar, OptimizeResult, Status,
                    deferred_interrupt, progress_bar, run_result)
 from .checkpoint import CheckpointError, checked_checkpoint_options, fingerprint_of
-from .images import psnr
+from .images import estimate_sigma, psnr
 from .kernels import tv, tv_descent
 from .kernels.function_refs import cacheable
+from .kernels.reductions import difference_dot_parallel, mean_squared_difference_parallel
 from .kernels.driver import RUNNING, convergence_status
 
 PARALLEL_MIN_PIXELS = 65_536
@@ -23,6 +24,19 @@ PARALLEL_MIN_PIXELS = 65_536
 # below 1e-162, and the gradient is 0/0 on flat regions), above it overflows
 EPS_MIN = math.sqrt(sys.float_info.min)
 EPS_MAX = math.sqrt(sys.float_info.max)
+# eps=None: eps = lam / 100. The heavy ball then needs the same ~120
+# iterations at every noise level (L = 1 + 800 in 2-D), and lands within
+# 0.06 dB of the exact-TV minimiser (docs/denoising.md, "Defaults")
+EPS_PER_LAM = 0.01
+# lam='auto': the lams tried are sigma * AUTO_FIRST * AUTO_RATIO^k, k = 0,
+# +-1, ... downhill in SURE, at most AUTO_TRIALS of them, each solved to
+# AUTO_TOL; the Monte-Carlo divergence perturbs f by SURE_DELTA * sigma
+AUTO_FIRST = 0.6
+AUTO_RATIO = math.sqrt(2.0)
+AUTO_TRIALS = 12
+AUTO_TOL = 1e-5
+SURE_DELTA = 0.01
+SURE_SEED = 0
 
 
 def checked_eps(name, eps):
@@ -32,6 +46,11 @@ def checked_eps(name, eps):
         raise ValueError(f"{name} must be in [{EPS_MIN:.3g}, {EPS_MAX:.3g}], so that eps**2 is "
                          f"a normal float64 and the energy and its gradient are finite; got {eps!r}")
     return eps
+
+
+def default_eps(lam):
+    """eps for a given lam when eps=None: lam * EPS_PER_LAM within [EPS_MIN, EPS_MAX]."""
+    return min(max(lam * EPS_PER_LAM, EPS_MIN), EPS_MAX)
 
 
 def lipschitz_bound(lam, eps, ndim):
@@ -117,11 +136,13 @@ class TVObjective:
         return out
 
 
-def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimizer" = "momentum",
-            max_iter: int = 300, tol: float = 1e-7, clean: ArrayLike | None = None,
-            anisotropic: bool = False, callback: Callable[[OptimizeResult], None] | None = None,
+def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
+            method: "str | Optimizer" = "momentum", max_iter: int = 300, tol: float = 1e-7,
+            clean: ArrayLike | None = None, anisotropic: bool = False,
+            callback: Callable[[OptimizeResult], None] | None = None,
             progress: bool | str = False, checkpoint: "str | os.PathLike | None" = None,
-            checkpoint_every: int = 0, resume: bool = False) -> OptimizeResult:
+            checkpoint_every: int = 0, resume: bool = False,
+            sigma: float | None = None) -> OptimizeResult:
     """Denoise an image by minimising the smoothed total-variation energy
 
         E(u) = 1/2 sum (u - f)^2 + lam * sum_p sqrt(|grad u|_p^2 + eps^2)
@@ -129,11 +150,19 @@ def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimize
     (anisotropic: sum over axes of sqrt(d_a u^2 + eps^2)), with forward
     differences and Neumann boundary, as skimage.restoration.
     denoise_tv_chambolle does with ``weight = lam``; starting from u = f.
+    With the defaults it needs no parameter: lam is chosen from the data and
+    eps is small enough for the exact TV minimiser's quality.
 
     f        2-D (H, W) or 3-D (D, H, W) array of real numbers, finite; an
              RGB image is denoised one channel at a time by the caller.
-    lam      >= 0, the weight of the TV term (in units of f).
-    eps      > 0, the smoothing of |grad u| (in units of f per pixel).
+    lam      'auto' (default): chosen by minimising Stein's unbiased risk
+             estimate of the mean squared error (see choose_lam) for noise of
+             standard deviation ``sigma``; or a number >= 0, the weight of
+             the TV term (in units of f).
+    eps      None (default): lam / 100, which keeps the result within about
+             0.06 dB of the exact (eps -> 0) TV minimiser's PSNR at ~120
+             iterations for any noise level (docs/denoising.md); or a number
+             > 0 (in units of f per pixel) for the smoothed energy itself.
     method   'momentum' (default: Polyak's heavy ball), 'nesterov', 'gd',
              'adam', another name of gdfast.minimize, or an optimizer object.
              Names get their constants from the Lipschitz bound L = 1 + 8
@@ -157,7 +186,11 @@ def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimize
              returns the checkpoint's iterate with status 'max_iter'. A
              checkpoint is never written with NaN or inf in it, and a file
              at ``checkpoint`` that is not a gdfast checkpoint is never
-             overwritten (ValueError before any work).
+             overwritten (ValueError before any work). With lam='auto' the
+             choice is made again on resuming (it is deterministic: the same
+             lam); pass lam=res.lam to skip it.
+    sigma    with lam='auto': the noise's standard deviation, if known;
+             None (default) estimates it (gdfast.estimate_sigma(f)).
 
     Raises ValueError before any step when lam, eps and f cannot give a
     finite energy (eps outside [1.5e-154, 1.3e154], where eps**2 under- or
@@ -166,18 +199,33 @@ def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimize
     finite iterate.
 
     Ctrl-C stops after the iteration in progress, with status 'interrupted'
-    and the last complete iterate (see gdfast.minimize).
+    and the last complete iterate (see gdfast.minimize); during lam='auto''s
+    choice it raises KeyboardInterrupt (no checkpoint is written yet).
 
     Every iteration is one pass of gdfast.kernels.tv_descent (the gradient
     fused with the optimizer's update; two image buffers); the iterates, the
     energies and the stopping rules are those of gdfast.minimize(..., jac=
     'inplace') on the same energy, bit for bit. Returns an OptimizeResult
     like minimize's, with x the denoised image (float64, f's shape), fun its
-    energy and jac its gradient.
+    energy, jac its gradient, and ``lam`` and ``eps`` the values used. With
+    lam='auto' also ``sigma`` (the noise level used) and ``sure``, rows
+    (lam, SURE's estimate of the mean squared error) of the lams tried; x is
+    then bit for bit denoise(f, lam=res.lam, ...) with the other arguments
+    alike.
     """
     f = _checked_image("f", f)
-    lam = check.non_negative("lam", lam)
-    eps = checked_eps("eps", eps)
+    auto = isinstance(lam, str)
+    if auto and lam != "auto":
+        raise ValueError(f"lam must be a number >= 0 or 'auto', got {lam!r}")
+    if not auto:
+        lam = check.non_negative("lam", lam)
+        if sigma is not None:
+            raise ValueError("sigma is used only with lam='auto' (it sets how lam is chosen); "
+                             f"got sigma={sigma!r} with lam={lam!r}")
+    elif sigma is not None:
+        sigma = check.positive("sigma", sigma)
+    if eps is not None:
+        eps = checked_eps("eps", eps)
     tol = check.non_negative("tol", tol)
     max_iter = check.whole_number("max_iter", max_iter, 0)
     anisotropic = check.boolean("anisotropic", anisotropic)
@@ -187,13 +235,19 @@ def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimize
         clean = _checked_image("clean", clean)
         if clean.shape != f.shape:
             raise ValueError(f"clean must have the shape of f {f.shape}, got {clean.shape}")
-    if isinstance(method, Optimizer):
-        optimizer = method
-    elif isinstance(method, str):
-        optimizer = default_optimizer(method.lower(), lam, eps, f.ndim)
-    else:
+    if not isinstance(method, (Optimizer, str)):
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
+    if auto:
+        if sigma is None:
+            sigma = estimate_sigma(f)
+        lam, trials = choose_lam(f, sigma, eps, anisotropic)
+    if eps is None:
+        eps = default_eps(lam)
+    if isinstance(method, Optimizer):
+        optimizer = method
+    else:
+        optimizer = default_optimizer(method.lower(), lam, eps, f.ndim)
     objective = TVObjective(f, lam, eps, anisotropic)
     checkpoints = None
     if checkpoint is not None:
@@ -212,7 +266,87 @@ def denoise(f: ArrayLike, lam: float, eps: float = 0.03, method: "str | Optimize
         bar.close()
     if res.status == Status.NON_FINITE and res.fun_history.size == 0 and not resume:
         _refuse_overflowing_start(f, lam, eps)
+    res["lam"], res["eps"] = lam, eps
+    if auto:
+        res["sigma"], res["sure"] = sigma, trials
     return res
+
+
+def choose_lam(f, sigma, eps=None, anisotropic=False):
+    """lam for denoise(f, lam='auto'): the minimiser of Stein's unbiased risk
+    estimate of the mean squared error, for Gaussian noise of standard
+    deviation sigma (Ramani, Blu and Unser, IEEE TIP 17(9), 2008):
+
+        SURE(lam) = |u - f|^2 / n - sigma^2 + 2 sigma^2 div / n,
+        div = b . (u(f + delta b) - u(f)) / delta,
+
+    u(.) the denoised image at lam (heavy ball from u = f, eps or lam / 100,
+    solved to relative energy change AUTO_TOL; the perturbed solve takes as
+    many iterations as the unperturbed one, so both are the same map of
+    their data), n its pixels, b a fixed N(0, 1) image (seed SURE_SEED) and
+    delta = SURE_DELTA * sigma: the Monte-Carlo estimate of the divergence of
+    the denoiser at f. The lams tried are sigma * 0.6 * sqrt(2)^k, walking
+    from k = 0 downhill in SURE until it rises (at most AUTO_TRIALS); lam is
+    then the vertex of the parabola through the lowest SURE and its two
+    neighbours (in k, within half a step).
+
+    Memory: f + delta b and one solve (its two iterates and the optimizer's
+    state) besides f; u(f) is reduced to its two sums (|u - f|^2 and
+    (f + delta b - f) . u) before the perturbed solve. Sums are compiled
+    fixed-order reductions: the choice does not depend on the thread count.
+
+    f      (H, W) or (D, H, W) float64, sigma > 0 (sigma = 0: lam = 0).
+    Returns (lam, trials): trials (m, 2), rows (lam, SURE) in the order tried.
+    Deterministic; about 5 solves' worth of iterations on scikit-image's
+    photographs at every noise level (`gdfast bench quality`).
+    """
+    if sigma == 0.0:
+        return 0.0, np.empty((0, 2))
+    delta = SURE_DELTA * sigma
+    perturbed = np.random.default_rng(SURE_SEED).standard_normal(f.shape)
+    perturbed *= delta
+    perturbed += f
+    flat, flat_perturbed = f.ravel(), perturbed.ravel()
+    objectives = [TVObjective(f, 1.0, 1.0, anisotropic),
+                  TVObjective(perturbed, 1.0, 1.0, anisotropic)]
+    risks = {}
+
+    def sure(k):
+        if k not in risks:
+            lam = sigma * AUTO_FIRST * AUTO_RATIO ** k
+            trial_eps = eps if eps is not None else default_eps(lam)
+            u, nit = _trial_solve(objectives[0], lam, trial_eps, 300, AUTO_TOL)
+            residual = mean_squared_difference_parallel(u.ravel(), flat)
+            before = difference_dot_parallel(flat_perturbed, flat, u.ravel())
+            del u
+            up, _ = _trial_solve(objectives[1], lam, trial_eps, nit, 0.0)
+            div = (difference_dot_parallel(flat_perturbed, flat, up.ravel()) - before) / delta ** 2
+            risks[k] = (lam, residual - sigma * sigma + 2.0 * sigma * sigma * div / f.size)
+        return risks[k][1]
+
+    first = sure(0)
+    step = 1 if sure(1) < first else -1
+    k = 0
+    while len(risks) < AUTO_TRIALS and sure(k + step) < sure(k):
+        k += step
+    offset = 0.0
+    if k - 1 in risks and k + 1 in risks:
+        low, mid, high = sure(k - 1), sure(k), sure(k + 1)
+        curvature = low - 2.0 * mid + high
+        if curvature > 0.0:
+            offset = min(max(0.5 * (low - high) / curvature, -0.5), 0.5)
+    return sigma * AUTO_FIRST * AUTO_RATIO ** (k + offset), np.array(list(risks.values()))
+
+
+def _trial_solve(objective, lam, eps, max_iter, tol):
+    """(u, nit): the heavy ball on objective's f at lam, eps from u = f; a
+    start whose energy overflows is refused as denoise refuses it."""
+    objective.lam, objective.eps = lam, eps
+    res = _descend(objective, default_optimizer("momentum", lam, eps, objective.f.ndim),
+                   max_iter, tol, None, None, NoBar())
+    if res.status == Status.NON_FINITE and res.fun_history.size == 0:
+        _refuse_overflowing_start(objective.f, lam, eps)
+    return res.x, res.nit
 
 
 def _refuse_overflowing_start(f, lam, eps):

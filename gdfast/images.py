@@ -49,6 +49,21 @@ def camera_image(size: int) -> np.ndarray:
     return np.ascontiguousarray(tile[:size, :size])
 
 
+def photo(name: str, side: int | None = None) -> np.ndarray:
+    """One of scikit-image's bundled photographs (e.g. 'camera', 'astronaut',
+    'coffee', 'chelsea'), gray (the mean of R, G and B) on [0, 1]; with
+    ``side``, its centre side x side. Needs scikit-image."""
+    from skimage import data
+    img = np.asarray(getattr(data, name)(), dtype=np.float64) / 255.0
+    img = img if img.ndim == 2 else img[..., :3].mean(axis=2)
+    if side is not None:
+        if not 1 <= side <= min(img.shape):
+            raise ValueError(f"side must be from 1 to {min(img.shape)} for {name!r}, got {side}")
+        top, left = (img.shape[0] - side) // 2, (img.shape[1] - side) // 2
+        img = img[top:top + side, left:left + side]
+    return np.ascontiguousarray(img)
+
+
 def test_image(size: int, source: str = "auto") -> tuple[np.ndarray, str]:
     """(clean, name): 'camera' when scikit-image is installed (source='auto'),
     else the synthetic image; source may be 'camera' or 'synthetic'."""

@@ -156,3 +156,26 @@ def mean_squared_difference_parallel(a, b):
     for k in range(N_BLOCKS):
         total += part[k]
     return total / a.size
+
+
+@njit(**SERIAL)
+def _difference_dot_range(a, b, c, lo, hi):
+    s = 0.0
+    for i in range(lo, hi):
+        s += (a[i] - b[i]) * c[i]
+    return s
+
+
+@njit(**PARALLEL)
+def difference_dot_parallel(a, b, c):
+    """sum((a - b) * c) summed in N_BLOCKS fixed blocks over numba's threads,
+    then over blocks in order: the same bits for any thread count. a, b, c:
+    float64[::1] of one length."""
+    part = np.empty(N_BLOCKS)
+    for k in prange(N_BLOCKS):
+        lo, hi = _block_bounds(a.size, N_BLOCKS, k)
+        part[k] = _difference_dot_range(a, b, c, lo, hi)
+    total = 0.0
+    for k in range(N_BLOCKS):
+        total += part[k]
+    return total

@@ -35,8 +35,9 @@ def test_readme_quickstart_runs_and_matches_polyfit(capsys):
 
 def test_readme_denoise_example_runs(capsys):
     ns = run_block("gdfast.denoise(noisy")
-    nit, before, after = capsys.readouterr().out.split()
-    assert (int(nit), float(before), float(after)) == (22, 20.0, 33.7)
+    sigma, lam, nit, before, after = capsys.readouterr().out.split()
+    assert (float(sigma), float(lam)) == (0.1, 0.235)
+    assert (int(nit), float(before), float(after)) == (126, 20.0, 38.6)
     assert ns["res"].psnr - float(before) > 6
 
 

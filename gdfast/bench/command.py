@@ -11,7 +11,8 @@ EXAMPLES = """examples:
   gdfast bench --json bench.json
   gdfast bench denoise --size 4096
   gdfast bench adam ; gdfast bench rules ; gdfast bench driver ; gdfast bench memory
-  gdfast bench startup                  # whole processes: first and second run"""
+  gdfast bench startup                  # whole processes: first and second run
+  gdfast bench quality                  # denoising quality per time, against the anchors"""
 
 SUITES = {
     "denoise": "one TV-denoising iteration per optimizer against numpy, the pure-Python "
@@ -22,6 +23,8 @@ SUITES = {
     "memory": "peak RSS of long Adam runs and of gdfast denoise, in fresh interpreters",
     "startup": "whole processes (gdfast denoise on a PNG, minimize_batch, import) on an "
                "empty and a warm compile cache, beside a scikit-image script",
+    "quality": "denoise's defaults (lam='auto', eps=None) against the exact TV minimiser, "
+               "and the time to the best PSNR beside scikit-image and pyproximal",
 }
 
 
@@ -68,6 +71,13 @@ def _add_suite_arguments(name, p):
         p.add_argument("--python", metavar="PATH",
                        help="interpreter for the gdfast and import candidates (default: this "
                        "one), e.g. an environment with only gdfast's own dependencies")
+    elif name == "quality":
+        p.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                       help="sides of the frontier's image (default 512 2048)")
+        p.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
+        p.add_argument("--quick", action="store_true",
+                       help="a small run that checks the suite works (256 px photographs "
+                       "camera and coffee, sigma 0.02 and 0.1, frontier at 256)")
     elif name == "memory":
         p.add_argument("--n", type=int, default=16_000_000,
                        help="parameters of the Adam runs, pixels of the denoised image "
@@ -101,6 +111,15 @@ def run_bench(args, parsers):
     if args.suite == "startup":
         from .startup import run_startup_benchmark
         results = run_startup_benchmark(size=args.size, reps=args.reps, python=args.python)
+    elif args.suite == "quality":
+        from .quality import run_quality_benchmark
+        if args.quick:
+            results = run_quality_benchmark(sizes=tuple(args.sizes or (256,)), photo_side=256,
+                                            photos=("camera", "coffee"), sigmas=(0.02, 0.1),
+                                            rounds=min(args.rounds, 3))
+        else:
+            results = run_quality_benchmark(sizes=tuple(args.sizes or (512, 2048)),
+                                            rounds=args.rounds)
     elif args.suite == "memory":
         from .memory import run_memory_benchmark
         results = run_memory_benchmark(n=args.n)

@@ -10,13 +10,15 @@ from ..bench.command import add_bench_command
 
 EXAMPLES = {
     "denoise": """examples:
-  gdfast denoise noisy.png -o clean.png
+  gdfast denoise noisy.png -o clean.png                 # lam chosen from the data
+  gdfast denoise scan.tif -o scan_tv.tif --sigma 0.02    # the noise level, if known
   gdfast denoise scan.tif -o scan_tv.tif --lam 0.05 --method nesterov --threads 2
   gdfast denoise volume.npy -o volume_tv.npy --volume --max-iter 500
   gdfast denoise big.tif -o big_tv.tif --checkpoint big.npz     # Ctrl-C, then:
   gdfast denoise big.tif -o big_tv.tif --checkpoint big.npz --resume
 
-Integer images (8 or 16 bit) are scaled to [0, 1] (lam is in those units) and
+Integer images (8 or 16 bit) are scaled to [0, 1] (lam, eps and sigma are in
+those units) and
 written back in their own bit depth; float .npy data are denoised as stored.
 Colour images are denoised one channel at a time; alpha is kept as it is.
 Every page of a multi-page TIFF or animated PNG is denoised (page by page,
@@ -64,8 +66,10 @@ def _denoise(args):
         if ckpt is not None:
             checked_checkpoint_options(ckpt, args.checkpoint_every, resume)
     progress = _tqdm_installed()
-    print(f"{args.input}: {picture.describe()}; lam={args.lam}, eps={args.eps}, "
-          f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
+    lam = "auto" if args.lam is None else args.lam
+    eps = "lam/100" if args.eps is None else args.eps
+    print(f"{args.input}: {picture.describe()}; lam={lam}, eps={eps}, method={args.method}"
+          + ("" if progress else " (pip install tqdm for a progress bar)"))
     planes, start = [], time.perf_counter()
     first_step = []                              # when the first iteration (and compilation) ended
 
@@ -77,11 +81,11 @@ def _denoise(args):
         what = ("channel " + name if len(name) == 1 else name) if name else ""
         if args.resume and not resume:
             print(f"  no checkpoint {ckpt}: {what or 'the image'} starts afresh")
-        res = denoise(plane, args.lam, args.eps, method=args.method, max_iter=args.max_iter,
+        res = denoise(plane, lam, args.eps, method=args.method, max_iter=args.max_iter,
                       tol=args.tol, callback=note_first_step,
                       progress=f"denoise {name}".rstrip() if progress else False,
                       checkpoint=ckpt, checkpoint_every=args.checkpoint_every if ckpt else 0,
-                      resume=resume)
+                      resume=resume, sigma=args.sigma)
         if res.status == "interrupted":
             where = f"{what}, " if what else ""
             saved = (f"; the run is saved in {ckpt}: go on with the same command and --resume"
@@ -97,12 +101,18 @@ def _denoise(args):
                   "larger --eps", file=sys.stderr)
             return 1
         planes.append(res.x)
-        print(f"  {name + ': ' if name else ''}energy {res.fun:.8g} after {res.nit} iterations "
-              f"({res.status}: {res.message})")
+        chosen = ""
+        if lam == "auto":
+            given = "given" if args.sigma is not None else "estimated"
+            chosen = (f"sigma {res.sigma:.4g} ({given}), lam {res.lam:.4g} (SURE, "
+                      f"{len(res.sure)} tried), ")
+        print(f"  {name + ': ' if name else ''}{chosen}eps {res.eps:.3g}: energy {res.fun:.8g} "
+              f"after {res.nit} iterations ({res.status}: {res.message})")
     seconds = time.perf_counter() - start
     write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
-    compiling = (f" (the first iteration, with compiling or loading the kernel from the "
-                 f"cache: {first_step[0] - start:.2f} s)" if first_step else "")
+    before = "choosing lam and the first iteration" if lam == "auto" else "the first iteration"
+    compiling = (f" ({before}, with compiling or loading the kernels from the cache: "
+                 f"{first_step[0] - start:.2f} s)" if first_step else "")
     print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s{compiling}")
     return 0
 
@@ -193,11 +203,16 @@ def build_parser():
     den.add_argument("input", metavar="INPUT", help="a .png, .tif/.tiff, .jpg/.jpeg or .npy file")
     den.add_argument("-o", "--output", metavar="OUTPUT", required=True,
                      help="where to write the result (.png, .tif/.tiff, .jpg/.jpeg or .npy)")
-    den.add_argument("--lam", type=_checked("non_negative", "--lam"), default=0.1,
-                     help="weight of the TV term, in units of the [0, 1] intensity "
-                     "(default 0.1; larger is smoother)")
-    den.add_argument("--eps", type=_checked("eps", "--eps"), default=0.03,
-                     help="smoothing of |grad u| (default 0.03)")
+    den.add_argument("--lam", type=_checked("non_negative", "--lam"), default=None,
+                     help="weight of the TV term, in units of the [0, 1] intensity (larger "
+                     "is smoother; default: chosen per channel by minimising Stein's "
+                     "unbiased risk estimate)")
+    den.add_argument("--sigma", type=_checked("positive", "--sigma"), default=None,
+                     help="the noise's standard deviation, for the choice of lam (default: "
+                     "estimated from the data)")
+    den.add_argument("--eps", type=_checked("eps", "--eps"), default=None,
+                     help="smoothing of |grad u| (default lam/100: the exact TV "
+                     "minimiser's quality)")
     den.add_argument("--method", choices=DENOISE_METHODS, default="momentum",
                      help="optimizer (default momentum: Polyak's heavy ball; nesterov has a "
                      "convergence guarantee)")
@@ -246,7 +261,10 @@ def build_parser():
 def main(argv=None):
     """Run the command; user errors print one line and exit with status 1
     (files, data) or 2 (arguments, as argparse does)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "denoise" and args.sigma is not None and args.lam is not None:
+        parser.error("--sigma sets how lam is chosen; give --sigma or --lam, not both")
     try:
         return args.run(args)
     except KeyboardInterrupt:

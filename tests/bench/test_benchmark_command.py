@@ -87,7 +87,10 @@ def test_memory_suite_measures_peak_rss_in_fresh_interpreters(capsys):
     # iterates, momentum) and at most one more for reading and writing
     # (issue 19: it took 5.1, with a copy and the serialised bytes on writing)
     assert "cli-denoise" in out and rows["cli-denoise"]["ratio"] <= 5.0
-    assert res["targets_met"] == 3
+    # lam chosen (the default): the perturbed f of the risk estimate besides;
+    # the unperturbed trial is reduced to two sums before the perturbed one runs
+    assert rows["cli-denoise-auto"]["ratio"] <= 6.0
+    assert res["targets_met"] == 4
 
 
 def test_plain_bench_is_the_denoise_suite_and_common_flags_go_either_side(tmp_path):

@@ -140,7 +140,7 @@ def test_cli_ctrl_c_saves_writes_nothing_and_resume_finishes_bit_for_bit(tmp_pat
     done = subprocess.run(command(nit + 7, "--resume"), capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
-    full = gdfast.denoise(f, 0.1, method="nesterov", max_iter=nit + 7, tol=0.0)
+    full = gdfast.denoise(f, method="nesterov", max_iter=nit + 7, tol=0.0)  # lam chosen
     assert np.array_equal(np.load(tmp_path / "out.npy"), full.x)
 
 
