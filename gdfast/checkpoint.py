@@ -181,7 +181,11 @@ def _read(path):
 def _check_arrays(path, meta, arrays):
     """The arrays fit the run the metadata describes."""
     nit = meta["counters"]["nit"]
-    if min(meta["counters"].values()) < 0 or meta["t"] != nit:
+    # a run in stages (denoise's eps continuation) starts its state afresh at
+    # each stage's first iteration: t counts the steps of the last stage
+    starts = [int(first) for first, _ in meta["fingerprint"].get("stages", [[0, None]])]
+    steps = nit - max(first for first in starts if first <= max(nit - 1, 0))
+    if min(meta["counters"].values()) < 0 or meta["t"] != steps:
         raise CheckpointError(f"{path}: inconsistent counters {meta['counters']}, t={meta['t']}")
     x, shape = arrays["x"], tuple(meta["fingerprint"].get("shape", ()))
     if x.dtype != np.float64 or x.shape != shape:

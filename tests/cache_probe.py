@@ -9,6 +9,7 @@ compare processes bit for bit). Runs:
 
     denoise-momentum-2d, denoise-nesterov-2d (128x128, the serial kernel),
     denoise-momentum-2d-parallel (256x256, the parallel kernel),
+    denoise-auto-2d (lam chosen: estimate_sigma and the SURE sums),
     denoise-momentum-3d, denoise-adam-3d, minimize-batch (gdfast.problems'
     relaxometry objective), minimize-inplace (the same objective, one pixel),
     user-batch, user-inplace, user-3point (the objectives of the module
@@ -35,6 +36,9 @@ def run(name):
     import gdfast
     from gdfast import problems
     rng = np.random.default_rng(0)
+    if name == "denoise-auto-2d":                # lam chosen: the noise and SURE kernels too
+        r = gdfast.denoise(0.5 + 0.1 * rng.standard_normal((192, 192)))
+        return _digest(r.x, [r.fun, r.lam, r.sigma])
     if name.startswith("denoise"):
         _, method, dims, *parallel = name.split("-")
         shape = ((256, 256) if parallel else (128, 128)) if dims == "2d" else (8, 24, 24)

@@ -75,6 +75,8 @@ def _add_suite_arguments(name, p):
         p.add_argument("--sizes", type=int, nargs="+", metavar="N",
                        help="sides of the frontier's image (default 512 2048)")
         p.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
+        p.add_argument("--frontier-only", action="store_true",
+                       help="only the time-to-PSNR frontier (section 3), minutes sooner")
         p.add_argument("--quick", action="store_true",
                        help="a small run that checks the suite works (256 px photographs "
                        "camera and coffee, sigma 0.02 and 0.1, frontier at 256)")
@@ -116,10 +118,11 @@ def run_bench(args, parsers):
         if args.quick:
             results = run_quality_benchmark(sizes=tuple(args.sizes or (256,)), photo_side=256,
                                             photos=("camera", "coffee"), sigmas=(0.02, 0.1),
-                                            rounds=min(args.rounds, 3))
+                                            rounds=min(args.rounds, 3),
+                                            frontier_only=args.frontier_only)
         else:
             results = run_quality_benchmark(sizes=tuple(args.sizes or (512, 2048)),
-                                            rounds=args.rounds)
+                                            rounds=args.rounds, frontier_only=args.frontier_only)
     elif args.suite == "memory":
         from .memory import run_memory_benchmark
         results = run_memory_benchmark(n=args.n)

@@ -28,7 +28,8 @@ Ctrl-C stops after the iteration in progress, saves the checkpoint (with
 Exit status: 0 done, 1 a file problem, 2 a bad argument, 130 interrupted.""",
     "demo": """examples:
   gdfast demo -o figures
-  gdfast bench --json bench.json && gdfast demo -o figures --bench-json bench.json""",
+  gdfast bench --json bench.json && gdfast demo -o figures --bench-json bench.json
+  gdfast bench quality --json q.json && gdfast demo -o figures --quality-json q.json""",
     "classic": "example:\n  gdfast classic --max-iter 100",
 }
 DENOISE_METHODS = ("momentum", "nesterov", "gd", "adam")
@@ -67,7 +68,7 @@ def _denoise(args):
             checked_checkpoint_options(ckpt, args.checkpoint_every, resume)
     progress = _tqdm_installed()
     lam = "auto" if args.lam is None else args.lam
-    eps = "lam/100" if args.eps is None else args.eps
+    eps = "lam/10, then lam/100" if args.eps is None else args.eps
     print(f"{args.input}: {picture.describe()}; lam={lam}, eps={eps}, method={args.method}"
           + ("" if progress else " (pip install tqdm for a progress bar)"))
     planes, start = [], time.perf_counter()
@@ -146,7 +147,8 @@ def _tqdm_installed():
 def _demo(args):
     from .demo import require_matplotlib, write_demo
     require_matplotlib()
-    write_demo(args.output, bench_json=args.bench_json, size=args.size)
+    write_demo(args.output, bench_json=args.bench_json, size=args.size,
+               quality_json=args.quality_json)
     return 0
 
 
@@ -211,8 +213,8 @@ def build_parser():
                      help="the noise's standard deviation, for the choice of lam (default: "
                      "estimated from the data)")
     den.add_argument("--eps", type=_checked("eps", "--eps"), default=None,
-                     help="smoothing of |grad u| (default lam/100: the exact TV "
-                     "minimiser's quality)")
+                     help="smoothing of |grad u| (default lam/10 for 20 iterations, then "
+                     "lam/100: the exact TV minimiser's quality)")
     den.add_argument("--method", choices=DENOISE_METHODS, default="momentum",
                      help="optimizer (default momentum: Polyak's heavy ball; nesterov has a "
                      "convergence guarantee)")
@@ -245,6 +247,9 @@ def build_parser():
     demo.add_argument("--bench-json", metavar="PATH",
                       help="a `gdfast bench --json` file to chart (default: run a small "
                       "benchmark now and save it as DIR/bench.json)")
+    demo.add_argument("--quality-json", metavar="PATH",
+                      help="a `gdfast bench quality --json` file: also draw quality.png, "
+                      "PSNR against time for gdfast and the TV anchors")
     demo.add_argument("--size", type=_checked("count", "--size"), default=256,
                       help="side of the denoising example image (default 256)")
     demo.set_defaults(run=_demo)

@@ -14,10 +14,15 @@ dependency: ``pip install "gdfast[plots]"``):
    the quadratic fitted by ``gdfast.minimize`` with Adam (the README
    quickstart) and the true 2t^2 - 5t + 3.
 4. ``denoise.png``: the synthetic test image clean, with Gaussian noise
-   (sigma 0.1) and denoised by ``gdfast.denoise`` (lam 0.1), PSNRs in dB.
+   (sigma 0.1) and denoised by ``gdfast.denoise`` with its defaults (lam
+   chosen from the data), PSNRs in dB.
 5. ``bench.png``: from ``gdfast bench --json`` (or a small benchmark run
    in-process), the speed-up of one gdfast denoising iteration per optimizer
    over the pure-Python reference and over numpy (and torch when measured).
+6. ``quality.png``, only from a ``gdfast bench quality --json`` file
+   (minutes to measure, so never run here): PSNR against time for gdfast
+   and the library anchors at each size, the time being the iterations
+   times the time per iteration the suite measured.
 
 Figures are ``matplotlib.figure.Figure`` objects rendered by the Agg canvas:
 no pyplot, no global backend state, nothing left open after saving.
@@ -91,14 +96,15 @@ def fit_polynomial(problem):
                     max_iter=50_000, gtol=1e-9)
 
 
-def denoise_images(size, sigma=0.1, lam=0.1):
+def denoise_images(size, sigma=0.1):
     """(clean, noisy, result): the synthetic image of side ``size``, with
-    Gaussian noise (seed 0), and gdfast.denoise's result (with psnr)."""
+    Gaussian noise (seed 0), and gdfast.denoise's result with its defaults
+    (lam='auto'; with psnr)."""
     from .._denoise import denoise
     from ..images import add_noise, synthetic_image
     clean = synthetic_image(size)
     noisy = add_noise(clean, sigma, seed=0)
-    return clean, noisy, denoise(noisy, lam=lam, clean=clean)
+    return clean, noisy, denoise(noisy, clean=clean)
 
 
 def run_small_benchmark(size=512):
@@ -132,6 +138,58 @@ def load_bench_json(path):
     if problem:
         raise ValueError(f"{path} is not a gdfast bench denoise JSON: {problem}; {how}")
     return results
+
+
+def load_quality_json(path):
+    """Read the JSON written by ``gdfast bench quality --json PATH``.
+
+    Raises FileNotFoundError if it is missing and ValueError if it is not
+    JSON or has no frontier with curves; both name the file."""
+    path = pathlib.Path(path)
+    how = f"write one with: gdfast bench quality --json {path}"
+    try:
+        results = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"quality JSON {path} not found ({how})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not JSON ({err}); {how}") from None
+    frontier = results.get("frontier") if isinstance(results, dict) else None
+    if not isinstance(frontier, dict) or not frontier or not all(
+            isinstance(row, dict) and isinstance(row.get("methods"), dict)
+            and any("seconds_per_iteration" in m and "psnr" in m
+                    for m in row["methods"].values())
+            for row in frontier.values()):
+        raise ValueError(f"{path} is not a gdfast bench quality JSON (no frontier curves); {how}")
+    return results
+
+
+def plot_quality(fig, results):
+    """PSNR against time per method, one panel per size of the frontier."""
+    sizes = list(results["frontier"])
+    axes = fig.subplots(1, len(sizes), squeeze=False)[0]
+    for ax, size in zip(axes, sizes):
+        row = results["frontier"][size]
+        for name, m in row["methods"].items():
+            if "seconds_per_iteration" not in m:
+                continue
+            seconds = np.array(m["iterations"]) * m["seconds_per_iteration"]
+            ax.plot(seconds, m["psnr"], marker="." if len(seconds) < 40 else None,
+                    label=f"{name} (weight {m['best_weight']:.3g})")
+        auto = row.get("auto")
+        if auto:
+            ax.plot([auto["seconds"]], [auto["psnr"]], "k*", markersize=10,
+                    label=f"gdfast.denoise(f), lam='auto' chosen {auto['lam']:.3g}")
+        for level in (0.1, 0.3):
+            ax.axhline(row["best_psnr"] - level, color="gray", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_ylim(row["best_psnr"] - 3.0, row["best_psnr"] + 0.3)
+        ax.set_xlabel("time (s): iterations x measured time per iteration")
+        ax.set_ylabel("PSNR (dB)")
+        ax.set_title(f"camera tiled to {size}x{size}, sigma 0.1; dashed: best - 0.1, - 0.3 dB")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("TV denoising: PSNR against time, each method at its best weight "
+                 "(gdfast bench quality)")
 
 
 def _bench_problem(results):
@@ -257,14 +315,15 @@ def plot_curve_fit(fig, problem, result):
                  f"stopped by {result.status} after {result.nit} iterations")
 
 
-def plot_denoise(fig, clean, noisy, result, sigma=0.1, lam=0.1):
+def plot_denoise(fig, clean, noisy, result, sigma=0.1):
     """Clean, noisy and denoised images side by side, PSNRs in the titles."""
     from ..images import psnr
     axes = fig.subplots(1, 3)
     h, w = clean.shape
     titles = (f"clean (synthetic, {h}x{w})",
               f"noisy (sigma {sigma:g}): PSNR {psnr(clean, noisy):.1f} dB",
-              f"denoised (lam {lam:g}, {result.nit} iterations): PSNR {result.psnr:.1f} dB")
+              f"denoised (lam {result.lam:.3g} chosen, {result.nit} iterations): "
+              f"PSNR {result.psnr:.1f} dB")
     for ax, image, title in zip(axes, (clean, noisy, result.x), titles):
         ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
         ax.set_title(title)
@@ -304,9 +363,11 @@ def plot_bench(fig, results):
 
 # ---------------------------------------------------------------- all of it
 
-def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512):
-    """Write the five demo PNGs into ``out_dir`` (created with its parents)
-    and return their paths, in the order of this module's docstring.
+def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512,
+               quality_json=None):
+    """Write the five demo PNGs into ``out_dir`` (created with its parents),
+    and quality.png with ``quality_json``, and return their paths, in the
+    order of this module's docstring.
 
     bench_json  path of a ``gdfast bench --json`` file for bench.png; None
                 runs a small benchmark in-process (``bench_size`` x
@@ -314,6 +375,8 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512):
                 compiling the fused iterations) and saves it as
                 ``out_dir/bench.json``.
     size        side of the image in denoise.png.
+    quality_json  path of a ``gdfast bench quality --json`` file for
+                quality.png; None: no quality.png.
     say         called with one line per file written (and one before the
                 in-process benchmark).
 
@@ -325,6 +388,7 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512):
     from ..bench.report import write_json
     from ..problems import PolynomialFit
     results = None if bench_json is None else load_bench_json(bench_json)
+    quality = None if quality_json is None else load_quality_json(quality_json)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -365,4 +429,8 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512):
         source = f"from {bench_json}"
     save(FIGURE_NAMES[4], (10, 6.5), lambda fig: plot_bench(fig, results),
          f"speed-up of one gdfast denoising iteration per optimizer ({source})")
+    if quality is not None:
+        save("quality.png", (7 * len(quality["frontier"]), 6),
+             lambda fig: plot_quality(fig, quality),
+             f"PSNR against time, gdfast and the TV anchors (from {quality_json})")
     return written

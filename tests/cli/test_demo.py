@@ -120,3 +120,33 @@ def test_speedups_are_baseline_time_over_gdfast_time_in_bench_order():
 def test_fitted_polynomial_is_written_highest_power_first():
     assert demo._poly_text([1.39, -3.93, 1.9]) == "1.90t^2 - 3.93t + 1.39"
     assert demo._poly_text([-3.0, 5.0, -2.0]) == "-2.00t^2 + 5.00t - 3.00"
+
+
+@pytest.fixture(scope="module")
+def quality_json(tmp_path_factory):
+    """A small `gdfast bench quality --json` file (64 px, one round)."""
+    from gdfast.bench.quality import run_quality_benchmark
+    results = run_quality_benchmark(sizes=(64,), photo_side=64, photos=("camera",),
+                                    sigmas=(0.1,), rounds=1, out=io.StringIO())
+    path = tmp_path_factory.mktemp("quality") / "quality.json"
+    write_json(results, path)
+    return path
+
+
+def test_quality_json_adds_the_psnr_against_time_figure(tmp_path, bench_json, quality_json):
+    lines = []
+    paths = demo.write_demo(tmp_path, bench_json=bench_json, size=64, say=lines.append,
+                            quality_json=quality_json)
+    assert [p.name for p in paths] == [*demo.FIGURE_NAMES, "quality.png"]
+    assert_png(paths[-1])
+    assert str(quality_json) in lines[-1]
+
+
+@pytest.mark.parametrize("content", ["{}", "not json", json.dumps({"frontier": {"64": {}}})])
+def test_a_bad_quality_json_is_refused_before_drawing(tmp_path, bench_json, content):
+    bad = tmp_path / "q.json"
+    bad.write_text(content)
+    with pytest.raises(ValueError, match=re.escape(str(bad))):
+        demo.write_demo(tmp_path / "out", bench_json=bench_json, quality_json=bad,
+                        say=lambda line: None)
+    assert not (tmp_path / "out").exists()

@@ -95,10 +95,13 @@ def test_the_default_eps_in_3d_too():
     assert abs(gdfast.denoise(f, 0.1, clean=clean).psnr - exact) <= 0.1
 
 
-def test_sure_estimates_the_error_the_clean_image_gives():
+@pytest.mark.parametrize("seed", [0, 11])
+def test_sure_estimates_the_error_the_clean_image_gives(seed):
+    # seed 0: the noise numpy's default_rng(0) makes (gdfast.images.add_noise's
+    # default) must not be SURE's own probe
     clean = _photo("camera")
     sigma = 0.05
-    f = _noisy(clean, sigma)
+    f = _noisy(clean, sigma, seed)
     res = gdfast.denoise(f, sigma=sigma)
     assert res.sure.shape[1] == 2 and len(res.sure) >= 3
     assert res.sure[0, 0] == pytest.approx(0.6 * sigma, rel=1e-15)
@@ -127,6 +130,30 @@ def test_auto_gives_the_bits_of_the_explicit_lam(kwargs):
     np.testing.assert_array_equal(f, before)
     again = gdfast.denoise(f, **kwargs)
     assert again.lam == auto.lam and np.array_equal(again.x, auto.x)    # deterministic
+
+
+@pytest.mark.parametrize("stop", [5, 20, 21, 33])
+def test_a_run_in_eps_stages_resumes_bit_for_bit_across_the_stage_boundary(tmp_path, stop):
+    clean = _photo("coffee", 96)
+    f = _noisy(clean, 0.05)
+    path = tmp_path / "run.npz"
+    whole = gdfast.denoise(f, 0.05, max_iter=40, tol=0.0)
+    first = gdfast.denoise(f, 0.05, max_iter=stop, tol=0.0, checkpoint=path)
+    assert first.nit == stop
+    resumed = gdfast.denoise(f, 0.05, max_iter=40, tol=0.0, checkpoint=path, resume=True)
+    assert np.array_equal(resumed.x, whole.x)
+    np.testing.assert_array_equal(resumed.fun_history, whole.fun_history)
+    with pytest.raises(gdfast.checkpoint.CheckpointError):     # one stage: another run
+        gdfast.denoise(f, 0.05, eps=0.0005, max_iter=40, checkpoint=path, resume=True)
+
+
+def test_the_stages_change_eps_where_they_say():
+    f = _noisy(_photo("camera", 64), 0.1)
+    staged = gdfast.denoise(f, 0.1, max_iter=30, tol=0.0)
+    first = gdfast.denoise(f, 0.1, eps=0.1 * 0.1, max_iter=20, tol=0.0)
+    # the first 20 steps are the eps = lam / 10 run's; from then on eps = lam / 100
+    np.testing.assert_array_equal(staged.fun_history[:20], first.fun_history[:20])
+    assert staged.eps == 0.1 * 0.01 and staged.fun_history[20] != first.fun_history[20]
 
 
 def test_an_image_without_noise_is_returned_as_it_is():

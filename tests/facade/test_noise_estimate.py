@@ -144,3 +144,30 @@ def test_integer_images_give_sigma_in_their_units():
 def test_bad_input_is_a_clear_error(image, kwargs, error, words):
     with pytest.raises(error, match=words):
         gdfast.estimate_sigma(image, **kwargs)
+
+
+@pytest.mark.parametrize("shape", [(70, 90), (41, 37), (30, 26, 34)])
+def test_the_block_means_are_those_of_pywavelets_coefficients(shape):
+    """kernels.noise.block_mean_squares_* against numpy over PyWavelets' dd
+    coefficients: blocks from index 2, those touching the extremes left out."""
+    import pywt
+    from gdfast.kernels.noise import (BORDER, block_mean_squares_2d, block_mean_squares_3d,
+                                      diagonal_detail_2d, diagonal_detail_3d)
+    rng = np.random.default_rng(9)
+    x = np.clip(rng.standard_normal(shape), -3.0, 3.2)          # clipped: extremes repeat
+    d = np.abs(pywt.dwtn(x, "db2", mode="symmetric")["d" * x.ndim])
+    b = 8 if x.ndim == 2 else 4
+    want = []
+    counts = [(m - 2 * BORDER) // b for m in d.shape]
+    for k in np.ndindex(*counts):
+        lo = [BORDER + i * b for i in k]
+        block = d[tuple(slice(s, s + b) for s in lo)]
+        pixels = x[tuple(slice(2 * s - 2, 2 * (s + b)) for s in lo)]
+        if pixels.min() > x.min() and pixels.max() < x.max():
+            want.append(np.mean(block ** 2))
+    ours = np.empty(d.shape, dtype=np.float64)
+    (diagonal_detail_2d if x.ndim == 2 else diagonal_detail_3d)(x, ours)
+    means = np.empty(d.size)
+    n = (block_mean_squares_2d if x.ndim == 2 else block_mean_squares_3d)(x, ours, b, means)
+    assert 0 < n < np.prod(counts)                  # some blocks touch the clipped values
+    np.testing.assert_allclose(means[:n], want, rtol=1e-12)

@@ -73,7 +73,8 @@ def probe(*runs, cache_dir, pythonpath=(), env_extra=None, cwd=None):
 
 
 GDFAST_RUNS = ("denoise-momentum-2d", "denoise-nesterov-2d", "denoise-momentum-2d-parallel",
-               "denoise-momentum-3d", "denoise-adam-3d", "minimize-batch", "minimize-inplace")
+               "denoise-auto-2d", "denoise-momentum-3d", "denoise-adam-3d", "minimize-batch",
+               "minimize-inplace")
 
 
 def test_the_second_process_compiles_nothing_for_gdfasts_own_paths(tmp_path):
@@ -81,6 +82,8 @@ def test_the_second_process_compiles_nothing_for_gdfasts_own_paths(tmp_path):
     second = probe(*GDFAST_RUNS, cache_dir=tmp_path / "cache")
     assert "tv_descent_step_2d" in first["compiled"]     # the probe sees compiling
     assert "minimize_batch_nopython" in first["compiled"]
+    assert "block_mean_squares_2d" in first["compiled"]
+    assert "difference_dot_parallel" in first["compiled"]
     assert second["compiled"] == []
     assert second["results"] == first["results"]          # loaded code, the same bits
 

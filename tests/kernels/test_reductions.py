@@ -33,3 +33,22 @@ def test_non_finite_entries_show_in_the_norm(n, bad):
     a = np.ones(n)
     a[0], a[-1] = np.inf, np.nan
     assert np.isnan(kernels.max_abs(a)) and np.isnan(kernels.max_abs_parallel(a))
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 100_003])
+def test_difference_dot_is_the_sum_of_the_products_in_fixed_blocks(n):
+    from gdfast.kernels.reductions import N_BLOCKS, difference_dot_parallel
+    rng = np.random.default_rng(n)
+    a, b, c = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n)
+    got = difference_dot_parallel(a, b, c)
+    assert got == pytest.approx(float(np.sum((a - b) * c)), rel=1e-12, abs=1e-12)
+    # the order is fixed: N_BLOCKS contiguous blocks, each summed in order,
+    # then the blocks in order (as numba's serial loop would)
+    bounds = [n * k // N_BLOCKS for k in range(N_BLOCKS + 1)]
+    want = 0.0
+    for k in range(N_BLOCKS):
+        part = 0.0
+        for i in range(bounds[k], bounds[k + 1]):
+            part += (a[i] - b[i]) * c[i]
+        want += part
+    assert got == want
