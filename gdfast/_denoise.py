@@ -12,7 +12,7 @@ from . import kernels
 from ._optimizers import SGD, Adam, Optimizer, make_optimizer
 from ._run import (STATUS_OF_CODE, Checkpoints, History, NoBar, OptimizeResult, Status,
                    deferred_interrupt, progress_bar, run_result)
-from .checkpoint import CheckpointError, checked_checkpoint_options, fingerprint_of
+from .checkpoint import CheckpointError, checked_checkpoint_options, fingerprint_of, stage_start
 from .images import estimate_sigma, psnr
 from .kernels import tv, tv_descent
 from .kernels.function_refs import cacheable
@@ -67,7 +67,8 @@ def stages_of(lam, eps, method, ndim):
 
 def _stage_at(stages, nit):
     """The stage the step from iterate nit belongs to."""
-    return [stage for stage in stages if stage[0] <= nit][-1]
+    first = stage_start([stage[0] for stage in stages], nit)
+    return next(stage for stage in stages if stage[0] == first)
 
 
 def lipschitz_bound(lam, eps, ndim):

@@ -178,13 +178,19 @@ def _read(path):
     return meta, arrays
 
 
+def stage_start(starts, nit):
+    """The first iteration of the stage that the step from iterate nit
+    belongs to, given the stages' first iterations (ascending, from 0)."""
+    return max(first for first in starts if first <= nit)
+
+
 def _check_arrays(path, meta, arrays):
     """The arrays fit the run the metadata describes."""
     nit = meta["counters"]["nit"]
     # a run in stages (denoise's eps continuation) starts its state afresh at
     # each stage's first iteration: t counts the steps of the last stage
     starts = [int(first) for first, _ in meta["fingerprint"].get("stages", [[0, None]])]
-    steps = nit - max(first for first in starts if first <= max(nit - 1, 0))
+    steps = nit - stage_start(starts, max(nit - 1, 0))
     if min(meta["counters"].values()) < 0 or meta["t"] != steps:
         raise CheckpointError(f"{path}: inconsistent counters {meta['counters']}, t={meta['t']}")
     x, shape = arrays["x"], tuple(meta["fingerprint"].get("shape", ()))
