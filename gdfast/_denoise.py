@@ -421,8 +421,9 @@ def _descend(objective, stages, max_iter, ftol, clean, callback, bar, checkpoint
         _, objective.eps, optimizer = _stage_at(stages, max(nit - 1, 0))
     while True:
         fresh = nit == 0
-        if 0 < nit < max_iter and any(first == nit for first, _, _ in stages):
-            _, objective.eps, optimizer = _stage_at(stages, nit)
+        stage = _stage_at(stages, nit)
+        if 0 < nit < max_iter and stage[0] == nit:
+            _, objective.eps, optimizer = stage
             state = optimizer.init(u.ravel())     # a run stopping here keeps its stage
             fresh = True
         if nit < max_iter:

@@ -94,8 +94,9 @@ def _run_cli(n, auto):
         if code != 0:
             raise RuntimeError(f"gdfast denoise exited with {code}")
     image = 8 * side * side
-    return dict(scenario="cli-denoise-auto" if auto else "cli-denoise", n=side * side, baseline_bytes=baseline, peak_bytes=peak,
-                needed_bytes=image, ratio=(peak - baseline) / image)
+    return dict(scenario="cli-denoise-auto" if auto else "cli-denoise", n=side * side,
+                baseline_bytes=baseline, peak_bytes=peak, needed_bytes=image,
+                ratio=(peak - baseline) / image)
 
 
 def _run(scenario, n):

@@ -29,7 +29,7 @@ import numpy as np
 from .._denoise import denoise
 from ..images import add_noise, camera_image, estimate_sigma, photo, psnr
 from .report import environment, fmt_time, report_targets
-from .timing import time_round_robin
+from .timing import pyproximal_available, time_round_robin
 
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea")
 SIGMAS = (0.01, 0.02, 0.05, 0.1, 0.2)
@@ -65,14 +65,6 @@ def anchors(with_pyproximal):
         runs["pyproximal TV prox"] = lambda f, lam, n: pyproximal.TV(
             f.shape, sigma=lam, niter=n, rtol=0.0).prox(f.ravel(), 1.0).reshape(f.shape)
     return runs
-
-
-def pyproximal_available():
-    try:
-        import pyproximal  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def run_quality_benchmark(sizes=(512, 2048), photo_side=None, photos=PHOTOS, sigmas=SIGMAS,

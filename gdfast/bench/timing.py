@@ -58,6 +58,15 @@ def skimage_available():
     return True
 
 
+def pyproximal_available():
+    """True if pyproximal (the TV-prox anchor of `gdfast bench quality`) imports."""
+    try:
+        import pyproximal  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def torch_available():
     try:
         import torch  # noqa: F401
