@@ -78,15 +78,20 @@ def is_checkpoint(path):
     return isinstance(meta, dict) and meta.get("format") == FORMAT
 
 
+def optimizer_fingerprint(optimizer):
+    """What of ``optimizer`` a trajectory depends on: class, rule,
+    hyperparameters and learning-rate schedule, as a dict of JSON values."""
+    lr = optimizer.lr
+    return dict(optimizer=type(optimizer).__name__, rule=optimizer.rule.name,
+                hyper=[float(h) for h in optimizer.hyper],
+                lr=[lr.name, float(lr.lr0), [float(p) for p in lr.params]])
+
+
 def fingerprint_of(optimizer, start, **settings):
     """The fingerprint of a run of ``optimizer`` from the array ``start``
     (x0 or f) with extra settings (lam, eps, ...): a dict of JSON values."""
-    lr = optimizer.lr
     start = np.ascontiguousarray(start, dtype=np.float64)     # a copy only if it must convert
-    return dict(optimizer=type(optimizer).__name__, rule=optimizer.rule.name,
-                hyper=[float(h) for h in optimizer.hyper],
-                lr=[lr.name, float(lr.lr0), [float(p) for p in lr.params]],
-                shape=list(start.shape),
+    return dict(optimizer_fingerprint(optimizer), shape=list(start.shape),
                 start_sha256=hashlib.sha256(memoryview(start).cast("B")).hexdigest(),
                 **settings)
 
@@ -133,7 +138,7 @@ def load_checkpoint(path, kind=None, fingerprint=None):
     if kind is not None and meta["kind"] != kind:
         raise CheckpointError(f"{path} is a checkpoint of {meta['kind']}, not of {kind}")
     if fingerprint is not None:
-        _check_fingerprint(path, meta["fingerprint"], json.loads(json.dumps(fingerprint)))
+        check_fingerprint(path, meta["fingerprint"], json.loads(json.dumps(fingerprint)))
     _check_arrays(path, meta, arrays)
     return meta, arrays
 
@@ -232,7 +237,9 @@ def _restore_state(path, meta, arrays, optimizer, n):
     return state
 
 
-def _check_fingerprint(path, saved, wanted):
+def check_fingerprint(path, saved, wanted):
+    """CheckpointError naming every setting in which the run saved at
+    ``path`` (fingerprint ``saved``) differs from this one (``wanted``)."""
     if saved == wanted:
         return
     keys = sorted(set(saved) | set(wanted))

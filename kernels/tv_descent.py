@@ -60,26 +60,34 @@ def _max_or_nan(a, b):
 
 
 @njit(**SERIAL)
-def _row_update(x, g, rule_step, state, lo, t, lr, hyper, g_max):
+def _row_update(x, g, rule_step, state, lo, t, lr, hyper, step):
     """x (holding a copy of the row of u) updated by rule_step with gradient g
-    and the state entries lo..lo+W-1; returns the running max|g|."""
-    rule_step(x, g, rows(state, slice(lo, lo + x.size)), t, lr, hyper)
-    return _max_or_nan(g_max, max_abs(g))
+    and the state entries lo..lo+W-1, if step (else x stays the copy)."""
+    if step:
+        rule_step(x, g, rows(state, slice(lo, lo + x.size)), t, lr, hyper)
 
 
 # --- 2-D ---------------------------------------------------------------------
 
 @njit(**SERIAL)
 def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
-                      buf, r0, r1):
+                      buf, r0, r1, window, step):
+    """Rows r0..r1-1; the energy and max|g| of the pixels inside window
+    (rows w0..w1-1, columns c0..c1-1; None: all) go to the last column of
+    buf. The rule steps only if step (else u_next is a copy of u)."""
     W = u.shape[1]
     g = buf[_G, :W]
     block_start_2d(u, f, lam, eps2, anisotropic, buf, r0)
     energy = g_max = 0.0
     for i in range(r0, r1):
         row_2d(u, f, i, lam, eps2, anisotropic, g, buf, True, u_next[i], True)
-        energy += sum8(buf[ENERGY_ROW], W)
-        g_max = _row_update(u_next[i], g, rule_step, state, i * W, t, lr, hyper, g_max)
+        _row_update(u_next[i], g, rule_step, state, i * W, t, lr, hyper, step)
+        if window is None:
+            energy += sum8(buf[ENERGY_ROW], W)
+            g_max = _max_or_nan(g_max, max_abs(g))
+        elif window[0] <= i < window[1]:
+            energy += sum8(buf[ENERGY_ROW, window[2]:], window[3] - window[2])
+            g_max = _max_or_nan(g_max, max_abs(g[window[2]:window[3]]))
     buf[ENERGY_ROW, W], buf[_G, W] = energy, g_max
 
 
@@ -111,7 +119,7 @@ def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
     for b in range(n):
         r0, r1 = block_rows(u.shape[0], n, b)
         _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
-                          hyper, work[b], r0, r1)
+                          hyper, work[b], r0, r1, None, True)
     return _totals(work, ENERGY_ROW, _G, u.shape[1])
 
 
@@ -123,7 +131,7 @@ def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
     for b in prange(n):
         r0, r1 = block_rows(u.shape[0], n, b)
         _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
-                          hyper, work[b], r0, r1)
+                          hyper, work[b], r0, r1, None, True)
     return _totals(work, ENERGY_ROW, _G, u.shape[1])
 
 
@@ -134,7 +142,10 @@ def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
 
 @njit(**SERIAL)
 def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
-                      buf, k0, k1):
+                      buf, k0, k1, window, step):
+    """Planes k0..k1-1; the energy and max|g| of the voxels inside window
+    (planes, rows, columns: w0..w1-1, i0..i1-1, c0..c1-1; None: all) go to
+    the last column of buf. The rule steps only if step."""
     D, H, W = u.shape
     g = buf[H + 2, :W]
     block_start_3d(u, f, lam, eps2, anisotropic, buf, k0)
@@ -143,9 +154,13 @@ def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
         buf[H, :W] = 0.0
         for i in range(H):
             row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, True, u_next[k, i], True)
-            energy += sum8(buf[H + 1], W)
-            g_max = _row_update(u_next[k, i], g, rule_step, state, (k * H + i) * W, t, lr,
-                                hyper, g_max)
+            _row_update(u_next[k, i], g, rule_step, state, (k * H + i) * W, t, lr, hyper, step)
+            if window is None:
+                energy += sum8(buf[H + 1], W)
+                g_max = _max_or_nan(g_max, max_abs(g))
+            elif window[0] <= k < window[1] and window[2] <= i < window[3]:
+                energy += sum8(buf[H + 1, window[4]:], window[5] - window[4])
+                g_max = _max_or_nan(g_max, max_abs(g[window[4]:window[5]]))
     buf[H + 1, W], buf[H + 2, W] = energy, g_max
 
 
@@ -158,7 +173,8 @@ def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
     for b in range(n):
         k0, k1 = block_rows(u.shape[0], n, b)
         _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
-                          hyper, work[b], k0, k1)
+                          hyper, work[b], k0, k1, None,
+                          True)
     H = u.shape[1]
     return _totals(work, H + 1, H + 2, u.shape[2])
 
@@ -171,6 +187,87 @@ def tv_descent_step_3d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
     for b in prange(n):
         k0, k1 = block_rows(u.shape[0], n, b)
         _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
-                          hyper, work[b], k0, k1)
+                          hyper, work[b], k0, k1, None,
+                          True)
     H = u.shape[1]
     return _totals(work, H + 1, H + 2, u.shape[2])
+
+
+# --- several iterations on a tile --------------------------------------------
+# Temporal blocking: a tile of the image with a halo of h pixels on the sides
+# it shares with other tiles runs n <= h - 1 iterations on its own. The
+# gradient at a pixel reads the iterate one pixel away (diagonals included),
+# so the halo's wrong values (its outer edge sees the Neumann boundary that
+# only the image's own edges have) move inward one pixel per iteration: the
+# pixels at depth >= h stay exact through iterate n, and their energy terms
+# and gradients through iterate n too (they read one pixel further).
+
+@njit(**SERIAL)
+def tv_tile_workspace_2d(shape):
+    """Workspace for tv_descent_steps_2d on a tile of shape (H, W): one block."""
+    return np.zeros((1, _ROWS_2D, shape[1] + 1))
+
+
+@njit(**SERIAL)
+def tv_tile_workspace_3d(shape):
+    """Workspace for tv_descent_steps_3d on a tile of shape (D, H, W): one block."""
+    return np.zeros((1, shape[1] + 3, shape[2] + 1))
+
+
+@njit(**SERIAL)
+def tv_descent_steps_2d(u, scratch, f, lam, eps, anisotropic, rule_step, state, t0, lrs, hyper,
+                        window, records, work):
+    """n = lrs.size iterations of ``rule_step`` on a 2-D tile, serially:
+
+        u_{j+1} = u_j after rule_step(t = t0 + j + 1, lr = lrs[j]),  j = 0 .. n - 1
+
+    each one :func:`tv_descent_step_2d` on the tile, so the pixels inside
+    window (rows w0..w1-1, columns c0..c1-1; the tile's interior) get the bits
+    that the whole image's iterations give them, provided the tile extends
+    at least n + 1 pixels beyond window on every side that is not the
+    image's own edge.
+
+    u, scratch  float64 (H, W), C-contiguous, not overlapping: the tile of
+                iterate 0 in u; on return both hold iterate n
+    f           float64 (H, W): the data over the tile
+    state       the rule's state arrays over the tile (H * W entries, C
+                order, or 0); updated in place; t0: the steps taken before
+    lrs         float64 (n,): the learning rate of each step
+    window      (w0, w1, c0, c1), int
+    records     float64 (n + 1, 2): records[j] <- (E, max|dE/du|) of iterate
+                j over the window: E summed per row (eight accumulators, as
+                tv) then over the rows in order, so a window's sums do not
+                depend on the tile around it
+    work        tv_tile_workspace_2d(u.shape)
+    """
+    H, W = u.shape
+    a, b = u, scratch
+    eps2 = eps * eps
+    n = lrs.shape[0]
+    for j in range(n + 1):
+        step = j < n
+        lr = lrs[j] if step else 0.0
+        _descent_block_2d(a, b, f, lam, eps2, anisotropic, rule_step, state, t0 + j + 1, lr,
+                          hyper, work[0], 0, H, window, step)
+        records[j, 0], records[j, 1] = work[0, ENERGY_ROW, W], work[0, _G, W]
+        a, b = b, a
+
+
+@njit(**SERIAL)
+def tv_descent_steps_3d(u, scratch, f, lam, eps, anisotropic, rule_step, state, t0, lrs, hyper,
+                        window, records, work):
+    """:func:`tv_descent_steps_2d` on a 3-D tile (D, H, W); window (w0, w1,
+    i0, i1, c0, c1) over planes, rows and columns; the energy summed per row
+    and then over the window's rows in (plane, row) order; work:
+    tv_tile_workspace_3d(u.shape)."""
+    D, H, W = u.shape
+    a, b = u, scratch
+    eps2 = eps * eps
+    n = lrs.shape[0]
+    for j in range(n + 1):
+        step = j < n
+        lr = lrs[j] if step else 0.0
+        _descent_block_3d(a, b, f, lam, eps2, anisotropic, rule_step, state, t0 + j + 1, lr,
+                          hyper, work[0], 0, D, window, step)
+        records[j, 0], records[j, 1] = work[0, H + 1, W], work[0, H + 2, W]
+        a, b = b, a

@@ -1,0 +1,316 @@
+"""gdfast.dask.denoise: gdfast.denoise's iterations over a chunked array, in sweeps on Dask.
+
+The run is the in-memory run's, bit for bit (the iterate; the energies are
+summed in another order): the steps are cut into sweeps of at most
+``sweep`` iterations, each sweep one task per chunk (gdfast.dask.tiles),
+the iterate and state double-buffered in a zarr group on disk
+(gdfast.dask.workdir). Between sweeps the client applies denoise's stopping
+rules to every iterate of the sweep, in order; a rule that fires inside a
+sweep re-runs the sweep's start for the iterations up to there. Sweeps end
+where an eps stage starts, so a sweep's tasks run one stage.
+"""
+import math
+import os
+
+import dask
+import dask.array as da
+import numpy as np
+import zarr
+
+from .. import _validation as check
+from .._denoise import checked_eps, stages_of
+from .._optimizers import Optimizer
+from .._run import (STATUS_OF_CODE, History, OptimizeResult, Status, deferred_interrupt,
+                    progress_bar, run_result)
+from ..checkpoint import optimizer_fingerprint, stage_start
+from ..kernels.driver import RUNNING, convergence_status
+from . import workdir
+from .tiles import Sweep, chunk_slices, run_chunk
+
+DEFAULT_SWEEP = 8
+
+
+def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" = "momentum",
+            max_iter: int = 300, tol: float = 1e-7, anisotropic: bool = False, *,
+            store: "str | os.PathLike", sweep: int = DEFAULT_SWEEP, chunks=None,
+            resume: bool = False, progress: bool | str = False) -> OptimizeResult:
+    """gdfast.denoise on Dask: the same iterates, for arrays larger than memory.
+
+    f        2-D (H, W) or 3-D (D, H, W): a dask array, a zarr array or any
+             array (numpy: chunked by ``chunks``); real, finite (checked
+             while it is copied into the store). Irregular chunks are made
+             regular (each axis's first chunk size): zarr's chunks are.
+    lam, eps, method, max_iter, tol, anisotropic
+             as gdfast.denoise (lam a number: lam='auto' is not available
+             here; choose it on a crop with gdfast.denoise(crop).lam)
+    store    a folder for the zarr work group (new, empty, or one of an
+             earlier run, which is replaced): f, the iterate and the
+             optimizer state double-buffered, and the progress
+             (gdfast.dask.workdir). Needs 2 + 2 * (state arrays) + 1 arrays
+             of f's size on disk (momentum: 5).
+    sweep    iterations per sweep (K >= 1): each task reads its chunk with a
+             halo of K + 1 and runs K iterations; the redundant work is
+             ((c + 2 (K + 1)) / c)^d - 1 for chunks of side c in d dimensions,
+             against one read and write of the arrays per sweep.
+    chunks   rechunk f to these chunks first (None: f's own; a numpy array
+             gets dask's 'auto').
+    resume   go on from the last complete sweep stored in ``store`` (the
+             same f, lam, eps, method and anisotropic, else
+             gdfast.checkpoint.CheckpointError); sweep and max_iter may differ.
+    progress True (or a label) shows a tqdm bar, advanced after every sweep.
+
+    The tasks run on the current Dask scheduler: a distributed Client if one
+    is active (``with distributed.Client(...)``), else dask's threads.
+
+    Returns an OptimizeResult as gdfast.denoise's, with x a dask array of the
+    result, read from the store (it stays valid until the store is used for
+    another run: x.to_zarr(...) keeps it), jac None, nfev the iterates
+    evaluated, and ``lam``, ``eps``, ``sweeps`` (the sweeps run), ``chunks``.
+    x equals gdfast.denoise(f, lam, eps, method, max_iter, tol=0,
+    anisotropic) bit for bit for any chunks and sweep; with tol > 0 the
+    energies (summed chunk by chunk) may differ in the last bits, and the
+    run stop one iterate apart when a change is within rounding of tol.
+    Ctrl-C stops after the sweep in progress (status 'interrupted'; resume
+    goes on from it).
+    """
+    x = _as_dask_array("f", f, chunks)
+    if isinstance(lam, str):
+        raise ValueError("lam='auto' is not available for gdfast.dask.denoise (its trial solves "
+                         "would each be a distributed run): give a number, e.g. "
+                         "gdfast.denoise(crop).lam chosen on a crop of f")
+    lam = check.non_negative("lam", lam)
+    if eps is not None:
+        eps = checked_eps("eps", eps)
+    tol = check.non_negative("tol", tol)
+    max_iter = check.whole_number("max_iter", max_iter, 0)
+    sweep = check.whole_number("sweep", sweep, 1)
+    anisotropic = check.boolean("anisotropic", anisotropic)
+    resume = check.boolean("resume", resume)
+    if not isinstance(method, (Optimizer, str)):
+        raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
+    path = workdir.checked_store(store, resume)
+    _refuse_reading_from(path, x)
+    stages = stages_of(lam, eps, method, x.ndim)
+    chunk = tuple(c[0] for c in x.chunks)
+    state_names = _state_names(stages)
+    if isinstance(progress, str):
+        bar = progress_bar(True, max_iter, progress)
+    else:
+        bar = progress_bar(progress, max_iter, "denoise")
+    try:
+        if resume:
+            record = workdir.load(path, None)        # the stored chunks first: f's digest uses them
+            chunk = tuple(record["chunk"])
+            x = x.rechunk(chunk)
+            record = workdir.load(path, _fingerprint(stages, lam, anisotropic, x,
+                                                     _digest(x, None)))
+        else:
+            record = workdir.create(path, x.shape, chunk, None, state_names)
+            digest = _digest(x, path)
+            record["fingerprint"] = _fingerprint(stages, lam, anisotropic, x, digest)
+            record["ready"] = True
+            workdir.save(path, record)
+        with deferred_interrupt() as interrupted:
+            res = _sweeps(path, record, x.shape, chunk, stages, lam, anisotropic, max_iter, tol,
+                          sweep, bar, interrupted)
+    finally:
+        bar.close()
+    res["lam"], res["eps"], res["chunks"] = lam, stages[-1][1], chunk
+    return res
+
+
+def _as_dask_array(name, f, chunks):
+    """f as a float64 dask array with regular chunks (2-D or 3-D)."""
+    if isinstance(f, zarr.Array):
+        f = da.from_zarr(f)
+    elif not isinstance(f, da.Array):
+        a = np.asarray(f)
+        f = da.from_array(a, chunks="auto" if chunks is None else chunks)
+    if chunks is not None:
+        f = f.rechunk(chunks)
+    if f.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got dtype {f.dtype}")
+    if f.ndim not in (2, 3):
+        raise ValueError(f"{name} must be a 2-D image (H, W) or a 3-D volume (D, H, W), "
+                         f"got shape {f.shape}")
+    if f.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {f.shape}")
+    chunk = tuple(c[0] for c in f.chunks)
+    if any(any(c != first for c in cs[:-1]) or cs[-1] > first
+           for cs, first in zip(f.chunks, chunk)):
+        f = f.rechunk(chunk)
+    return f.astype(np.float64)
+
+
+def _zarr_sources(x):
+    """The folders of the zarr arrays x's graph reads."""
+    for v in dict(x.__dask_graph__()).values():
+        if isinstance(v, zarr.Array):
+            root = getattr(v.store, "root", None) or getattr(v.store, "path", None)
+            if root is not None:
+                yield os.path.abspath(os.path.join(str(root), v.path))
+
+
+def _refuse_reading_from(path, x):
+    """ValueError when f is read from inside the store (it would be replaced)."""
+    for source in _zarr_sources(x):
+        if os.path.commonpath([source, path]) in (source, path):
+            raise ValueError(f"f is read from {source}, inside (or holding) the store {path}: "
+                             "the run would overwrite its own input; give another store")
+
+
+def _state_names(stages):
+    """The names of the state arrays in use (the same for every stage)."""
+    state = stages[0][2].init(np.zeros(1))
+    return [name for name, a in zip(state.names, state.arrays) if a.size]
+
+
+def _fingerprint(stages, lam, anisotropic, x, digest):
+    return dict(shape=list(x.shape), f_sha256=digest, lam=lam, anisotropic=anisotropic,
+                stages=[[first, e, optimizer_fingerprint(opt)] for first, e, opt in stages])
+
+
+def _store_chunk(path, index, chunk, block):
+    """Write one chunk of f into the store; its digest, and whether it is finite."""
+    block = np.ascontiguousarray(block, dtype=np.float64)
+    finite = bool(np.isfinite(block).all())
+    if finite:
+        zarr.open_group(path, mode="r+")["f"][chunk] = block
+    return workdir.chunk_digest(block), finite, index
+
+
+def _digest(x, path):
+    """f's digest (chunk by chunk, in C order of the chunk grid); with a
+    path, f is also written into the store. ValueError when f holds NaN or inf."""
+    blocks = x.to_delayed()
+    chunk = tuple(c[0] for c in x.chunks)
+    tasks = []
+    for index in np.ndindex(blocks.shape):
+        if path is None:
+            tasks.append(dask.delayed(lambda b, i: (workdir.chunk_digest(b),
+                                                    bool(np.isfinite(b).all()), i))(
+                blocks[index], index))
+        else:
+            tasks.append(dask.delayed(_store_chunk)(path, index,
+                                                    chunk_slices(x.shape, chunk, index),
+                                                    blocks[index]))
+    results = dask.compute(*tasks)
+    bad = [i for _, finite, i in results if not finite]
+    if bad:
+        raise ValueError(f"f must hold only finite numbers; NaN or inf in chunk {bad[0]} (of "
+                         f"{len(results)}, chunks {chunk})")
+    return workdir.digest_of([d for d, _, _ in results])
+
+
+def _run_sweep(path, shape, chunk, source, target, state_source, stage, lam, anisotropic, t0, n):
+    """One sweep over every chunk; returns float64 (n + 1, 2): (E, max|g|) of
+    iterates k .. k + n, E summed over the chunks in C order of the grid."""
+    first, eps, optimizer = stage
+    spec = Sweep(path, tuple(shape), tuple(chunk), source, target, state_source, lam, eps,
+                 anisotropic, optimizer, t0, n)
+    grid = tuple(-(-s // c) for s, c in zip(shape, chunk))
+    parts = dask.compute(*[dask.delayed(run_chunk, pure=False)(spec, index)
+                           for index in np.ndindex(grid)])
+    records = np.zeros((n + 1, 2))
+    for part in parts:
+        records[:, 0] += part[:, 0]
+        records[:, 1] = np.where(np.isnan(part[:, 1]) | (part[:, 1] > records[:, 1]),
+                                 part[:, 1], records[:, 1])
+    return records
+
+
+def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol, sweep, bar,
+            interrupted):
+    """The loop: sweeps, denoise's stopping rules on every iterate, the
+    record saved after every sweep. Returns the OptimizeResult."""
+    starts = [s[0] for s in stages]
+    history = History(max_iter)
+    history.restore(np.array(record["fun_history"], dtype=np.float64),
+                    np.array(record["grad_norm_history"], dtype=np.float64))
+    nit, nfev, buffer = record["nit"], record["nfev"], record["buffer"]
+    e_prev = history.fun()[-1] if history.size else None
+    n_sweeps = 0
+    no_x = np.zeros(1)
+    status = None
+
+    def source_of(b):
+        return "f" if b is None else f"u.{b}"
+
+    def run(n, target, stage_first, stage):
+        nonlocal n_sweeps
+        n_sweeps += 1
+        fresh = nit == stage_first
+        return _run_sweep(path, shape, chunk, source_of(buffer), target,
+                          None if fresh else buffer, stage, lam, anisotropic, nit - stage_first,
+                          n)
+
+    while status is None:
+        first = stage_start(starts, nit if nit < max_iter else max(nit - 1, 0))
+        stage = stages[starts.index(first)]
+        later = [s for s in starts if s > nit]
+        n = max(min(sweep, max_iter - nit, (later[0] if later else max_iter) - nit), 0)
+        target = 0 if buffer != 0 else 1
+        records = run(n, target, first, stage)
+        stop_at = None
+        for j in range(n + 1):
+            k = nit + j
+            if j == n and k < max_iter:
+                break                            # the next sweep evaluates it (next stage's eps)
+            e, g_norm = records[j]
+            if not (math.isfinite(e) and math.isfinite(g_norm)):
+                if k == 0:
+                    raise ValueError(
+                        f"the energy at the start (u = f) is not finite with lam={lam!r}, "
+                        f"eps={stage[1]!r}: float64 overflows at this scale; rescale f to "
+                        "about [0, 1] (lam and eps with it) or lower lam")
+                status, stop_at = Status.NON_FINITE, k - 1
+                break
+            nfev += 1
+            history.record(e, g_norm)
+            if k > 0:
+                bar.update(e)
+            fresh = k == 0 or (k == first and k < max_iter)
+            code = convergence_status(g_norm, e if e_prev is None else e_prev, e, 0.0, no_x,
+                                      0.0, 0.0 if fresh else ftol, 0.0)
+            e_prev = e
+            if code != RUNNING:
+                status, stop_at = STATUS_OF_CODE[code], k
+                break
+            if k >= max_iter:
+                status, stop_at = Status.MAX_ITER, k
+                break
+        if status is None and not (math.isfinite(records[n, 0])
+                                   and math.isfinite(records[n, 1])):
+            status, stop_at = Status.NON_FINITE, nit + n - 1   # the next iterate is not finite
+        if status is not None:
+            # iterate stop_at is the result: the sweep's start (buffer), its
+            # end (target), or in between (the start run again up to it)
+            steps = stop_at - nit
+            if steps < 0:                        # a stage's first energy overflowing alone
+                raise RuntimeError("the iterate became non-finite where an eps stage starts; "
+                                   f"run again with max_iter={stop_at}")
+            if steps > 0:
+                if steps != n:
+                    run(steps, target, first, stage)
+                buffer = target
+            nit = stop_at
+            break
+        nit, buffer = nit + n, target
+        record.update(nit=nit, buffer=buffer, nfev=nfev, fun_history=history.fun().tolist(),
+                      grad_norm_history=history.grad_norm().tolist())
+        workdir.save(path, record)
+        if interrupted():
+            status = Status.INTERRUPTED
+            e, g_norm = records[n]
+            history.record(e, g_norm)
+            nfev += 1
+            break
+    record.update(nit=nit, buffer=buffer, nfev=nfev,
+                  fun_history=history.fun()[:nit].tolist(),
+                  grad_norm_history=history.grad_norm()[:nit].tolist())
+    workdir.save(path, record)
+    fun = history.fun()[nit] if nit < history.size else math.nan
+    x = da.from_zarr(zarr.open_group(path, mode="r")[source_of(buffer)])
+    res = run_result(x, fun, None, nit, nfev, 0, status, history)
+    res["sweeps"] = n_sweeps
+    return res
