@@ -11,6 +11,7 @@ where an eps stage starts, so a sweep's tasks run one stage.
 """
 import math
 import os
+import shutil
 
 import dask
 import dask.array as da
@@ -22,17 +23,29 @@ from .._denoise import checked_eps, stages_of
 from .._optimizers import Optimizer
 from .._run import (STATUS_OF_CODE, History, OptimizeResult, Status, deferred_interrupt,
                     progress_bar, run_result)
-from ..checkpoint import optimizer_fingerprint, stage_start
+from ..checkpoint import CheckpointError, optimizer_fingerprint, stage_start
 from ..kernels.driver import RUNNING, convergence_status
 from . import workdir
 from .tiles import Sweep, chunk_slices, run_chunk
 
 DEFAULT_SWEEP = 8
+# chunks='auto': a task's arrays (tiles of the iterate, its copy, f and the
+# state) take at most TASK_MEMORY_SHARE of what a worker thread's memory
+# limit leaves above WORKER_BASELINE (a worker with numpy, numba, dask,
+# zarr and gdfast's kernels loaded: 225 MB measured), or
+# DEFAULT_TASK_MEMORY without a limit; a split axis's side is at least
+# MIN_SIDE_HALOS halos, so that the redundant work ((c + 2h) / c - 1 per
+# split axis) stays at most a half
+TASK_MEMORY_SHARE = 0.3
+WORKER_BASELINE = 320 << 20
+MIN_TASK_MEMORY = 16 << 20
+DEFAULT_TASK_MEMORY = 1 << 30
+MIN_SIDE_HALOS = 4
 
 
 def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" = "momentum",
             max_iter: int = 300, tol: float = 1e-7, anisotropic: bool = False, *,
-            store: "str | os.PathLike", sweep: int = DEFAULT_SWEEP, chunks=None,
+            store: "str | os.PathLike", sweep: int = DEFAULT_SWEEP, chunks="auto",
             resume: bool = False, progress: bool | str = False) -> OptimizeResult:
     """gdfast.denoise on Dask: the same iterates, for arrays larger than memory.
 
@@ -52,8 +65,11 @@ def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" =
              halo of K + 1 and runs K iterations; the redundant work is
              ((c + 2 (K + 1)) / c)^d - 1 for chunks of side c in d dimensions,
              against one read and write of the arrays per sweep.
-    chunks   rechunk f to these chunks first (None: f's own; a numpy array
-             gets dask's 'auto').
+    chunks   the chunks the sweeps run on (one task each): 'auto' (default,
+             see auto_chunks: slabs of whole planes, or rows, as thick as a
+             task's memory allows; then pencils, then cubes), None (f's own
+             chunks), or a chunk shape; f is rechunked to them on the way
+             into the store.
     resume   go on from the last complete sweep stored in ``store`` (the
              same f, lam, eps, method and anisotropic, else
              gdfast.checkpoint.CheckpointError); sweep and max_iter may differ.
@@ -73,7 +89,7 @@ def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" =
     Ctrl-C stops after the sweep in progress (status 'interrupted'; resume
     goes on from it).
     """
-    x = _as_dask_array("f", f, chunks)
+    x = _as_dask_array("f", f, None if isinstance(chunks, str) else chunks)
     if isinstance(lam, str):
         raise ValueError("lam='auto' is not available for gdfast.dask.denoise (its trial solves "
                          "would each be a distributed run): give a number, e.g. "
@@ -88,6 +104,12 @@ def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" =
     resume = check.boolean("resume", resume)
     if not isinstance(method, (Optimizer, str)):
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
+    if isinstance(chunks, str):
+        if chunks != "auto":
+            raise ValueError(f"chunks must be 'auto', None or a chunk shape, got {chunks!r}")
+        n_state = len(_state_names(stages_of(lam, eps, method, x.ndim)))
+        budget, threads = _task_memory_and_threads()
+        x = x.rechunk(auto_chunks(x.shape, sweep + 1, 3 + n_state, budget, threads))
     path = workdir.checked_store(store, resume)
     _refuse_reading_from(path, x)
     stages = stages_of(lam, eps, method, x.ndim)
@@ -99,14 +121,22 @@ def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" =
         bar = progress_bar(progress, max_iter, "denoise")
     try:
         if resume:
-            record = workdir.load(path, None)        # the stored chunks first: f's digest uses them
+            record = workdir.read(path)      # the stored chunks: f's digest is taken in them
             chunk = tuple(record["chunk"])
+            if list(x.shape) != record["fingerprint"]["shape"]:
+                raise CheckpointError(f"{path} was made by a run on shape "
+                                      f"{tuple(record['fingerprint']['shape'])}, f has shape "
+                                      f"{x.shape}")
             x = x.rechunk(chunk)
-            record = workdir.load(path, _fingerprint(stages, lam, anisotropic, x,
+            workdir.check(path, record, _fingerprint(stages, lam, anisotropic, x,
                                                      _digest(x, None)))
         else:
-            record = workdir.create(path, x.shape, chunk, None, state_names)
-            digest = _digest(x, path)
+            record = workdir.create(path, x.shape, chunk, None, state_names, sweep + 1)
+            try:
+                digest = _digest(x, path)
+            except BaseException:
+                shutil.rmtree(path, ignore_errors=True)   # f unreadable or not finite: no store
+                raise
             record["fingerprint"] = _fingerprint(stages, lam, anisotropic, x, digest)
             record["ready"] = True
             workdir.save(path, record)
@@ -117,6 +147,45 @@ def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" =
         bar.close()
     res["lam"], res["eps"], res["chunks"] = lam, stages[-1][1], chunk
     return res
+
+
+def auto_chunks(shape, halo, n_arrays, budget, threads):
+    """chunks='auto': the chunk shape whose tiles (chunk + halo on each
+    side, n_arrays float64 arrays) fit in ``budget`` bytes. Slabs (only the
+    first axis split) when a slab can be MIN_SIDE_HALOS halos thick; else
+    the first two axes split alike (pencils); else all (cubes, at least a
+    halo a side). The split side is cut so that the chunks come in a
+    multiple of ``threads`` (the tasks that run at once), as even as it can.
+    """
+    ndim = len(shape)
+    for split in range(1, ndim + 1):
+        rest = math.prod(shape[split:]) * 8 * n_arrays
+        side = int((budget / rest) ** (1.0 / split)) - 2 * halo
+        longest = max(shape[:split])
+        if side >= longest:
+            side = longest
+        if side >= MIN_SIDE_HALOS * halo or side == longest or split == ndim:
+            side = max(side, halo, 1)
+            break
+    per_axis = [-(-n // side) if a < split else 1 for a, n in enumerate(shape)]
+    if split == 1:                               # slabs: a multiple of the threads in number
+        count = -(-per_axis[0] // threads) * threads
+        side = max(-(-shape[0] // min(count, shape[0])), 1)
+    return tuple(min(side, n) if a < split else n for a, n in enumerate(shape))
+
+
+def _task_memory_and_threads():
+    """(bytes a task may hold, tasks that run at once) on the current scheduler."""
+    try:
+        from distributed import get_client
+        workers = get_client().scheduler_info(n_workers=-1)["workers"].values()
+    except (ImportError, ValueError):
+        return DEFAULT_TASK_MEMORY, os.cpu_count() or 1
+    limits = [w["memory_limit"] / max(w["nthreads"], 1) for w in workers if w["memory_limit"]]
+    threads = sum(w["nthreads"] for w in workers) or 1
+    if not limits:
+        return DEFAULT_TASK_MEMORY, threads
+    return max((min(limits) - WORKER_BASELINE) * TASK_MEMORY_SHARE, MIN_TASK_MEMORY), threads
 
 
 def _as_dask_array(name, f, chunks):

@@ -12,8 +12,9 @@ gdfast.json is written atomically after every sweep (gdfast._files), so a
 client killed at any moment leaves the last complete sweep to resume from;
 the buffer being written is never the one it names. The arrays are stored
 uncompressed (the iterates of noisy data do not compress, and a sweep
-would spend its time in the codec) in chunks that are the run's chunks, so
-every task writes whole chunks of its own.
+would spend its time in the codec) in shards that are the run's chunks, so
+every task writes whole shards of its own, and inner chunks about a halo
+deep, so that a task reads little more than its tile.
 
 A folder that exists and holds no gdfast.json of this format (and is not
 empty) is never written into: the store must not be another dataset.
@@ -66,14 +67,31 @@ def checked_store(store, resume):
     return path
 
 
-def create(path, shape, chunk, fingerprint, state_names):
+def zarr_chunk(chunk, shape, halo):
+    """The zarr chunk of the arrays for a run's (task) chunk: along an axis
+    the chunk spans whole, the chunk's side; along the others the smallest
+    divisor of the side that is >= halo and >= side / 4 (the side if none),
+    so that a tile's halo reads thin layers of the neighbouring chunks, not
+    their whole chunks, and each zarr chunk stays large enough to read fast."""
+    def side_of(c, n):
+        if c >= n:
+            return c
+        return next((d for d in range(max(halo, c // 4), c) if c % d == 0), c)
+    return tuple(side_of(c, n) for c, n in zip(chunk, shape))
+
+
+def create(path, shape, chunk, fingerprint, state_names, halo):
     """A fresh work group at ``path`` (an older one there is removed): the
-    arrays, and the record saying no sweep has run. Returns the record."""
+    arrays, and the record saying no sweep has run. Returns the record.
+
+    A task's chunk is made of whole zarr chunks (zarr_chunk for ``halo``):
+    one task writes each of them."""
     if os.path.isdir(path):
         shutil.rmtree(path)
     group = zarr.open_group(path, mode="w")
+    inner = zarr_chunk(chunk, shape, halo)
     for name in ["f", "u.0", "u.1", *(f"{s}.{b}" for s in state_names for b in (0, 1))]:
-        group.create_array(name, shape=shape, chunks=chunk, dtype="float64", compressors=None,
+        group.create_array(name, shape=shape, chunks=inner, dtype="float64", compressors=None,
                            fill_value=0.0)
     record = dict(format=FORMAT, version=VERSION, fingerprint=fingerprint, chunk=list(chunk),
                   ready=False, nit=0, buffer=None, nfev=0, fun_history=[],
@@ -88,19 +106,23 @@ def save(path, record):
     write_atomically(os.path.join(path, RECORD), lambda fh: fh.write(data), overwrite=True)
 
 
-def load(path, fingerprint):
-    """The record of the work group at ``path``; CheckpointError when it was
-    made by another run (fingerprint) or holds no complete start."""
+def read(path):
+    """The record of the work group at ``path``, to resume from: CheckpointError
+    when it is of another version or its run stopped before f was stored."""
     with open(os.path.join(path, RECORD)) as fh:
         record = json.load(fh)
     if record.get("version") != VERSION:
         raise CheckpointError(f"{path}: work group version {record.get('version')}, this "
                               f"gdfast reads version {VERSION}; start afresh")
-    check_fingerprint(path, record["fingerprint"], fingerprint)
     if not record["ready"]:
         raise CheckpointError(f"{path}: the run stopped before f was stored; start afresh "
                               "without resume")
     return record
+
+
+def check(path, record, fingerprint):
+    """CheckpointError unless the record is of a run with ``fingerprint``."""
+    check_fingerprint(path, record["fingerprint"], fingerprint)
 
 
 def chunk_digest(block):

@@ -80,3 +80,82 @@ def test_max_iter_zero_returns_f(tmp_path):
     assert np.array_equal(got.x.compute(), IMAGE)
     assert got.fun_history.size == 1
     np.testing.assert_allclose(got.fun, want.fun, rtol=1e-13)
+
+
+def test_resume_goes_on_bit_for_bit_and_refuses_another_run(client, tmp_path):
+    store = tmp_path / "run"
+    f = da.from_array(VOLUME, chunks=(5, 17, 12))
+    first = gdfast.dask.denoise(f, 0.1, None, max_iter=13, tol=0, store=store, sweep=4)
+    assert first.nit == 13
+    want = in_memory(VOLUME, max_iter=31, tol=0)      # across the eps stage at 20
+    got = gdfast.dask.denoise(f, 0.1, None, max_iter=31, tol=0, store=store, sweep=6,
+                              resume=True)
+    assert got.nit == 31 and np.array_equal(got.x.compute(), want.x)
+    np.testing.assert_allclose(got.fun_history, want.fun_history, rtol=1e-13)
+    # at or past the stored iterate: returned as stored
+    again = gdfast.dask.denoise(f, 0.1, None, max_iter=20, tol=0, store=store, resume=True)
+    assert again.nit == 31 and again.status == "max_iter"
+    assert np.array_equal(again.x.compute(), want.x)
+    other = VOLUME.copy()
+    other[3, 4, 5] += 1e-9
+    for kw in (dict(f=da.from_array(other, chunks=(5, 17, 12))), dict(lam=0.11),
+               dict(method="nesterov"), dict(eps=0.01), dict(anisotropic=True)):
+        args = dict(f=f, lam=0.1, eps=None, method="momentum", anisotropic=False, **{})
+        args.update(kw)
+        with pytest.raises(CheckpointError, match="different run"):
+            gdfast.dask.denoise(args.pop("f"), args.pop("lam"), store=store, resume=True,
+                                max_iter=40, **args)
+    with pytest.raises(CheckpointError, match="shape"):
+        gdfast.dask.denoise(VOLUME[:, :, :11], 0.1, store=store, resume=True, chunks=None)
+    # the refused resumes changed nothing
+    assert np.array_equal(gdfast.dask.denoise(f, 0.1, max_iter=31, store=store,
+                                              resume=True).x.compute(), want.x)
+
+
+def test_resume_without_a_run_is_an_error(tmp_path):
+    with pytest.raises(CheckpointError, match="no gdfast run"):
+        gdfast.dask.denoise(IMAGE, 0.1, store=tmp_path / "none", resume=True)
+    assert not (tmp_path / "none").exists()
+
+
+def test_a_folder_that_is_not_a_work_group_is_never_written(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not a gdfast work group"):
+        gdfast.dask.denoise(IMAGE, 0.1, store=folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+    file = tmp_path / "file"
+    file.write_text("x")
+    with pytest.raises(ValueError, match="is a file"):
+        gdfast.dask.denoise(IMAGE, 0.1, store=file)
+    assert file.read_text() == "x"
+
+
+def test_an_input_inside_the_store_is_refused_before_anything_is_written(tmp_path):
+    store = tmp_path / "run"
+    gdfast.dask.denoise(IMAGE, 0.1, 0.02, max_iter=3, store=store)
+    before = zarr.open_group(store, mode="r")["u.1"][...]
+    inside = da.from_zarr(str(store), component="u.1")
+    with pytest.raises(ValueError, match="overwrite its own input"):
+        gdfast.dask.denoise(inside, 0.1, 0.02, max_iter=3, store=store)
+    assert np.array_equal(zarr.open_group(store, mode="r")["u.1"][...], before)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(f=np.full((8, 8), np.nan)), "finite"),
+    (dict(f=np.zeros((8, 8), dtype=complex)), "real numbers"),
+    (dict(f=np.zeros(8)), "2-D image"),
+    (dict(lam=-1.0), "lam"),
+    (dict(lam="auto"), "not available"),
+    (dict(eps=0.0), "eps"),
+    (dict(sweep=0), "sweep"),
+    (dict(max_iter=-1), "max_iter"),
+    (dict(method=3), "method"),
+    (dict(chunks="big"), "chunks"),
+])
+def test_bad_input_is_refused_naming_the_argument(tmp_path, bad, match):
+    args = {**dict(f=IMAGE, lam=0.1), **bad}
+    with pytest.raises((TypeError, ValueError), match=match):
+        gdfast.dask.denoise(args.pop("f"), args.pop("lam"), store=tmp_path / "run", **args)
+    assert not (tmp_path / "run").exists()        # a refused start leaves no store
