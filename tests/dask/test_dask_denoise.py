@@ -32,7 +32,8 @@ def test_equals_the_in_memory_run_bit_for_bit(client, tmp_path, method, f, chunk
     for eps in (None, 0.02):
         want = in_memory(f, eps=eps, method=method, max_iter=27, tol=0)
         got = gdfast.dask.denoise(da.from_array(f, chunks=chunks), 0.1, eps, method,
-                                  max_iter=27, tol=0, store=tmp_path / "run", sweep=sweep)
+                                  max_iter=27, tol=0, store=tmp_path / "run", sweep=sweep,
+                                  chunks=None)
         x = got.x.compute()
         assert np.array_equal(x, want.x), (eps, np.abs(x - want.x).max())
         assert got.nit == 27 and got.status == "max_iter" and got.chunks == chunks
@@ -45,7 +46,7 @@ def test_a_stopping_rule_inside_a_sweep_stops_where_the_in_memory_run_does(clien
     want = in_memory(IMAGE, eps=0.02, tol=1e-4)
     assert 5 < want.nit < 300 and want.status == "ftol"
     got = gdfast.dask.denoise(da.from_array(IMAGE, chunks=(20, 20)), 0.1, 0.02, tol=1e-4,
-                              store=tmp_path / "run", sweep=7)
+                              store=tmp_path / "run", sweep=7, chunks=None)
     assert want.nit % 7 != 0
     assert got.status == "ftol" and got.nit == want.nit
     assert np.array_equal(got.x.compute(), want.x)
@@ -57,7 +58,7 @@ def test_irregular_chunks_zarr_and_numpy_inputs(client, tmp_path):
     z = zarr.open_array(tmp_path / "in.zarr", mode="w", shape=VOLUME.shape, chunks=(7, 7, 7),
                         dtype="f8")
     z[...] = VOLUME
-    for f, chunks in ((irregular, None), (z, None), (VOLUME, (6, 6, 6))):
+    for f, chunks in ((irregular, None), (z, None), (VOLUME, (6, 6, 6)), (VOLUME, "auto")):
         got = gdfast.dask.denoise(f, 0.1, 0.05, max_iter=9, tol=0, store=tmp_path / "run",
                                   sweep=4, chunks=chunks)
         assert np.array_equal(got.x.compute(), want.x)
