@@ -16,6 +16,8 @@ EXAMPLES = {
   gdfast denoise volume.npy -o volume_tv.npy --volume --max-iter 500
   gdfast denoise big.tif -o big_tv.tif --checkpoint big.npz     # Ctrl-C, then:
   gdfast denoise big.tif -o big_tv.tif --checkpoint big.npz --resume
+  gdfast denoise scan.zarr/0 -o scan.zarr/tv --workers 2 --memory-limit 4GB
+  gdfast denoise ct.zarr -o ct_tv.zarr --scheduler tcp://10.0.0.5:8786 --lam 0.02
 
 Integer images (8 or 16 bit) are scaled to [0, 1] (lam, eps and sigma are in
 those units) and
@@ -49,6 +51,9 @@ def _classic(args):
 
 
 def _denoise(args):
+    from . import zarr_denoise
+    if zarr_denoise.is_zarr_path(args.input):
+        return zarr_denoise.run(args)
     from ..checkpoint import checked_checkpoint_options
     from .._denoise import denoise
     from .._files import check_distinct
@@ -202,9 +207,12 @@ def build_parser():
                   "Denoise INPUT by minimising 1/2|u - f|^2 + lam * sum sqrt(|grad u|^2 + "
                   "eps^2) (gdfast.denoise) and write OUTPUT in INPUT's bit depth; the type "
                   "of OUTPUT follows its suffix.")
-    den.add_argument("input", metavar="INPUT", help="a .png, .tif/.tiff, .jpg/.jpeg or .npy file")
+    den.add_argument("input", metavar="INPUT", help="a .png, .tif/.tiff, .jpg/.jpeg or .npy "
+                     "file, or a zarr array (a .zarr folder or a dataset inside one: runs on "
+                     "Dask, needs gdfast[dask])")
     den.add_argument("-o", "--output", metavar="OUTPUT", required=True,
-                     help="where to write the result (.png, .tif/.tiff, .jpg/.jpeg or .npy)")
+                     help="where to write the result (.png, .tif/.tiff, .jpg/.jpeg or .npy; "
+                     "a zarr array for zarr INPUT)")
     den.add_argument("--lam", type=_checked("non_negative", "--lam"), default=None,
                      help="weight of the TV term, in units of the [0, 1] intensity (larger "
                      "is smoother; default: chosen per channel by minimising Stein's "
@@ -237,6 +245,20 @@ def build_parser():
     den.add_argument("--resume", action="store_true",
                      help="go on from --checkpoint (same INPUT and parameters), bit for bit as "
                      "if never stopped")
+    dask = den.add_argument_group("zarr INPUT (on Dask)")
+    dask.add_argument("--workers", type=_checked("count", "--workers"), default=None,
+                      help="worker processes of the LocalCluster (default: the cores)")
+    dask.add_argument("--memory-limit", metavar="BYTES", default=None,
+                      help="memory limit of each worker, e.g. 4GB (default: dask's 'auto', "
+                      "the machine's memory shared out); the chunks are sized from it")
+    dask.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                      help="run on an existing Dask cluster (tcp://host:port) instead")
+    dask.add_argument("--sweep", type=_checked("count", "--sweep"), default=8,
+                      help="iterations per sweep (default 8): each sweep reads and writes "
+                      "the work group once")
+    dask.add_argument("--store", metavar="FOLDER", default=None,
+                      help="the work group (default OUTPUT + .gdfast-work; removed when "
+                      "OUTPUT is written, kept on Ctrl-C for --resume)")
     den.set_defaults(run=_denoise)
 
     demo = command("demo", "write the demo figures (PNG) into a folder (needs matplotlib)",

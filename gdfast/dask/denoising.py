@@ -20,6 +20,7 @@ import zarr
 
 from .. import _validation as check
 from .._denoise import checked_eps, stages_of
+from .._denoise import denoise as gdfast_denoise
 from .._optimizers import Optimizer
 from .._run import (STATUS_OF_CODE, History, OptimizeResult, Status, deferred_interrupt,
                     progress_bar, run_result)
@@ -29,6 +30,9 @@ from . import workdir
 from .tiles import Sweep, chunk_slices, run_chunk
 
 DEFAULT_SWEEP = 8
+# lam='auto': chosen on the central crop of this side, by ndim (2 MiB and
+# 16 MiB of float64; SURE's dozen solves on it take seconds)
+AUTO_CROP = {2: 512, 3: 128}
 # chunks='auto': a task's arrays (tiles of the iterate, its copy, f and the
 # state) take at most TASK_MEMORY_SHARE of what a worker thread's memory
 # limit leaves above WORKER_BASELINE (a worker with numpy, numba, dask,
@@ -43,19 +47,23 @@ DEFAULT_TASK_MEMORY = 1 << 30
 MIN_SIDE_HALOS = 4
 
 
-def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" = "momentum",
-            max_iter: int = 300, tol: float = 1e-7, anisotropic: bool = False, *,
-            store: "str | os.PathLike", sweep: int = DEFAULT_SWEEP, chunks="auto",
-            resume: bool = False, progress: bool | str = False) -> OptimizeResult:
+def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
+            method: "str | Optimizer" = "momentum", max_iter: int = 300, tol: float = 1e-7,
+            anisotropic: bool = False, *, store: "str | os.PathLike", sweep: int = DEFAULT_SWEEP,
+            chunks="auto", resume: bool = False, progress: bool | str = False,
+            sigma: float | None = None) -> OptimizeResult:
     """gdfast.denoise on Dask: the same iterates, for arrays larger than memory.
 
     f        2-D (H, W) or 3-D (D, H, W): a dask array, a zarr array or any
              array (numpy: chunked by ``chunks``); real, finite (checked
              while it is copied into the store). Irregular chunks are made
              regular (each axis's first chunk size): zarr's chunks are.
-    lam, eps, method, max_iter, tol, anisotropic
-             as gdfast.denoise (lam a number: lam='auto' is not available
-             here; choose it on a crop with gdfast.denoise(crop).lam)
+    lam, eps, method, max_iter, tol, anisotropic, sigma
+             as gdfast.denoise, but lam='auto' (the default) is chosen on
+             the central crop of f (AUTO_CROP: 512 pixels a side in 2-D,
+             128 in 3-D, read into memory): gdfast.denoise(crop, lam='auto', sigma=sigma)'s lam
+             (SURE over the whole of f would take a dozen distributed runs).
+             The result records it (lam, sigma, auto_crop).
     store    a folder for the zarr work group (new, empty, or one of an
              earlier run, which is replaced): f, the iterate and the
              optimizer state double-buffered, and the progress
@@ -90,10 +98,17 @@ def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" =
     goes on from it).
     """
     x = _as_dask_array("f", f, None if isinstance(chunks, str) else chunks)
-    if isinstance(lam, str):
-        raise ValueError("lam='auto' is not available for gdfast.dask.denoise (its trial solves "
-                         "would each be a distributed run): give a number, e.g. "
-                         "gdfast.denoise(crop).lam chosen on a crop of f")
+    auto = isinstance(lam, str)
+    if auto and lam != "auto":
+        raise ValueError(f"lam must be a number >= 0 or 'auto', got {lam!r}")
+    if not auto and sigma is not None:
+        raise ValueError("sigma is used only with lam='auto' (it sets how lam is chosen); "
+                         f"got sigma={sigma!r} with lam={lam!r}")
+    if auto:
+        crop = central_crop(x)
+        chosen = gdfast_denoise(crop.compute(), "auto", eps, anisotropic=anisotropic,
+                                max_iter=0, sigma=sigma)
+        lam, sigma = chosen.lam, chosen.sigma
     lam = check.non_negative("lam", lam)
     if eps is not None:
         eps = checked_eps("eps", eps)
@@ -146,7 +161,21 @@ def denoise(f, lam: float, eps: float | None = None, method: "str | Optimizer" =
     finally:
         bar.close()
     res["lam"], res["eps"], res["chunks"] = lam, stages[-1][1], chunk
+    if auto:
+        res["sigma"], res["auto_crop"] = sigma, tuple((s.start, s.stop) for s in crop_of(x.shape))
     return res
+
+
+def crop_of(shape):
+    """The slices of the central crop lam='auto' is chosen on: AUTO_CROP a side at most."""
+    side = AUTO_CROP[len(shape)]
+    return tuple(slice((n - min(n, side)) // 2, (n - min(n, side)) // 2 + min(n, side))
+                 for n in shape)
+
+
+def central_crop(x):
+    """The central crop of the dask array x (lazy)."""
+    return x[crop_of(x.shape)]
 
 
 def auto_chunks(shape, halo, n_arrays, budget, threads):

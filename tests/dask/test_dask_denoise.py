@@ -148,7 +148,8 @@ def test_an_input_inside_the_store_is_refused_before_anything_is_written(tmp_pat
     (dict(f=np.zeros((8, 8), dtype=complex)), "real numbers"),
     (dict(f=np.zeros(8)), "2-D image"),
     (dict(lam=-1.0), "lam"),
-    (dict(lam="auto"), "not available"),
+    (dict(lam="best"), "lam"),
+    (dict(lam=0.1, sigma=0.1), "sigma"),
     (dict(eps=0.0), "eps"),
     (dict(sweep=0), "sweep"),
     (dict(max_iter=-1), "max_iter"),
@@ -160,3 +161,15 @@ def test_bad_input_is_refused_naming_the_argument(tmp_path, bad, match):
     with pytest.raises((TypeError, ValueError), match=match):
         gdfast.dask.denoise(args.pop("f"), args.pop("lam"), store=tmp_path / "run", **args)
     assert not (tmp_path / "run").exists()        # a refused start leaves no store
+
+
+def test_lam_auto_is_chosen_on_the_central_crop(tmp_path):
+    big = np.clip(gdfast.images.photo("camera", 200) + np.random.default_rng(3).normal(
+        0, 0.05, (200, 200)), 0, 1)
+    got = gdfast.dask.denoise(big, store=tmp_path / "run", max_iter=15, tol=0)
+    assert got.auto_crop == ((0, 200), (0, 200))     # smaller than the crop: all of it
+    choice = gdfast.denoise(big, max_iter=15, tol=0)
+    assert got.lam == choice.lam and got.sigma == choice.sigma
+    assert np.array_equal(got.x.compute(), choice.x)
+    given = gdfast.dask.denoise(big, store=tmp_path / "run", max_iter=0, sigma=0.05)
+    assert given.lam == gdfast.denoise(big, max_iter=0, sigma=0.05).lam

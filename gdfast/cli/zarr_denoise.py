@@ -1,0 +1,213 @@
+"""``gdfast denoise in.zarr -o out.zarr``: a zarr array denoised on Dask (gdfast.dask).
+
+INPUT and OUTPUT name zarr arrays: a folder ending in .zarr, or a dataset
+inside one (``scan.zarr/0``, ``volume.zarr/raw/s0``). Integer data are
+scaled to [0, 1] (lam, eps and sigma in those units) and written back in
+their own type, as the image files are; floats are denoised as stored. The run goes on a
+LocalCluster of worker processes on this machine (``--workers``,
+``--memory-limit``) or on an existing cluster (``--scheduler
+tcp://host:port``); its work group (``--store``, default OUTPUT's folder +
+``.gdfast-work``) holds the sweeps and is removed once OUTPUT is written, or
+kept on Ctrl-C for ``--resume``. OUTPUT appears whole or not at all: it is
+written beside its place under a temporary name and renamed into it.
+"""
+import os
+import shutil
+import sys
+import time
+
+from .._files import TEMPORARY_TAG, temporary_name
+
+ZARR_SUFFIX = ".zarr"
+
+
+def is_zarr_path(path):
+    """True if ``path`` names a zarr array or a dataset inside a .zarr folder."""
+    parts = os.path.normpath(os.fspath(path)).split(os.sep)
+    return any(p.endswith(ZARR_SUFFIX) for p in parts)
+
+
+def split_zarr_path(path):
+    """(root folder ending in .zarr, dataset path inside it or '')."""
+    parts = os.path.normpath(os.path.abspath(os.fspath(path))).split(os.sep)
+    last = max(i for i, p in enumerate(parts) if p.endswith(ZARR_SUFFIX))
+    return os.sep.join(parts[:last + 1]), "/".join(parts[last + 1:])
+
+
+def open_input(path):
+    """The zarr array at ``path``; FileNotFoundError / ValueError naming it."""
+    import zarr
+    root, component = split_zarr_path(path)
+    where = os.path.join(root, *component.split("/")) if component else root
+    if not os.path.isdir(where):
+        raise FileNotFoundError(f"INPUT {path}: no such zarr array")
+    try:
+        node = zarr.open(root, path=component or None, mode="r")
+    except Exception as err:
+        raise ValueError(f"INPUT {path} is not a zarr array ({err})") from None
+    if not isinstance(node, zarr.Array):
+        arrays = sorted(name for name, _ in node.arrays())
+        raise ValueError(f"INPUT {path} is a zarr group, not an array; name a dataset inside "
+                         f"it, e.g. {path}/{arrays[0] if arrays else '<name>'}")
+    return node
+
+
+def output_folder(path):
+    return os.path.normpath(os.path.abspath(os.fspath(path)))
+
+
+def check_apart(named_paths):
+    """ValueError if one of the folders is, or lies inside, another: OUTPUT
+    replaced, or the work group removed, would take the other with it
+    (datasets side by side in one group are apart)."""
+    for i, (what_a, a) in enumerate(named_paths):
+        for what_b, b in named_paths[i + 1:]:
+            fa, fb = (os.path.realpath(output_folder(p)) for p in (a, b))
+            if os.path.commonpath([fa, fb]) in (fa, fb):
+                raise ValueError(f"{what_a} {a} and {what_b} {b} are the same folder or one "
+                                 f"lies inside the other; give {what_b} another path")
+
+
+def check_output(path, force):
+    """FileExistsError when OUTPUT exists (without --force); FileNotFoundError
+    when its folder does not."""
+    target = output_folder(path)
+    parent = os.path.dirname(target)
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"OUTPUT {path}: the folder {parent} does not exist")
+    if os.path.lexists(target) and not force:
+        raise FileExistsError(f"OUTPUT {path} exists (pass --force to replace it)")
+
+
+def write_output(x, path, force):
+    """Write the dask array x as the zarr array at ``path``: under a temporary
+    name beside it, then renamed into place (a half-written OUTPUT never
+    shows; an old one is replaced only with force, once the new is whole)."""
+    import dask.array as da
+    import zarr
+    target = output_folder(path)
+    tmp = temporary_name(target)
+    try:
+        out = zarr.create_array(tmp, shape=x.shape, chunks=tuple(c[0] for c in x.chunks),
+                                dtype=x.dtype)
+        da.store(x, out, lock=False)
+        if os.path.lexists(target):
+            if not force:
+                raise FileExistsError(f"OUTPUT {path} exists (pass --force to replace it)")
+            old = temporary_name(target)
+            os.rename(target, old)
+            os.rename(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, target)
+    finally:
+        if os.path.lexists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def scheduler(args):
+    """A Client of --scheduler, or of a LocalCluster of --workers processes on
+    this machine (loopback only, no dashboard), as a context manager."""
+    import distributed
+    if args.scheduler:
+        return distributed.Client(args.scheduler)
+    import logging
+    cluster = distributed.LocalCluster(
+        n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+        memory_limit=args.memory_limit or "auto")
+    client = distributed.Client(cluster)
+    client.cluster_to_close = cluster
+    return client
+
+
+def run(args):
+    """``gdfast denoise`` with zarr INPUT and OUTPUT; returns the exit status."""
+    try:
+        import gdfast.dask
+    except ImportError:
+        raise ModuleNotFoundError("zarr INPUT runs on Dask, an optional extra: "
+                                  "pip install 'gdfast[dask]'") from None
+    if args.workers == 0:
+        raise ValueError("--workers must be at least 1")
+    if args.memory_limit is not None:
+        from dask.utils import parse_bytes
+        try:
+            parse_bytes(args.memory_limit)
+        except ValueError:
+            raise ValueError(f"--memory-limit must be a size such as 4GB or 500MiB, got "
+                             f"{args.memory_limit!r}") from None
+    source = open_input(args.input)
+    if not is_zarr_path(args.output):
+        raise ValueError(f"OUTPUT {args.output} must be a zarr array (a .zarr folder or a "
+                         "dataset inside one) when INPUT is")
+    store = args.store or output_folder(args.output) + ".gdfast-work"
+    check_apart([("INPUT", args.input), ("OUTPUT", args.output), ("--store", store)])
+    check_output(args.output, args.force)
+    if TEMPORARY_TAG in os.path.basename(output_folder(args.output)):
+        raise ValueError(f"OUTPUT {args.output}: that name is gdfast's temporary naming")
+    lam = "auto" if args.lam is None else args.lam
+    print(f"{args.input}: zarr array {source.shape} {source.dtype}; lam={lam}, "
+          f"eps={'lam/10, then lam/100' if args.eps is None else args.eps}, "
+          f"method={args.method}, sweeps of {args.sweep}")
+    start = time.perf_counter()
+    client = scheduler(args)
+    try:
+        where = args.scheduler or (f"a LocalCluster of {len(client.scheduler_info()['workers'])} "
+                                   "workers on this machine")
+        print(f"  on {where}; work group {store}")
+        import dask.array as da
+        f, scale = _scaled(da.from_zarr(source))
+        res = gdfast.dask.denoise(f, lam, args.eps, args.method,
+                                  max_iter=args.max_iter, tol=args.tol, store=store,
+                                  sweep=args.sweep, resume=args.resume, sigma=args.sigma,
+                                  progress="denoise" if _tqdm() else False)
+        if res.status == "interrupted":
+            print(f"interrupted (iteration {res.nit}); {args.output} not written; the run is "
+                  f"in {store}: go on with the same command and --resume", file=sys.stderr)
+            return 130
+        if res.status == "non-finite":
+            print(f"gdfast denoise: error: the iterate became NaN or inf at iteration "
+                  f"{res.nit + 1}; {args.output} not written. Try --method gd or nesterov",
+                  file=sys.stderr)
+            return 1
+        chosen = f"sigma {res.sigma:.4g}, lam {res.lam:.4g} (SURE on the central crop), " \
+            if lam == "auto" else ""
+        print(f"  {chosen}eps {res.eps:.3g}: energy {res.fun:.8g} after {res.nit} iterations "
+              f"in {res.sweeps} sweeps of chunks {res.chunks} ({res.status}: {res.message})")
+        write_output(_unscaled(res.x, source.dtype, scale), args.output, args.force)
+    finally:
+        client.close()
+        cluster = getattr(client, "cluster_to_close", None)
+        if cluster is not None:
+            cluster.close()
+    shutil.rmtree(store, ignore_errors=True)
+    print(f"wrote {args.output}: {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def _scaled(f):
+    """(f in [0, 1] units, scale): integer data divided by its type's largest
+    value, as the image files are (lam, eps and sigma in those units)."""
+    import numpy as np
+    if f.dtype.kind in "ui":
+        scale = float(np.iinfo(f.dtype).max)
+        return f.astype(np.float64) / scale, scale
+    return f, None
+
+
+def _unscaled(x, dtype, scale):
+    """The result in INPUT's type: integers rounded and clipped to its range."""
+    import numpy as np
+    if scale is None:
+        return x
+    info = np.iinfo(dtype)
+    return (x * scale).round().clip(info.min, info.max).astype(dtype)
+
+
+def _tqdm():
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        return False
+    return True
