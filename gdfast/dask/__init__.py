@@ -3,7 +3,8 @@
 ``gdfast.dask.denoise`` runs gdfast.denoise's iterations over a chunked
 array (dask, zarr) in sweeps of K iterations, each sweep one task per chunk
 on the current Dask scheduler, the iterate kept in a zarr group on disk:
-the result equals the in-memory run's to the bit (docs/distributed.md).
+the result equals the in-memory run's to the bit. ``gdfast.dask.minimize_batch``
+fits a dask array of problems chunk by chunk of rows (docs/distributed.md).
 
 Needs the optional extra: pip install 'gdfast[dask]' (dask, distributed, zarr).
 """
@@ -14,6 +15,7 @@ except ImportError as err:                      # pragma: no cover - the extra i
     raise ImportError("gdfast.dask needs dask and zarr, an optional extra: "
                       "pip install 'gdfast[dask]'") from err
 
+from .batches import minimize_batch
 from .denoising import denoise
 
-__all__ = ["denoise"]
+__all__ = ["denoise", "minimize_batch"]

@@ -1,0 +1,52 @@
+"""gdfast.dask.minimize_batch against the in-memory gdfast.minimize_batch: every
+problem's x, fun, nit and status bit for bit, for any row chunks."""
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+import zarr
+
+import gdfast
+import gdfast.dask
+from gdfast.problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
+
+T, Y, _ = exp_decay_stack((30, 41), n_times=12, seed=4)
+X0 = exp_decay_initial_guess(Y)
+SETTINGS = dict(args=(T,), max_iter=400, gtol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["adam", gdfast.SGD(lr=0.01, momentum=0.9)])
+@pytest.mark.parametrize("rows", [1230, 100, 37])
+def test_every_problem_bit_for_bit_for_any_row_chunks(client, method, rows):
+    want = gdfast.minimize_batch(exp_decay_value_and_grad, X0, method, batch_args=(Y,),
+                                 **SETTINGS)
+    got = gdfast.dask.minimize_batch(exp_decay_value_and_grad,
+                                     da.from_array(X0, chunks=(rows, 3)), method,
+                                     batch_args=(da.from_array(Y, chunks=(50, 5)),), **SETTINGS)
+    x, fun, nit, status, success = dask.compute(got.x, got.fun, got.nit, got.status,
+                                                got.success)
+    assert np.array_equal(x, want.x) and np.array_equal(fun, want.fun)
+    assert np.array_equal(nit, want.nit) and nit.dtype == np.int64
+    assert np.array_equal(status, want.status) and np.array_equal(success, want.success)
+    assert got.x.chunks[0] == da.from_array(X0, chunks=(rows, 3)).chunks[0]
+    assert set(np.unique(status)) <= set(got.messages)
+
+
+def test_results_go_to_zarr(tmp_path):
+    got = gdfast.dask.minimize_batch(exp_decay_value_and_grad, da.from_array(X0, chunks=200),
+                                     batch_args=(Y,), **SETTINGS)
+    da.to_zarr(got.x, str(tmp_path / "x.zarr"))
+    want = gdfast.minimize_batch(exp_decay_value_and_grad, X0, batch_args=(Y,), **SETTINGS)
+    assert np.array_equal(zarr.open_array(str(tmp_path / "x.zarr"), mode="r")[...], want.x)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(X0=np.zeros(5)), "2-D"),
+    (dict(X0=np.zeros((5, 3), dtype=complex)), "real numbers"),
+    (dict(batch_args=(np.zeros((4, 12)),)), "first axis of length"),
+    (dict(batch_args=[Y]), "tuple"),
+])
+def test_bad_input_is_refused_naming_the_argument(bad, match):
+    kw = {**dict(X0=X0, batch_args=(Y,)), **bad}
+    with pytest.raises((TypeError, ValueError), match=match):
+        gdfast.dask.minimize_batch(exp_decay_value_and_grad, kw.pop("X0"), **kw, **SETTINGS)
