@@ -12,7 +12,9 @@ EXAMPLES = """examples:
   gdfast bench denoise --size 4096
   gdfast bench adam ; gdfast bench rules ; gdfast bench driver ; gdfast bench memory
   gdfast bench startup                  # whole processes: first and second run
-  gdfast bench quality                  # denoising quality per time, against the anchors"""
+  gdfast bench quality                  # denoising quality per time, against the anchors
+  gdfast bench dask                     # gdfast.dask beside the in-memory run (needs gdfast[dask])
+  gdfast bench dask --out-of-core       # also a volume 1.5x the machine's RAM"""
 
 SUITES = {
     "denoise": "one TV-denoising iteration per optimizer against numpy, the pure-Python "
@@ -25,6 +27,8 @@ SUITES = {
                "empty and a warm compile cache, beside a scikit-image script",
     "quality": "denoise's defaults (lam='auto', eps=None) against the exact TV minimiser, "
                "and the time to the best PSNR beside scikit-image and pyproximal",
+    "dask": "gdfast.dask.denoise on a LocalCluster beside the in-memory run (throughput, "
+            "bit for bit), apply_parallel's seams, and out of core",
 }
 
 
@@ -80,6 +84,18 @@ def _add_suite_arguments(name, p):
         p.add_argument("--quick", action="store_true",
                        help="a small run that checks the suite works (256 px photographs "
                        "camera and coffee, sigma 0.02 and 0.1, frontier at 256)")
+    elif name == "dask":
+        p.add_argument("--size", type=int, default=512, help="side of the volume (default 512)")
+        p.add_argument("--iterations", type=int, default=16, help="iterations (default 16)")
+        p.add_argument("--sweep", type=int, default=8, help="iterations per sweep (default 8)")
+        p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+        p.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
+        p.add_argument("--seam-size", type=int, default=256,
+                       help="side of apply_parallel's volume (default 256)")
+        p.add_argument("--out-of-core", action="store_true",
+                       help="also a volume whose working set is 1.5x this machine's RAM")
+        p.add_argument("--folder", metavar="DIR", default=None,
+                       help="where the zarr arrays go (default: the temporary folder)")
     elif name == "memory":
         p.add_argument("--n", type=int, default=16_000_000,
                        help="parameters of the Adam runs, pixels of the denoised image "
@@ -123,6 +139,12 @@ def run_bench(args, parsers):
         else:
             results = run_quality_benchmark(sizes=tuple(args.sizes or (512, 2048)),
                                             rounds=args.rounds, frontier_only=args.frontier_only)
+    elif args.suite == "dask":
+        from .on_dask import run_dask_benchmark
+        results = run_dask_benchmark(size=args.size, iterations=args.iterations,
+                                     sweep=args.sweep, workers=args.workers, rounds=args.rounds,
+                                     seam_size=args.seam_size, out_of_core=args.out_of_core,
+                                     folder=args.folder)
     elif args.suite == "memory":
         from .memory import run_memory_benchmark
         results = run_memory_benchmark(n=args.n)

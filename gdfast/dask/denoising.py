@@ -300,11 +300,12 @@ def _digest(x, path):
     return workdir.digest_of([d for d, _, _ in results])
 
 
-def _run_sweep(path, shape, chunk, source, target, state_source, stage, lam, anisotropic, t0, n):
+def _run_sweep(path, run, shape, chunk, source, target, state_source, stage, lam, anisotropic,
+               t0, n):
     """One sweep over every chunk; returns float64 (n + 1, 2): (E, max|g|) of
     iterates k .. k + n, E summed over the chunks in C order of the grid."""
     first, eps, optimizer = stage
-    spec = Sweep(path, tuple(shape), tuple(chunk), source, target, state_source, lam, eps,
+    spec = Sweep(path, run, tuple(shape), tuple(chunk), source, target, state_source, lam, eps,
                  anisotropic, optimizer, t0, n)
     grid = tuple(-(-s // c) for s, c in zip(shape, chunk))
     parts = dask.compute(*[dask.delayed(run_chunk, pure=False)(spec, index)
@@ -338,7 +339,7 @@ def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol
         nonlocal n_sweeps
         n_sweeps += 1
         fresh = nit == stage_first
-        return _run_sweep(path, shape, chunk, source_of(buffer), target,
+        return _run_sweep(path, record["run"], shape, chunk, source_of(buffer), target,
                           None if fresh else buffer, stage, lam, anisotropic, nit - stage_first,
                           n)
 

@@ -31,7 +31,7 @@ from .._optimizers import Optimizer
 class Sweep:
     """What every task of one sweep needs (pickled to the workers).
 
-    store        path of the zarr group (gdfast.dask.workdir)
+    store        path of the zarr group (gdfast.dask.workdir); run: its run's token
     shape        the image's shape; chunk: the chunk shape (zarr's, regular)
     source       the array holding iterate k ('f' at k = 0, else 'u.0' or 'u.1')
     target       the buffer the sweep writes: 0 or 1 ('u.<target>', '<state>.<target>')
@@ -41,6 +41,7 @@ class Sweep:
     t0           the stage's steps before the sweep; n: its iterations
     """
     store: str
+    run: str
     shape: tuple
     chunk: tuple
     source: str
@@ -57,6 +58,24 @@ class Sweep:
         return self.n + 1
 
 
+# the zarr arrays a worker process has opened, by (store, run, name): opening
+# one reads its metadata (milliseconds); a run's arrays never change shape,
+# and a new run in the same store has another token
+_OPENED = {}
+_MAX_OPENED = 64
+
+
+def opened(sweep, name):
+    """The zarr array ``name`` of the sweep's work group, opened once per process."""
+    key = (sweep.store, sweep.run, name)
+    array = _OPENED.get(key)
+    if array is None:
+        if len(_OPENED) >= _MAX_OPENED:
+            _OPENED.clear()
+        array = _OPENED[key] = zarr.open_array(sweep.store, path=name, mode="r+")
+    return array
+
+
 def chunk_slices(shape, chunk, index):
     """The slices of chunk ``index`` (a tuple of chunk numbers) of an array."""
     return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(index, chunk, shape))
@@ -71,15 +90,14 @@ def run_chunk(sweep: Sweep, index: tuple) -> np.ndarray:
     tile = tuple(slice(max(s.start - h, 0), min(s.stop + h, n)) for s, n in zip(own, sweep.shape))
     window = tuple(v for s, t in zip(own, tile) for v in (s.start - t.start, s.stop - t.start))
     inner = tuple(slice(window[2 * a], window[2 * a + 1]) for a in range(len(own)))
-    group = zarr.open_group(sweep.store, mode="r+" if sweep.n else "r")
-    u = np.ascontiguousarray(group[sweep.source][tile], dtype=np.float64)
-    f = np.ascontiguousarray(group["f"][tile], dtype=np.float64)
+    u = np.ascontiguousarray(opened(sweep, sweep.source)[tile], dtype=np.float64)
+    f = np.ascontiguousarray(opened(sweep, "f")[tile], dtype=np.float64)
     optimizer = sweep.optimizer
     state = optimizer.init(u.ravel())
     if sweep.state_source is not None:
         for name, a in zip(state.names, state.arrays):
             if a.size:
-                a[...] = group[f"{name}.{sweep.state_source}"][tile].ravel()
+                a[...] = opened(sweep, f"{name}.{sweep.state_source}")[tile].ravel()
     ndim = u.ndim
     steps = tv_descent.tv_descent_steps_2d if ndim == 2 else tv_descent.tv_descent_steps_3d
     workspace = (tv_descent.tv_tile_workspace_2d if ndim == 2
@@ -90,8 +108,8 @@ def run_chunk(sweep: Sweep, index: tuple) -> np.ndarray:
           cacheable(optimizer.rule.step), state.arrays, sweep.t0, lrs, optimizer.hyper, window,
           records, workspace(u.shape))
     if sweep.n:
-        group[f"u.{sweep.target}"][own] = u[inner]
+        opened(sweep, f"u.{sweep.target}")[own] = u[inner]
         for name, a in zip(state.names, state.arrays):
             if a.size:
-                group[f"{name}.{sweep.target}"][own] = a.reshape(u.shape)[inner]
+                opened(sweep, f"{name}.{sweep.target}")[own] = a.reshape(u.shape)[inner]
     return records

@@ -1,6 +1,6 @@
 """The zarr group a distributed run keeps its arrays and its progress in.
 
-    <store>/gdfast.json    the run: format, fingerprint, chunk shape and the
+    <store>/gdfast.json    the run: format, a token naming it, fingerprint, chunk shape and the
                            progress after the last complete sweep (iterate
                            count, which buffer holds it, the records so far)
     <store>/f              the data, float64, stored once (chunk shape of the run)
@@ -22,6 +22,7 @@ empty) is never written into: the store must not be another dataset.
 import hashlib
 import json
 import os
+import secrets
 import shutil
 
 import numpy as np
@@ -93,7 +94,8 @@ def create(path, shape, chunk, fingerprint, state_names, halo):
     for name in ["f", "u.0", "u.1", *(f"{s}.{b}" for s in state_names for b in (0, 1))]:
         group.create_array(name, shape=shape, chunks=inner, dtype="float64", compressors=None,
                            fill_value=0.0)
-    record = dict(format=FORMAT, version=VERSION, fingerprint=fingerprint, chunk=list(chunk),
+    record = dict(format=FORMAT, version=VERSION, run=secrets.token_hex(8),
+                  fingerprint=fingerprint, chunk=list(chunk),
                   ready=False, nit=0, buffer=None, nfev=0, fun_history=[],
                   grad_norm_history=[])
     save(path, record)

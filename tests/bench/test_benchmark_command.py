@@ -161,3 +161,19 @@ def test_startup_suite_times_whole_processes_and_writes_json(tmp_path, capsys):
                                           "skimage chambolle script"}
     assert all(v > 0 for v in results["second_run"].values())
     assert len(results["targets"]) == 4
+
+
+def test_dask_suite_prints_every_section_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "dask.json"
+    assert main(["bench", "dask", "--size", "48", "--iterations", "4", "--sweep", "2",
+                 "--rounds", "1", "--seam-size", "32", "--folder", str(tmp_path),
+                 "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "[1/3] throughput" in out and "[2/3] seams" in out and "[3/3] out of core" in out
+    results = json.loads(path.read_text())
+    assert results["throughput"]["bitwise"] is True
+    assert results["seams"]["gdfast_dask"]["max_deviation"] == 0.0
+    # cutting chambolle into independent chunks changes the result at their borders
+    assert results["seams"]["apply_parallel_depth0"]["max_deviation"] > 1e-3
+    assert [t["target"] for t in results["targets"]] == [">= 0.6x, bit for bit"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dask.json"]   # its arrays removed

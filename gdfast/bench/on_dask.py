@@ -1,0 +1,219 @@
+"""`gdfast bench dask`: gdfast.dask.denoise beside the in-memory run, apply_parallel's seams, out of core.
+
+1. Throughput: a volume of --size^3 voxels (default 512^3) denoised for
+   --iterations heavy-ball iterations (tol 0) by gdfast.denoise in memory
+   (numba's threads) and by gdfast.dask.denoise on a LocalCluster of
+   --workers worker processes of one thread each (loopback), f read from a
+   zarr array on disk; rounds alternate the two. The dask run's time is
+   end to end: storing f into the work group, every sweep, the record; its
+   compile time is excluded (a small run first warms the workers' cache).
+   Throughput is voxel-iterations per second; the result is checked to be
+   the in-memory one's to the bit.
+2. Seams: scikit-image's apply_parallel(denoise_tv_chambolle) on --seam-size^3
+   in chunks of half its side (depth 0 and depth 8), its time and its
+   largest deviation from chambolle on the whole volume (same weight and
+   iterations); beside gdfast.dask.denoise's deviation from gdfast.denoise.
+3. Out of core (--out-of-core): a volume whose in-memory working set (f,
+   two iterates, the momentum buffer) is at least 1.5x this machine's RAM,
+   f drawn lazily (never held), workers with a memory limit; their peak
+   resident memory (VmHWM) and disk traffic (/proc/<pid>/io) are printed.
+"""
+import logging
+import math
+import os
+import shutil
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+from .report import environment, fmt_time, report_targets
+from .stats import median_interval
+
+RATIO_TARGET = 0.6
+OOC_FACTOR = 1.5
+
+
+def _peak_and_io():
+    """On a worker: (VmHWM bytes, bytes read from and written to storage)."""
+    with open("/proc/self/status") as fh:
+        hwm = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+    io = {}
+    with open("/proc/self/io") as fh:
+        for line in fh:
+            key, value = line.split(":")
+            io[key] = int(value)
+    return hwm, io["read_bytes"], io["write_bytes"]
+
+
+def _cluster(workers, memory_limit=None):
+    import distributed
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=logging.ERROR,
+                                       memory_limit=memory_limit or "auto")
+    return cluster, distributed.Client(cluster)
+
+
+def run_dask_benchmark(size=512, iterations=16, sweep=8, workers=2, rounds=3, seam_size=256,
+                       out_of_core=False, folder=None, say=print):
+    """Run the suite; returns the figures as a dict (see the module docstring)."""
+    import dask.array as da
+    import zarr
+
+    import gdfast
+    import gdfast.dask
+    results = dict(suite="dask", environment=environment(False),
+                   settings=dict(size=size, iterations=iterations, sweep=sweep, workers=workers,
+                                 rounds=rounds, seam_size=seam_size))
+    say(f"gdfast bench dask: {results['environment']['summary']}; {workers} worker processes "
+        f"of 1 thread on a LocalCluster (loopback)")
+    work = tempfile.mkdtemp(prefix="gdfast-bench-dask-", dir=folder)
+    targets = []
+    try:
+        lam, eps = 0.1, 0.01
+        shape = (size,) * 3
+        source = zarr.create_array(os.path.join(work, "f.zarr"), shape=shape,
+                                   chunks=(min(64, size),) * 3, dtype="f8", compressors=None)
+        rng = np.random.default_rng(0)
+        for k in range(0, size, 64):
+            source[k:k + 64] = rng.random((min(64, size - k), size, size))
+        f = source[...]
+        say(f"[1/3] throughput: {size}^3 voxels, {iterations} iterations (momentum, lam {lam}, "
+            f"eps {eps}, tol 0), sweeps of {sweep}; {rounds} rounds alternating")
+        cluster, client = _cluster(workers)
+        try:
+            store = os.path.join(work, "run")
+            gdfast.denoise(f[:32, :32, :32], lam=lam, eps=eps, max_iter=2, tol=0)   # compile
+            gdfast.dask.denoise(f[:32, :32, :32], lam, eps, max_iter=2, tol=0, store=store,
+                                sweep=1, chunks=(16, 32, 32))
+            memory, dask_times, phases = [], [], []
+            for r in range(rounds):
+                t0 = time.perf_counter()
+                want = gdfast.denoise(f, lam=lam, eps=eps, max_iter=iterations, tol=0)
+                memory.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                got = gdfast.dask.denoise(da.from_zarr(source), lam, eps, max_iter=iterations,
+                                          tol=0, store=store, sweep=sweep)
+                dask_times.append(time.perf_counter() - t0)
+                same = bool(np.array_equal(got.x.compute(), want.x))
+                del want
+                say(f"  round {r + 1}: in memory {fmt_time(memory[-1])}, on dask "
+                    f"{fmt_time(dask_times[-1])} ({got.sweeps} sweeps of chunks {got.chunks}); "
+                    f"bit for bit: {same}")
+                phases.append(same)
+        finally:
+            client.close()
+            cluster.close()
+        voxel_its = size ** 3 * iterations
+        ratios = [m / d for m, d in zip(memory, dask_times)]
+        lo, hi = median_interval(ratios)
+        med_m, med_d, med_r = (statistics.median(v) for v in (memory, dask_times, ratios))
+        say(f"  in memory: {fmt_time(med_m)} median, {voxel_its / med_m / 1e6:.1f} Mvoxel-it/s")
+        say(f"  on dask:   {fmt_time(med_d)} median, {voxel_its / med_d / 1e6:.1f} Mvoxel-it/s "
+            f"(f stored into the work group included)")
+        say(f"  throughput ratio dask / in memory: {med_r:.2f} median (per-round {lo:.2f}.."
+            f"{hi:.2f}); every round bit for bit: {all(phases)}")
+        results["throughput"] = dict(memory_seconds=memory, dask_seconds=dask_times,
+                                     ratios=ratios, median_ratio=med_r, bitwise=all(phases))
+        targets.append((f"throughput on dask {med_r:.2f}x in-memory at {size}^3, "
+                        f"{workers} workers", med_r >= RATIO_TARGET and all(phases),
+                        f">= {RATIO_TARGET}x, bit for bit"))
+        del f
+        results["seams"] = _seams(seam_size, lam, sweep, work, say)
+        if out_of_core:
+            results["out_of_core"] = _out_of_core(work, lam, eps, sweep, workers, say)
+            ooc = results["out_of_core"]
+            targets.append((f"out of core: working set {ooc['working_set_ratio']:.2f}x RAM, "
+                            f"worker peaks {max(ooc['peaks']) / 2**30:.2f} GiB under "
+                            f"{ooc['limit'] / 2**30:.2f} GiB", ooc["working_set_ratio"]
+                            >= OOC_FACTOR and max(ooc["peaks"]) < ooc["limit"],
+                            f">= {OOC_FACTOR}x RAM, every worker under its limit"))
+        else:
+            say("[3/3] out of core: pass --out-of-core (minutes; disk: 5x a volume of "
+                f"{OOC_FACTOR / 4:.2f}x RAM)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report_targets(results, targets, say)
+    return results
+
+
+def _seams(side, lam, sweep, work, say):
+    """apply_parallel(chambolle) per chunk against chambolle on the whole volume."""
+    import dask.array as da
+
+    import gdfast
+    import gdfast.dask
+    from .timing import skimage_available
+    if not skimage_available():
+        say("[2/3] seams: scikit-image not installed (pip install 'gdfast[bench]'); left out")
+        return None
+    from skimage.restoration import denoise_tv_chambolle
+    from skimage.util import apply_parallel
+    f = np.random.default_rng(1).random((side,) * 3)
+    chunk = max(side // 2, 1)
+    iters = 50
+    say(f"[2/3] seams: {side}^3, chunks of {chunk}^3; chambolle weight {lam}, {iters} "
+        "iterations, against chambolle on the whole volume")
+    t0 = time.perf_counter()
+    whole = denoise_tv_chambolle(f, weight=lam, max_num_iter=iters)
+    t_whole = time.perf_counter() - t0
+    say(f"  chambolle, whole volume: {fmt_time(t_whole)}")
+    out = dict(side=side, chunk=chunk, whole_seconds=t_whole)
+    for depth in (0, 8):
+        t0 = time.perf_counter()
+        parts = apply_parallel(denoise_tv_chambolle, f, chunks=chunk, depth=depth,
+                               mode="none", extra_keywords=dict(weight=lam, max_num_iter=iters))
+        seconds = time.perf_counter() - t0
+        dev = float(np.abs(parts - whole).max())
+        say(f"  apply_parallel depth {depth}: {fmt_time(seconds)}, largest deviation from the "
+            f"whole-volume result {dev:.3g}")
+        out[f"apply_parallel_depth{depth}"] = dict(seconds=seconds, max_deviation=dev)
+    want = gdfast.denoise(f, lam=lam, eps=lam / 100, max_iter=iters, tol=0)
+    t0 = time.perf_counter()
+    got = gdfast.dask.denoise(da.from_array(f, chunks=chunk), lam, lam / 100, max_iter=iters,
+                              tol=0, store=os.path.join(work, "seams"), sweep=sweep, chunks=None)
+    seconds = time.perf_counter() - t0
+    dev = float(np.abs(got.x.compute() - want.x).max())
+    say(f"  gdfast.dask.denoise, the same chunks ({iters} iterations, threads scheduler): "
+        f"{fmt_time(seconds)}, largest deviation from gdfast.denoise {dev:.3g}")
+    out["gdfast_dask"] = dict(seconds=seconds, max_deviation=dev)
+    return out
+
+
+def _out_of_core(work, lam, eps, sweep, workers, say):
+    """A volume of OOC_FACTOR x RAM working set (4 arrays), f drawn lazily."""
+    import dask.array as da
+
+    import gdfast.dask
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    side = math.ceil((OOC_FACTOR * ram / (4 * 8)) ** (1 / 3))
+    working_set = 4 * 8 * side ** 3
+    limit = 2 * 2**30
+    say(f"[3/3] out of core: {side}^3 voxels, working set (f, two iterates, momentum) "
+        f"{working_set / 2**30:.1f} GiB = {working_set / ram:.2f}x RAM "
+        f"({ram / 2**30:.1f} GiB); {workers} workers limited to {limit / 2**30:.1f} GiB; "
+        f"{sweep} iterations")
+    cluster, client = _cluster(workers, memory_limit=limit)
+    try:
+        before = client.run(_peak_and_io)
+        f = da.random.RandomState(0).random_sample((side,) * 3, chunks=(64, 64, side))
+        t0 = time.perf_counter()
+        res = gdfast.dask.denoise(f, lam, eps, max_iter=sweep, tol=0,
+                                  store=os.path.join(work, "ooc"), sweep=sweep)
+        seconds = time.perf_counter() - t0
+        after = client.run(_peak_and_io)
+    finally:
+        client.close()
+        cluster.close()
+    peaks = [a[0] for a in after.values()]
+    read = sum(a[1] - before[k][1] for k, a in after.items())
+    written = sum(a[2] - before[k][2] for k, a in after.items())
+    say(f"  {fmt_time(seconds)} ({res.sweeps} sweep, chunks {res.chunks}, status {res.status}); "
+        f"worker peaks {', '.join(f'{p / 2**30:.2f} GiB' for p in peaks)} (limit "
+        f"{limit / 2**30:.1f} GiB); storage read {read / 2**30:.1f} GiB, written "
+        f"{written / 2**30:.1f} GiB")
+    return dict(side=side, working_set=working_set, ram=ram, working_set_ratio=working_set / ram,
+                limit=limit, peaks=peaks, read_bytes=read, written_bytes=written,
+                seconds=seconds)
