@@ -86,8 +86,9 @@ def _add_suite_arguments(name, p):
                        "camera and coffee, sigma 0.02 and 0.1, frontier at 256)")
     elif name == "dask":
         p.add_argument("--size", type=int, default=512, help="side of the volume (default 512)")
-        p.add_argument("--iterations", type=int, default=16, help="iterations (default 16)")
-        p.add_argument("--sweep", type=int, default=8, help="iterations per sweep (default 8)")
+        p.add_argument("--iterations", type=int, default=64, help="iterations (default 64)")
+        p.add_argument("--sweep", type=lambda t: t if t == "auto" else int(t), default="auto",
+                       help="iterations per sweep (default auto)")
         p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
         p.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
         p.add_argument("--seam-size", type=int, default=256,

@@ -178,6 +178,15 @@ def _checked(kind, flag):
     return parse
 
 
+def _count_or_auto(flag):
+    """An argparse type: 'auto', or a whole number checked as _checked('count')."""
+    count = _checked("count", flag)
+
+    def parse(text):
+        return "auto" if text == "auto" else count(text)
+    return parse
+
+
 def _thread_count(text):
     import numba
     most = numba.config.NUMBA_NUM_THREADS
@@ -253,9 +262,9 @@ def build_parser():
                       "the machine's memory shared out); the chunks are sized from it")
     dask.add_argument("--scheduler", metavar="ADDRESS", default=None,
                       help="run on an existing Dask cluster (tcp://host:port) instead")
-    dask.add_argument("--sweep", type=_checked("count", "--sweep"), default=8,
-                      help="iterations per sweep (default 8): each sweep reads and writes "
-                      "the work group once")
+    dask.add_argument("--sweep", type=_count_or_auto("--sweep"), default="auto",
+                      help="iterations per sweep: each sweep reads and writes the work group "
+                      "once (default auto: as many as keep the halo's extra work under 40%%)")
     dask.add_argument("--store", metavar="FOLDER", default=None,
                       help="the work group (default OUTPUT + .gdfast-work; removed when "
                       "OUTPUT is written, kept on Ctrl-C for --resume)")

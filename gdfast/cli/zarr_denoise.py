@@ -149,7 +149,7 @@ def run(args):
     lam = "auto" if args.lam is None else args.lam
     print(f"{args.input}: zarr array {source.shape} {source.dtype}; lam={lam}, "
           f"eps={'lam/10, then lam/100' if args.eps is None else args.eps}, "
-          f"method={args.method}, sweeps of {args.sweep}")
+          f"method={args.method}, sweeps of {args.sweep} iterations")
     start = time.perf_counter()
     client = scheduler(args)
     try:
@@ -174,7 +174,8 @@ def run(args):
         chosen = f"sigma {res.sigma:.4g}, lam {res.lam:.4g} (SURE on the central crop), " \
             if lam == "auto" else ""
         print(f"  {chosen}eps {res.eps:.3g}: energy {res.fun:.8g} after {res.nit} iterations "
-              f"in {res.sweeps} sweeps of chunks {res.chunks} ({res.status}: {res.message})")
+              f"in {res.sweeps} sweeps of up to {res.sweep} on chunks {res.chunks} "
+              f"({res.status}: {res.message})")
         write_output(_unscaled(res.x, source.dtype, scale), args.output, args.force)
     finally:
         client.close()

@@ -29,7 +29,14 @@ from ..kernels.driver import RUNNING, convergence_status
 from . import workdir
 from .tiles import Sweep, chunk_slices, run_chunk
 
-DEFAULT_SWEEP = 8
+# sweep='auto': the longest sweep whose redundant work ((c + 2 (K + 1)) /
+# c)^d - 1 stays within SWEEP_REDUNDANCY - 1, at most MAX_SWEEP: a sweep's
+# read and write of the work group cost about as much as 8 iterations at
+# 512^3 on this project's machine (`gdfast bench dask`), so fewer, longer
+# sweeps win until the halo's work catches up
+SWEEP_REDUNDANCY = 1.4
+MAX_SWEEP = 64
+NOMINAL_SWEEP = 8
 # lam='auto': chosen on the central crop of this side, by ndim (2 MiB and
 # 16 MiB of float64; SURE's dozen solves on it take seconds)
 AUTO_CROP = {2: 512, 3: 128}
@@ -49,7 +56,7 @@ MIN_SIDE_HALOS = 4
 
 def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
             method: "str | Optimizer" = "momentum", max_iter: int = 300, tol: float = 1e-7,
-            anisotropic: bool = False, *, store: "str | os.PathLike", sweep: int = DEFAULT_SWEEP,
+            anisotropic: bool = False, *, store: "str | os.PathLike", sweep: "int | str" = "auto",
             chunks="auto", resume: bool = False, progress: bool | str = False,
             sigma: float | None = None) -> OptimizeResult:
     """gdfast.denoise on Dask: the same iterates, for arrays larger than memory.
@@ -71,8 +78,10 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
              of f's size on disk (momentum: 5).
     sweep    iterations per sweep (K >= 1): each task reads its chunk with a
              halo of K + 1 and runs K iterations; the redundant work is
-             ((c + 2 (K + 1)) / c)^d - 1 for chunks of side c in d dimensions,
-             against one read and write of the arrays per sweep.
+             ((c + 2 (K + 1)) / c)^d - 1 for chunks of side c split along d
+             axes, against one read and write of the arrays per sweep.
+             'auto' (default): auto_sweep, the longest K with at most 40%
+             redundant work (slabs of 256 planes: K = 50).
     chunks   the chunks the sweeps run on (one task each): 'auto' (default,
              see auto_chunks: slabs of whole planes, or rows, as thick as a
              task's memory allows; then pencils, then cubes), None (f's own
@@ -89,7 +98,8 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
     Returns an OptimizeResult as gdfast.denoise's, with x a dask array of the
     result, read from the store (it stays valid until the store is used for
     another run: x.to_zarr(...) keeps it), jac None, nfev the iterates
-    evaluated, and ``lam``, ``eps``, ``sweeps`` (the sweeps run), ``chunks``.
+    evaluated, and ``lam``, ``eps``, ``sweeps`` (the sweeps run), ``sweep`` (K)
+    and ``chunks``.
     x equals gdfast.denoise(f, lam, eps, method, max_iter, tol=0,
     anisotropic) bit for bit for any chunks and sweep; with tol > 0 the
     energies (summed chunk by chunk) may differ in the last bits, and the
@@ -114,7 +124,11 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
         eps = checked_eps("eps", eps)
     tol = check.non_negative("tol", tol)
     max_iter = check.whole_number("max_iter", max_iter, 0)
-    sweep = check.whole_number("sweep", sweep, 1)
+    if isinstance(sweep, str):
+        if sweep != "auto":
+            raise ValueError(f"sweep must be a whole number >= 1 or 'auto', got {sweep!r}")
+    else:
+        sweep = check.whole_number("sweep", sweep, 1)
     anisotropic = check.boolean("anisotropic", anisotropic)
     resume = check.boolean("resume", resume)
     if not isinstance(method, (Optimizer, str)):
@@ -124,7 +138,13 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
             raise ValueError(f"chunks must be 'auto', None or a chunk shape, got {chunks!r}")
         n_state = len(_state_names(stages_of(lam, eps, method, x.ndim)))
         budget, threads = _task_memory_and_threads()
-        x = x.rechunk(auto_chunks(x.shape, sweep + 1, 3 + n_state, budget, threads))
+        k = NOMINAL_SWEEP if sweep == "auto" else sweep
+        x = x.rechunk(auto_chunks(x.shape, k + 1, 3 + n_state, budget, threads))
+        if sweep == "auto":           # the chunks again, for the halo of the sweep they allow
+            k = auto_sweep(tuple(c[0] for c in x.chunks), x.shape)
+            x = x.rechunk(auto_chunks(x.shape, k + 1, 3 + n_state, budget, threads))
+    if sweep == "auto":
+        sweep = auto_sweep(tuple(c[0] for c in x.chunks), x.shape)
     path = workdir.checked_store(store, resume)
     _refuse_reading_from(path, x)
     stages = stages_of(lam, eps, method, x.ndim)
@@ -160,7 +180,7 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
                           sweep, bar, interrupted)
     finally:
         bar.close()
-    res["lam"], res["eps"], res["chunks"] = lam, stages[-1][1], chunk
+    res["lam"], res["eps"], res["chunks"], res["sweep"] = lam, stages[-1][1], chunk, sweep
     if auto:
         res["sigma"], res["auto_crop"] = sigma, tuple((s.start, s.stop) for s in crop_of(x.shape))
     return res
@@ -201,6 +221,17 @@ def auto_chunks(shape, halo, n_arrays, budget, threads):
         count = -(-per_axis[0] // threads) * threads
         side = max(-(-shape[0] // min(count, shape[0])), 1)
     return tuple(min(side, n) if a < split else n for a, n in enumerate(shape))
+
+
+def auto_sweep(chunk, shape):
+    """sweep='auto': the largest K <= MAX_SWEEP with ((c + 2 (K + 1)) / c)^d
+    <= SWEEP_REDUNDANCY, c the smallest side of the d split axes (at least 1;
+    MAX_SWEEP when no axis is split)."""
+    split = [c for c, n in zip(chunk, shape) if c < n]
+    if not split:
+        return MAX_SWEEP
+    per_axis = SWEEP_REDUNDANCY ** (1.0 / len(split)) - 1.0
+    return max(1, min(MAX_SWEEP, int(per_axis * min(split) / 2.0) - 1))
 
 
 def _task_memory_and_threads():
