@@ -24,10 +24,12 @@ def test_the_site_builds_strictly(tmp_path):
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_every_python_example_of_a_page_runs(page, tmp_path, capsys):
+def test_every_python_example_of_a_page_runs(page, tmp_path, capsys, monkeypatch):
     """A page's ```python blocks run in order as one script, as a reader
-    would paste them into a file (gdfast.cached_objective needs one);
-    ```text blocks are signatures and output."""
+    would paste them into a file (gdfast.cached_objective needs one), in a
+    folder of their own (the files they write land there); ```text blocks
+    are signatures and output."""
+    monkeypatch.chdir(tmp_path)
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
     script = tmp_path / f"{page.stem.replace('-', '_')}_examples.py"
     script.write_text("\n".join(blocks))

@@ -32,8 +32,8 @@ from .tiles import Sweep, chunk_slices, run_chunk
 # sweep='auto': the longest sweep whose redundant work ((c + 2 (K + 1)) /
 # c)^d - 1 stays within SWEEP_REDUNDANCY - 1, at most MAX_SWEEP: a sweep's
 # read and write of the work group cost about as much as 8 iterations at
-# 512^3 on this project's machine (`gdfast bench dask`), so fewer, longer
-# sweeps win until the halo's work catches up
+# 512^3 on the project's machine (measured per task), so fewer, longer
+# sweeps win until the halo's work catches up (docs/benchmarks.md)
 SWEEP_REDUNDANCY = 1.4
 MAX_SWEEP = 64
 NOMINAL_SWEEP = 8
