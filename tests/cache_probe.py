@@ -10,8 +10,9 @@ compare processes bit for bit). Runs:
     denoise-momentum-2d, denoise-nesterov-2d (128x128, the serial kernel),
     denoise-momentum-2d-parallel (256x256, the parallel kernel),
     denoise-auto-2d (lam chosen: estimate_sigma and the SURE sums),
-    denoise-momentum-3d, denoise-adam-3d, minimize-batch (gdfast.problems'
-    relaxometry objective), minimize-inplace (the same objective, one pixel),
+    denoise-momentum-3d, denoise-adam-3d, dask-tiles-2d, dask-tiles-3d
+    (gdfast.dask.denoise on dask's threads: the tile kernels a worker runs),
+    minimize-batch (gdfast.problems' relaxometry objective), minimize-inplace (the same objective, one pixel),
     user-batch, user-inplace, user-3point (the objectives of the module
     ``user_objective`` found on sys.path, registered or not by that module).
 """
@@ -39,6 +40,18 @@ def run(name):
     if name == "denoise-auto-2d":                # lam chosen: the noise and SURE kernels too
         r = gdfast.denoise(0.5 + 0.1 * rng.standard_normal((192, 192)))
         return _digest(r.x, [r.fun, r.lam, r.sigma])
+    if name.startswith("dask-tiles"):             # what every Dask worker process runs
+        import os
+        import tempfile
+
+        import gdfast.dask
+        f = rng.random((24, 20) if name.endswith("2d") else (8, 12, 10))
+        with tempfile.TemporaryDirectory() as folder:
+            r = gdfast.dask.denoise(f, 0.1, 0.02, max_iter=6, tol=0, sweep=2,
+                                    store=os.path.join(folder, "run"),
+                                    chunks=tuple(max(s // 2, 1) for s in f.shape))
+            x = r.x.compute(scheduler="threads")
+        return _digest(x, [r.fun])
     if name.startswith("denoise"):
         _, method, dims, *parallel = name.split("-")
         shape = ((256, 256) if parallel else (128, 128)) if dims == "2d" else (8, 24, 24)
