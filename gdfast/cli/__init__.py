@@ -206,16 +206,17 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"gdfast {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name, help, description=None):
+    def command(name, help, description=None, usage=None):
         return sub.add_parser(name, help=help, description=description or help,
-                              epilog=EXAMPLES[name],
+                              epilog=EXAMPLES[name], usage=usage,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
 
     den = command("denoise", "denoise an image file (PNG, TIFF, JPEG, .npy) by smoothed "
                   "total-variation minimisation",
                   "Denoise INPUT by minimising 1/2|u - f|^2 + lam * sum sqrt(|grad u|^2 + "
                   "eps^2) (gdfast.denoise) and write OUTPUT in INPUT's bit depth; the type "
-                  "of OUTPUT follows its suffix.")
+                  "of OUTPUT follows its suffix.",
+                  usage="gdfast denoise INPUT -o OUTPUT [options]   (options: gdfast denoise -h)")
     den.add_argument("input", metavar="INPUT", help="a .png, .tif/.tiff, .jpg/.jpeg or .npy "
                      "file, or a zarr array (a .zarr folder or a dataset inside one: runs on "
                      "Dask, needs gdfast[dask])")

@@ -111,45 +111,43 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
     auto = isinstance(lam, str)
     if auto and lam != "auto":
         raise ValueError(f"lam must be a number >= 0 or 'auto', got {lam!r}")
-    if not auto and sigma is not None:
-        raise ValueError("sigma is used only with lam='auto' (it sets how lam is chosen); "
-                         f"got sigma={sigma!r} with lam={lam!r}")
-    if auto:
-        crop = central_crop(x)
-        chosen = gdfast_denoise(crop.compute(), "auto", eps, anisotropic=anisotropic,
-                                max_iter=0, sigma=sigma)
-        lam, sigma = chosen.lam, chosen.sigma
-    lam = check.non_negative("lam", lam)
+    if not auto:
+        lam = check.non_negative("lam", lam)
+        if sigma is not None:
+            raise ValueError("sigma is used only with lam='auto' (it sets how lam is chosen); "
+                             f"got sigma={sigma!r} with lam={lam!r}")
+    elif sigma is not None:
+        sigma = check.positive("sigma", sigma)
     if eps is not None:
         eps = checked_eps("eps", eps)
     tol = check.non_negative("tol", tol)
     max_iter = check.whole_number("max_iter", max_iter, 0)
-    if isinstance(sweep, str):
-        if sweep != "auto":
-            raise ValueError(f"sweep must be a whole number >= 1 or 'auto', got {sweep!r}")
-    else:
+    if sweep != "auto":
         sweep = check.whole_number("sweep", sweep, 1)
     anisotropic = check.boolean("anisotropic", anisotropic)
     resume = check.boolean("resume", resume)
     if not isinstance(method, (Optimizer, str)):
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
-    if isinstance(chunks, str):
-        if chunks != "auto":
-            raise ValueError(f"chunks must be 'auto', None or a chunk shape, got {chunks!r}")
-        n_state = len(_state_names(stages_of(lam, eps, method, x.ndim)))
-        budget, threads = _task_memory_and_threads()
-        k = NOMINAL_SWEEP if sweep == "auto" else sweep
-        x = x.rechunk(auto_chunks(x.shape, k + 1, 3 + n_state, budget, threads))
-        if sweep == "auto":           # the chunks again, for the halo of the sweep they allow
-            k = auto_sweep(tuple(c[0] for c in x.chunks), x.shape)
-            x = x.rechunk(auto_chunks(x.shape, k + 1, 3 + n_state, budget, threads))
-    if sweep == "auto":
-        sweep = auto_sweep(tuple(c[0] for c in x.chunks), x.shape)
+    if isinstance(chunks, str) and chunks != "auto":
+        raise ValueError(f"chunks must be 'auto', None or a chunk shape, got {chunks!r}")
     path = workdir.checked_store(store, resume)
     _refuse_reading_from(path, x)
+    if auto:
+        chosen = gdfast_denoise(central_crop(x).compute(), "auto", eps,
+                                anisotropic=anisotropic, max_iter=0, sigma=sigma)
+        lam, sigma = chosen.lam, chosen.sigma
     stages = stages_of(lam, eps, method, x.ndim)
-    chunk = tuple(c[0] for c in x.chunks)
     state_names = _state_names(stages)
+    if chunks == "auto":
+        budget, threads = _task_memory_and_threads()
+        k = NOMINAL_SWEEP if sweep == "auto" else sweep
+        x = x.rechunk(auto_chunks(x.shape, k + 1, 3 + len(state_names), budget, threads))
+        if sweep == "auto":           # the chunks again, for the halo of the sweep they allow
+            k = auto_sweep(tuple(c[0] for c in x.chunks), x.shape)
+            x = x.rechunk(auto_chunks(x.shape, k + 1, 3 + len(state_names), budget, threads))
+    if sweep == "auto":
+        sweep = auto_sweep(tuple(c[0] for c in x.chunks), x.shape)
+    chunk = tuple(c[0] for c in x.chunks)
     if isinstance(progress, str):
         bar = progress_bar(True, max_iter, progress)
     else:

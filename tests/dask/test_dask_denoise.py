@@ -152,6 +152,8 @@ def test_an_input_inside_the_store_is_refused_before_anything_is_written(tmp_pat
     (dict(lam=0.1, sigma=0.1), "sigma"),
     (dict(eps=0.0), "eps"),
     (dict(sweep=0), "sweep"),
+    (dict(sweep="long"), "sweep"),
+    (dict(sigma=-1.0), "sigma"),
     (dict(max_iter=-1), "max_iter"),
     (dict(method=3), "method"),
     (dict(chunks="big"), "chunks"),
