@@ -239,29 +239,16 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     alike.
     """
     f = _checked_image("f", f)
-    auto = isinstance(lam, str)
-    if auto and lam != "auto":
-        raise ValueError(f"lam must be a number >= 0 or 'auto', got {lam!r}")
-    if not auto:
-        lam = check.non_negative("lam", lam)
-        if sigma is not None:
-            raise ValueError("sigma is used only with lam='auto' (it sets how lam is chosen); "
-                             f"got sigma={sigma!r} with lam={lam!r}")
-    elif sigma is not None:
-        sigma = check.positive("sigma", sigma)
-    if eps is not None:
-        eps = checked_eps("eps", eps)
-    tol = check.non_negative("tol", tol)
-    max_iter = check.whole_number("max_iter", max_iter, 0)
-    anisotropic = check.boolean("anisotropic", anisotropic)
+    lam, sigma, eps, tol, max_iter, anisotropic = checked_settings(lam, sigma, eps, tol,
+                                                                   max_iter, anisotropic)
+    auto = lam == "auto"
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
     if clean is not None:
         clean = _checked_image("clean", clean)
         if clean.shape != f.shape:
             raise ValueError(f"clean must have the shape of f {f.shape}, got {clean.shape}")
-    if not isinstance(method, (Optimizer, str)):
-        raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
+    checked_method(method)
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     if auto:
         if sigma is None:
@@ -291,6 +278,32 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     if auto:
         res["sigma"], res["sure"] = sigma, trials
     return res
+
+
+def checked_settings(lam, sigma, eps, tol, max_iter, anisotropic):
+    """denoise's settings checked (gdfast.dask.denoise's too): (lam, sigma,
+    eps, tol, max_iter, anisotropic), lam a float or 'auto'; ValueError or
+    TypeError naming the argument."""
+    auto = isinstance(lam, str)
+    if auto and lam != "auto":
+        raise ValueError(f"lam must be a number >= 0 or 'auto', got {lam!r}")
+    if not auto:
+        lam = check.non_negative("lam", lam)
+        if sigma is not None:
+            raise ValueError("sigma is used only with lam='auto' (it sets how lam is chosen); "
+                             f"got sigma={sigma!r} with lam={lam!r}")
+    elif sigma is not None:
+        sigma = check.positive("sigma", sigma)
+    if eps is not None:
+        eps = checked_eps("eps", eps)
+    return (lam, sigma, eps, check.non_negative("tol", tol),
+            check.whole_number("max_iter", max_iter, 0), check.boolean("anisotropic", anisotropic))
+
+
+def checked_method(method):
+    """TypeError unless method is a name or an optimizer object."""
+    if not isinstance(method, (Optimizer, str)):
+        raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
 
 
 def choose_lam(f, sigma, eps=None, anisotropic=False):

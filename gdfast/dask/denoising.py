@@ -19,7 +19,7 @@ import numpy as np
 import zarr
 
 from .. import _validation as check
-from .._denoise import checked_eps, stages_of
+from .._denoise import checked_method, checked_settings, stages_of
 from .._denoise import denoise as gdfast_denoise
 from .._optimizers import Optimizer
 from .._run import (STATUS_OF_CODE, History, OptimizeResult, Status, deferred_interrupt,
@@ -108,26 +108,13 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
     goes on from it).
     """
     x = _as_dask_array("f", f, None if isinstance(chunks, str) else chunks)
-    auto = isinstance(lam, str)
-    if auto and lam != "auto":
-        raise ValueError(f"lam must be a number >= 0 or 'auto', got {lam!r}")
-    if not auto:
-        lam = check.non_negative("lam", lam)
-        if sigma is not None:
-            raise ValueError("sigma is used only with lam='auto' (it sets how lam is chosen); "
-                             f"got sigma={sigma!r} with lam={lam!r}")
-    elif sigma is not None:
-        sigma = check.positive("sigma", sigma)
-    if eps is not None:
-        eps = checked_eps("eps", eps)
-    tol = check.non_negative("tol", tol)
-    max_iter = check.whole_number("max_iter", max_iter, 0)
+    lam, sigma, eps, tol, max_iter, anisotropic = checked_settings(lam, sigma, eps, tol,
+                                                                   max_iter, anisotropic)
+    auto = lam == "auto"
+    checked_method(method)
     if sweep != "auto":
         sweep = check.whole_number("sweep", sweep, 1)
-    anisotropic = check.boolean("anisotropic", anisotropic)
     resume = check.boolean("resume", resume)
-    if not isinstance(method, (Optimizer, str)):
-        raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
     if isinstance(chunks, str) and chunks != "auto":
         raise ValueError(f"chunks must be 'auto', None or a chunk shape, got {chunks!r}")
     path = workdir.checked_store(store, resume)
