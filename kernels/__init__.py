@@ -23,7 +23,7 @@ give bitwise the same numbers. Kernels do not validate: the facade in
 @njit objective; ``reductions`` the norms the convergence checks use;
 ``tv`` the smoothed total-variation energy and gradient of images, and
 ``tv_descent`` one denoising iteration in one pass (that gradient fused with
-any update rule); ``guard`` a step that is skipped when the gradient holds
+any update rule), ``tv_tiles`` K of them by cache-sized tiles; ``guard`` a step that is skipped when the gradient holds
 NaN or inf. ``jit`` compiles every kernel and keeps it on disk;
 ``function_refs`` passes functions to kernels in a form whose compiled code
 is cached too (``cacheable``, ``cached_objective``).

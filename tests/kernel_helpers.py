@@ -10,6 +10,8 @@ import numba
 import numpy as np
 import pytest
 
+import gdfast
+
 JIT_DISABLED = bool(numba.config.DISABLE_JIT)
 SIZES = (0, 1, 7, 1000) if JIT_DISABLED else (0, 1, 7, 1000, 100_003)
 STEPS = 100
@@ -39,3 +41,21 @@ def assert_rel_close(actual, desired, rtol=1e-12, what="array"):
         i = int(np.argmax(np.where(bad, err / np.maximum(np.abs(desired), 1e-300), 0)))
         pytest.fail(f"{what}: {int(bad.sum())} of {actual.size} elements off by more than "
                     f"{rtol:g} relative; worst at [{i}]: {actual[i]!r} vs {desired[i]!r}")
+
+
+# an optimizer of every rule with non-default options, for the fused TV kernels' tests
+TV_RULES = {
+    "gd": lambda: gdfast.SGD(lr=0.02),
+    "momentum": lambda: gdfast.SGD(lr=0.02, momentum=0.8, dampening=0.1, weight_decay=0.01),
+    "nesterov": lambda: gdfast.SGD(lr=0.02, momentum=0.7, nesterov=True),
+    "adagrad": lambda: gdfast.Adagrad(lr=0.05, lr_decay=0.01),
+    "rmsprop": lambda: gdfast.RMSprop(lr=0.01, centered=True, momentum=0.5),
+    "adam": lambda: gdfast.Adam(lr=0.01, amsgrad=True),
+    "adamw": lambda: gdfast.AdamW(lr=0.01),
+    "adamax": lambda: gdfast.Adamax(lr=0.01),
+    "nadam": lambda: gdfast.NAdam(lr=0.01),
+    "radam": lambda: gdfast.RAdam(lr=0.01),
+    "adadelta": lambda: gdfast.Adadelta(),
+    "rprop": lambda: gdfast.Rprop(lr=0.01),
+    "lion": lambda: gdfast.Lion(lr=0.001),
+}

@@ -14,7 +14,8 @@ EXAMPLES = """examples:
   gdfast bench startup                  # whole processes: first and second run
   gdfast bench quality                  # denoising quality per time, against the anchors
   gdfast bench dask                     # gdfast.dask beside the in-memory run (needs gdfast[dask])
-  gdfast bench dask --out-of-core       # also a volume 1.5x the machine's RAM"""
+  gdfast bench dask --out-of-core       # also a volume 1.5x the machine's RAM
+  gdfast bench blocking                 # K iterations by tiles against the fused pass"""
 
 SUITES = {
     "denoise": "one TV-denoising iteration per optimizer against numpy, the pure-Python "
@@ -29,6 +30,8 @@ SUITES = {
                "and the time to the best PSNR beside scikit-image and pyproximal",
     "dask": "gdfast.dask.denoise on a LocalCluster beside the in-memory run (throughput, "
             "bit for bit), apply_parallel's seams, and out of core",
+    "blocking": "K iterations by cache-sized tiles (temporal blocking) against denoise's "
+                "fused pass at 2048^2 and 4096^2, beside a STREAM triad",
 }
 
 
@@ -97,6 +100,18 @@ def _add_suite_arguments(name, p):
                        help="also a volume whose working set is 1.5x this machine's RAM")
         p.add_argument("--folder", metavar="DIR", default=None,
                        help="where the zarr arrays go (default: the temporary folder)")
+    elif name == "blocking":
+        p.add_argument("--sizes", type=int, nargs="+", metavar="N", default=[2048, 4096],
+                       help="image sides (default 2048 4096)")
+        p.add_argument("--sweeps", type=int, nargs="+", metavar="K", default=[8, 32],
+                       help="iterations per tile visit (default 8 32)")
+        p.add_argument("--tiles", type=int, nargs="+", metavar="C", default=[256, 512],
+                       help="tile sides (default 256 512)")
+        p.add_argument("--slabs", type=int, nargs="*", metavar="R", default=[256],
+                       help="slabs of R whole rows (default 256)")
+        p.add_argument("--iterations", type=int, default=64,
+                       help="iterations per timed call, a multiple of every K (default 64)")
+        p.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
     elif name == "memory":
         p.add_argument("--n", type=int, default=16_000_000,
                        help="parameters of the Adam runs, pixels of the denoised image "
@@ -146,6 +161,12 @@ def run_bench(args, parsers):
                                      sweep=args.sweep, workers=args.workers, rounds=args.rounds,
                                      seam_size=args.seam_size, out_of_core=args.out_of_core,
                                      folder=args.folder)
+    elif args.suite == "blocking":
+        from .blocking import run_blocking_benchmark
+        results = run_blocking_benchmark(sizes=tuple(args.sizes), sweeps=tuple(args.sweeps),
+                                         tiles=tuple(args.tiles), slabs=tuple(args.slabs),
+                                         iterations=args.iterations,
+                                         rounds=args.rounds)
     elif args.suite == "memory":
         from .memory import run_memory_benchmark
         results = run_memory_benchmark(n=args.n)

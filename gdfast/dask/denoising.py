@@ -2,7 +2,9 @@
 
 The run is the in-memory run's, bit for bit (the iterate; the energies are
 summed in another order): the steps are cut into sweeps of at most
-``sweep`` iterations, each sweep one task per chunk (gdfast.dask.tiles),
+``sweep`` iterations (each stage's steps in sweeps of equal length, within
+one: 64 steps at sweep=50 are two sweeps of 32, less halo work than 50 and
+14), each sweep one task per chunk (gdfast.dask.tiles),
 the iterate and state double-buffered in a zarr group on disk
 (gdfast.dask.workdir). Between sweeps the client applies denoise's stopping
 rules to every iterate of the sweep, in order; a rule that fires inside a
@@ -76,8 +78,9 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
              optimizer state double-buffered, and the progress
              (gdfast.dask.workdir). Needs 2 + 2 * (state arrays) + 1 arrays
              of f's size on disk (momentum: 5).
-    sweep    iterations per sweep (K >= 1): each task reads its chunk with a
-             halo of K + 1 and runs K iterations; the redundant work is
+    sweep    iterations per sweep at most (K >= 1; a stage's steps are cut
+             into sweeps of equal length, within one): each task reads its
+             chunk with a halo of K + 1 and runs K iterations; the redundant work is
              ((c + 2 (K + 1)) / c)^d - 1 for chunks of side c split along d
              axes, against one read and write of the arrays per sweep.
              'auto' (default): auto_sweep, the longest K with at most 40%
@@ -316,6 +319,13 @@ def _digest(x, path):
     return workdir.digest_of([d for d, _, _ in results])
 
 
+def sweep_length(rest, sweep):
+    """The next sweep's iterations when ``rest`` remain in the stage: the
+    rest cut into the fewest sweeps of at most ``sweep``, of equal length
+    within one (64 at sweep=50: 32, then 32)."""
+    return -(-rest // -(-rest // sweep)) if rest > 0 else 0
+
+
 def _run_sweep(path, run, shape, chunk, source, target, state_source, stage, lam, anisotropic,
                t0, n):
     """One sweep over every chunk; returns float64 (n + 1, 2): (E, max|g|) of
@@ -363,7 +373,7 @@ def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol
         first = stage_start(starts, nit if nit < max_iter else max(nit - 1, 0))
         stage = stages[starts.index(first)]
         later = [s for s in starts if s > nit]
-        n = max(min(sweep, max_iter - nit, (later[0] if later else max_iter) - nit), 0)
+        n = sweep_length(max(min(max_iter, later[0] if later else max_iter) - nit, 0), sweep)
         target = 0 if buffer != 0 else 1
         records = run(n, target, first, stage)
         stop_at = None

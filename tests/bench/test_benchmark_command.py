@@ -177,3 +177,31 @@ def test_dask_suite_prints_every_section_and_writes_json(tmp_path, capsys):
     assert results["seams"]["apply_parallel_depth0"]["max_deviation"] > 1e-3
     assert [t["target"] for t in results["targets"]] == [">= 0.6x, bit for bit"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dask.json"]   # its arrays removed
+
+
+def test_blocking_suite_prints_every_candidate_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "blocking.json"
+    assert main(["bench", "blocking", "--sizes", "96", "--sweeps", "2", "4", "--tiles", "40",
+                 "--slabs", "24", "--iterations", "4", "--rounds", "2", "--json",
+                 str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "STREAM triad" in out and "[96^2] 7 candidates" in out
+    for name in ("fused (denoise's pass)", "tiled K=2 c=40", "tiled K=4 c=40",
+                 "tiled K=4 slabs of 24 rows", "fused, one thread", "best tiling"):
+        assert name in out
+    results = json.loads(path.read_text())
+    rows = results["sizes"]["96"]
+    tiled = [name for name in rows if name.startswith("tiled")]
+    assert len(tiled) == 4 and all(rows[name]["same_bits"] is True for name in tiled)
+    # bytes per pixel-iteration: 24 (u, f, v read) with the halo's share, 16 written, over K
+    assert 40 / 4 < rows["tiled K=4 c=40"]["bytes_per_pixel_iteration"] < 40 / 2
+    assert [t["target"] for t in results["targets"]] == ["> 1.0x to make it denoise's path",
+                                                         "all"]
+
+
+def test_blocking_suite_refuses_iterations_not_a_multiple_of_every_sweep(capsys):
+    assert main(["bench", "blocking", "--sizes", "32", "--sweeps", "3", "--iterations",
+                 "4"]) == 1
+    captured = capsys.readouterr()
+    assert "iterations: expected a multiple of every sweep (3,), got 4" in captured.err
+    assert "candidates" not in captured.out                 # refused before any work

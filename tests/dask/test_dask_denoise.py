@@ -175,3 +175,16 @@ def test_lam_auto_is_chosen_on_the_central_crop(tmp_path):
     assert np.array_equal(got.x.compute(), choice.x)
     given = gdfast.dask.denoise(big, store=tmp_path / "run", max_iter=0, sigma=0.05)
     assert given.lam == gdfast.denoise(big, max_iter=0, sigma=0.05).lam
+
+
+@pytest.mark.parametrize("rest,sweep,lengths", [
+    (64, 50, [32, 32]), (20, 8, [7, 7, 6]), (10, 8, [5, 5]), (7, 8, [7]), (9, 1, [1] * 9),
+    (300, 50, [50] * 6), (101, 50, [34, 34, 33])])
+def test_a_stage_is_cut_into_equal_sweeps_of_at_most_sweep(rest, sweep, lengths):
+    from gdfast.dask.denoising import sweep_length
+    got = []
+    while rest:
+        got.append(sweep_length(rest, sweep))
+        rest -= got[-1]
+    assert got == lengths
+    assert sweep_length(0, 8) == 0

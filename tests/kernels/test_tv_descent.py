@@ -10,22 +10,7 @@ from gdfast import kernels
 from gdfast._denoise import TVObjective
 from gdfast.images import add_noise, synthetic_image
 from gdfast.kernels import tv_descent
-
-OPTIMIZERS = {
-    "gd": lambda: gdfast.SGD(lr=0.02),
-    "momentum": lambda: gdfast.SGD(lr=0.02, momentum=0.8, dampening=0.1, weight_decay=0.01),
-    "nesterov": lambda: gdfast.SGD(lr=0.02, momentum=0.7, nesterov=True),
-    "adagrad": lambda: gdfast.Adagrad(lr=0.05, lr_decay=0.01),
-    "rmsprop": lambda: gdfast.RMSprop(lr=0.01, centered=True, momentum=0.5),
-    "adam": lambda: gdfast.Adam(lr=0.01, amsgrad=True),
-    "adamw": lambda: gdfast.AdamW(lr=0.01),
-    "adamax": lambda: gdfast.Adamax(lr=0.01),
-    "nadam": lambda: gdfast.NAdam(lr=0.01),
-    "radam": lambda: gdfast.RAdam(lr=0.01),
-    "adadelta": lambda: gdfast.Adadelta(),
-    "rprop": lambda: gdfast.Rprop(lr=0.01),
-    "lion": lambda: gdfast.Lion(lr=0.001),
-}
+from kernel_helpers import TV_RULES as OPTIMIZERS
 
 
 def _fused(ndim, parallel):

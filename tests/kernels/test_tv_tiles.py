@@ -1,0 +1,97 @@
+"""K iterations by tiles (gdfast.kernels.tv_tiles) against K whole-image
+fused iterations (tv_descent_step_2d): the same bits for the iterate and the
+state, for every rule, any tile side; inputs only read."""
+import numpy as np
+import pytest
+
+from gdfast.kernels import tv_descent
+from gdfast.kernels.tv_tiles import tv_descent_tiled_2d
+from kernel_helpers import TV_RULES as OPTIMIZERS
+
+
+def _whole_image(f, u, opt, state, t0, K, lam, eps, anisotropic):
+    """K fused iterations of the whole image; their (E, max|g|), iterates t0 .. t0 + K."""
+    u, u_next = u.copy(), np.empty_like(u)
+    work = tv_descent.tv_descent_workspace_2d(f.shape)
+    records = []
+    for j in range(K + 1):
+        t = t0 + j + 1
+        if j < K:
+            records.append(tv_descent.tv_descent_step_2d(
+                u, u_next, f, lam, eps, anisotropic, opt.rule.step, state.arrays, t, opt.lr(t),
+                opt.hyper, work))
+            u, u_next = u_next, u
+        else:
+            spare = tuple(a.copy() for a in state.arrays)      # the step is dropped
+            records.append(tv_descent.tv_descent_step_2d(
+                u, u_next, f, lam, eps, anisotropic, opt.rule.step, spare, t, 0.0, opt.hyper,
+                work))
+    return u, np.array(records)
+
+
+def _tiled(f, u, opt, state, t0, K, tile, lam, eps, anisotropic):
+    H, W = f.shape
+    u_next = np.full_like(u, np.nan)
+    state_next = opt.init(u.ravel())
+    for a in state_next.arrays:
+        a[...] = np.nan
+    rows, cols = tile if isinstance(tile, tuple) else (tile, tile)
+    n_tiles = -(-H // rows) * -(-W // cols)
+    records = np.full((n_tiles, K + 1, 2), np.nan)
+    lrs = np.array([opt.lr(t0 + j + 1) for j in range(K)])
+    tv_descent_tiled_2d(u, u_next, f, lam, eps, anisotropic, opt.rule.step, state.arrays,
+                        state_next.arrays, t0, lrs, opt.hyper, rows, cols, records)
+    return u_next, state_next, records
+
+
+def _started(f, opt, steps, lam, eps, anisotropic):
+    """Iterate ``steps`` of a whole-image run from f, and its state (not fresh)."""
+    u, state = f.copy(), opt.init(f.ravel())
+    if steps:
+        u, _ = _whole_image(f, u, opt, state, 0, steps, lam, eps, anisotropic)
+    return u, state
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("shape,tile,K,anisotropic", [
+    ((37, 29), 8, 3, False),       # tiles smaller than the halo, sides not dividing
+    ((37, 29), 8, 3, True),
+    ((37, 29), 64, 5, False),      # one tile: the whole image
+    ((20, 41), 13, 1, False),      # K = 1
+    ((30, 12), 7, 4, False),       # tiles spanning the width: contiguous views
+    ((41, 23), (9, 23), 3, False), # slabs of whole rows
+    ((41, 23), (5, 11), 2, True),  # oblong tiles
+])
+@pytest.mark.parametrize("name", ["gd", "momentum", "nesterov", "adam"])
+def test_tiles_give_the_bits_of_the_whole_image(name, shape, tile, K, anisotropic):
+    rng = np.random.default_rng(7)
+    f = rng.random(shape)
+    lam, eps = 0.2, 0.05
+    opt = OPTIMIZERS[name]()
+    u, state = _started(f, opt, 2, lam, eps, anisotropic)
+    u_before, state_before = u.copy(), [a.copy() for a in state.arrays]
+    got, got_state, records = _tiled(f, u, opt, state, 2, K, tile, lam, eps, anisotropic)
+    assert np.array_equal(u, u_before)                                     # only read
+    assert all(np.array_equal(a, b) for a, b in zip(state.arrays, state_before))
+    want, want_records = _whole_image(f, u, opt, state, 2, K, lam, eps, anisotropic)
+    assert np.array_equal(got, want)
+    for a, b in zip(got_state.arrays, state.arrays):
+        assert np.array_equal(a, b)
+    # the tiles' energies add up to the image's (summed in another order),
+    # their max|g| is the image's
+    np.testing.assert_allclose(records[:, :, 0].sum(axis=0), want_records[:, 0], rtol=1e-13)
+    assert np.array_equal(records[:, :, 1].max(axis=0), want_records[:, 1])
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_rule_gives_the_same_bits_by_tiles(name):
+    rng = np.random.default_rng(3)
+    f = rng.random((96, 80))
+    lam, eps = 0.1, 0.03
+    opt = OPTIMIZERS[name]()
+    u, state = _started(f, opt, 3, lam, eps, False)
+    got, got_state, _ = _tiled(f, u, opt, state, 3, 6, 24, lam, eps, False)
+    want, _ = _whole_image(f, u, opt, state, 3, 6, lam, eps, False)
+    assert np.array_equal(got, want)
+    for a, b in zip(got_state.arrays, state.arrays):
+        assert np.array_equal(a, b)
