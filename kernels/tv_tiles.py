@@ -5,19 +5,21 @@
 
 takes a 2-D image from iterate k (u, state) to iterate k + K (u_next,
 state_next), K = lrs.size. The image is cut into tiles of tile_rows x
-tile_cols pixels (tile_cols = W: slabs of whole rows); each tile is copied with a halo of K + 1 pixels into buffers of its
-own, runs K fused iterations there (tv_descent.tv_descent_steps_2d, the
-kernel a gdfast.dask task runs on its chunk) and writes its own pixels back.
+tile_cols pixels (tile_cols = W: slabs of whole rows); each tile is copied
+with a halo of K + 1 pixels into buffers of its own, runs K fused
+iterations there (tv_descent.tv_descent_steps_2d, the kernel a gdfast.dask
+task runs on its chunk) and writes its own pixels back.
 Tiles run in parallel (numba's threads). Every pixel gets the bits of K
 calls of tv_descent_step_2d on the whole image.
 
-The idea (issue 18, item 7): a tile small enough for a core's L2 cache
-moves the image through main memory once per K iterations instead of once
-per iteration. `gdfast bench blocking` measures it against the fused pass;
-on the machines measured so far it does not win, because the fused pass is
-bound by its arithmetic, not by memory (docs/benchmarks.md), so
-gdfast.denoise keeps the fused pass. This kernel stays as that benchmark's
-candidate and for users whose machines have less bandwidth per core.
+The idea: a tile small enough for a core's cache moves the image through
+main memory once per K iterations instead of once per iteration. `gdfast
+bench blocking` measures it against the fused pass: the fused pass is bound
+by its arithmetic more than by memory, and tiles of 512^2 with K = 32 win
+0-22% at 2048^2 and 4096^2 (docs/benchmarks.md). gdfast.denoise does not
+take this path yet: the tiles sum the energy over their own pixels, in
+another order than the whole-image kernels, and denoise's energies are
+minimize's bit for bit.
 
 The tile buffers are allocated once per call (K iterations), none per
 iteration; the redundant halo work is ((c + 2K + 2) / c)^2 - 1 for square

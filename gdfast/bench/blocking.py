@@ -129,7 +129,7 @@ def run_blocking_benchmark(sizes=(2048, 4096), sweeps=(8, 32), tiles=(256, 512),
             for r in slabs:
                 cands[f"tiled K={K} slabs of {r} rows"] = Tiled(f, iterations, K, (r, N))
         cands["fused, one thread"] = Fused(f, iterations, parallel=False)
-        reps = max(1, round(iterations * N * N / (iterations * CACHED_SIDE ** 2)))
+        reps = max(1, round(N * N / CACHED_SIDE ** 2))      # as many pixels as the image
         cands[f"fused, one thread, {CACHED_SIDE}^2 (L2)"] = _Repeated(
             Fused(cached, iterations, parallel=False), reps)
         say(f"[{N}^2] {len(cands)} candidates ...")

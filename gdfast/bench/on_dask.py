@@ -73,6 +73,8 @@ def run_dask_benchmark(size=512, iterations=64, sweep="auto", workers=2, rounds=
     work = tempfile.mkdtemp(prefix="gdfast-bench-dask-", dir=folder)
     targets = []
     try:
+        if out_of_core:
+            _check_room_for_out_of_core(work)
         lam, eps = 0.1, 0.01
         shape = (size,) * 3
         source = zarr.create_array(os.path.join(work, "f.zarr"), shape=shape,
@@ -186,6 +188,22 @@ def _seams(side, lam, sweep, work, say):
     return out
 
 
+def _out_of_core_volume():
+    """(RAM, side, working set, work group bytes) of the out-of-core volume."""
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    side = math.ceil((OOC_FACTOR * ram / (4 * 8)) ** (1 / 3))
+    return ram, side, 4 * 8 * side ** 3, 5 * 8 * side ** 3
+
+
+def _check_room_for_out_of_core(work):
+    """ValueError before any work when the folder cannot hold the out-of-core work group."""
+    need = 1.05 * _out_of_core_volume()[3]
+    free = shutil.disk_usage(work).free
+    if free < need:
+        raise ValueError(f"--folder: the out-of-core volume needs {need / 2**30:.1f} GiB free, "
+                         f"{work} has {free / 2**30:.1f} GiB")
+
+
 def _out_of_core(work, lam, eps, sweep, workers, say):
     """A volume whose in-memory working set is OOC_FACTOR x RAM, f drawn lazily.
 
@@ -198,10 +216,7 @@ def _out_of_core(work, lam, eps, sweep, workers, say):
     import dask.array as da
 
     import gdfast.dask
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    side = math.ceil((OOC_FACTOR * ram / (4 * 8)) ** (1 / 3))
-    working_set = 4 * 8 * side ** 3
-    disk = 5 * 8 * side ** 3
+    ram, side, working_set, _ = _out_of_core_volume()
     limit = 2 * 2**30
     sweep = OOC_SWEEP if sweep == "auto" else sweep
     free = shutil.disk_usage(work).free
@@ -209,9 +224,6 @@ def _out_of_core(work, lam, eps, sweep, workers, say):
         f"{working_set / 2**30:.1f} GiB = {working_set / ram:.2f}x RAM "
         f"({ram / 2**30:.1f} GiB); {workers} workers limited to {limit / 2**30:.1f} GiB; "
         f"2 sweeps of {sweep} iterations; disk free {free / 2**30:.1f} GiB")
-    if free < 1.05 * disk:
-        raise RuntimeError(f"--out-of-core needs {1.05 * disk / 2**30:.1f} GiB free in "
-                           f"{work}, it has {free / 2**30:.1f} GiB; pass --folder DIR")
     cluster, client = _cluster(workers, memory_limit=limit)
     try:
         before = client.run(_peak_and_io)

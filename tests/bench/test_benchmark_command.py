@@ -205,3 +205,16 @@ def test_blocking_suite_refuses_iterations_not_a_multiple_of_every_sweep(capsys)
     captured = capsys.readouterr()
     assert "iterations: expected a multiple of every sweep (3,), got 4" in captured.err
     assert "candidates" not in captured.out                 # refused before any work
+
+
+def test_dask_suite_refuses_out_of_core_before_any_work_without_the_disk(tmp_path, capsys,
+                                                                         monkeypatch):
+    import collections
+    from gdfast.bench import on_dask
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(on_dask.shutil, "disk_usage", lambda path: usage(2**40, 0, 2**30))
+    assert main(["bench", "dask", "--out-of-core", "--folder", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "--folder: the out-of-core volume needs" in captured.err
+    assert "GiB free" in captured.err and "[1/3]" not in captured.out
+    assert list(tmp_path.iterdir()) == []                     # its folder removed
