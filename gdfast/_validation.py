@@ -91,11 +91,13 @@ def writable(name, a):
 
 
 def real_array(name, a):
-    """a as a float64 array (no copy when it already is one): real numbers,
-    not empty, all finite. TypeError / ValueError naming ``name`` otherwise.
-    Strings, bools and other objects are refused, never converted."""
+    """a as a float64 ndarray (no copy when it already is one; a subclass
+    becomes a plain ndarray view of it, as the kernels take no other type):
+    real numbers, not empty, all finite. TypeError / ValueError naming
+    ``name`` otherwise. Strings, bools and other objects are refused, never
+    converted."""
     try:
-        x = a if isinstance(a, np.ndarray) else np.asarray(a)
+        x = a if type(a) is np.ndarray else np.asarray(a)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be an array of real numbers, got {type(a).__name__}") from None
     if x.dtype.kind not in "fiu" and not (x.dtype.kind == "O" and all(

@@ -168,3 +168,22 @@ def test_large_problem_uses_parallel_kernels_and_converges():
                           gdfast.SGD(lr=0.5, momentum=0.1), gtol=1e-10, max_iter=200)
     assert res.success
     np.testing.assert_allclose(res.x, c, atol=1e-9)
+
+
+class _Subclass(np.ndarray):
+    pass
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+@pytest.mark.parametrize("max_iter", [0, 5])
+def test_an_ndarray_subclass_x0_is_taken_as_its_values(shape, max_iter):
+    # found by the fuzz tests: a 0-d subclass with max_iter=0 reached a kernel's
+    # type check ("x must be a numpy.ndarray, got _Subclass")
+    def value_and_grad(x):
+        return float(np.sum((x - 1.0) ** 2)), 2.0 * (x - 1.0)
+    x0 = np.zeros(shape).view(_Subclass)
+    res = gdfast.minimize(value_and_grad, x0, "adam", jac=True, max_iter=max_iter)
+    want = gdfast.minimize(value_and_grad, np.zeros(shape), "adam", jac=True,
+                           max_iter=max_iter)
+    assert type(res.x) is np.ndarray and np.array_equal(res.x, want.x)
+    assert res.nit == want.nit == max_iter and np.array_equal(x0, np.zeros(shape))
