@@ -21,10 +21,12 @@ swept in order; every pixel's fluxes p = grad u / phi are computed once
 by the neighbours that need them (the left neighbour's x-flux is carried in
 a register, the y- and z-fluxes of the pixels above and behind sit in row and
 plane buffers); each block recomputes only the fluxes of the row (plane) just
-before it. The energy is summed per row with eight
-accumulators, per block in row order, then over blocks in block order: the
-same bits for any thread count, and the serial and parallel kernels agree
-bit for bit.
+before it. The energy is summed per row (row_sum: eight accumulators over
+each segment of ROW_SEGMENT columns, the segments in order), per block in
+row order, then over blocks in block order: the same bits for any thread
+count, and the serial and parallel kernels agree bit for bit. The segments
+let tiles of whole segments give a row's sum piece by piece
+(gdfast.kernels.tv_tiles).
 
 Workspace (allocated once by the caller, see ``tv_workspace_2d/3d``) holds
 the row buffers of every block and the per-block energies, so a call
@@ -41,6 +43,8 @@ MAX_BLOCKS_2D = 64   # row blocks of a 2-D image (fewer when it has fewer rows)
 MAX_BLOCKS_3D = 16   # plane blocks of a 3-D volume (each holds a plane buffer)
 # row buffers of a 2-D block; buf[ENERGY_ROW, W] holds the block's energy
 FLUX_ROW, ENERGY_ROW = 0, 1
+# a row's energy terms are summed in segments of this many columns (row_sum)
+ROW_SEGMENT = 256
 _ROWS_2D = 2
 
 
@@ -88,6 +92,31 @@ def sum8(a, n):
     for j in range(m, n):
         s0 += a[j]
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@njit(**SERIAL)
+def n_segments(n):
+    """The segments of ROW_SEGMENT entries (the last one shorter) of a row of n."""
+    return (n + ROW_SEGMENT - 1) // ROW_SEGMENT
+
+
+@njit(**SERIAL)
+def segment_sums(a, n, out):
+    """out[s] <- sum8 of a's segment s (entries s * ROW_SEGMENT .. up to n)."""
+    for s in range(n_segments(n)):
+        lo = s * ROW_SEGMENT
+        out[s] = sum8(a[lo:], min(ROW_SEGMENT, n - lo))
+
+
+@njit(**SERIAL)
+def row_sum(a, n):
+    """sum(a[:n]) as the energy of a row is summed: sum8 over each segment of
+    ROW_SEGMENT entries, the segments' sums added in order (for n <=
+    ROW_SEGMENT, sum8 itself: 0.0 + s is s)."""
+    total = 0.0
+    for lo in range(0, n, ROW_SEGMENT):
+        total += sum8(a[lo:], min(ROW_SEGMENT, n - lo))
+    return total
 
 
 @njit(**SERIAL)
@@ -172,7 +201,7 @@ def _block_2d(u, f, lam, eps2, anisotropic, g, buf, r0, r1, want_grad):
     energy = 0.0
     for i in range(r0, r1):
         row_2d(u, f, i, lam, eps2, anisotropic, g[i], buf, want_grad, g[i], False)
-        energy += sum8(buf[ENERGY_ROW], W)
+        energy += row_sum(buf[ENERGY_ROW], W)
     buf[ENERGY_ROW, W] = energy
 
 
@@ -263,7 +292,7 @@ def _block_3d(u, f, lam, eps2, anisotropic, g, buf, k0, k1, want_grad):
         for i in range(H):
             row_3d(u, f, k, i, lam, eps2, anisotropic, g[k, i], buf, want_grad, g[k, i],
                     False)
-            energy += sum8(buf[H + 1], W)
+            energy += row_sum(buf[H + 1], W)
     buf[H + 1, W] = energy
 
 

@@ -32,7 +32,7 @@ from .jit import PARALLEL, SERIAL, njit
 from .reductions import max_abs
 from .tuples import rows
 from .tv import (ENERGY_ROW, block_rows, block_start_2d, block_start_3d, block_total,
-                 n_blocks_2d, n_blocks_3d, row_2d, row_3d, sum8)
+                 n_blocks_2d, n_blocks_3d, row_2d, row_3d, row_sum, segment_sums, sum8)
 
 
 # Workspace rows of a 2-D block, after tv's FLUX_ROW and ENERGY_ROW: the
@@ -54,7 +54,7 @@ def tv_descent_workspace_3d(shape):
 
 
 @njit(**SERIAL)
-def _max_or_nan(a, b):
+def max_or_nan(a, b):
     """max(a, b), NaN if either is NaN."""
     return a if (a > b or a != a) else b
 
@@ -71,10 +71,12 @@ def _row_update(x, g, rule_step, state, lo, t, lr, hyper, step):
 
 @njit(**SERIAL)
 def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
-                      buf, r0, r1, window, step):
+                      buf, r0, r1, window, step, row_sums):
     """Rows r0..r1-1; the energy and max|g| of the pixels inside window
     (rows w0..w1-1, columns c0..c1-1; None: all) go to the last column of
-    buf. The rule steps only if step (else u_next is a copy of u)."""
+    buf, and (unless row_sums is None) row_sums[i - w0] <- the segment sums
+    (tv.segment_sums) of window row i's energy terms. The rule steps only if
+    step (else u_next is a copy of u)."""
     W = u.shape[1]
     g = buf[_G, :W]
     block_start_2d(u, f, lam, eps2, anisotropic, buf, r0)
@@ -83,11 +85,14 @@ def _descent_block_2d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
         row_2d(u, f, i, lam, eps2, anisotropic, g, buf, True, u_next[i], True)
         _row_update(u_next[i], g, rule_step, state, i * W, t, lr, hyper, step)
         if window is None:
-            energy += sum8(buf[ENERGY_ROW], W)
-            g_max = _max_or_nan(g_max, max_abs(g))
+            energy += row_sum(buf[ENERGY_ROW], W)
+            g_max = max_or_nan(g_max, max_abs(g))
         elif window[0] <= i < window[1]:
             energy += sum8(buf[ENERGY_ROW, window[2]:], window[3] - window[2])
-            g_max = _max_or_nan(g_max, max_abs(g[window[2]:window[3]]))
+            g_max = max_or_nan(g_max, max_abs(g[window[2]:window[3]]))
+            if row_sums is not None:
+                segment_sums(buf[ENERGY_ROW, window[2]:], window[3] - window[2],
+                             row_sums[i - window[0]])
     buf[ENERGY_ROW, W], buf[_G, W] = energy, g_max
 
 
@@ -96,7 +101,7 @@ def _totals(work, slot_e, slot_g, col):
     """(energy, max|g|) over the blocks; the energy summed as tv sums it."""
     g_max = 0.0
     for b in range(work.shape[0]):
-        g_max = _max_or_nan(g_max, work[b, slot_g, col])
+        g_max = max_or_nan(g_max, work[b, slot_g, col])
     return block_total(work, work.shape[0], slot_e, col), g_max
 
 
@@ -119,7 +124,7 @@ def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
     for b in range(n):
         r0, r1 = block_rows(u.shape[0], n, b)
         _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
-                          hyper, work[b], r0, r1, None, True)
+                          hyper, work[b], r0, r1, None, True, None)
     return _totals(work, ENERGY_ROW, _G, u.shape[1])
 
 
@@ -131,7 +136,7 @@ def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
     for b in prange(n):
         r0, r1 = block_rows(u.shape[0], n, b)
         _descent_block_2d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
-                          hyper, work[b], r0, r1, None, True)
+                          hyper, work[b], r0, r1, None, True, None)
     return _totals(work, ENERGY_ROW, _G, u.shape[1])
 
 
@@ -156,11 +161,11 @@ def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
             row_3d(u, f, k, i, lam, eps2, anisotropic, g, buf, True, u_next[k, i], True)
             _row_update(u_next[k, i], g, rule_step, state, (k * H + i) * W, t, lr, hyper, step)
             if window is None:
-                energy += sum8(buf[H + 1], W)
-                g_max = _max_or_nan(g_max, max_abs(g))
+                energy += row_sum(buf[H + 1], W)
+                g_max = max_or_nan(g_max, max_abs(g))
             elif window[0] <= k < window[1] and window[2] <= i < window[3]:
                 energy += sum8(buf[H + 1, window[4]:], window[5] - window[4])
-                g_max = _max_or_nan(g_max, max_abs(g[window[4]:window[5]]))
+                g_max = max_or_nan(g_max, max_abs(g[window[4]:window[5]]))
     buf[H + 1, W], buf[H + 2, W] = energy, g_max
 
 
@@ -216,7 +221,7 @@ def tv_tile_workspace_3d(shape):
 
 @njit(**SERIAL)
 def tv_descent_steps_2d(u, scratch, f, lam, eps, anisotropic, rule_step, state, t0, lrs, hyper,
-                        window, records, work):
+                        window, records, row_sums, work):
     """n = lrs.size iterations of ``rule_step`` on a 2-D tile, serially:
 
         u_{j+1} = u_j after rule_step(t = t0 + j + 1, lr = lrs[j]),  j = 0 .. n - 1
@@ -228,38 +233,51 @@ def tv_descent_steps_2d(u, scratch, f, lam, eps, anisotropic, rule_step, state, 
     image's own edge.
 
     u, scratch  float64 (H, W), C-contiguous, not overlapping: the tile of
-                iterate 0 in u; on return both hold iterate n
+                iterate 0 in u; on return u holds iterate n (scratch too
+                when m = n + 1)
     f           float64 (H, W): the data over the tile
     state       the rule's state arrays over the tile (H * W entries, C
                 order, or 0); updated in place; t0: the steps taken before
     lrs         float64 (n,): the learning rate of each step
     window      (w0, w1, c0, c1), int
-    records     float64 (n + 1, 2): records[j] <- (E, max|dE/du|) of iterate
-                j over the window: E summed per row (eight accumulators, as
-                tv) then over the rows in order, so a window's sums do not
+    records     float64 (m, 2), m = n + 1 or n: records[j] <- (E, max|dE/du|)
+                of iterate j over the window, j < m (m = n: iterate n is not
+                evaluated): E summed per row (eight accumulators, as tv)
+                then over the rows in order, so a window's sums do not
                 depend on the tile around it
+    row_sums    None, or float64 (m, w1 - w0, tv.n_segments(c1 - c0)):
+                row_sums[j, i] <- the segment sums of window row i's energy
+                terms at iterate j; with c0 at a multiple of tv.ROW_SEGMENT
+                in the image, those of the image's row (tv.row_sum adds
+                them in order)
     work        tv_tile_workspace_2d(u.shape)
     """
     H, W = u.shape
     a, b = u, scratch
     eps2 = eps * eps
     n = lrs.shape[0]
-    for j in range(n + 1):
+    for j in range(records.shape[0]):
         step = j < n
         lr = lrs[j] if step else 0.0
-        _descent_block_2d(a, b, f, lam, eps2, anisotropic, rule_step, state, t0 + j + 1, lr,
-                          hyper, work[0], 0, H, window, step)
+        if row_sums is None:
+            _descent_block_2d(a, b, f, lam, eps2, anisotropic, rule_step, state, t0 + j + 1,
+                              lr, hyper, work[0], 0, H, window, step, None)
+        else:
+            _descent_block_2d(a, b, f, lam, eps2, anisotropic, rule_step, state, t0 + j + 1,
+                              lr, hyper, work[0], 0, H, window, step, row_sums[j])
         records[j, 0], records[j, 1] = work[0, ENERGY_ROW, W], work[0, _G, W]
         a, b = b, a
+    if records.shape[0] == n and n % 2 == 1:     # iterate n was written to scratch
+        u[...] = scratch
 
 
 @njit(**SERIAL)
 def tv_descent_steps_3d(u, scratch, f, lam, eps, anisotropic, rule_step, state, t0, lrs, hyper,
                         window, records, work):
     """:func:`tv_descent_steps_2d` on a 3-D tile (D, H, W); window (w0, w1,
-    i0, i1, c0, c1) over planes, rows and columns; the energy summed per row
-    and then over the window's rows in (plane, row) order; work:
-    tv_tile_workspace_3d(u.shape)."""
+    i0, i1, c0, c1) over planes, rows and columns; records (n + 1, 2), the
+    energy summed per row and then over the window's rows in (plane, row)
+    order (no row_sums); work: tv_tile_workspace_3d(u.shape)."""
     D, H, W = u.shape
     a, b = u, scratch
     eps2 = eps * eps

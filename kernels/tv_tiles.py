@@ -1,7 +1,8 @@
 """K denoising iterations by tiles in memory: temporal blocking on one machine.
 
     tv_descent_tiled_2d(u, u_next, f, ..., state, state_next, t0, lrs, hyper,
-                        tile_rows, tile_cols, records)
+                        tile_rows, tile_cols, records, row_sums)
+    image_records(records, row_sums, shape, out)
 
 takes a 2-D image from iterate k (u, state) to iterate k + K (u_next,
 state_next), K = lrs.size. The image is cut into tiles of tile_rows x
@@ -10,27 +11,31 @@ with a halo of K + 1 pixels into buffers of its own, runs K fused
 iterations there (tv_descent.tv_descent_steps_2d, the kernel a gdfast.dask
 task runs on its chunk) and writes its own pixels back.
 Tiles run in parallel (numba's threads). Every pixel gets the bits of K
-calls of tv_descent_step_2d on the whole image.
+calls of tv_descent_step_2d on the whole image, and so do the energies:
+tiles a whole number of row segments wide (tv.ROW_SEGMENT) hand over each
+row segment's energy sum, and image_records adds them up in the order of
+the whole-image kernels.
 
 The idea: a tile small enough for a core's cache moves the image through
-main memory once per K iterations instead of once per iteration. `gdfast
-bench blocking` measures it against the fused pass: the fused pass is bound
-by its arithmetic more than by memory, and tiles of 512^2 with K = 32 win
-0-22% at 2048^2 and 4096^2 (docs/benchmarks.md). gdfast.denoise does not
-take this path yet: the tiles sum the energy over their own pixels, in
-another order than the whole-image kernels, and denoise's energies are
-minimize's bit for bit.
+main memory once per K iterations instead of once per iteration. It is
+gdfast.denoise's path for 2-D images of 1024^2 pixels and more (K = 32,
+tiles of 512^2), where `gdfast bench blocking` measured it 1.3-1.8x faster
+than the fused pass; below that the image's arrays sit in the L3 cache and
+the fused pass wins (docs/benchmarks.md).
 
 The tile buffers are allocated once per call (K iterations), none per
 iteration; the redundant halo work is ((c + 2K + 2) / c)^2 - 1 for square
-tiles of side c, (r + 2K + 2) / r - 1 for slabs of r rows.
+tiles of side c, (r + 2K + 2) / r - 1 for slabs of r rows. The state is read
+from one set of arrays and written to another (tiles read their halos from
+it): one more copy of the optimizer's state than the fused pass needs.
 """
 import numpy as np
 from numba import prange
 from numba.extending import overload
 
-from .jit import PARALLEL, njit
-from .tv_descent import tv_descent_steps_2d, tv_tile_workspace_2d
+from .jit import PARALLEL, SERIAL, njit
+from .tv import ROW_SEGMENT, block_rows, n_blocks_2d, n_segments
+from .tv_descent import max_or_nan, tv_descent_steps_2d, tv_tile_workspace_2d
 
 
 def tiles_of(arrays, shape, rows, cols):
@@ -79,7 +84,7 @@ def _put_tiles(arrays, shape, rows, cols, tiles, tile_shape, tile_rows, tile_col
 
 @njit(**PARALLEL)
 def tv_descent_tiled_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, state_next, t0,
-                        lrs, hyper, tile_rows, tile_cols, records):
+                        lrs, hyper, tile_rows, tile_cols, records, row_sums):
     """K = lrs.size iterations of ``rule_step`` on a 2-D image, by tiles:
 
         u_next, state_next <- iterate t0 + K, from u, state (iterate t0)
@@ -93,11 +98,20 @@ def tv_descent_tiled_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, s
                   overlapping: tiles read their halos from state)
     t0            the steps taken before; lrs float64 (K,): each step's lr
     tile_rows, tile_cols   the tiles' shape in pixels (>= 1 each)
-    records       float64 (n_tiles, K + 1, 2), n_tiles = ceil(H / tile_rows)
-                  * ceil(W / tile_cols), tiles in C order: records[b, j] <- (E,
-                  max|dE/du|) of iterate t0 + j over tile b's own pixels
+    records       float64 (n_tiles, m, 2), m = K or K + 1, n_tiles =
+                  ceil(H / tile_rows) * ceil(W / tile_cols), tiles in C
+                  order: records[b, j] <- (E, max|dE/du|) of iterate t0 + j
+                  over tile b's own pixels (m = K: iterate t0 + K is not
+                  evaluated, as K calls of tv_descent_step_2d do not)
+    row_sums      None, or float64 (m, H, tv.n_segments(W)): row_sums[j, i]
+                  <- the segment sums of row i's energy terms at iterate t0
+                  + j, from which image_records gives the energies of
+                  tv_descent_step_2d bit for bit; then tile_cols must be a
+                  multiple of tv.ROW_SEGMENT or >= W (ValueError otherwise)
     """
     H, W = u.shape
+    if row_sums is not None and tile_cols % ROW_SEGMENT != 0 and tile_cols < W:
+        raise ValueError("tile_cols must be a multiple of tv.ROW_SEGMENT or >= W for row_sums")
     halo = lrs.shape[0] + 1
     ny = (H + tile_rows - 1) // tile_rows
     nx = (W + tile_cols - 1) // tile_cols
@@ -113,9 +127,46 @@ def tv_descent_tiled_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, s
         tf = f[rows, cols].copy()    # is overwritten (u is not) and sits in the cache
         ts = tiles_of(state, (H, W), rows, cols)
         window = (r0 - R0, r1 - R0, c0 - C0, c1 - C0)
-        tv_descent_steps_2d(tu, np.empty_like(tu), tf, lam, eps, anisotropic, rule_step, ts, t0,
-                            lrs, hyper, window, records[b], tv_tile_workspace_2d(tu.shape))
+        if row_sums is None:
+            tv_descent_steps_2d(tu, np.empty_like(tu), tf, lam, eps, anisotropic, rule_step, ts,
+                                t0, lrs, hyper, window, records[b], None,
+                                tv_tile_workspace_2d(tu.shape))
+        else:
+            s0 = c0 // ROW_SEGMENT
+            tv_descent_steps_2d(tu, np.empty_like(tu), tf, lam, eps, anisotropic, rule_step, ts,
+                                t0, lrs, hyper, window, records[b],
+                                row_sums[:, r0:r1, s0:s0 + n_segments(c1 - c0)],
+                                tv_tile_workspace_2d(tu.shape))
         own_rows, own_cols = slice(r0 - R0, r1 - R0), slice(c0 - C0, c1 - C0)
         u_next[r0:r1, c0:c1] = tu[own_rows, own_cols]
         put_tiles(state_next, (H, W), slice(r0, r1), slice(c0, c1), ts, tu.shape, own_rows,
                   own_cols)
+
+
+@njit(**SERIAL)
+def image_records(records, row_sums, shape, out):
+    """out[j] <- (E, max|dE/du|) of the image at iterate t0 + j from a
+    tv_descent_tiled_2d call's records and row_sums: bit for bit what
+    tv_descent_step_2d returns there (E summed per row as tv.row_sum, per
+    block of rows in order, then over blocks; max|g| exact in any order).
+
+    records (n_tiles, m, 2), row_sums (m, H, n_segments(W)), shape (H, W),
+    out float64 (m, 2).
+    """
+    H = shape[0]
+    n = n_blocks_2d(shape)
+    for j in range(row_sums.shape[0]):
+        total = 0.0
+        for b in range(n):
+            r0, r1 = block_rows(H, n, b)
+            energy = 0.0
+            for i in range(r0, r1):
+                row = 0.0
+                for s in range(row_sums.shape[2]):
+                    row += row_sums[j, i, s]
+                energy += row
+            total += energy
+        g_max = 0.0
+        for b in range(records.shape[0]):
+            g_max = max_or_nan(g_max, records[b, j, 1])
+        out[j, 0], out[j, 1] = total, g_max

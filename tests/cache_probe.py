@@ -10,6 +10,7 @@ compare processes bit for bit). Runs:
     denoise-momentum-2d, denoise-nesterov-2d (128x128, the serial kernel),
     denoise-momentum-2d-parallel (256x256, the parallel kernel),
     denoise-auto-2d (lam chosen: estimate_sigma and the SURE sums),
+    denoise-tiled-2d (the smallest image that takes denoise's tiled path),
     denoise-momentum-3d, denoise-adam-3d, dask-tiles-2d, dask-tiles-3d
     (gdfast.dask.denoise on dask's threads: the tile kernels a worker runs),
     minimize-batch (gdfast.problems' relaxometry objective), minimize-inplace (the same objective, one pixel),
@@ -52,6 +53,13 @@ def run(name):
                                     chunks=tuple(max(s // 2, 1) for s in f.shape))
             x = r.x.compute(scheduler="threads")
         return _digest(x, [r.fun])
+    if name == "denoise-tiled-2d":
+        import math
+
+        from gdfast import _denoise
+        side = math.isqrt(_denoise.BLOCK_MIN_PIXELS - 1) + 1
+        r = gdfast.denoise(rng.random((side, side)), 0.1, max_iter=40)
+        return _digest(r.x, [r.fun])
     if name.startswith("denoise"):
         _, method, dims, *parallel = name.split("-")
         shape = ((256, 256) if parallel else (128, 128)) if dims == "2d" else (8, 24, 24)

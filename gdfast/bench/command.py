@@ -101,12 +101,13 @@ def _add_suite_arguments(name, p):
         p.add_argument("--folder", metavar="DIR", default=None,
                        help="where the zarr arrays go (default: the temporary folder)")
     elif name == "blocking":
-        p.add_argument("--sizes", type=int, nargs="+", metavar="N", default=[2048, 4096],
-                       help="image sides (default 2048 4096)")
-        p.add_argument("--sweeps", type=int, nargs="+", metavar="K", default=[8, 32],
-                       help="iterations per tile visit (default 8 32)")
+        p.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                       default=[512, 1024, 2048, 4096],
+                       help="image sides (default 512 1024 2048 4096)")
+        p.add_argument("--sweeps", type=int, nargs="+", metavar="K", default=[16, 32],
+                       help="iterations per tile visit (default 16 32)")
         p.add_argument("--tiles", type=int, nargs="+", metavar="C", default=[256, 512],
-                       help="tile sides (default 256 512)")
+                       help="tile sides, multiples of 256 (default 256 512)")
         p.add_argument("--slabs", type=int, nargs="*", metavar="R", default=[256],
                        help="slabs of R whole rows (default 256)")
         p.add_argument("--iterations", type=int, default=64,

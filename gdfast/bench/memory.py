@@ -35,10 +35,17 @@ from numba import njit
 SCENARIOS = ("step", "minimize-raise", "minimize-stop", "cli-denoise", "cli-denoise-auto")
 STEPS = 20
 TARGET = 1.1
-# image buffers above the baseline for `gdfast denoise`: the run's four + one;
-# with lam chosen, one more
-CLI_TARGET = 5.0
-CLI_AUTO_TARGET = 6.0
+# image buffers above the baseline for `gdfast denoise`: the run's four (f,
+# two iterates, the momentum), a second momentum on the tiled path (2-D
+# images of 1024^2 and more, as here), at most one for reading and writing;
+# with lam chosen, the perturbed f besides
+CLI_TARGET = 6.0
+CLI_AUTO_TARGET = 7.0
+# and, on the tiled path, the tiles' own buffers, whatever the image's size:
+# per thread a tile with its halo ((512 + 66)^2 pixels) of the iterate, its
+# scratch, f and the momentum (10 MiB), allowed three times over for what
+# the allocator keeps of the tiles freed before
+TILE_MIB = 64
 
 
 @njit(cache=True, nogil=True)
@@ -161,18 +168,22 @@ def run_memory_benchmark(n=16_000_000, out=None):
     r = rows["minimize-stop"]["ratio"]
     say(f"  minimize-stop (the default, keeps the last finite iterate): {r:.2f}x  (reported; "
         f"expected about 1.25x: one more copy of x)")
+    tiles = TILE_MIB * 2**20 / (8 * math.isqrt(n) ** 2)           # in image buffers
     r = rows["cli-denoise"]["ratio"]
-    ok = r <= CLI_TARGET
+    ok = r <= CLI_TARGET + tiles
     met += ok
-    say(f"  cli-denoise: peak above baseline = {r:.2f} image buffers  (target <= {CLI_TARGET:g}: "
-        f"the run's 4 + at most 1 for reading and writing: {'met' if ok else 'NOT met'})")
+    say(f"  cli-denoise: peak above baseline = {r:.2f} image buffers  (target <= "
+        f"{CLI_TARGET:g} + {TILE_MIB} MiB = {CLI_TARGET + tiles:.2f}: the run's 4, the tiled "
+        f"path's second momentum and tiles, at most 1 for reading and writing: "
+        f"{'met' if ok else 'NOT met'})")
     r = rows["cli-denoise-auto"]["ratio"]
-    ok = r <= CLI_AUTO_TARGET
+    ok = r <= CLI_AUTO_TARGET + tiles
     met += ok
     say(f"  cli-denoise-auto: peak above baseline = {r:.2f} image buffers  (target <= "
-        f"{CLI_AUTO_TARGET:g}: and the perturbed f while lam is chosen: "
-        f"{'met' if ok else 'NOT met'})")
-    return dict(n=n, steps=STEPS, scenarios=rows, targets_met=met, targets=4)
+        f"{CLI_AUTO_TARGET:g} + {TILE_MIB} MiB = {CLI_AUTO_TARGET + tiles:.2f}: and the "
+        f"perturbed f while lam is chosen: {'met' if ok else 'NOT met'})")
+    return dict(n=n, steps=STEPS, scenarios=rows, targets_met=met, targets=4,
+                tile_buffers=tiles)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ written back in their own bit depth; float .npy data are denoised as stored.
 Colour images are denoised one channel at a time; alpha is kept as it is.
 Every page of a multi-page TIFF or animated PNG is denoised (page by page,
 or as one volume with --volume) and written as a multi-page TIFF or .npy.
-Ctrl-C stops after the iteration in progress, saves the checkpoint (with
---checkpoint) and writes no OUTPUT.
+Ctrl-C stops after the iteration (on images of 1024^2 pixels or more, the
+block of up to 32) in progress, saves the checkpoint (with --checkpoint) and
+writes no OUTPUT.
 Exit status: 0 done, 1 a file problem, 2 a bad argument, 130 interrupted.""",
     "demo": """examples:
   gdfast demo -o figures
@@ -77,18 +78,12 @@ def _denoise(args):
     print(f"{args.input}: {picture.describe()}; lam={lam}, eps={eps}, method={args.method}"
           + ("" if progress else " (pip install tqdm for a progress bar)"))
     planes, start = [], time.perf_counter()
-    first_step = []                              # when the first iteration (and compilation) ended
-
-    def note_first_step(intermediate):
-        if not first_step:
-            first_step.append(time.perf_counter())
-
     for name, plane, ckpt, resume in zip(names, picture.planes, checkpoints, resumes):
         what = ("channel " + name if len(name) == 1 else name) if name else ""
         if args.resume and not resume:
             print(f"  no checkpoint {ckpt}: {what or 'the image'} starts afresh")
         res = denoise(plane, lam, args.eps, method=args.method, max_iter=args.max_iter,
-                      tol=args.tol, callback=note_first_step,
+                      tol=args.tol,
                       progress=f"denoise {name}".rstrip() if progress else False,
                       checkpoint=ckpt, checkpoint_every=args.checkpoint_every if ckpt else 0,
                       resume=resume, sigma=args.sigma)
@@ -116,10 +111,7 @@ def _denoise(args):
               f"after {res.nit} iterations ({res.status}: {res.message})")
     seconds = time.perf_counter() - start
     write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
-    before = "choosing lam and the first iteration" if lam == "auto" else "the first iteration"
-    compiling = (f" ({before}, with compiling or loading the kernels from the cache: "
-                 f"{first_step[0] - start:.2f} s)" if first_step else "")
-    print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s{compiling}")
+    print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s")
     return 0
 
 

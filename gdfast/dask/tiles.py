@@ -98,15 +98,15 @@ def run_chunk(sweep: Sweep, index: tuple) -> np.ndarray:
         for name, a in zip(state.names, state.arrays):
             if a.size:
                 a[...] = opened(sweep, f"{name}.{sweep.state_source}")[tile].ravel()
-    ndim = u.ndim
-    steps = tv_descent.tv_descent_steps_2d if ndim == 2 else tv_descent.tv_descent_steps_3d
-    workspace = (tv_descent.tv_tile_workspace_2d if ndim == 2
-                 else tv_descent.tv_tile_workspace_3d)
     lrs = np.array([optimizer.lr(sweep.t0 + j + 1) for j in range(sweep.n)], dtype=np.float64)
     records = np.empty((sweep.n + 1, 2))
-    steps(u, np.empty_like(u), f, sweep.lam, sweep.eps, sweep.anisotropic,
-          cacheable(optimizer.rule.step), state.arrays, sweep.t0, lrs, optimizer.hyper, window,
-          records, workspace(u.shape))
+    arguments = (u, np.empty_like(u), f, sweep.lam, sweep.eps, sweep.anisotropic,
+                 cacheable(optimizer.rule.step), state.arrays, sweep.t0, lrs, optimizer.hyper,
+                 window, records)
+    if u.ndim == 2:
+        tv_descent.tv_descent_steps_2d(*arguments, None, tv_descent.tv_tile_workspace_2d(u.shape))
+    else:
+        tv_descent.tv_descent_steps_3d(*arguments, tv_descent.tv_tile_workspace_3d(u.shape))
     if sweep.n:
         opened(sweep, f"u.{sweep.target}")[own] = u[inner]
         for name, a in zip(state.names, state.arrays):

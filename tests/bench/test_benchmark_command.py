@@ -106,12 +106,16 @@ def test_memory_suite_measures_peak_rss_in_fresh_interpreters(capsys):
     assert rows["step"]["ratio"] <= 1.1 and rows["minimize-raise"]["ratio"] <= 1.1
     assert 1.15 <= rows["minimize-stop"]["ratio"] <= 1.35        # one copy of x more
     # gdfast denoise on a float64 .npy: the run's four image buffers (f, two
-    # iterates, momentum) and at most one more for reading and writing
-    # (issue 19: it took 5.1, with a copy and the serialised bytes on writing)
-    assert "cli-denoise" in out and rows["cli-denoise"]["ratio"] <= 5.0
+    # iterates, momentum), a second momentum and the tiles' own buffers (64
+    # MiB, 2 image buffers here) on the tiled path (2000^2 takes it) and at
+    # most one more for reading and writing (issue 19: it took 5.1 before
+    # the tiled path, with a copy and the serialised bytes on writing)
+    tiles = 64 * 2**20 / (8 * 2000 ** 2)
+    assert res["tile_buffers"] == tiles
+    assert "cli-denoise" in out and rows["cli-denoise"]["ratio"] <= 6.0 + tiles
     # lam chosen (the default): the perturbed f of the risk estimate besides;
     # the unperturbed trial is reduced to two sums before the perturbed one runs
-    assert rows["cli-denoise-auto"]["ratio"] <= 6.0
+    assert rows["cli-denoise-auto"]["ratio"] <= 7.0 + tiles
     assert res["targets_met"] == 4
 
 
@@ -181,22 +185,30 @@ def test_dask_suite_prints_every_section_and_writes_json(tmp_path, capsys):
 
 def test_blocking_suite_prints_every_candidate_and_writes_json(tmp_path, capsys):
     path = tmp_path / "blocking.json"
-    assert main(["bench", "blocking", "--sizes", "96", "--sweeps", "2", "4", "--tiles", "40",
+    assert main(["bench", "blocking", "--sizes", "300", "--sweeps", "2", "4", "--tiles", "256",
                  "--slabs", "24", "--iterations", "4", "--rounds", "2", "--json",
                  str(path)]) == 0
     out = capsys.readouterr().out
-    assert "STREAM triad" in out and "[96^2] 7 candidates" in out
-    for name in ("fused (denoise's pass)", "tiled K=2 c=40", "tiled K=4 c=40",
+    assert "STREAM triad" in out and "[300^2] 7 candidates" in out
+    for name in ("fused (denoise's pass)", "tiled K=2 c=256", "tiled K=4 c=256",
                  "tiled K=4 slabs of 24 rows", "fused, one thread", "best tiling"):
         assert name in out
     results = json.loads(path.read_text())
-    rows = results["sizes"]["96"]
+    rows = results["sizes"]["300"]
     tiled = [name for name in rows if name.startswith("tiled")]
     assert len(tiled) == 4 and all(rows[name]["same_bits"] is True for name in tiled)
     # bytes per pixel-iteration: 24 (u, f, v read) with the halo's share, 16 written, over K
-    assert 40 / 4 < rows["tiled K=4 c=40"]["bytes_per_pixel_iteration"] < 40 / 2
-    assert [t["target"] for t in results["targets"]] == ["> 1.0x to make it denoise's path",
-                                                         "all"]
+    assert 40 / 4 < rows["tiled K=4 c=256"]["bytes_per_pixel_iteration"] < 40 / 2
+    # 300^2 is below denoise's threshold: the target is that tiles do not win there
+    assert [t["target"] for t in results["targets"]] == ["<= 1.0x", "all"]
+
+
+def test_blocking_suite_refuses_tiles_that_split_row_segments(capsys):
+    assert main(["bench", "blocking", "--sizes", "300", "--sweeps", "2", "--tiles", "40",
+                 "--iterations", "4"]) == 1
+    captured = capsys.readouterr()
+    assert "tiles: expected multiples of 256" in captured.err
+    assert "candidates" not in captured.out                 # refused before any work
 
 
 def test_blocking_suite_refuses_iterations_not_a_multiple_of_every_sweep(capsys):

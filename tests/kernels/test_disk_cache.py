@@ -73,7 +73,7 @@ def probe(*runs, cache_dir, pythonpath=(), env_extra=None, cwd=None):
 
 
 GDFAST_RUNS = ("denoise-momentum-2d", "denoise-nesterov-2d", "denoise-momentum-2d-parallel",
-               "denoise-auto-2d", "denoise-momentum-3d", "denoise-adam-3d", "dask-tiles-2d",
+               "denoise-tiled-2d", "denoise-auto-2d", "denoise-momentum-3d", "denoise-adam-3d", "dask-tiles-2d",
                "dask-tiles-3d", "minimize-batch", "minimize-inplace")
 
 
@@ -85,6 +85,7 @@ def test_the_second_process_compiles_nothing_for_gdfasts_own_paths(tmp_path):
     assert "block_mean_squares_2d" in first["compiled"]
     assert "difference_dot_parallel" in first["compiled"]
     assert "tv_descent_steps_3d" in first["compiled"]        # a Dask worker's tile kernel
+    assert "tv_descent_tiled_2d" in first["compiled"]        # denoise's tiled path
     assert second["compiled"] == []
     assert second["results"] == first["results"]          # loaded code, the same bits
 

@@ -12,8 +12,8 @@ import gdfast
 from gdfast import kernels, reference
 from gdfast.images import add_noise, psnr, synthetic_image
 
-SHAPES = [(1, 1), (1, 6), (6, 1), (9, 13), (70, 3), (130, 67), (1, 1, 1), (2, 5, 4), (5, 1, 3),
-          (17, 6, 9)]
+SHAPES = [(1, 1), (1, 6), (6, 1), (9, 13), (70, 3), (130, 67), (3, 600), (1, 1, 1), (2, 5, 4),
+          (5, 1, 3), (17, 6, 9), (2, 3, 530)]     # rows of 600, 530: 3 row segments
 
 
 def _kernels(ndim):

@@ -1,11 +1,14 @@
 """K iterations by tiles (gdfast.kernels.tv_tiles) against K whole-image
 fused iterations (tv_descent_step_2d): the same bits for the iterate and the
-state, for every rule, any tile side; inputs only read."""
+state, for every rule, any tile side; inputs only read; and with row sums,
+tiles a whole number of row segments wide, the image's energies and max|g|
+to the bit (what gdfast.denoise's tiled path returns)."""
 import numpy as np
 import pytest
 
 from gdfast.kernels import tv_descent
-from gdfast.kernels.tv_tiles import tv_descent_tiled_2d
+from gdfast.kernels.tv import ROW_SEGMENT, n_segments
+from gdfast.kernels.tv_tiles import image_records, tv_descent_tiled_2d
 from kernel_helpers import TV_RULES as OPTIMIZERS
 
 
@@ -29,19 +32,28 @@ def _whole_image(f, u, opt, state, t0, K, lam, eps, anisotropic):
     return u, np.array(records)
 
 
-def _tiled(f, u, opt, state, t0, K, tile, lam, eps, anisotropic):
+def _tiled(f, u, opt, state, t0, K, tile, lam, eps, anisotropic, m=None, row_sums=False):
+    """K iterations by tiles; (iterate, state, records) and with row_sums
+    the image's records from them (image_records). m: the iterates evaluated
+    (K + 1 by default, or K)."""
     H, W = f.shape
+    m = K + 1 if m is None else m
     u_next = np.full_like(u, np.nan)
     state_next = opt.init(u.ravel())
     for a in state_next.arrays:
         a[...] = np.nan
     rows, cols = tile if isinstance(tile, tuple) else (tile, tile)
     n_tiles = -(-H // rows) * -(-W // cols)
-    records = np.full((n_tiles, K + 1, 2), np.nan)
+    records = np.full((n_tiles, m, 2), np.nan)
+    sums = np.full((m, H, n_segments(W)), np.nan) if row_sums else None
     lrs = np.array([opt.lr(t0 + j + 1) for j in range(K)])
     tv_descent_tiled_2d(u, u_next, f, lam, eps, anisotropic, opt.rule.step, state.arrays,
-                        state_next.arrays, t0, lrs, opt.hyper, rows, cols, records)
-    return u_next, state_next, records
+                        state_next.arrays, t0, lrs, opt.hyper, rows, cols, records, sums)
+    if not row_sums:
+        return u_next, state_next, records
+    image = np.full((m, 2), np.nan)
+    image_records(records, sums, f.shape, image)
+    return u_next, state_next, image
 
 
 def _started(f, opt, steps, lam, eps, anisotropic):
@@ -50,6 +62,24 @@ def _started(f, opt, steps, lam, eps, anisotropic):
     if steps:
         u, _ = _whole_image(f, u, opt, state, 0, steps, lam, eps, anisotropic)
     return u, state
+
+
+def _same_bits(f, opt, started, K, tile, lam, eps, anisotropic, **options):
+    """K iterations by tiles from iterate ``started`` of a whole-image run:
+    asserts that they only read their inputs and give the whole image's
+    iterate and state to the bit; returns (the tiled call's records, the
+    whole image's records)."""
+    u, state = _started(f, opt, started, lam, eps, anisotropic)
+    u_before, state_before = u.copy(), [a.copy() for a in state.arrays]
+    got, got_state, records = _tiled(f, u, opt, state, started, K, tile, lam, eps, anisotropic,
+                                     **options)
+    assert np.array_equal(u, u_before)                                     # only read
+    assert all(np.array_equal(a, b) for a, b in zip(state.arrays, state_before))
+    want, want_records = _whole_image(f, u, opt, state, started, K, lam, eps, anisotropic)
+    assert np.array_equal(got, want)
+    for a, b in zip(got_state.arrays, state.arrays):
+        assert np.array_equal(a, b)
+    return records, want_records
 
 
 @pytest.mark.nojit
@@ -67,16 +97,7 @@ def test_tiles_give_the_bits_of_the_whole_image(name, shape, tile, K, anisotropi
     rng = np.random.default_rng(7)
     f = rng.random(shape)
     lam, eps = 0.2, 0.05
-    opt = OPTIMIZERS[name]()
-    u, state = _started(f, opt, 2, lam, eps, anisotropic)
-    u_before, state_before = u.copy(), [a.copy() for a in state.arrays]
-    got, got_state, records = _tiled(f, u, opt, state, 2, K, tile, lam, eps, anisotropic)
-    assert np.array_equal(u, u_before)                                     # only read
-    assert all(np.array_equal(a, b) for a, b in zip(state.arrays, state_before))
-    want, want_records = _whole_image(f, u, opt, state, 2, K, lam, eps, anisotropic)
-    assert np.array_equal(got, want)
-    for a, b in zip(got_state.arrays, state.arrays):
-        assert np.array_equal(a, b)
+    records, want_records = _same_bits(f, OPTIMIZERS[name](), 2, K, tile, lam, eps, anisotropic)
     # the tiles' energies add up to the image's (summed in another order),
     # their max|g| is the image's
     np.testing.assert_allclose(records[:, :, 0].sum(axis=0), want_records[:, 0], rtol=1e-13)
@@ -85,13 +106,33 @@ def test_tiles_give_the_bits_of_the_whole_image(name, shape, tile, K, anisotropi
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_rule_gives_the_same_bits_by_tiles(name):
-    rng = np.random.default_rng(3)
-    f = rng.random((96, 80))
-    lam, eps = 0.1, 0.03
-    opt = OPTIMIZERS[name]()
-    u, state = _started(f, opt, 3, lam, eps, False)
-    got, got_state, _ = _tiled(f, u, opt, state, 3, 6, 24, lam, eps, False)
-    want, _ = _whole_image(f, u, opt, state, 3, 6, lam, eps, False)
-    assert np.array_equal(got, want)
-    for a, b in zip(got_state.arrays, state.arrays):
-        assert np.array_equal(a, b)
+    f = np.random.default_rng(3).random((96, 80))
+    _same_bits(f, OPTIMIZERS[name](), 3, 6, 24, 0.1, 0.03, False)
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("shape,tile,K,m", [
+    ((23, 600), (8, ROW_SEGMENT), 3, 4),          # 3 x 3 tiles, rows of 3 segments
+    ((23, 600), (8, ROW_SEGMENT), 3, 3),          # iterate K not evaluated (odd K: a copy)
+    ((23, 600), (23, 2 * ROW_SEGMENT), 4, 4),     # one tile down, the last one narrower
+    ((23, 600), (5, 600), 2, 3),                  # slabs of whole rows
+    ((30, 300), (64, 1000), 2, 2),                # one tile, wider than the image
+])
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_row_sums_give_the_images_energies_to_the_bit(name, shape, tile, K, m):
+    rng = np.random.default_rng(11)
+    f = rng.random(shape)
+    lam, eps = 0.15, 0.04
+    image, want_records = _same_bits(f, OPTIMIZERS[name](), 1, K, tile, lam, eps, False, m=m,
+                                     row_sums=True)
+    assert np.array_equal(image, want_records[:m])
+
+
+@pytest.mark.nojit
+def test_row_sums_need_tiles_of_whole_segments():
+    f = np.random.default_rng(2).random((10, 2 * ROW_SEGMENT))
+    opt = OPTIMIZERS["gd"]()
+    state = opt.init(f.ravel())
+    with pytest.raises(ValueError, match="tile_cols"):
+        _tiled(f, f.copy(), opt, state, 0, 2, (5, ROW_SEGMENT + 8), 0.1, 0.05, False,
+               row_sums=True)
