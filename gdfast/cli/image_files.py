@@ -1,5 +1,6 @@
 """Images on disk for ``gdfast denoise``: PNG, TIFF and JPEG through Pillow
-(an optional extra: ``pip install "gdfast[images]"``), and numpy's .npy.
+(an optional extra: ``pip install "gdfast[images]"``), 16-bit colour TIFF
+through tifffile (in the same extra), and numpy's .npy.
 
 A file becomes a ``Picture``: float64 planes to denoise one by one, plus what
 is needed to write the result back in the file's own type. Integer images
@@ -7,11 +8,24 @@ is needed to write the result back in the file's own type. Integer images
 image lives on [0, 1] and ``lam`` means the same for both depths (as
 scikit-image's ``img_as_float``); they are written back rounded to the same
 type. Float data (.npy, 32-bit float TIFF) are denoised as stored and
-written back in their own float type.
+written back in their own float type (a float32 result beyond float32's
+range is clipped to its largest finite value, never written as inf). A .npy
+of a non-native byte order (">f8") is read byte-swapped and written back in
+its own byte order.
+
+16-bit colour: Pillow opens 16-bit RGB and RGBA TIFFs as 8-bit images, so
+those (and TIFFs Pillow cannot open: 16-bit gray+alpha) are read with
+tifffile, and 16-bit colour or alpha is written to TIFF with tifffile; a
+one-line error names it when it is missing. Pillow reads 16-bit colour PNGs
+only at 8 bits and cannot write 16-bit colour PNG: the first are refused,
+the second is refused before any work.
 
 Colour: each of R, G and B is denoised on its own, as a gray image with the
 same ``lam`` (channel-by-channel TV; the channels are not coupled). An alpha
 channel is copied through untouched. Palette images are expanded to RGB(A).
+Transparency stored without an alpha channel (a PNG's tRNS chunk: one
+transparent gray or RGB value, or a palette's alpha per entry) becomes an
+alpha channel (gray+alpha, RGBA; 16-bit gray keeps 16 bits), so it is kept.
 
 Several pages (a multi-page TIFF, an animated PNG): every page is denoised,
 none dropped. Gray pages of one size form a stack, denoised page by page
@@ -35,12 +49,16 @@ from .._files import check_can_write, write_atomically
 
 PILLOW_MESSAGE = ('reading and writing PNG, TIFF and JPEG needs Pillow, an optional extra: '
                   'pip install Pillow  (or pip install "gdfast[images]")')
+TIFFFILE_MESSAGE = ('needs tifffile, an optional extra: pip install tifffile  '
+                    '(or pip install "gdfast[images]")')
 FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".jpg": "JPEG", ".jpeg": "JPEG",
            ".npy": "NPY"}
 INTEGER_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _PILLOW_GRAY_16 = ("I;16", "I;16L", "I;16B", "I;16N")
 _PILLOW_EXPAND = {"1": "L", "P": "RGB", "PA": "RGBA"}
+# modes whose transparency (a tRNS chunk) becomes an alpha channel
+_PILLOW_TRANSPARENT = {"1": "LA", "L": "LA", "P": "RGBA", "RGB": "RGBA"}
 
 
 @dataclasses.dataclass
@@ -54,11 +72,14 @@ class Picture:
             or float64 (planes as stored).
     layout  'gray', 'rgb', 'volume' or 'pages' (a stack of gray pages).
     alpha   the alpha channel as stored ((H, W), dtype), or None.
+    npy_byteorder  '=' (native), or '>' / '<': the byte order of the .npy
+            read, in which a .npy output is written (dtype itself is native).
     """
     planes: list
     dtype: np.dtype
     layout: str
     alpha: np.ndarray = None
+    npy_byteorder: str = "="
 
     @property
     def shape(self):
@@ -122,12 +143,13 @@ class Picture:
 
     def write_npy(self, fh):
         """Stream the picture as a .npy file (numpy's format 1.0, as np.save
-        writes it) to the binary file handle fh."""
-        header = dict(descr=np.lib.format.dtype_to_descr(self.dtype), fortran_order=False,
+        writes it) to the binary file handle fh, in the byte order read."""
+        dtype = self.dtype.newbyteorder(self.npy_byteorder)
+        header = dict(descr=np.lib.format.dtype_to_descr(dtype), fortran_order=False,
                       shape=self.shape)
         np.lib.format.write_array_header_1_0(fh, header)
         for _, chunk in self._stored_chunks():
-            fh.write(memoryview(np.ascontiguousarray(chunk)).cast("B"))
+            fh.write(memoryview(np.ascontiguousarray(chunk, dtype=dtype)).cast("B"))
 
 
 # elements converted to the stored type at a time when writing (8 MiB of float64)
@@ -148,9 +170,11 @@ def read_picture(path, volume=False):
 
     .npy: (H, W) gray; (H, W, 3) RGB or (H, W, 4) RGBA; any other 3-D array,
     or any 3-D array with volume=True, a (D, H, W) volume denoised in 3-D.
-    dtype uint8, uint16, float32 or float64; float data must be finite.
+    dtype uint8, uint16, float32 or float64, in either byte order; float data
+    must be finite.
     PNG / TIFF / JPEG: 8-bit gray, 16-bit gray, 32-bit float gray (TIFF), RGB
-    and RGBA (8 bit), gray+alpha, palette and 1-bit images (read as 8-bit).
+    and RGBA (8 bit; 16 bit in TIFF, read with tifffile), gray+alpha, palette
+    and 1-bit images (read as 8-bit); a tRNS chunk's transparency as alpha.
     Several gray pages of one size (multi-page TIFF, animated PNG): a stack
     denoised page by page, or with volume=True one (D, H, W) volume.
     Raises FileNotFoundError for a missing file, ValueError for a file that
@@ -166,9 +190,10 @@ def read_picture(path, volume=False):
         if len(pages) > 1:
             return _stack_of(path, pages, volume)
         return _picture_of(path, pages[0], channels_last=True)
-    array = _read_npy(path)
+    array, byteorder = _read_npy(path)
     colour = array.ndim == 3 and array.shape[-1] in (3, 4) and not volume
-    return _picture_of(path, array, channels_last=colour)
+    picture = _picture_of(path, array, channels_last=colour)
+    return dataclasses.replace(picture, npy_byteorder=byteorder)
 
 
 def estimate_memory(shape, itemsize, colour):
@@ -228,9 +253,12 @@ def check_writable(path, picture, overwrite):
             and picture.alpha is None):
         raise ValueError(f"{path}: {fmt} cannot hold {what} data; write .npy "
                          "(or TIFF for float32 gray)")
-    if picture.dtype == np.uint16 and (picture.layout == "rgb" or picture.alpha is not None):
-        raise ValueError(f"{path}: Pillow cannot write 16-bit colour or alpha ({what}); "
-                         "write .npy to keep 16 bits")
+    if _needs_tifffile(picture):
+        if fmt == "TIFF":
+            _tifffile(f"{path}: writing {what} as TIFF {TIFFFILE_MESSAGE}")
+        else:
+            raise ValueError(f"{path}: Pillow cannot write 16-bit colour or alpha ({what}); "
+                             "write .npy or TIFF to keep 16 bits")
     if fmt == "JPEG" and (picture.dtype != np.uint8 or picture.alpha is not None):
         raise ValueError(f"{path}: JPEG holds 8-bit gray or RGB without alpha, not {what}; "
                          "write PNG or TIFF")
@@ -244,6 +272,18 @@ def write_picture(path, picture, overwrite=False):
     fmt = image_format(path)
     if fmt == "NPY":
         write_atomically(path, picture.write_npy, overwrite)
+        return
+    if _needs_tifffile(picture):
+        tifffile = _tifffile(f"{path}: writing {picture.describe()} as TIFF {TIFFFILE_MESSAGE}")
+        array = picture.stored_array()
+        options = dict(photometric="rgb" if picture.layout == "rgb" else "minisblack")
+        if picture.alpha is not None:
+            options.update(extrasamples=["unassalpha"])
+        # a FileHandle with a name: tifffile takes the name of a file object
+        # for a path, and the temporary's file object is named by its descriptor
+        name = os.path.basename(path)
+        write_atomically(path, lambda fh: tifffile.imwrite(tifffile.FileHandle(fh, name=name),
+                                                           array, **options), overwrite)
         return
     Image = _pillow()
     images = [Image.fromarray(np.ascontiguousarray(page)) for page in picture.stored_pages()]
@@ -261,6 +301,23 @@ def _pillow():
     return Image
 
 
+def _tifffile(message=None):
+    """The tifffile module; without it ModuleNotFoundError(message), or None
+    when no message is given."""
+    try:
+        import tifffile
+    except ImportError:
+        if message is None:
+            return None
+        raise ModuleNotFoundError(message) from None
+    return tifffile
+
+
+def _needs_tifffile(picture):
+    """16-bit colour or alpha, which Pillow cannot write (tifffile writes it as TIFF)."""
+    return picture.dtype == np.uint16 and (picture.layout == "rgb" or picture.alpha is not None)
+
+
 def _read_npy(path):
     try:
         with open(path, "rb") as fh:
@@ -270,9 +327,10 @@ def _read_npy(path):
             shape, _, dtype = read_header(fh)
     except (ValueError, OSError, EOFError, SyntaxError) as err:
         raise ValueError(f"{path}: not a readable .npy file ({err})") from None
-    if dtype not in INTEGER_MAX and dtype not in FLOAT_TYPES:
-        raise ValueError(f"{path}: expected a uint8, uint16, float32 or float64 array, "
-                         f"got {dtype}")
+    native = dtype.newbyteorder("=")            # '>f8' is float64 too
+    if native not in INTEGER_MAX and native not in FLOAT_TYPES:
+        raise ValueError(f"{path}: expected a uint8, uint16, float32 or float64 array "
+                         f"(either byte order), got {dtype}")
     _check_memory(path, shape, dtype.itemsize,
                   colour=len(shape) == 3 and shape[-1] in (3, 4))
     try:
@@ -282,9 +340,12 @@ def _read_npy(path):
     except MemoryError:
         raise ValueError(f"{path}: not enough memory to read {'x'.join(map(str, shape))} "
                          f"{dtype} values") from None
+    byteorder = "=" if array.dtype.isnative else array.dtype.byteorder
+    if byteorder != "=":
+        array = array.byteswap(inplace=True).view(native)       # in place: no second copy
     if array.dtype in FLOAT_TYPES and not np.isfinite(array).all():
         raise ValueError(f"{path}: the array holds NaN or inf")
-    return array
+    return array, byteorder
 
 
 # bytes per value and channels of the Pillow modes read (before conversion)
@@ -306,33 +367,70 @@ def _no_pillow_pixel_limit(Image):
 
 
 def _read_with_pillow(path):
-    """The file's pages as arrays (one for a still image), memory checked first."""
+    """The file's pages as arrays (one for a still image), memory checked first.
+    16-bit colour TIFFs, and TIFFs Pillow cannot open, go to tifffile."""
     Image = _pillow()
     from PIL import ImageSequence, UnidentifiedImageError
+    width = height = None
+    use_tifffile = None           # why tifffile reads the file instead, if it does
     try:
         with _no_pillow_pixel_limit(Image), Image.open(path) as image:
             width, height = image.size
-            itemsize, channels = _MODE_SIZES.get(image.mode, (4, 4))
-            n_pages = getattr(image, "n_frames", 1)
-            _check_memory(path, (height, width) + ((channels,) if channels > 1 else ()),
-                          itemsize, colour=channels > 1, pages=n_pages)
-            if image.format == "PNG" and image.mode in ("RGB", "RGBA") and _png_bit_depth(path) == 16:
-                raise ValueError(f"{path}: a 16-bit colour PNG, which Pillow reads only as 8 bits "
-                                 "per channel; save it as .npy (uint16, (H, W, 3)) to keep 16 bits")
-            pages = [_page_array(path, page) for page in ImageSequence.Iterator(image)]
+            if image.format == "TIFF" and _pillow_truncates_tiff(image):
+                use_tifffile = ("a 16-bit colour TIFF, which Pillow reads only as 8 bits "
+                                "per channel")
+            else:
+                itemsize, channels = _MODE_SIZES.get(image.mode, (4, 4))
+                if _has_transparency(image) and image.mode in _PILLOW_TRANSPARENT:
+                    channels = 4 if channels == 3 else 2
+                elif _has_transparency(image) and image.mode in _PILLOW_GRAY_16:
+                    channels = 2
+                n_pages = getattr(image, "n_frames", 1)
+                _check_memory(path, (height, width) + ((channels,) if channels > 1 else ()),
+                              itemsize, colour=channels > 1, pages=n_pages)
+                if image.format == "PNG" and image.mode in ("RGB", "RGBA") \
+                        and _png_bit_depth(path) == 16:
+                    raise ValueError(f"{path}: a 16-bit colour PNG, which Pillow reads only as 8 "
+                                     "bits per channel; save it as a 16-bit TIFF or as .npy "
+                                     "(uint16, (H, W, 3)) to keep 16 bits")
+                pages = [_page_array(path, page) for page in ImageSequence.Iterator(image)]
     except UnidentifiedImageError:
-        raise ValueError(f"{path}: not an image Pillow can read") from None
+        if image_format(path) != "TIFF" or _tifffile() is None:
+            raise ValueError(f"{path}: not an image Pillow can read") from None
+        use_tifffile = ""                     # 16-bit gray+alpha, signed samples, ...
     except (OSError, SyntaxError, EOFError) as err:     # truncated or corrupt data
         raise ValueError(f"{path}: unreadable image ({err})") from None
     except MemoryError:
         raise ValueError(f"{path}: not enough memory to read a {width}x{height} image") from None
+    if use_tifffile is not None:
+        return _read_with_tifffile(path, use_tifffile)
     return pages
+
+
+def _pillow_truncates_tiff(image):
+    """Whether Pillow reads this TIFF (an opened PIL image) at fewer bits than
+    stored: several bands (RGB, RGBA, ...) of more than 8 bits per sample."""
+    bits = image.tag_v2.get(258, 1)                     # BitsPerSample
+    bits = tuple(bits) if isinstance(bits, (tuple, list)) else (bits,)
+    return len(image.getbands()) > 1 and max(bits) > 8
+
+
+def _has_transparency(image):
+    """Transparency without an alpha channel: a tRNS chunk ('transparency' in
+    info) or a palette with alpha."""
+    palette = getattr(image, "palette", None) if image.mode == "P" else None
+    return "transparency" in image.info or (palette is not None and palette.mode == "RGBA")
 
 
 def _page_array(path, image):
     image.load()
-    image = image.convert(_PILLOW_EXPAND[image.mode]) if image.mode in _PILLOW_EXPAND \
-        else image
+    transparent = _has_transparency(image)
+    if transparent and image.mode in _PILLOW_GRAY_16:
+        gray = np.asarray(image).astype(np.uint16)       # the tRNS value is a 16-bit sample
+        alpha = np.where(gray == image.info["transparency"], 0, 65535).astype(np.uint16)
+        return np.stack([gray, alpha], axis=-1)
+    expand = _PILLOW_TRANSPARENT if transparent else _PILLOW_EXPAND
+    image = image.convert(expand[image.mode]) if image.mode in expand else image
     mode = image.mode
     array = np.asarray(image)
     if mode in _PILLOW_GRAY_16:
@@ -343,6 +441,77 @@ def _page_array(path, image):
                      "float gray, RGB, RGBA); convert the image first")
 
 
+# tifffile's photometric interpretations read, by samples per pixel
+_TIFF_PHOTOMETRIC = {1: "MINISBLACK", 2: "MINISBLACK", 3: "RGB", 4: "RGB"}
+
+
+class _TiffDecodeError(Exception):
+    """tifffile failed decoding a page (truncated data, a codec missing)."""
+
+
+def _read_with_tifffile(path, why):
+    """The TIFF's pages as (H, W) or (H, W, C) uint8 / uint16 arrays in native
+    byte order, read with tifffile; memory checked from the pages' headers
+    before any pixel is decoded. ``why``: what the file is, for the message
+    when tifffile is missing ('' for a file Pillow could not open)."""
+    if why:
+        tifffile = _tifffile(f"{path}: {why}; reading it at 16 bits {TIFFFILE_MESSAGE}")
+    else:
+        tifffile = _tifffile()
+    try:
+        with tifffile.TiffFile(path) as tif:
+            pages = list(tif.pages)
+            if not pages:
+                raise tifffile.TiffFileError("no pages")
+            for page in pages:
+                _check_tiff_page(path, page)
+            first = pages[0]
+            shape = _tiff_page_shape(first)
+            _check_memory(path, shape, first.dtype.itemsize, colour=len(shape) == 3,
+                          pages=len(pages))
+            try:
+                arrays = [_tiff_page_array(page) for page in pages]
+            except MemoryError:
+                raise ValueError(f"{path}: not enough memory to read a "
+                                 f"{'x'.join(map(str, shape))} image") from None
+            except (ValueError, OSError, EOFError, KeyError, IndexError) as err:
+                raise _TiffDecodeError(str(err)) from None
+    except tifffile.TiffFileError:
+        raise ValueError(f"{path}: not an image Pillow or tifffile can read") from None
+    except (OSError, EOFError, _TiffDecodeError) as err:     # truncated, or a codec missing
+        raise ValueError(f"{path}: unreadable TIFF ({err})") from None
+    return arrays
+
+
+def _check_tiff_page(path, page):
+    n = page.samplesperpixel
+    photometric = getattr(page.photometric, "name", str(page.photometric))
+    if page.dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)) \
+            or _TIFF_PHOTOMETRIC.get(n) != photometric or _tiff_page_shape(page) is None:
+        raise ValueError(f"{path}: a TIFF of {page.dtype} samples, {n} per pixel "
+                         f"({photometric.lower()}, axes {page.axes}); expected 8- or 16-bit "
+                         "unsigned gray, gray+alpha, RGB or RGBA")
+
+
+def _tiff_page_shape(page):
+    """(H, W) or (H, W, samples) of a tifffile page, whatever its planar
+    layout; None for a page of more axes (depth, ...)."""
+    sizes = dict(zip(page.axes, page.shape))
+    if set(sizes) - set("YXS") or not {"Y", "X"} <= set(sizes):
+        return None
+    return (sizes["Y"], sizes["X"]) + ((sizes["S"],) if sizes.get("S", 1) > 1 else ())
+
+
+def _tiff_page_array(page):
+    """A checked page's pixels as (H, W) or (H, W, samples), native byte order."""
+    array = page.asarray().reshape(page.shape)
+    if "S" in page.axes:
+        array = np.moveaxis(array, page.axes.index("S"), -1)
+    array = np.ascontiguousarray(array.reshape(_tiff_page_shape(page)))
+    native = array.dtype.newbyteorder("=")
+    return array if array.dtype.isnative else array.byteswap(inplace=True).view(native)
+
+
 def _stack_of(path, pages, volume):
     """A Picture of several pages: a stack of gray pages, or one volume."""
     first = pages[0]
@@ -350,8 +519,9 @@ def _stack_of(path, pages, volume):
         raise ValueError(f"{path}: its {len(pages)} pages differ in size or type; gdfast "
                          "denoises a stack of pages of one size and type")
     if first.ndim != 2:
-        raise ValueError(f"{path}: {len(pages)} colour pages; gdfast denoises stacks of gray "
-                         "pages: split the pages into files, or save them as .npy")
+        kind = "colour" if first.shape[-1] >= 3 else "gray+alpha"
+        raise ValueError(f"{path}: {len(pages)} {kind} pages; gdfast denoises stacks of gray "
+                         "pages without alpha: split the pages into files, or save them as .npy")
     if volume:
         return Picture([_to_plane(np.stack(pages))], first.dtype, "volume")
     return Picture([_to_plane(p) for p in pages], first.dtype, "pages")
@@ -391,5 +561,12 @@ def _to_plane(a):
 def _to_stored(plane, dtype):
     scale = INTEGER_MAX.get(dtype)
     if scale is None:
-        return plane.astype(dtype, copy=False)
+        if dtype == np.float64:
+            return plane.astype(dtype, copy=False)
+        with np.errstate(over="ignore"):
+            stored = plane.astype(dtype)
+        if not np.isfinite(stored).all():                # beyond float32's range, not inf
+            big = np.finfo(dtype).max
+            np.clip(stored, -big, big, out=stored)
+        return stored
     return np.rint(np.clip(plane, 0.0, 1.0) * scale).astype(dtype)
