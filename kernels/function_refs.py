@@ -37,7 +37,7 @@ from numba.extending import is_jitted
 from numba.core.imputils import lower_constant
 from numba.extending import NativeValue, models, register_model, typeof_impl, unbox
 
-from .jit import file_digest, kernels_digest
+from .jit import code_digest, file_digest, kernels_digest, use_gdfast_cache
 
 _PACKAGE = __name__.rpartition(".")[0]          # gdfast.kernels
 
@@ -60,6 +60,11 @@ class FunctionRef:
     def __repr__(self):
         return f"FunctionRef({self.name}, {self.digest[:12]})"
 
+    def cache_key_value(self):
+        """What the cache entry of a function that reads this ref as a global
+        is keyed on: the function (see kernels.jit.globals_key)."""
+        return self.fn
+
 
 def function_ref(fn, digest, name=None):
     """The FunctionRef of ``fn`` with ``digest``, a string that changes with
@@ -67,11 +72,10 @@ def function_ref(fn, digest, name=None):
     py_func = getattr(fn, "py_func", fn)
     if name is None:
         name = f"{py_func.__module__}.{py_func.__qualname__}"
-    code = py_func.__code__
     # the function's own bytecode and constants too: two functions of one
-    # name in one file never share an entry
-    digest = hashlib.sha256(f"{digest}|{code.co_code.hex()}|{code.co_consts!r}"
-                            .encode()).hexdigest()
+    # name in one file never share an entry (code_digest: nested code by its
+    # content, where repr() of it would hold an address, new in every process)
+    digest = hashlib.sha256(f"{digest}|{code_digest(py_func.__code__)}".encode()).hexdigest()
     _FUNCTIONS[name, digest] = fn       # a redefinition (same code) replaces the old object
     return FunctionRef(fn, name, digest)
 
@@ -88,8 +92,13 @@ class FunctionRefType(types.Callable):
     def key(self):
         return self.function_name, self.digest
 
+    def referenced_function(self):
+        """The dispatcher called through this type (what a cache entry of a
+        kernel compiled for it is keyed on besides the digest)."""
+        return _FUNCTIONS[self.key]
+
     def _dispatcher_type(self):
-        return types.Dispatcher(_FUNCTIONS[self.key])
+        return types.Dispatcher(self.referenced_function())
 
     def get_call_type(self, context, args, kws):
         return self._dispatcher_type().get_call_type(context, args, kws)
@@ -164,7 +173,17 @@ def cached_objective(fun: Callable | None = None, *,
     ``depends`` (modules or paths: where the helpers fun calls live, when not
     in fun's own file). Editing fun, a helper in its file or a listed file
     compiles afresh; an edited helper in a file *not* listed would be served
-    stale machine code, so list every file whose functions fun calls.
+    stale machine code, so list every file whose functions fun calls (the
+    bytecode of the @njit helpers fun reaches through globals is keyed too).
+
+    numba freezes the module globals a function reads into its machine code;
+    the entries are keyed on their values as well (numbers, bools, strings,
+    None, tuples of them, NumPy arrays, scalars and enums: a global set at
+    import time from an environment variable is never served stale), and so
+    are those of fun's own numba cache and of the @njit helpers it calls,
+    which get gdfast's cache in place of numba's. A function that reads a
+    global of another type is compiled once per process, not cached on disk
+    (one kernels.jit.DiskCacheWarning names the global).
 
     Returns fun itself (usable as a decorator, with or without ``depends``).
     Unregistered objectives work as well, compiled once per process: numba
@@ -194,4 +213,5 @@ def cached_objective(fun: Callable | None = None, *,
             raise ValueError(f"depends: {dep!r} names no file to hash")
         digests.append(file_digest(path))
     register(fun, "|".join(digests))
+    use_gdfast_cache(fun)            # fun's own entries keyed on its globals, failing soft
     return fun
