@@ -13,12 +13,14 @@ from . import _validation as check
 from ._optimizers import Optimizer, make_optimizer
 from ._run import (MESSAGES, STATUS_OF_CODE, OptimizeResult, Status, batch_statuses,
                    deferred_interrupt)
-from .kernels.driver import minimize_batch_nopython
+from .kernels.driver import RUNNING, minimize_batch_nopython
 from .kernels.function_refs import cacheable
 
-# The compiled loop returns to Python after chunks of rows of about this many
-# seconds, so that Ctrl-C is answered; the chunks change no number of a row.
+# The compiled loop returns to Python after about this many seconds (a chunk
+# of rows, or of their iterations), so that Ctrl-C is answered; the chunks
+# change no number of a row.
 CHUNK_SECONDS = 0.1
+FIRST_STEPS = 1000
 
 
 def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "adam", *,
@@ -45,12 +47,15 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
     code: the first call compiles it for the objective (once per process and
     objective, or once per machine for an objective registered with
     gdfast.cached_objective, whose loop is cached on disk), and it returns to
-    Python only between chunks of rows (about 0.1 s each), whose results are
-    bit for bit those of one call.
+    Python only between chunks (about 0.1 s each) of rows, and of their
+    iterations where rows are long (the kernel's pause_after: f and the
+    gradient are evaluated once more where a row goes on, so fun must be
+    deterministic), whose results are bit for bit those of one call.
 
-    Ctrl-C (SIGINT, main thread) stops after the chunk in progress: the
-    problems not run get status 'interrupted', x their start, fun NaN and
-    nit 0; a second Ctrl-C raises KeyboardInterrupt at once.
+    Ctrl-C (SIGINT, main thread) stops after the chunk in progress (about
+    0.1 s): the problems not finished get status 'interrupted' with x,
+    fun and nit where they are (their start, NaN and 0 for those not
+    begun); a second Ctrl-C raises KeyboardInterrupt at once.
     """
     if not is_jitted(fun):
         raise TypeError("fun must be a numba @njit function value_and_grad(x, g, *args) -> f; "
@@ -70,23 +75,25 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
     S = tuple(a.reshape(m, n) for a in opt.init(np.empty(m * n)).arrays)
     fun_out = np.full(m, math.nan)
     nit = np.zeros(m, dtype=np.int64)
-    codes = np.full(m, STATUS_OF_CODE.index(Status.INTERRUPTED), dtype=np.int64)
+    codes = np.full(m, RUNNING, dtype=np.int64)
     lr = opt.lr
     # refs where the functions have them, so that the compiled loop is cached
     kernel_fun, rule, schedule = cacheable(fun), cacheable(opt.rule.step), cacheable(lr.kernel)
 
-    def run(rows):
+    def run(rows, steps):
         minimize_batch_nopython(kernel_fun, X[rows], tuple(b[rows] for b in batch_args), args,
                                 rule, tuple(a[rows] for a in S), opt.hyper, schedule, lr.lr0,
-                                lr.params, min(max_iter, 2**63 - 1), ftol, gtol, xtol,
-                                fun_out[rows], nit[rows], codes[rows])
+                                lr.params, min(max_iter, 2**62), ftol, gtol, xtol,
+                                fun_out[rows], nit[rows], codes[rows], steps)
+        return bool((codes[rows] == RUNNING).any())
     try:
-        _run_in_chunks(run, m)
+        _run_in_chunks(run, m, max_iter)
     except numba.core.errors.TypingError as err:
         lines = [ln for ln in str(err).splitlines() if ln.strip()]
         raise TypeError(f"fun could not be compiled as fun(x, g, *batch_rows, *args) with "
                         f"{len(batch_args)} batch_args and {len(args)} args; numba says: "
                         f"{lines[0] if lines else err}") from None
+    codes[codes == RUNNING] = STATUS_OF_CODE.index(Status.INTERRUPTED)
     status, success, message = batch_statuses(codes)
     return OptimizeResult(x=X, fun=fun_out, nit=nit, status=status, success=success,
                           message=message,
@@ -128,17 +135,25 @@ def _check_arity(fun, n_batch, n_args):
                         "and shared data as args=(...)")
 
 
-def _run_in_chunks(run, m):
-    """run(rows) over slices of range(m) sized to about CHUNK_SECONDS each,
-    stopping between them on Ctrl-C."""
+def _run_in_chunks(run, m, max_iter):
+    """run(rows, steps) over slices of range(m), each call ``steps``
+    iterations at most (run says whether a row of the slice is still
+    running), both sized to about CHUNK_SECONDS a call, stopping between
+    calls on Ctrl-C."""
     least = 4 * numba.get_num_threads()          # rows enough to keep every thread busy
-    done, chunk = 0, least
+    done, chunk, steps, calls = 0, least, min(max_iter, FIRST_STEPS), 0
     with deferred_interrupt() as interrupted:
         while done < m and not interrupted():
             end = min(m, done + chunk)
             start = time.perf_counter()
-            run(slice(done, end))
-            seconds = time.perf_counter() - start   # the first chunk's includes compiling
-            fit = int(CHUNK_SECONDS * (end - done) / seconds) if seconds > 0 else m
-            chunk = max(least, min(fit, chunk * 1024))
-            done = end
+            running = run(slice(done, end), steps)
+            seconds = time.perf_counter() - start   # the first call's includes compiling
+            calls += 1
+            if running:                          # long rows: their iterations in chunks
+                fit = int(steps * CHUNK_SECONDS / seconds) if seconds > 0 else steps * 16
+                steps = max(1, min(fit, steps * 16, max_iter))
+                continue
+            if calls == 1:                       # short rows: more of them at a time
+                fit = int(CHUNK_SECONDS * (end - done) / seconds) if seconds > 0 else m
+                chunk = max(least, min(fit, chunk * 1024))
+            done, calls = end, 0

@@ -10,14 +10,13 @@ from numpy.typing import ArrayLike
 from . import _validation as check
 from . import kernels
 from ._optimizers import SGD, Adam, Optimizer, make_optimizer
-from ._run import (STATUS_OF_CODE, Checkpoints, History, NoBar, OptimizeResult, Status,
+from ._run import (Checkpoints, History, NoBar, OptimizeResult, Status, energy_status,
                    deferred_interrupt, progress_bar, run_result)
 from .checkpoint import CheckpointError, checked_checkpoint_options, fingerprint_of, stage_start
 from .images import estimate_sigma, psnr
 from .kernels import tv, tv_descent, tv_tiles
 from .kernels.function_refs import cacheable
 from .kernels.reductions import difference_dot_parallel, mean_squared_difference_parallel
-from .kernels.driver import RUNNING, convergence_status
 
 PARALLEL_MIN_PIXELS = 65_536
 # Temporal blocking (gdfast.kernels.tv_tiles): a 2-D run of at least
@@ -203,7 +202,9 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     eps is small enough for the exact TV minimiser's quality.
 
     f        2-D (H, W) or 3-D (D, H, W) array of real numbers, finite; an
-             RGB image is denoised one channel at a time by the caller.
+             RGB image is denoised one channel at a time by the caller. A
+             volume's length-1 axes are not dimensions: (1, H, W) is denoised
+             as the (H, W) image (x comes back shaped like f).
     lam      'auto' (default): chosen by minimising Stein's unbiased risk
              estimate of the mean squared error (see choose_lam) for noise of
              standard deviation ``sigma``; or a number >= 0, the weight of
@@ -222,8 +223,11 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
              'adam', another name of gdfast.minimize, or an optimizer object.
              Names get their constants from the Lipschitz bound L = 1 + 8
              lam/eps (2-D), 1 + 12 lam/eps (3-D): see default_optimizer.
-    max_iter iterations at most; tol: stop when the relative change of E is
-             <= tol (0: off), as gdfast.minimize's ftol.
+    max_iter iterations at most; tol: stop when the relative change
+             |E_prev - E| <= tol * max(|E_prev|, |E|) (0: off). Relative to
+             E alone (minimize's ftol floors it at 1): the run does not
+             depend on the data's units, denoise(c f, c lam, c eps) = c
+             denoise(f, lam, eps) for any c > 0, lam='auto' too.
     clean    optional clean image shaped like f: the result then carries
              ``psnr_history`` (dB at every iterate, data range 1) and ``psnr``.
     callback as in gdfast.minimize.
@@ -278,6 +282,7 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     alike.
     """
     f = _checked_image("f", f)
+    shape = f.shape
     lam, sigma, eps, tol, max_iter, anisotropic = checked_settings(lam, sigma, eps, tol,
                                                                    max_iter, anisotropic)
     auto = lam == "auto"
@@ -287,6 +292,13 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
         clean = _checked_image("clean", clean)
         if clean.shape != f.shape:
             raise ValueError(f"clean must have the shape of f {f.shape}, got {clean.shape}")
+        clean = _without_unit_axes(clean)
+    f = _without_unit_axes(f)
+    if callback is not None and f.shape != shape:
+        user_callback = callback
+
+        def callback(intermediate):
+            return user_callback(OptimizeResult(intermediate, x=intermediate.x.reshape(shape)))
     checked_method(method)
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     if auto:
@@ -316,6 +328,7 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     res["lam"], res["eps"] = lam, stages[-1][1]
     if auto:
         res["sigma"], res["sure"] = sigma, trials
+    res["x"], res["jac"] = res.x.reshape(shape), res.jac.reshape(shape)
     return res
 
 
@@ -368,14 +381,15 @@ def choose_lam(f, sigma, eps=None, anisotropic=False):
     (f + delta b - f) . u) before the perturbed solve. Sums are compiled
     fixed-order reductions: the choice does not depend on the thread count.
 
-    f      (H, W) or (D, H, W) float64, sigma > 0 (sigma = 0: lam = 0).
+    f      (H, W) or (D, H, W) float64, sigma > 0 (sigma = 0, or so small
+           that delta is 0: lam = 0, nothing to remove).
     Returns (lam, trials): trials (m, 2), rows (lam, SURE) in the order tried.
     Deterministic; about 5 solves' worth of iterations on scikit-image's
     photographs at every noise level (`gdfast bench quality`).
     """
-    if sigma == 0.0:
-        return 0.0, np.empty((0, 2))
     delta = SURE_DELTA * sigma
+    if delta == 0.0:                 # sigma = 0, or below 1e-321: nothing to remove
+        return 0.0, np.empty((0, 2))
     perturbed = np.random.default_rng(SURE_SEED).standard_normal(f.shape)
     perturbed *= delta
     perturbed += f
@@ -394,7 +408,7 @@ def choose_lam(f, sigma, eps=None, anisotropic=False):
             del u
             up, _ = _trial_solve(objectives[1], lam, stages, nit, 0.0)
             after = difference_dot_parallel(flat_perturbed, flat, up.ravel())
-            div = (after - before) / (delta * delta)
+            div = (after - before) / delta / delta      # delta^2 underflows below 1e-154
             risks[k] = (lam, residual - sigma * sigma + 2.0 * sigma * sigma * div / f.size)
         return risks[k][1]
 
@@ -490,6 +504,7 @@ def _descend(objective, stages, max_iter, ftol, clean, callback, bar, checkpoint
             state = optimizer.init(u.ravel())     # a run stopping here keeps its stage
             state_next, fresh = None, True
         n = _block_length(stages, nit, max_iter, checkpoints) if tiled else 1
+        ahead = n == 1 and nit < max_iter         # the fused step writes iterate nit + 1
         if n > 1:
             if state_next is None:
                 state_next = optimizer.init(u.ravel())
@@ -519,10 +534,9 @@ def _descend(objective, stages, max_iter, ftol, clean, callback, bar, checkpoint
                     except StopIteration:
                         status = Status.CALLBACK
                         break
-            code = convergence_status(g_norm, e if e_prev is None else e_prev, e, 0.0,
-                                      u.ravel(), 0.0, 0.0 if fresh and j == 0 else ftol, 0.0)
-            if code != RUNNING:
-                status = STATUS_OF_CODE[code]
+            status = energy_status(g_norm, e if e_prev is None else e_prev, e,
+                                   0.0 if fresh and j == 0 else ftol)
+            if status is not None:
                 break
             if nit + j >= max_iter:               # > when resumed from a longer run
                 status = Status.MAX_ITER
@@ -552,6 +566,14 @@ def _descend(objective, stages, max_iter, ftol, clean, callback, bar, checkpoint
                 break
     if u is f:
         u = f.copy()
+    if status in (Status.FTOL, Status.GTOL, Status.CALLBACK) and checkpoints is not None:
+        # saved "at the end": after a fused step the state has taken the step
+        # past iterate nit already, so the checkpoint is iterate nit + 1 (a
+        # resume with a smaller tol goes on as a run with that tol would)
+        if ahead:
+            _save(checkpoints, u_next, state, nit + 1, nfev, history, psnrs)
+        else:
+            _save(checkpoints, u, state, nit, nfev, history, psnrs)
     g = u_next                                   # the spare buffer holds the gradient
     # E and the gradient of the iterate returned; already evaluated (and
     # counted) in the loop except when interrupted before its evaluation
@@ -620,6 +642,14 @@ def _stepped_back(objective, stages, nit, ftol, history, psnrs, nfev):
         res["psnr_history"] = psnrs[:history.size].copy()
         res["psnr"] = psnrs[nit]
     return res
+
+
+def _without_unit_axes(a):
+    """a volume's length-1 axes dropped (a (1, H, W) volume is the (H, W)
+    image: the same iterations, with 2-D's step), down to 2-D."""
+    while a.ndim > 2 and 1 in a.shape:
+        a = a.reshape(a.shape[:a.shape.index(1)] + a.shape[a.shape.index(1) + 1:])
+    return a
 
 
 def _checked_image(name, a):

@@ -1,30 +1,51 @@
 """Writing files so that a reader never sees half of one, and never loses one.
 
-Every file gdfast writes (denoised images, checkpoints) goes first to a
-temporary file in the target's folder, named
+Every file gdfast writes (denoised images, checkpoints, zarr OUTPUT folders)
+goes first to a temporary in the target's folder, named
 
-    .<target name>.gdfast-tmp-<pid>-<8 hex digits>
+    .<target name>.gdfast-tmp-h<host>-<pid>-<8 hex digits>
 
-and becomes the target in one rename. A process killed while writing (kill
--9, power cut) leaves such a file behind; ``remove_stale_temporaries`` (run
-at the start of every run that writes into a folder) deletes those of
-gdfast's naming whose process no longer runs on this machine and that are
-older than the run: another process's file in progress is never touched.
+(<host>: 8 hex digits of this machine's name; the target's name is cut
+short where the whole would pass NAME_MAX) and becomes the target in one
+rename. A process killed while writing (kill -9, power cut) leaves such a
+file or folder behind; ``remove_stale_temporaries`` (run at the start of
+every run that writes into a folder) deletes those of gdfast's naming whose
+writer ran on this machine and no longer runs, and that are older than the
+run. On a folder shared between machines (NFS, a cluster's scratch) a pid
+says nothing about another host's processes, so another host's temporaries
+(and those of older gdfast versions, which carry no host) are removed only
+when older than STALE_AGE, far beyond any write: another process's
+temporary in progress is never touched.
 """
 import errno
+import hashlib
 import os
 import re
 import secrets
+import shutil
+import socket
 import time
 
 TEMPORARY_TAG = ".gdfast-tmp-"
-_TEMPORARY = re.compile(r"^\..+\.gdfast-tmp-(\d+)-[0-9a-f]{8}$")
+_TEMPORARY = re.compile(r"^\..+\.gdfast-tmp-(?:h([0-9a-f]{8})-)?(\d+)-[0-9a-f]{8}$")
+STALE_AGE = 7 * 24 * 3600.0
+NAME_MAX = 255
+
+
+def host_tag():
+    """8 hex digits naming this machine (of socket.gethostname())."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 
 
 def temporary_name(path):
-    """The temporary file that write_atomically writes ``path`` through."""
+    """The temporary that write_atomically writes ``path`` through: in its
+    folder, at most NAME_MAX bytes long however long ``path``'s name is."""
     folder, name = os.path.split(os.path.abspath(os.fspath(path)))
-    return os.path.join(folder, f".{name}{TEMPORARY_TAG}{os.getpid()}-{secrets.token_hex(4)}")
+    tail = f"{TEMPORARY_TAG}h{host_tag()}-{os.getpid()}-{secrets.token_hex(4)}"
+    room = NAME_MAX - 1 - len(tail.encode())
+    name = os.fsencode(name)[:room].decode(errors="ignore") if len(os.fsencode(name)) > room \
+        else name
+    return os.path.join(folder, f".{name}{tail}")
 
 
 def write_atomically(path, write, overwrite):
@@ -107,12 +128,15 @@ def check_can_write(path, what, overwrite):
 
 
 def remove_stale_temporaries(folder, older_than=None):
-    """Delete gdfast's temporary files in ``folder`` left by processes that
-    no longer run on this machine and last written before ``older_than``
-    (a time.time(); default now). Returns the names removed. Files of other
-    naming, of running processes, or newer, are never touched; files that
-    cannot be removed are left as they are."""
+    """Delete gdfast's temporaries (files, and the folders of zarr OUTPUT) in
+    ``folder`` whose writer is known to be gone: written on this machine by
+    a process that no longer runs, last modified before ``older_than`` (a
+    time.time(); default now); those of other machines, or without a host
+    in their name, only when last modified STALE_AGE before that. Returns
+    the names removed. Entries of other naming, of running processes, or
+    newer, are never touched; what cannot be removed is left as it is."""
     older_than = time.time() if older_than is None else older_than
+    here = host_tag()
     removed = []
     try:
         entries = list(os.scandir(folder))
@@ -120,19 +144,29 @@ def remove_stale_temporaries(folder, older_than=None):
         return removed
     for entry in entries:
         match = _TEMPORARY.match(entry.name)
-        if match is None or _process_alive(int(match.group(1))):
+        if match is None:
             continue
+        host, pid = match.group(1), int(match.group(2))
+        if host == here:
+            if process_alive(pid):
+                continue
+            before = older_than
+        else:
+            before = older_than - STALE_AGE
         try:
-            if entry.is_file(follow_symlinks=False) and \
-                    entry.stat(follow_symlinks=False).st_mtime < older_than:
+            if entry.stat(follow_symlinks=False).st_mtime >= before:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
                 os.unlink(entry.path)
-                removed.append(entry.name)
+            removed.append(entry.name)
         except OSError:
             pass
     return removed
 
 
-def _process_alive(pid):
+def process_alive(pid):
     """False only when no process with that pid runs here (signal 0 checks,
     sends nothing; another user's process answers PermissionError: alive)."""
     try:

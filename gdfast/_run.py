@@ -48,6 +48,23 @@ STATUS_OF_CODE = (Status.GTOL, Status.FTOL, Status.XTOL, Status.MAX_ITER, Status
                   Status.NON_FINITE, Status.MAX_SKIPS, Status.INTERRUPTED)
 
 
+def energy_status(g_norm, e_prev, e, tol):
+    """denoise's stopping rules after a step: Status.GTOL when the gradient
+    vanishes (max|g| = 0), Status.FTOL when the relative change
+    |E_prev - E| <= tol * max(|E_prev|, |E|) (tol 0: off), else None.
+
+    Unlike minimize's ftol (scipy's rule, with a floor of 1 under the
+    energies) the change is relative to the energy alone, so the rule does
+    not depend on the data's units: E(c u; c f, c lam, c eps) = c^2 E(u; f,
+    lam, eps), and the run on c f stops at the same iterate as the run on f.
+    """
+    if g_norm <= 0.0:
+        return Status.GTOL
+    if tol > 0.0 and abs(e_prev - e) <= tol * max(abs(e_prev), abs(e)):
+        return Status.FTOL
+    return None
+
+
 class OptimizeResult(dict):
     """A dict with attribute access, as scipy.optimize.OptimizeResult.
 

@@ -108,6 +108,7 @@ def save_checkpoint(path, kind, fingerprint, x, state, counters, histories):
     """
     if not all(_finite(a) for a in (x, *state.arrays)):
         return False
+    path = os.path.realpath(path)     # a symbolic link stays one: its target is replaced
     meta = dict(format=FORMAT, version=VERSION, kind=kind, fingerprint=fingerprint,
                 t=int(state.t), state_names=list(state.names),
                 counters={k: int(v) for k, v in counters.items()})
@@ -143,26 +144,53 @@ def load_checkpoint(path, kind=None, fingerprint=None):
     return meta, arrays
 
 
+HISTORIES = ("fun_history", "grad_norm_history", "psnr_history")
+META_MAX_BYTES = 1 << 20
+
+
 def _read(path):
     """meta and arrays of the file; CheckpointError for anything unreadable.
 
     Every member's CRC is checked before any is parsed (zipfile checks a
-    member's CRC only once it is read to its end), so a flipped bit
-    anywhere is caught as corruption.
+    member's CRC only once it is read to its end; testzip streams, in
+    constant memory), so a flipped bit anywhere is caught as corruption.
+    Only the members a run needs are read (meta, x, the histories, the
+    state arrays meta names), each only if its size fits what meta says:
+    a member added to the archive costs nothing.
     """
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
+            sizes = {info.filename.removesuffix(".npy"): info.file_size
+                     for info in archive.infolist()}
         if bad is not None:
             raise ValueError(f"member {bad} fails its CRC check")
+        if sizes.get("meta", 0) > META_MAX_BYTES:
+            raise ValueError(f"its meta member holds {sizes['meta']} bytes")
         with np.load(path, allow_pickle=False) as npz:
             if not isinstance(npz, np.lib.npyio.NpzFile):
                 raise ValueError("not an .npz archive")
-            arrays = {name: npz[name] for name in npz.files}
-        meta = json.loads(str(arrays.pop("meta")))
+            meta = json.loads(str(npz["meta"]))
+            meta = _checked_meta(path, meta)
+            names = ["x", *HISTORIES, *(f"state.{n}" for n in meta["state_names"])]
+            arrays = {}
+            for name in names:
+                if name in sizes:
+                    _check_size(path, name, sizes[name], meta)
+                    arrays[name] = npz[name]
+    except CheckpointError:
+        raise
     except Exception as err:       # zip, npy and JSON parsers raise many kinds for bad bytes
         raise CheckpointError(f"{path}: not a readable gdfast checkpoint (truncated or "
                               f"corrupted?): {type(err).__name__}: {err}") from None
+    missing = {"x", "fun_history", "grad_norm_history",
+               *(f"state.{n}" for n in meta["state_names"])} - set(arrays)
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint lacks {sorted(missing)}")
+    return meta, arrays
+
+
+def _checked_meta(path, meta):
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a gdfast checkpoint")
     if meta.get("version") != VERSION:
@@ -173,14 +201,25 @@ def _read(path):
         counters = {k: int(meta["counters"][k]) for k in ("nit", "nfev", "nskipped")}
         t, kind = int(meta["t"]), str(meta["kind"])
         fingerprint = dict(meta["fingerprint"])
+        shape = tuple(int(n) for n in fingerprint.get("shape", ()))
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path}: incomplete checkpoint metadata ({err!r})") from None
+    if any(n < 0 for n in shape):
+        raise CheckpointError(f"{path}: the shape in its metadata is {shape}")
     meta.update(state_names=names, counters=counters, t=t, kind=kind, fingerprint=fingerprint)
-    missing = {"x", "fun_history", "grad_norm_history", *(f"state.{n}" for n in names)}
-    missing -= set(arrays)
-    if missing:
-        raise CheckpointError(f"{path}: checkpoint lacks {sorted(missing)}")
-    return meta, arrays
+    return meta
+
+
+def _check_size(path, name, size, meta):
+    """CheckpointError when an array member is larger than the run's arrays
+    (x, a state array: the parameters' float64 values; a history: the
+    iterations' counts are not known, so not checked) and a header."""
+    if name in HISTORIES:
+        return
+    values = math.prod(meta["fingerprint"].get("shape", ()))
+    if size > 8 * values + 4096:
+        raise CheckpointError(f"{path}: its member {name} holds {size} bytes, more than the "
+                              f"{values} float64 values of the run's parameters")
 
 
 def stage_start(starts, nit):
@@ -202,6 +241,11 @@ def _check_arrays(path, meta, arrays):
     if x.dtype != np.float64 or x.shape != shape:
         raise CheckpointError(f"{path}: x has shape {x.shape} and dtype {x.dtype}, expected "
                               f"{shape} float64")
+    for name, a in arrays.items():        # gdfast saves only finite iterates and states
+        if (name == "x" or name.startswith("state.")) and a.dtype == np.float64 \
+                and not _finite(a):
+            raise CheckpointError(f"{path}: {name} holds NaN or inf; gdfast never saves "
+                                  "such a checkpoint (edited?): start afresh")
     for name in ("fun_history", "grad_norm_history", "psnr_history"):
         h = arrays.get(name)
         if h is not None and (h.dtype != np.float64 or h.ndim != 1 or h.size < nit):

@@ -191,7 +191,7 @@ def minimize_nopython(value_and_grad, x, args, rule_step, state, hyper, schedule
 @njit(**PARALLEL)
 def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, hyper,
                             schedule, lr0, schedule_params, max_iter, ftol, gtol, xtol,
-                            fun, nit, status):
+                            fun, nit, status, pause_after=-1):
     """minimize_nopython on every row of X, rows in parallel.
 
     X (m, n): the starts, rows updated in place; S: tuple of (m, n) state
@@ -199,12 +199,26 @@ def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, h
     where batch_args is a tuple of arrays whose first axis has length m.
     fun (m,) float64, nit (m,) int64, status (m,) int64 receive the results.
     rule_step must be a serial kernel.
+
+    pause_after -1 (default): every row runs from its start. K >= 0: only
+                the rows whose status is RUNNING on entry run, each from
+                iterate nit[i] (X[i] and S's rows as a call that paused left
+                them; f and the gradient are evaluated again there, the same
+                numbers for a deterministic objective), for at most K
+                iterations: a row still running then keeps status RUNNING,
+                with fun its f. Calls of K iterations go as one call goes,
+                bit for bit, so a caller can answer Ctrl-C between them.
     """
     empty = np.empty(0)
+    n = X.shape[1]
     for i in prange(X.shape[0]):
-        r = minimize_nopython(value_and_grad, X[i], rows(batch_args, i) + args, rule_step,
-                              rows(S, i), hyper, schedule, lr0, schedule_params, max_iter,
-                              ftol, gtol, xtol, empty, empty)
+        if pause_after >= 0 and status[i] != RUNNING:
+            continue
+        start = nit[i] if pause_after >= 0 else 0
+        r = descend(value_and_grad, X[i], np.empty(n), np.empty(n), 0.0, 0.0, start, False,
+                    rows(batch_args, i) + args, rule_step, rows(S, i), hyper, schedule, lr0,
+                    schedule_params, max_iter, start + pause_after if pause_after >= 0 else -1,
+                    ftol, gtol, xtol, 0, empty, empty)
         fun[i] = r.fun
         nit[i] = r.nit
         status[i] = r.status

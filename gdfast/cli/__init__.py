@@ -299,8 +299,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"gdfast {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError,
-            ModuleNotFoundError, ValueError) as err:
+    except (OSError, ModuleNotFoundError, ValueError) as err:   # disk full, read-only, ...
         print(f"gdfast {args.command}: error: {_message(err)}", file=sys.stderr)
         return 1
 

@@ -11,14 +11,19 @@ tcp://host:port``); its work group (``--store``, default OUTPUT's folder +
 kept on Ctrl-C for ``--resume``. OUTPUT appears whole or not at all: it is
 written beside its place under a temporary name and renamed into it.
 """
+import contextlib
+import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 
-from .._files import TEMPORARY_TAG, temporary_name
+from .._files import TEMPORARY_TAG, remove_stale_temporaries, temporary_name
 
 ZARR_SUFFIX = ".zarr"
+SCHEDULER_TIMEOUT = 10      # seconds to reach --scheduler
 
 
 def is_zarr_path(path):
@@ -70,26 +75,38 @@ def check_apart(named_paths):
 
 def check_output(path, force):
     """FileExistsError when OUTPUT exists (without --force); FileNotFoundError
-    when its folder does not."""
+    when its folder does not; the OSError of making a folder there when one
+    cannot be made (read only, no permission, full)."""
     target = output_folder(path)
     parent = os.path.dirname(target)
     if not os.path.isdir(parent):
         raise FileNotFoundError(f"OUTPUT {path}: the folder {parent} does not exist")
     if os.path.lexists(target) and not force:
         raise FileExistsError(f"OUTPUT {path} exists (pass --force to replace it)")
+    remove_stale_temporaries(parent)      # a killed run's half-written OUTPUT folders
+    probe = temporary_name(target)        # found now, not after the whole run
+    try:
+        os.mkdir(probe)
+        os.rmdir(probe)
+    except OSError as err:
+        raise type(err)(err.errno, f"cannot write OUTPUT in {parent} ({err.strerror})",
+                        path) from None
 
 
 def write_output(x, path, force):
     """Write the dask array x as the zarr array at ``path``: under a temporary
     name beside it, then renamed into place (a half-written OUTPUT never
-    shows; an old one is replaced only with force, once the new is whole)."""
+    shows; an old one is replaced only with force, once the new is whole).
+    Inside a zarr group, in the group's format (zarr v2 for OME-Zarr 0.4, so
+    that v2 readers find it), its consolidated metadata made anew if it has some."""
     import dask.array as da
     import zarr
     target = output_folder(path)
+    group = _group_format(os.path.dirname(target))
     tmp = temporary_name(target)
     try:
         out = zarr.create_array(tmp, shape=x.shape, chunks=tuple(c[0] for c in x.chunks),
-                                dtype=x.dtype)
+                                dtype=x.dtype, zarr_format=group[0] if group else 3)
         da.store(x, out, lock=False)
         if os.path.lexists(target):
             if not force:
@@ -103,6 +120,23 @@ def write_output(x, path, force):
     finally:
         if os.path.lexists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+    if group and group[1]:
+        zarr.consolidate_metadata(os.path.dirname(target), zarr_format=group[0])
+
+
+def _group_format(folder):
+    """(zarr format, consolidated) of the zarr group at ``folder``, or None
+    when it is no group."""
+    if os.path.isfile(os.path.join(folder, ".zgroup")):
+        return 2, os.path.isfile(os.path.join(folder, ".zmetadata"))
+    try:
+        with open(os.path.join(folder, "zarr.json")) as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("node_type") != "group":
+        return None
+    return 3, meta.get("consolidated_metadata") is not None
 
 
 def scheduler(args):
@@ -110,34 +144,60 @@ def scheduler(args):
     this machine (loopback only, no dashboard), as a context manager."""
     import distributed
     if args.scheduler:
-        return distributed.Client(args.scheduler)
+        return distributed.Client(args.scheduler, timeout=SCHEDULER_TIMEOUT)
     import logging
-    cluster = distributed.LocalCluster(
-        n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
-        memory_limit=args.memory_limit or "auto")
+    # the workers ignore SIGINT (inherited across their spawn): Ctrl-C in a
+    # terminal reaches the whole process group, and workers killed by it
+    # left the client waiting; this process alone stops, after the sweep
+    with _sigint_ignored():
+        cluster = distributed.LocalCluster(
+            n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+            host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+            memory_limit=args.memory_limit or "auto")
     client = distributed.Client(cluster)
     client.cluster_to_close = cluster
     return client
 
 
+@contextlib.contextmanager
+def _sigint_ignored():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run(args):
     """``gdfast denoise`` with zarr INPUT and OUTPUT; returns the exit status."""
     try:
-        import gdfast.dask
+        import gdfast.dask  # noqa: F401  (the extra is there: checked before any work)
     except ImportError:
         raise ModuleNotFoundError("zarr INPUT runs on Dask, an optional extra: "
                                   "pip install 'gdfast[dask]'") from None
     if args.workers == 0:
         raise ValueError("--workers must be at least 1")
     if args.memory_limit is not None:
-        from dask.utils import parse_bytes
+        from dask.utils import format_bytes, parse_bytes
+
+        from ..dask.denoising import WORKER_BASELINE
         try:
-            parse_bytes(args.memory_limit)
+            limit = parse_bytes(args.memory_limit)
         except ValueError:
             raise ValueError(f"--memory-limit must be a size such as 4GB or 500MiB, got "
                              f"{args.memory_limit!r}") from None
+        if limit < WORKER_BASELINE:
+            raise ValueError(f"--memory-limit must be at least {format_bytes(WORKER_BASELINE)} "
+                             "(what a worker with gdfast loaded takes before any work), got "
+                             f"{args.memory_limit}")
+    if args.checkpoint is not None:
+        raise ValueError("--checkpoint is for image files: a zarr INPUT's run keeps its "
+                         "progress in its work group (--store), and --resume goes on from it")
     source = open_input(args.input)
+    _check_dtype(args.input, source.dtype)
     if not is_zarr_path(args.output):
         raise ValueError(f"OUTPUT {args.output} must be a zarr array (a .zarr folder or a "
                          "dataset inside one) when INPUT is")
@@ -151,6 +211,29 @@ def run(args):
           f"eps={'lam/10, then lam/100' if args.eps is None else args.eps}, "
           f"method={args.method}, sweeps of {args.sweep} iterations")
     start = time.perf_counter()
+    from ..dask import workdir
+    from ..dask.denoising import NoWorkers
+    with workdir.locked(workdir.store_path(store)):    # held until OUTPUT is written
+        try:
+            code = _run_locked(args, source, store, lam)
+        except (KeyboardInterrupt, NoWorkers) as err:
+            if not workdir.is_workdir(store):
+                raise
+            what = "interrupted" if isinstance(err, KeyboardInterrupt) else \
+                f"gdfast denoise: error: {err}"
+            print(f"{what}; {args.output} not written; the run is in {store}: go on with the "
+                  "same command and --resume", file=sys.stderr)
+            return 130 if isinstance(err, KeyboardInterrupt) else 1
+        if code == 0:
+            shutil.rmtree(store, ignore_errors=True)
+    if code == 0:
+        print(f"wrote {args.output}: {time.perf_counter() - start:.2f} s")
+    return code
+
+
+def _run_locked(args, source, store, lam):
+    """The run on Dask and the OUTPUT written, the store's lock held."""
+    import gdfast.dask
     client = scheduler(args)
     try:
         where = args.scheduler or (f"a LocalCluster of {len(client.scheduler_info()['workers'])} "
@@ -182,9 +265,17 @@ def run(args):
         cluster = getattr(client, "cluster_to_close", None)
         if cluster is not None:
             cluster.close()
-    shutil.rmtree(store, ignore_errors=True)
-    print(f"wrote {args.output}: {time.perf_counter() - start:.2f} s")
     return 0
+
+
+def _check_dtype(path, dtype):
+    """ValueError, before any cluster starts, for types the run cannot take
+    exactly: bool, complex, 64-bit integers (beyond float64's 53 bits)."""
+    if dtype.kind == "f" or (dtype.kind in "ui" and dtype.itemsize <= 4):
+        return
+    raise ValueError(f"INPUT {path}: expected integers of up to 32 bits or floats, got {dtype}"
+                     + (" (not exact in float64: convert it to float64 first)"
+                        if dtype.kind in "ui" else ""))
 
 
 def _scaled(f):
@@ -198,10 +289,11 @@ def _scaled(f):
 
 
 def _unscaled(x, dtype, scale):
-    """The result in INPUT's type: integers rounded and clipped to its range."""
+    """The result in INPUT's type: integers rounded and clipped to its range,
+    float32 rounded to float32."""
     import numpy as np
     if scale is None:
-        return x
+        return x.astype(dtype)
     info = np.iinfo(dtype)
     return (x * scale).round().clip(info.min, info.max).astype(dtype)
 

@@ -73,11 +73,22 @@ def _rows_as_2d(b):
     return b.reshape(b.shape[0], -1) if b.ndim != 2 else b
 
 
-def _fit_rows(X, *batch, fun, shapes, settings):
-    """The task: minimize_batch on one chunk of rows; float64 (rows, n + 3)."""
+def _fit_rows(X, *batch, fun, shapes, settings, block_info=None):
+    """The task: minimize_batch on one chunk of rows; float64 (rows, n + 3).
+    An empty chunk gives an empty block; an error names the chunk's rows of
+    X0 (minimize_batch's own indices are the chunk's)."""
     rows = X.shape[0]
+    if rows == 0:
+        return np.empty((0, X.shape[1] + 3))
     batch_args = tuple(np.ascontiguousarray(b).reshape((rows, *shape))
                        for b, shape in zip(batch, shapes))
-    res = batch_in_memory(fun, X, batch_args=batch_args, **settings)
+    try:
+        res = batch_in_memory(fun, X, batch_args=batch_args, **settings)
+    except ValueError as err:
+        if block_info is None:
+            raise
+        first, last = block_info[0]["array-location"][0]
+        raise ValueError(f"in rows {first}..{last - 1} of X0 (one chunk; indices below are "
+                         f"within it): {err}") from None
     codes = _BY_NAME[np.searchsorted(STATUS_NAMES, res.status, sorter=_BY_NAME)]
     return np.column_stack([res.x, res.fun, res.nit.astype(np.float64), codes.astype(np.float64)])

@@ -14,6 +14,7 @@ where an eps stage starts, so a sweep's tasks run one stage.
 import math
 import os
 import shutil
+import time
 
 import dask
 import dask.array as da
@@ -24,10 +25,9 @@ from .. import _validation as check
 from .._denoise import checked_method, checked_settings, stages_of
 from .._denoise import denoise as gdfast_denoise
 from .._optimizers import Optimizer
-from .._run import (STATUS_OF_CODE, History, OptimizeResult, Status, deferred_interrupt,
+from .._run import (History, OptimizeResult, Status, deferred_interrupt, energy_status,
                     progress_bar, run_result)
 from ..checkpoint import CheckpointError, optimizer_fingerprint, stage_start
-from ..kernels.driver import RUNNING, convergence_status
 from . import workdir
 from .tiles import Sweep, chunk_slices, run_chunk
 
@@ -54,6 +54,16 @@ WORKER_BASELINE = 320 << 20
 MIN_TASK_MEMORY = 16 << 20
 DEFAULT_TASK_MEMORY = 1 << 30
 MIN_SIDE_HALOS = 4
+# a sweep on a distributed cluster that has had no worker for this long
+# stops the run (NoWorkers): workers killed (a memory limit below their
+# baseline, Ctrl-C in their process group) would otherwise be waited for
+# forever
+NO_WORKER_TIMEOUT = 30.0
+WORKER_POLL = 1.0
+
+
+class NoWorkers(RuntimeError):
+    """The cluster has had no worker for NO_WORKER_TIMEOUT seconds."""
 
 
 def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
@@ -113,15 +123,24 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
     x = _as_dask_array("f", f, None if isinstance(chunks, str) else chunks)
     lam, sigma, eps, tol, max_iter, anisotropic = checked_settings(lam, sigma, eps, tol,
                                                                    max_iter, anisotropic)
-    auto = lam == "auto"
     checked_method(method)
     if sweep != "auto":
         sweep = check.whole_number("sweep", sweep, 1)
     resume = check.boolean("resume", resume)
     if isinstance(chunks, str) and chunks != "auto":
         raise ValueError(f"chunks must be 'auto', None or a chunk shape, got {chunks!r}")
-    path = workdir.checked_store(store, resume)
-    _refuse_reading_from(path, x)
+    path = workdir.store_path(store)
+    with workdir.locked(path):
+        workdir.check_store(path, resume)
+        _refuse_reading_from(path, x)
+        return _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sweep,
+                           chunks, resume, progress)
+
+
+def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sweep, chunks,
+                resume, progress):
+    """denoise's run, its arguments checked and the store locked."""
+    auto = lam == "auto"
     if auto:
         chosen = gdfast_denoise(central_crop(x).compute(), "auto", eps,
                                 anisotropic=anisotropic, max_iter=0, sigma=sigma)
@@ -153,6 +172,7 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
             x = x.rechunk(chunk)
             workdir.check(path, record, _fingerprint(stages, lam, anisotropic, x,
                                                      _digest(x, None)))
+            workdir.check_complete(path, _arrays_read(record["buffer"], state_names))
         else:
             record = workdir.create(path, x.shape, chunk, None, state_names, sweep + 1)
             try:
@@ -165,7 +185,7 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
             workdir.save(path, record)
         with deferred_interrupt() as interrupted:
             res = _sweeps(path, record, x.shape, chunk, stages, lam, anisotropic, max_iter, tol,
-                          sweep, bar, interrupted)
+                          sweep, bar, interrupted, state_names)
     finally:
         bar.close()
     res["lam"], res["eps"], res["chunks"], res["sweep"] = lam, stages[-1][1], chunk, sweep
@@ -265,15 +285,25 @@ def _zarr_sources(x):
         if isinstance(v, zarr.Array):
             root = getattr(v.store, "root", None) or getattr(v.store, "path", None)
             if root is not None:
-                yield os.path.abspath(os.path.join(str(root), v.path))
+                yield os.path.realpath(os.path.join(str(root), v.path))
 
 
 def _refuse_reading_from(path, x):
-    """ValueError when f is read from inside the store (it would be replaced)."""
+    """ValueError when f is read from inside the store (it would be replaced),
+    through symbolic links too."""
+    real = os.path.realpath(path)
     for source in _zarr_sources(x):
-        if os.path.commonpath([source, path]) in (source, path):
+        if os.path.commonpath([source, real]) in (source, real):
             raise ValueError(f"f is read from {source}, inside (or holding) the store {path}: "
                              "the run would overwrite its own input; give another store")
+
+
+def _arrays_read(buffer, state_names):
+    """The arrays of the work group the next sweep reads, with its iterate
+    in ``buffer`` (None: f, the start)."""
+    if buffer is None:
+        return ["f"]
+    return ["f", f"u.{buffer}", *(f"{name}.{buffer}" for name in state_names)]
 
 
 def _state_names(stages):
@@ -311,12 +341,44 @@ def _digest(x, path):
             tasks.append(dask.delayed(_store_chunk)(path, index,
                                                     chunk_slices(x.shape, chunk, index),
                                                     blocks[index]))
-    results = dask.compute(*tasks)
+    results = compute(tasks)
     bad = [i for _, finite, i in results if not finite]
     if bad:
         raise ValueError(f"f must hold only finite numbers; NaN or inf in chunk {bad[0]} (of "
                          f"{len(results)}, chunks {chunk})")
     return workdir.digest_of([d for d, _, _ in results])
+
+
+def compute(tasks):
+    """The results of the delayed ``tasks``, on the current scheduler. On a
+    distributed Client, NoWorkers when the cluster has had no worker for
+    NO_WORKER_TIMEOUT seconds (the tasks cancelled)."""
+    try:
+        from distributed import get_client, wait
+        client = get_client()
+    except (ImportError, ValueError):
+        return dask.compute(*tasks)
+    futures = client.compute(list(tasks))
+    alone_since = None
+    try:
+        while True:
+            try:
+                wait(futures, timeout=WORKER_POLL)
+                break
+            except TimeoutError:
+                pass
+            if client.nthreads():
+                alone_since = None
+            elif alone_since is None:
+                alone_since = time.monotonic()
+            elif time.monotonic() - alone_since > NO_WORKER_TIMEOUT:
+                raise NoWorkers(f"the Dask cluster has had no worker for {NO_WORKER_TIMEOUT:.0f} "
+                                "s (killed, or their memory limit below what a worker needs); "
+                                "the sweep in progress was stopped")
+        return client.gather(futures)
+    except BaseException:
+        client.cancel(futures)
+        raise
 
 
 def sweep_length(rest, sweep):
@@ -334,8 +396,8 @@ def _run_sweep(path, run, shape, chunk, source, target, state_source, stage, lam
     spec = Sweep(path, run, tuple(shape), tuple(chunk), source, target, state_source, lam, eps,
                  anisotropic, optimizer, t0, n)
     grid = tuple(-(-s // c) for s, c in zip(shape, chunk))
-    parts = dask.compute(*[dask.delayed(run_chunk, pure=False)(spec, index)
-                           for index in np.ndindex(grid)])
+    parts = compute([dask.delayed(run_chunk, pure=False)(spec, index)
+                     for index in np.ndindex(grid)])
     records = np.zeros((n + 1, 2))
     for part in parts:
         records[:, 0] += part[:, 0]
@@ -345,7 +407,7 @@ def _run_sweep(path, run, shape, chunk, source, target, state_source, stage, lam
 
 
 def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol, sweep, bar,
-            interrupted):
+            interrupted, state_names):
     """The loop: sweeps, denoise's stopping rules on every iterate, the
     record saved after every sweep. Returns the OptimizeResult."""
     starts = [s[0] for s in stages]
@@ -355,7 +417,6 @@ def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol
     nit, nfev, buffer = record["nit"], record["nfev"], record["buffer"]
     e_prev = history.fun()[-1] if history.size else None
     n_sweeps = 0
-    no_x = np.zeros(1)
     status = None
 
     def source_of(b):
@@ -389,17 +450,18 @@ def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol
                         f"eps={stage[1]!r}: float64 overflows at this scale; rescale f to "
                         "about [0, 1] (lam and eps with it) or lower lam")
                 status, stop_at = Status.NON_FINITE, k - 1
+                workdir.check_complete(path, _arrays_read(buffer, state_names))  # or a purge?
                 break
             nfev += 1
             history.record(e, g_norm)
             if k > 0:
                 bar.update(e)
             fresh = k == 0 or (k == first and k < max_iter)
-            code = convergence_status(g_norm, e if e_prev is None else e_prev, e, 0.0, no_x,
-                                      0.0, 0.0 if fresh else ftol, 0.0)
+            status = energy_status(g_norm, e if e_prev is None else e_prev, e,
+                                   0.0 if fresh else ftol)
             e_prev = e
-            if code != RUNNING:
-                status, stop_at = STATUS_OF_CODE[code], k
+            if status is not None:
+                stop_at = k
                 break
             if k >= max_iter:
                 status, stop_at = Status.MAX_ITER, k
@@ -407,6 +469,7 @@ def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol
         if status is None and not (math.isfinite(records[n, 0])
                                    and math.isfinite(records[n, 1])):
             status, stop_at = Status.NON_FINITE, nit + n - 1   # the next iterate is not finite
+            workdir.check_complete(path, _arrays_read(buffer, state_names))
         if status is not None:
             # iterate stop_at is the result: the sweep's start (buffer), its
             # end (target), or in between (the start run again up to it)

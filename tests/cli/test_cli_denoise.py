@@ -111,12 +111,12 @@ def test_jpeg_in_and_out(tmp_path, capsys, clean, noisy):
 
 def test_a_3d_npy_volume_is_denoised_in_3d(tmp_path, capsys):
     rng = np.random.default_rng(0)
-    vol = np.clip(0.5 + 0.1 * rng.standard_normal((4, 20, 3)), 0, 1)   # last axis 3: colour...
+    vol = np.clip(0.5 + 0.1 * rng.standard_normal((8, 20, 3)), 0, 1)   # last axis 3: colour...
     src, dst = tmp_path / "v.npy", tmp_path / "out.npy"
     np.save(src, vol)
     code, out, err = _run([src, "-o", dst, "--volume"], capsys)        # ... unless --volume
     assert code == 0, err
-    assert "volume 4x20x3" in out
+    assert "volume 8x20x3" in out
     import gdfast
     np.testing.assert_array_equal(np.load(dst), gdfast.denoise(vol).x)     # lam chosen
 

@@ -297,20 +297,6 @@ def test_pages_that_cannot_be_kept_are_refused_never_dropped(tmp_path, capsys, n
 
 # 6. outputs that cannot be written are found before the work
 
-@pytest.fixture
-def unwritable_folder(tmp_path):
-    """A folder in which no file can be created: read-only by its mode, or,
-    for root (whom modes do not stop), sysfs."""
-    if os.geteuid() != 0:
-        folder = tmp_path / "ro"
-        folder.mkdir()
-        folder.chmod(0o500)
-        yield folder
-        folder.chmod(0o700)
-    else:
-        yield "/sys"
-
-
 def test_an_unwritable_folder_is_found_before_the_work(tmp_path, capsys, noisy, unwritable_folder):
     src = _png(tmp_path / "x.png", noisy)
     dst = os.path.join(unwritable_folder, "x.png")

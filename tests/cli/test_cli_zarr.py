@@ -92,6 +92,9 @@ def _swept(store):
     ("out.npy", [], "must be a zarr array"),
     ("out.zarr", ["--workers", "0"], "--workers"),
     ("out.zarr", ["--memory-limit", "lots"], "--memory-limit"),
+    ("out.zarr", ["--memory-limit", "100MB"], "--memory-limit must be at least"),  # 27.12
+    ("out.zarr", ["--memory-limit", "1kB"], "--memory-limit must be at least"),
+    ("out.zarr", ["--checkpoint", "{tmp}/run.npz"], "--checkpoint is for image files"),  # 27.22
 ])
 def test_paths_that_would_destroy_data_are_refused(group, tmp_path, output, extra, message):
     before = {p: os.path.getmtime(p) for p in map(str, group.rglob("*"))}
@@ -106,3 +109,103 @@ def test_paths_that_would_destroy_data_are_refused(group, tmp_path, output, extr
 def test_a_group_as_input_names_its_datasets(group, tmp_path):
     done = gdfast_cli(group, "-o", tmp_path / "out.zarr", *RUN)
     assert done.returncode == 1 and "scan.zarr/counts" in done.stderr
+
+
+def test_ctrl_c_in_a_terminal_stops_after_the_sweep_with_the_resume_hint(group):
+    # issue 27 item 11: a terminal's Ctrl-C reaches the whole process group,
+    # the LocalCluster's workers too; they died and the client waited forever
+    out = group / "tv"
+    args = [group / "raw", "-o", out, *RUN[:-1], "1", "--max-iter", "400"]
+    run = subprocess.Popen([sys.executable, "-m", "gdfast", "denoise", *map(str, args)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)            # its own process group
+    store = str(out) + ".gdfast-work"
+    deadline = time.monotonic() + 300
+    while not _swept(store):
+        assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGINT)
+    try:
+        stdout, stderr = run.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        raise AssertionError("no exit 120 s after Ctrl-C") from None
+    assert run.returncode == 130, stderr
+    assert "--resume" in stderr and not out.exists() and os.path.isdir(store)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.complex128, np.int64])
+def test_types_it_cannot_take_are_refused_before_the_cluster_starts(group, tmp_path, dtype):
+    # issue 27 item 18
+    zarr.open_group(str(group), mode="r+").create_array("odd", data=np.zeros((8, 8), dtype))
+    done = gdfast_cli(group / "odd", "-o", tmp_path / "out.zarr", *RUN)
+    assert done.returncode == 1, done.stderr
+    assert "expected integers of up to 32 bits or floats" in done.stderr
+    assert "Traceback" not in done.stderr and "LocalCluster" not in done.stdout
+
+
+def test_a_store_in_use_is_refused_in_one_line(group, tmp_path):
+    # issue 27 item 1: a second run on the same work group
+    from gdfast.dask import workdir
+    store = str(tmp_path / "out.zarr") + ".gdfast-work"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from gdfast.dask import workdir\n"
+         "with workdir.locked(sys.argv[1]):\n    print('held', flush=True); time.sleep(600)",
+         store], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = gdfast_cli(group / "raw", "-o", tmp_path / "out.zarr", *RUN)
+        assert done.returncode == 1 and "in use by another gdfast run" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert os.path.exists(workdir.lock_path(store)) and not (tmp_path / "out.zarr").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_float32_comes_back_as_float32(group):
+    # issue 27 item 22: image files keep their type, zarr arrays too
+    zarr.open_group(str(group), mode="r+").create_array("f32", data=VOLUME.astype(np.float32),
+                                                       chunks=(8, 10, 9))
+    done = gdfast_cli(group / "f32", "-o", group / "tv32", *RUN, "--max-iter", "4")
+    assert done.returncode == 0, done.stderr
+    got = zarr.open_array(str(group / "tv32"), mode="r")[...]
+    want = gdfast.denoise(VOLUME.astype(np.float32).astype(np.float64), lam=0.1, eps=0.02,
+                          max_iter=4, tol=0).x
+    assert got.dtype == np.float32 and np.array_equal(got, want.astype(np.float32))
+
+
+@pytest.mark.parametrize("consolidated", [False, True])
+def test_output_in_a_zarr_v2_group_is_written_in_v2(tmp_path, consolidated):
+    # issue 27 item 5: OME-Zarr 0.4 is zarr v2; a v3 array there is invisible to v2 readers
+    path = str(tmp_path / "v2group.zarr")
+    root = zarr.open_group(path, mode="w", zarr_format=2)
+    root.create_array("raw", data=VOLUME, chunks=(8, 10, 9))
+    if consolidated:
+        zarr.consolidate_metadata(path, zarr_format=2)
+    done = gdfast_cli(f"{path}/raw", "-o", f"{path}/tv", *RUN, "--max-iter", "4")
+    assert done.returncode == 0, done.stderr
+    assert os.path.isfile(f"{path}/tv/.zarray") and not os.path.exists(f"{path}/tv/zarr.json")
+    group = zarr.open_group(path, mode="r", zarr_format=2, use_consolidated=consolidated)
+    assert sorted(group.array_keys()) == ["raw", "tv"]
+    want = gdfast.denoise(VOLUME, lam=0.1, eps=0.02, max_iter=4, tol=0).x
+    assert np.array_equal(group["tv"][...], want)
+
+
+def test_an_output_folder_that_cannot_be_written_is_found_before_the_run(group,
+                                                                        unwritable_folder):
+    # issue 27 item 16: found only after the whole run
+    done = gdfast_cli(group / "raw", "-o", os.path.join(unwritable_folder, "out.zarr"), *RUN)
+    assert done.returncode == 1 and "cannot write OUTPUT" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "LocalCluster" not in done.stdout
+
+
+def test_an_unreachable_scheduler_is_one_line(group, tmp_path, capsys, monkeypatch):
+    # issue 27 item 16: a traceback after 30 s
+    from gdfast.cli import main, zarr_denoise
+    monkeypatch.setattr(zarr_denoise, "SCHEDULER_TIMEOUT", 1)
+    code = main(["denoise", str(group / "raw"), "-o", str(tmp_path / "out.zarr"), *RUN[:-4],
+                 "--scheduler", "tcp://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("gdfast denoise: error: Timed out trying to connect")
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out.zarr").exists()

@@ -50,3 +50,22 @@ def test_bad_input_is_refused_naming_the_argument(bad, match):
     kw = {**dict(X0=X0, batch_args=(Y,)), **bad}
     with pytest.raises((TypeError, ValueError), match=match):
         gdfast.dask.minimize_batch(exp_decay_value_and_grad, kw.pop("X0"), **kw, **SETTINGS)
+
+
+def test_an_empty_chunk_of_rows_and_a_bad_row_named_in_x0s_numbering():
+    # issue 27 item 22: an empty chunk failed at compute; a NaN was reported by a
+    # chunk-local index
+    t, Y, _ = exp_decay_stack((2, 3), seed=5)
+    X0 = exp_decay_initial_guess(Y)
+    want = gdfast.minimize_batch(exp_decay_value_and_grad, X0, batch_args=(Y,), args=(t,),
+                                 max_iter=5)
+    res = gdfast.dask.minimize_batch(exp_decay_value_and_grad,
+                                     da.from_array(X0, chunks=((3, 0, 3), 3)),
+                                     batch_args=(da.from_array(Y, chunks=((3, 0, 3), 16)),),
+                                     args=(t,), max_iter=5)
+    assert np.array_equal(res.x.compute(), want.x)
+    X0[4, 1] = np.nan
+    res = gdfast.dask.minimize_batch(exp_decay_value_and_grad, da.from_array(X0, chunks=(3, 3)),
+                                     batch_args=(Y,), args=(t,), max_iter=5)
+    with pytest.raises(ValueError, match=r"in rows 3\.\.5 of X0 .*NaN or inf"):
+        res.x.compute()

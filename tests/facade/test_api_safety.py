@@ -12,11 +12,13 @@ reproduces one report against gdfast's API, and passes now.
 - gdfast._files: up-front writability, recognisable temporaries, stale ones
   removed, errors naming the user's path; the streamed .npy writer.
 """
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -24,8 +26,8 @@ from numba import njit
 
 import gdfast
 from gdfast.checkpoint import load_checkpoint, save_checkpoint
-from gdfast._files import (check_can_write, check_distinct, remove_stale_temporaries,
-                          write_atomically)
+from gdfast._files import (STALE_AGE, check_can_write, check_distinct, host_tag,
+                           remove_stale_temporaries, temporary_name, write_atomically)
 from gdfast.cli.image_files import Picture
 from gdfast.images import add_noise, synthetic_image
 from gdfast.problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
@@ -198,8 +200,9 @@ def test_minimize_batch_in_chunks_is_bit_for_bit_one_call(monkeypatch):
 
 def test_minimize_batch_stops_on_ctrl_c_between_chunks(tmp_path):
     """A real SIGINT to a process running a long batch: it returns soon, the
-    problems not run are 'interrupted' with x their start, and the rest are
-    bit for bit those of an uninterrupted call."""
+    problems not finished are 'interrupted' where they are (x their start for
+    those not begun), and the rest are bit for bit those of an uninterrupted
+    call."""
     out = tmp_path / "res.npz"
     script = textwrap.dedent(f"""
         import sys, numpy as np, gdfast
@@ -231,12 +234,43 @@ def test_minimize_batch_stops_on_ctrl_c_between_chunks(tmp_path):
     assert stopped.any() and (~stopped).any()
     t, Y, _ = exp_decay_stack((256, 256), seed=3)
     X0 = exp_decay_initial_guess(Y)
-    assert np.array_equal(r["x"][stopped], X0[stopped]) and (r["nit"][stopped] == 0).all()
-    assert np.isnan(r["fun"][stopped]).all()
+    begun = stopped & (r["nit"] > 0)                  # the chunk in progress
+    waiting = stopped & ~begun
+    assert waiting.any()
+    assert np.array_equal(r["x"][waiting], X0[waiting]) and np.isnan(r["fun"][waiting]).all()
+    for i in np.flatnonzero(begun)[:4]:               # where they were: max_iter=nit's x
+        ref = gdfast.minimize_batch(exp_decay_value_and_grad, X0[i:i + 1],
+                                    batch_args=(Y[i:i + 1],), args=(t,),
+                                    max_iter=int(r["nit"][i]), gtol=0.0)
+        assert np.array_equal(ref.x[0], r["x"][i]) and ref.fun[0] == r["fun"][i]
     done = np.flatnonzero(~stopped)[:64]              # rows are independent problems
     ref = gdfast.minimize_batch(exp_decay_value_and_grad, X0[done], batch_args=(Y[done],),
                                 args=(t,), max_iter=100000, gtol=0.0)
     assert np.array_equal(ref.x, r["x"][done]) and np.array_equal(ref.nit, r["nit"][done])
+
+
+def test_minimize_batch_answers_ctrl_c_inside_long_rows():
+    """issue 27 item 13: a few rows of millions of iterations each: Ctrl-C
+    was answered only once a whole chunk of rows had finished (23 s here)."""
+    script = textwrap.dedent("""
+        import json, os, signal, threading, time, gdfast
+        from gdfast.problems import exp_decay_stack, exp_decay_initial_guess, exp_decay_value_and_grad
+        t, Y, _ = exp_decay_stack((2, 2), seed=3)
+        X0 = exp_decay_initial_guess(Y)
+        kw = dict(batch_args=(Y,), args=(t,), gtol=0.0)
+        gdfast.minimize_batch(exp_decay_value_and_grad, X0, max_iter=3, **kw)
+        threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+        start = time.perf_counter()
+        r = gdfast.minimize_batch(exp_decay_value_and_grad, X0,
+                                  max_iter=3_000_000, **kw)
+        print(json.dumps([time.perf_counter() - start, r.status.tolist(), r.nit.tolist()]))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    seconds, status, nit = json.loads(done.stdout)
+    assert seconds < 5.0, done.stdout                   # about 1 s: the signal, then 0.1 s
+    assert status == ["interrupted"] * 4 and 0 < min(nit) and max(nit) < 3_000_000
 
 
 # minimize's input
@@ -287,16 +321,52 @@ def test_check_can_write_leaves_nothing_behind(tmp_path):
         check_can_write(tmp_path / "out.png", "OUTPUT", overwrite=False)
 
 
-def test_stale_temporaries_only_of_dead_writers_and_older_than_the_run(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+def _dead_pid():
+    return subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    stale = tmp_path / f".a.npy.gdfast-tmp-{dead}-deadbeef"
-    mine = tmp_path / f".b.npy.gdfast-tmp-{os.getpid()}-deadbeef"
+
+
+def test_stale_temporaries_only_of_dead_writers_and_older_than_the_run(tmp_path):
+    dead = _dead_pid()
+    stale = tmp_path / f".a.npy.gdfast-tmp-h{host_tag()}-{dead}-deadbeef"
+    mine = tmp_path / f".b.npy.gdfast-tmp-h{host_tag()}-{os.getpid()}-deadbeef"
     for p in (stale, mine):
         p.write_bytes(b"x")
     assert remove_stale_temporaries(tmp_path, older_than=0.0) == []      # all newer than that
     assert remove_stale_temporaries(tmp_path) == [stale.name]
     assert mine.exists() and not stale.exists()
+
+
+def test_another_hosts_temporaries_are_kept_on_a_shared_folder(tmp_path):
+    # issue 27 item 2: a pid of another machine says nothing here
+    dead = _dead_pid()
+    other = "0" * 8 if host_tag() != "0" * 8 else "1" * 8
+    theirs = tmp_path / f".out.npy.gdfast-tmp-h{other}-{dead}-deadbeef"
+    unnamed = tmp_path / f".old.npy.gdfast-tmp-{dead}-deadbeef"          # no host: older gdfast
+    for p in (theirs, unnamed):
+        p.write_bytes(b"in progress")
+    assert remove_stale_temporaries(tmp_path) == []
+    later = time.time() + STALE_AGE + 60                                # a week on
+    assert set(remove_stale_temporaries(tmp_path, older_than=later)) == {theirs.name, unnamed.name}
+
+
+def test_a_dead_writers_temporary_folder_is_removed(tmp_path):
+    # issue 27 item 19: a zarr OUTPUT's temporary is a folder
+    left = tmp_path / f".out.zarr.gdfast-tmp-h{host_tag()}-{_dead_pid()}-0123abcd"
+    (left / "c" / "0").mkdir(parents=True)
+    (left / "c" / "0" / "0").write_bytes(b"x" * 100)
+    os.utime(left, (time.time() - 10,) * 2)
+    assert remove_stale_temporaries(tmp_path) == [left.name]
+    assert not left.exists()
+
+
+def test_temporary_names_fit_in_name_max(tmp_path):
+    # issue 27 item 16: a legal name of 255 bytes
+    for name in ("a" * 255, "é" * 127 + "b"):
+        tmp = os.path.basename(temporary_name(tmp_path / name))
+        assert len(os.fsencode(tmp)) <= 255
+        open(tmp_path / tmp, "wb").close()
+        assert remove_stale_temporaries(tmp_path, older_than=time.time() + 1) == []  # mine: alive
 
 
 def test_check_distinct_sees_through_links(tmp_path):
@@ -335,3 +405,89 @@ def test_the_streamed_npy_is_the_file_np_save_writes(tmp_path, kind, monkeypatch
     if pic.layout == "pages":
         expected = np.stack([np.rint(p * 255).astype(np.uint8) for p in pic.planes])
         assert np.array_equal(stored, expected)
+
+
+# issue 27 items 20-22: checkpoints read only what they need, hold only finite numbers,
+# are saved at every end, and stay where their symbolic link points
+
+def _small_checkpoint(path):
+    opt = gdfast.Adam()
+    x = np.ones(4)
+    state = opt.init(x)
+    hist = dict(fun_history=np.zeros(1), grad_norm_history=np.zeros(1))
+    fingerprint = dict(shape=[4])
+    assert save_checkpoint(path, "minimize", fingerprint, x, state,
+                           dict(nit=0, nfev=1, nskipped=0), hist)
+    return fingerprint
+
+
+def test_a_member_the_run_does_not_need_is_never_read(tmp_path):
+    import tracemalloc
+    import zipfile
+    path = tmp_path / "run.npz"
+    _small_checkpoint(path)
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(1))
+    header["shape"] = (1 << 27,)                  # claims 1 GiB of float64
+    with zipfile.ZipFile(path, "a") as archive, archive.open("extra.npy", "w") as fh:
+        np.lib.format.write_array_header_1_0(fh, header)
+        fh.write(b"\0" * 64)
+    tracemalloc.start()
+    meta, arrays = load_checkpoint(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "extra" not in arrays and peak < 16 << 20
+    assert arrays["x"].tolist() == [1.0] * 4
+
+
+def test_a_needed_member_larger_than_the_run_is_refused(tmp_path):
+    import zipfile
+    path = tmp_path / "run.npz"
+    _small_checkpoint(path)
+    meta, arrays = load_checkpoint(path)
+    big = tmp_path / "big.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(big, "w") as dst:
+        for info in src.infolist():
+            if info.filename == "x.npy":
+                with dst.open("x.npy", "w") as fh:
+                    np.lib.format.write_array(fh, np.ones(1 << 10))
+            else:
+                dst.writestr(info, src.read(info))
+    with pytest.raises(gdfast.checkpoint.CheckpointError, match="member x holds .* more than the 4"):
+        load_checkpoint(big)
+
+
+@pytest.mark.parametrize("where", ["x", "state.exp_avg"])
+def test_a_crafted_checkpoint_with_nan_is_refused(tmp_path, where):
+    path = tmp_path / "run.npz"
+    _small_checkpoint(path)
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays[where] = arrays[where].copy()
+    arrays[where][1] = np.nan
+    np.savez(path, **arrays)
+    with pytest.raises(gdfast.checkpoint.CheckpointError, match=f"{where} holds NaN or inf"):
+        load_checkpoint(path)
+
+
+def test_a_run_stopped_by_tol_saves_its_end_and_resumes_with_a_smaller_tol(tmp_path, f):
+    path = tmp_path / "run.npz"
+    first = gdfast.denoise(f, 0.1, eps=0.01, tol=1e-3, checkpoint=path)
+    assert first.status == "ftol"
+    meta, _ = load_checkpoint(path)
+    assert meta["counters"]["nit"] in (first.nit, first.nit + 1)     # the step taken past it
+    went_on = gdfast.denoise(f, 0.1, eps=0.01, tol=1e-6, checkpoint=path, resume=True)
+    whole = gdfast.denoise(f, 0.1, eps=0.01, tol=1e-6)
+    assert whole.nit > first.nit and went_on.nit == whole.nit
+    assert went_on.x.tobytes() == whole.x.tobytes()            # as if run with tol=1e-6 at once
+
+
+def test_a_symlinked_checkpoint_stays_a_link(tmp_path, f):
+    target = tmp_path / "store" / "run.npz"
+    target.parent.mkdir()
+    gdfast.denoise(f, 0.1, max_iter=2, tol=0.0, checkpoint=target)
+    link = tmp_path / "run.npz"
+    link.symlink_to(target)
+    gdfast.denoise(f, 0.1, max_iter=4, tol=0.0, checkpoint=link)
+    assert link.is_symlink() and target.is_file()
+    meta, _ = load_checkpoint(link)
+    assert meta["counters"]["nit"] == 4
