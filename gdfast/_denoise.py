@@ -492,10 +492,13 @@ def _descend(objective, stages, max_iter, ftol, clean, callback, bar, checkpoint
     history = History(max_iter)
     psnrs = np.empty(max_iter + 1 if clean is not None else 0)
     nit, status, e_prev, nfev = 0, None, None, 0
+    counted = False              # iterate nit's evaluation already counted (a finished run's)
     if resume:
         u, spare = spare, u_next
         nit, nfev, e_prev, state, psnrs = _restore(checkpoints, optimizer, u, history, psnrs)
         _, objective.eps, optimizer = _stage_at(stages, max(nit - 1, 0))
+        counted = nfev > nit
+    resumed_at = nit
     while True:
         fresh = nit == 0
         stage = _stage_at(stages, nit)
@@ -514,7 +517,8 @@ def _descend(objective, stages, max_iter, ftol, clean, callback, bar, checkpoint
         else:                                    # the last iterate: no step to take
             records = ((objective(u, u_next), objective.max_abs(u_next.ravel())),)
         for j, (e, g_norm) in enumerate(records):  # iterate nit + j
-            nfev += 1
+            nfev += 0 if counted else 1
+            counted = False
             if not (math.isfinite(e) and math.isfinite(g_norm)):
                 if nit + j > 0:
                     return _stepped_back(objective, stages, nit + j - 1, ftol, history, psnrs,
@@ -566,7 +570,9 @@ def _descend(objective, stages, max_iter, ftol, clean, callback, bar, checkpoint
                 break
     if u is f:
         u = f.copy()
-    if status in (Status.FTOL, Status.GTOL, Status.CALLBACK) and checkpoints is not None:
+    # a resume that took no step leaves its checkpoint as it is, byte for byte
+    save_end = checkpoints is not None and (not resume or nit != resumed_at or ahead)
+    if status in (Status.FTOL, Status.GTOL, Status.CALLBACK) and save_end:
         # saved "at the end": after a fused step the state has taken the step
         # past iterate nit already, so the checkpoint is iterate nit + 1 (a
         # resume with a smaller tol goes on as a run with that tol would)
@@ -583,7 +589,7 @@ def _descend(objective, stages, max_iter, ftol, clean, callback, bar, checkpoint
         history.record(fun, objective.max_abs(g.ravel()))
         if clean is not None:
             psnrs[nit] = psnr(clean, u)
-    elif status == Status.MAX_ITER and checkpoints is not None:
+    elif status == Status.MAX_ITER and save_end:
         _save(checkpoints, u, state, nit, nfev, history, psnrs)
     res = run_result(u, fun, g, nit, nfev, 0, status, history)
     if clean is not None:

@@ -15,6 +15,7 @@ for bit as on ``x.ravel()``; the state arrays are 1-D, of length x.size.
 Arrays of at least the rule's ``parallel_min_size`` elements (gdfast._rules)
 go to the parallel kernel; both kernels give bitwise the same result.
 """
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -102,12 +103,48 @@ def _root(a):
 
 class Optimizer:
     """Base class: subclasses set ``self.rule`` (a gdfast._rules.Rule),
-    ``self.hyper`` (its tuple of floats) and ``self.lr``."""
+    ``self.hyper`` (its tuple of floats) and ``self.lr``.
+
+    The hyperparameters are fixed once the optimizer is made: the compiled
+    step reads ``hyper`` and a cached rate, so an assignment such as
+    ``opt.lr = 0.2`` would be silently ignored; it raises AttributeError
+    instead, saying how to change them (a new optimizer, whose ``init``
+    state the old run's state can be copied into; or a schedule as lr)."""
 
     rule = None
     hyper = ()
     lr: Schedule
     _unused_mask = None        # set by _unused(); the fast path of step compares it
+    _building = 0              # > 0 while a constructor runs: then attributes may be set
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def building(self, *args, **kw):
+            depth = self._building
+            object.__setattr__(self, "_building", depth + 1)
+            try:
+                init(self, *args, **kw)
+            finally:
+                object.__setattr__(self, "_building", depth)
+        cls.__init__ = building
+
+    def __setattr__(self, name, value):
+        if self._building or name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(
+            f"{type(self).__name__}'s hyperparameters are fixed once it is made, so "
+            f"{name} = {value!r} would be ignored: make a new optimizer (e.g. "
+            f"{type(self).__name__}(lr=..., ...)) and copy the run's state arrays into its "
+            "init(x) state, or pass lr a schedule (gdfast.schedules) for a rate that changes")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"{type(self).__name__}'s attributes cannot be deleted")
 
     def _set_lr(self, lr):
         if not isinstance(lr, Schedule):

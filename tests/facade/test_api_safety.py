@@ -491,3 +491,17 @@ def test_a_symlinked_checkpoint_stays_a_link(tmp_path, f):
     assert link.is_symlink() and target.is_file()
     meta, _ = load_checkpoint(link)
     assert meta["counters"]["nit"] == 4
+
+
+@pytest.mark.parametrize("method", ["nesterov", "momentum"])
+def test_a_resume_that_takes_no_step_leaves_its_checkpoint_alone(tmp_path, f, method):
+    # issue 28 item 2: every such resume rewrote it with nfev one higher
+    path = tmp_path / "c.npz"
+    full = gdfast.denoise(f, 0.1, method=method, tol=0, max_iter=30, checkpoint=path)
+    saved = path.read_bytes()
+    for _ in range(2):
+        again = gdfast.denoise(f, 0.1, method=method, tol=0, max_iter=10, checkpoint=path,
+                               resume=True)
+        assert path.read_bytes() == saved
+        assert (again.nit, again.nfev) == (full.nit, full.nfev)
+        assert again.x.tobytes() == full.x.tobytes()
