@@ -281,20 +281,22 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     then bit for bit denoise(f, lam=res.lam, ...) with the other arguments
     alike.
     """
-    f = _checked_image("f", f)
-    shape = f.shape
+    image = _checked_image("f", f)
+    shape = image.shape
     lam, sigma, eps, tol, max_iter, anisotropic = checked_settings(lam, sigma, eps, tol,
                                                                    max_iter, anisotropic)
     auto = lam == "auto"
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    clean_image = None
     if clean is not None:
-        clean = _checked_image("clean", clean)
-        if clean.shape != f.shape:
-            raise ValueError(f"clean must have the shape of f {f.shape}, got {clean.shape}")
-        clean = _without_unit_axes(clean)
-    f = _without_unit_axes(f)
-    if callback is not None and f.shape != shape:
+        clean_image = _checked_image("clean", clean)
+        if clean_image.shape != image.shape:
+            raise ValueError(f"clean must have the shape of f {image.shape}, "
+                             f"got {clean_image.shape}")
+        clean_image = _without_unit_axes(clean_image)
+    image = _without_unit_axes(image)
+    if callback is not None and image.shape != shape:
         user_callback = callback
 
         def callback(intermediate):
@@ -303,14 +305,14 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     if auto:
         if sigma is None:
-            sigma = estimate_sigma(f)
-        lam, trials = choose_lam(f, sigma, eps, anisotropic)
-    stages = stages_of(lam, eps, method, f.ndim)
-    objective = TVObjective(f, lam, stages[0][1], anisotropic)
+            sigma = estimate_sigma(image)
+        lam, trials = choose_lam(image, sigma, eps, anisotropic)
+    stages = stages_of(lam, eps, method, image.ndim)
+    objective = TVObjective(image, lam, stages[0][1], anisotropic)
     checkpoints = None
     if checkpoint is not None:
         checkpoints = Checkpoints(checkpoint, checkpoint_every, "denoise",
-                                  fingerprint_of(stages[-1][2], f, lam=lam, eps=stages[-1][1],
+                                  fingerprint_of(stages[-1][2], image, lam=lam, eps=stages[-1][1],
                                                  anisotropic=anisotropic,
                                                  stages=[[first, e] for first, e, _ in stages]))
     if isinstance(progress, str):
@@ -319,12 +321,12 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
         bar = progress_bar(progress, max_iter, "denoise")
     try:
         with deferred_interrupt() as interrupted:
-            res = _descend(objective, stages, max_iter, tol, clean, callback, bar, checkpoints,
-                           resume, interrupted)
+            res = _descend(objective, stages, max_iter, tol, clean_image, callback, bar,
+                           checkpoints, resume, interrupted)
     finally:
         bar.close()
     if res.status == Status.NON_FINITE and res.fun_history.size == 0 and not resume:
-        _refuse_overflowing_start(f, lam, stages[0][1])
+        _refuse_overflowing_start(image, lam, stages[0][1])
     res["lam"], res["eps"] = lam, stages[-1][1]
     if auto:
         res["sigma"], res["sure"] = sigma, trials

@@ -88,12 +88,12 @@ def gradient(fun: Callable[..., float], x: ArrayLike, h: float | ArrayLike | Non
     Returns a float64 array shaped like x. The error is O(h^2) for smooth
     fun: about 1e-10 relative with the default steps.
     """
-    x = check.real_array("x", x)
-    h = _steps(h, x)
-    scalar_value("fun", fun(x.copy(), *args))
-    g = np.empty(x.size)
-    central_difference_gradient(fun, x.ravel(), h.ravel(), g, args, x.shape)
-    return g.reshape(x.shape)
+    x_arr = check.real_array("x", x)
+    h_arr = _steps(h, x_arr)
+    scalar_value("fun", fun(x_arr.copy(), *args))
+    g = np.empty(x_arr.size)
+    central_difference_gradient(fun, x_arr.ravel(), h_arr.ravel(), g, args, x_arr.shape)
+    return g.reshape(x_arr.shape)
 
 
 def check_grad(fun: Callable[..., float], grad: Callable[..., ArrayLike], x: ArrayLike,
@@ -102,8 +102,8 @@ def check_grad(fun: Callable[..., float], grad: Callable[..., ArrayLike], x: Arr
 
     A small number (relative to |grad(x)|) means grad is fun's gradient.
     """
-    x = check.real_array("x", x)
-    analytic = np.asarray(grad(x.copy(), *args), dtype=np.float64)
-    if analytic.shape != x.shape:
-        raise ValueError(f"grad must return an array of shape {x.shape}, got {analytic.shape}")
-    return float(np.sqrt(np.sum((analytic - gradient(fun, x, h, args)) ** 2)))
+    x_arr = check.real_array("x", x)
+    analytic = np.asarray(grad(x_arr.copy(), *args), dtype=np.float64)
+    if analytic.shape != x_arr.shape:
+        raise ValueError(f"grad must return an array of shape {x_arr.shape}, got {analytic.shape}")
+    return float(np.sqrt(np.sum((analytic - gradient(fun, x_arr, h, args)) ** 2)))

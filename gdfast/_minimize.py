@@ -112,7 +112,7 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     per machine for an objective registered with gdfast.cached_objective
     (the loop is then cached on disk).
     """
-    x0 = check.real_array("x0", x0)      # not copied yet: the loops copy it once
+    x0_arr = check.real_array("x0", x0)      # not copied yet: the loops copy it once
     opt = make_optimizer(method, options)
     max_iter = check.whole_number("max_iter", max_iter, 0)
     ftol, gtol, xtol = (check.non_negative(k, v) for k, v in
@@ -125,21 +125,24 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     if not isinstance(args, tuple):
         args = (args,)
-    objective = _Objective(fun, jac, args, x0.shape)
-    nopython = (numba.extending.is_jitted(fun) and jac == "inplace" and x0.ndim == 1
+    objective = _Objective(fun, jac, args, x0_arr.shape)
+    nopython = (numba.extending.is_jitted(fun) and jac == "inplace" and x0_arr.ndim == 1
                 and callback is None and not check.boolean("progress", progress))
-    run = _Run(x0, opt, keep_prev=on_nonfinite != "raise" or xtol > 0,
+    run = _Run(x0_arr, opt, keep_prev=on_nonfinite != "raise" or xtol > 0,
                history_cap=NOPYTHON_HISTORY_CAP if nopython else None, max_iter=max_iter)
     saver = _Saver(None if checkpoint is None else
-                   Checkpoints(checkpoint, checkpoint_every, "minimize", fingerprint_of(opt, x0)),
+                   Checkpoints(checkpoint, checkpoint_every, "minimize",
+                               fingerprint_of(opt, x0_arr)),
                    run)
     if resume:
         saver.restore()
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
+    advance: _NopythonSteps | _PythonSteps
     if nopython:
         advance = _NopythonSteps(fun, args, opt, run, limits)
     else:
-        advance = _PythonSteps(objective, opt, run, limits, callback, progress_bar(progress, max_iter))
+        advance = _PythonSteps(objective, opt, run, limits, callback,
+                               progress_bar(progress, max_iter))
     try:
         with deferred_interrupt() as interrupted:
             while run.status is None:

@@ -1,5 +1,6 @@
 """Test images for the denoising benchmarks and tests, PSNR, and the noise level."""
 import math
+from typing import overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -88,7 +89,8 @@ def test_image(size: int, source: str = "auto") -> tuple[np.ndarray, str]:
 
 def add_noise(clean: ArrayLike, sigma: float = 0.1, seed: int = 0) -> np.ndarray:
     """clean + sigma * N(0, 1), seeded (not clipped)."""
-    return clean + sigma * np.random.default_rng(seed).standard_normal(clean.shape)
+    image = np.asanyarray(clean)
+    return image + sigma * np.random.default_rng(seed).standard_normal(image.shape)
 
 
 def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
@@ -104,6 +106,16 @@ def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
                          f"got {np.shape(image)}")
     mse = mean_squared_difference_parallel(a, b)
     return float(10.0 * math.log10(data_range ** 2 / mse)) if mse > 0 else math.inf
+
+
+@overload
+def estimate_sigma(image: ArrayLike, channel_axis: None = None,
+                   method: str = "blocks") -> float: ...
+
+
+@overload
+def estimate_sigma(image: ArrayLike, channel_axis: int,
+                   method: str = "blocks") -> np.ndarray: ...
 
 
 def estimate_sigma(image: ArrayLike, channel_axis: int | None = None,
