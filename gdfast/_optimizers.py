@@ -16,12 +16,12 @@ Arrays of at least the rule's ``parallel_min_size`` elements (gdfast._rules)
 go to the parallel kernel; both kernels give bitwise the same result.
 """
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from . import _validation as check
-from ._rules import RULES
+from ._rules import RULES, Rule
 from ._validation import F8
 from .kernels.reductions import max_abs, max_abs_parallel
 from .schedules import Schedule, as_schedule
@@ -111,8 +111,8 @@ class Optimizer:
     instead, saying how to change them (a new optimizer, whose ``init``
     state the old run's state can be copied into; or a schedule as lr)."""
 
-    rule = None
-    hyper = ()
+    rule: Rule
+    hyper: tuple[float, ...] = ()
     lr: Schedule
     _unused_mask = None        # set by _unused(); the fast path of step compares it
     _building = 0              # > 0 while a constructor runs: then attributes may be set
@@ -299,19 +299,19 @@ class SGD(Optimizer):
         dampening = check.in_unit_interval("dampening", dampening, closed_right=True)
         weight_decay = check.non_negative("weight_decay", weight_decay)
         nesterov = check.boolean("nesterov", nesterov)
-        maximize = float(check.boolean("maximize", maximize))
+        maximize_flag = float(check.boolean("maximize", maximize))
         if nesterov and (momentum <= 0.0 or dampening != 0.0):
             raise ValueError("nesterov=True requires momentum > 0 and dampening = 0, got "
                              f"momentum={momentum!r}, dampening={dampening!r}")
         if nesterov:
             self.rule = RULES["nesterov"]
-            self.hyper = (momentum, weight_decay, maximize)
+            self.hyper = (momentum, weight_decay, maximize_flag)
         elif momentum > 0.0:
             self.rule = RULES["momentum"]
-            self.hyper = (momentum, dampening, weight_decay, maximize)
+            self.hyper = (momentum, dampening, weight_decay, maximize_flag)
         else:
             self.rule = RULES["gd"]
-            self.hyper = (weight_decay, maximize)
+            self.hyper = (weight_decay, maximize_flag)
 
 
 class Adagrad(Optimizer):
@@ -356,13 +356,14 @@ class RMSprop(Optimizer):
         weight_decay = check.non_negative("weight_decay", weight_decay)
         self.momentum = check.non_negative("momentum", momentum)
         self.centered = check.boolean("centered", centered)
-        maximize = float(check.boolean("maximize", maximize))
+        maximize_flag = float(check.boolean("maximize", maximize))
         if self.momentum == 0.0 and not self.centered:
             self.rule = RULES["rmsprop"]
-            self.hyper = (alpha, eps, weight_decay, maximize)
+            self.hyper = (alpha, eps, weight_decay, maximize_flag)
         else:
             self.rule = RULES["rmsprop_full"]
-            self.hyper = (alpha, eps, weight_decay, self.momentum, float(self.centered), maximize)
+            self.hyper = (alpha, eps, weight_decay, self.momentum, float(self.centered),
+                          maximize_flag)
 
     def _initial_state(self, n):
         if self.rule.name == "rmsprop":
@@ -397,14 +398,14 @@ class Adam(Optimizer):
         weight_decay = check.non_negative("weight_decay", weight_decay)
         self.amsgrad = check.boolean("amsgrad", amsgrad)
         decoupled = check.boolean("decoupled_weight_decay", decoupled_weight_decay)
-        maximize = float(check.boolean("maximize", maximize))
+        maximize_flag = float(check.boolean("maximize", maximize))
         if not self.amsgrad and not decoupled:
             self.rule = RULES["adam"]
-            self.hyper = (beta1, beta2, eps, weight_decay, maximize)
+            self.hyper = (beta1, beta2, eps, weight_decay, maximize_flag)
         else:
             self.rule = RULES["adamw"]
             self.hyper = (beta1, beta2, eps, weight_decay, float(decoupled),
-                          float(self.amsgrad), maximize)
+                          float(self.amsgrad), maximize_flag)
 
     def _initial_state(self, n):
         if self.rule.name == "adam":
@@ -526,7 +527,7 @@ class Lion(Optimizer):
                       float(check.boolean("maximize", maximize)))
 
 
-METHODS = {
+METHODS: dict[str, Callable[..., Optimizer]] = {
     "gd": lambda **kw: SGD(**{"lr": 0.1, **kw}),
     "sgd": SGD,
     "momentum": lambda **kw: SGD(**{"lr": 0.1, "momentum": 0.9, **kw}),
