@@ -43,7 +43,7 @@ _PACKAGE = __name__.rpartition(".")[0]          # gdfast.kernels
 
 # (name, digest) -> the function: how a FunctionRefType finds its dispatcher
 # when a kernel is compiled for it in this process.
-_FUNCTIONS = {}
+_FUNCTIONS: dict[tuple[str, str], Callable] = {}
 
 
 class FunctionRef:
@@ -129,7 +129,7 @@ def _constant_function_ref(context, builder, ty, pyval):
 
 
 # id(fn) -> (fn, its FunctionRef): the functions that have one
-_REFS = {}
+_REFS: dict[int, tuple[Callable, FunctionRef]] = {}
 
 
 def register(fn, digest, name=None):
@@ -198,10 +198,12 @@ def cached_objective(fun: Callable | None = None, *,
             return fun
         raise TypeError("cached_objective needs a numba @njit function (put @numba.njit "
                         f"below it), got {type(fun).__name__}")
-    source = inspect.getsourcefile(fun.py_func)
+    # fun is a numba dispatcher (is_jitted), whose type mypy does not know: numba is untyped
+    py_func = fun.py_func  # type: ignore[attr-defined]
+    source = inspect.getsourcefile(py_func)
     if source is None or not os.path.isfile(source):
         raise ValueError(f"cached_objective needs a function defined in a file; "
-                         f"{fun.py_func.__qualname__} comes from {source!r} (an interactive "
+                         f"{py_func.__qualname__} comes from {source!r} (an interactive "
                          "session?): define it in a module, or leave it unregistered")
     digests = [file_digest(source)]
     for dep in depends:

@@ -78,7 +78,7 @@ class Picture:
     planes: list
     dtype: np.dtype
     layout: str
-    alpha: np.ndarray = None
+    alpha: np.ndarray | None = None
     npy_byteorder: str = "="
 
     @property

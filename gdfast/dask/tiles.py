@@ -61,7 +61,7 @@ class Sweep:
 # the zarr arrays a worker process has opened, by (store, run, name): opening
 # one reads its metadata (milliseconds); a run's arrays never change shape,
 # and a new run in the same store has another token
-_OPENED = {}
+_OPENED: dict[tuple[str, str, str], zarr.Array] = {}
 _MAX_OPENED = 64
 
 

@@ -226,7 +226,7 @@ class StoreInUse(ValueError):
     """The store is locked by another run."""
 
 
-_HELD = {}     # the locks this process holds: lock path -> depth
+_HELD: dict[str, int] = {}     # the locks this process holds: lock path -> depth
 
 
 def lock_path(path):
