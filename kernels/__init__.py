@@ -23,10 +23,11 @@ give bitwise the same numbers. Kernels do not validate: the facade in
 @njit objective; ``reductions`` the norms the convergence checks use;
 ``tv`` the smoothed total-variation energy and gradient of images, and
 ``tv_descent`` one denoising iteration in one pass (that gradient fused with
-any update rule), ``tv_tiles`` K of them by cache-sized tiles; ``guard`` a step that is skipped when the gradient holds
-NaN or inf. ``jit`` compiles every kernel and keeps it on disk;
-``function_refs`` passes functions to kernels in a form whose compiled code
-is cached too (``cacheable``, ``cached_objective``).
+any update rule), ``tv_tiles`` K of them by cache-sized tiles; ``guard`` a
+step that is skipped when the gradient holds NaN or inf. ``jit`` compiles
+every kernel and keeps it on disk; ``function_refs`` passes functions to
+kernels in a form whose compiled code is cached too (``cacheable``,
+``cached_objective``).
 """
 from .adam_family import (
     adam_step,
@@ -50,6 +51,15 @@ from .adaptive import (
     rmsprop_step,
     rmsprop_step_parallel,
 )
+from .guard import step_if_finite, step_if_finite_parallel
+from .reductions import (
+    max_abs,
+    max_abs_diff,
+    max_abs_diff_parallel,
+    max_abs_parallel,
+    mean_squared_difference,
+    mean_squared_difference_parallel,
+)
 from .schedules import (
     constant,
     cosine_decay,
@@ -66,16 +76,26 @@ from .sgd import (
     nesterov_step,
     nesterov_step_parallel,
 )
-from .guard import step_if_finite, step_if_finite_parallel
-from .reductions import (max_abs, max_abs_diff, max_abs_diff_parallel, max_abs_parallel,
-                         mean_squared_difference, mean_squared_difference_parallel)
 from .sign_based import lion_step, lion_step_parallel, rprop_step, rprop_step_parallel
 from .stream import triad, triad_parallel
-from .tv import (tv_energy_2d, tv_energy_3d, tv_energy_grad_2d, tv_energy_grad_2d_parallel,
-                 tv_energy_grad_3d, tv_energy_grad_3d_parallel, tv_workspace_2d, tv_workspace_3d)
-from .tv_descent import (tv_descent_step_2d, tv_descent_step_2d_parallel, tv_descent_step_3d,
-                         tv_descent_step_3d_parallel, tv_descent_workspace_2d,
-                         tv_descent_workspace_3d)
+from .tv import (
+    tv_energy_2d,
+    tv_energy_3d,
+    tv_energy_grad_2d,
+    tv_energy_grad_2d_parallel,
+    tv_energy_grad_3d,
+    tv_energy_grad_3d_parallel,
+    tv_workspace_2d,
+    tv_workspace_3d,
+)
+from .tv_descent import (
+    tv_descent_step_2d,
+    tv_descent_step_2d_parallel,
+    tv_descent_step_3d,
+    tv_descent_step_3d_parallel,
+    tv_descent_workspace_2d,
+    tv_descent_workspace_3d,
+)
 
 __all__ = [
     "gd_step", "gd_step_parallel",

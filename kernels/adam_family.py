@@ -21,7 +21,6 @@ from ._elementwise import descent_direction, direction_sign, lerp
 from .jit import PARALLEL, SERIAL, njit
 from .nonfinite import any_nonfinite
 
-
 # --- Adam --------------------------------------------------------------------
 
 @njit(**SERIAL)

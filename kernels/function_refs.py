@@ -33,9 +33,8 @@ from collections.abc import Callable, Iterable
 
 import numba
 from numba.core import types
-from numba.extending import is_jitted
 from numba.core.imputils import lower_constant
-from numba.extending import NativeValue, models, register_model, typeof_impl, unbox
+from numba.extending import NativeValue, is_jitted, models, register_model, typeof_impl, unbox
 
 from .jit import code_digest, file_digest, kernels_digest, use_gdfast_cache
 

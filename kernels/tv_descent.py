@@ -31,9 +31,20 @@ from numba import prange
 from .jit import PARALLEL, SERIAL, njit
 from .reductions import max_abs
 from .tuples import rows
-from .tv import (ENERGY_ROW, block_rows, block_start_2d, block_start_3d, block_total,
-                 n_blocks_2d, n_blocks_3d, row_2d, row_3d, row_sum, segment_sums, sum8)
-
+from .tv import (
+    ENERGY_ROW,
+    block_rows,
+    block_start_2d,
+    block_start_3d,
+    block_total,
+    n_blocks_2d,
+    n_blocks_3d,
+    row_2d,
+    row_3d,
+    row_sum,
+    segment_sums,
+    sum8,
+)
 
 # Workspace rows of a 2-D block, after tv's FLUX_ROW and ENERGY_ROW: the
 # gradient row, with the block's max|g| in its last column.
