@@ -24,12 +24,25 @@ from ._batch import minimize_batch
 from ._denoise import denoise
 from ._gradients import check_grad, gradient
 from ._minimize import minimize
-from ._optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, Optimizer,
-                         OptimizerState, RAdam, RMSprop, Rprop)
+from ._optimizers import (
+    SGD,
+    Adadelta,
+    Adagrad,
+    Adam,
+    Adamax,
+    AdamW,
+    Lion,
+    NAdam,
+    Optimizer,
+    OptimizerState,
+    RAdam,
+    RMSprop,
+    Rprop,
+)
+from ._rules import RULES, SCHEDULES
 from ._run import OptimizeResult, Status
 from .images import estimate_sigma
 from .kernels.function_refs import cached_objective
-from ._rules import RULES, SCHEDULES
 
 __version__ = "0.1.0"
 __all__ = [

@@ -6,13 +6,19 @@ from collections.abc import Callable
 
 import numba
 import numpy as np
-from numpy.typing import ArrayLike
 from numba.extending import is_jitted
+from numpy.typing import ArrayLike
 
 from . import _validation as check
 from ._optimizers import Optimizer, make_optimizer
-from ._run import (MESSAGES, STATUS_OF_CODE, OptimizeResult, Status, batch_statuses,
-                   deferred_interrupt)
+from ._run import (
+    MESSAGES,
+    STATUS_OF_CODE,
+    OptimizeResult,
+    Status,
+    batch_statuses,
+    deferred_interrupt,
+)
 from .kernels.driver import RUNNING, minimize_batch_nopython
 from .kernels.function_refs import cacheable
 

@@ -10,8 +10,17 @@ from numpy.typing import ArrayLike
 from . import _validation as check
 from . import kernels
 from ._optimizers import SGD, Adam, Optimizer, make_optimizer
-from ._run import (Checkpoints, History, NoBar, OptimizeResult, Status, energy_status,
-                   deferred_interrupt, progress_bar, run_result)
+from ._run import (
+    Checkpoints,
+    History,
+    NoBar,
+    OptimizeResult,
+    Status,
+    deferred_interrupt,
+    energy_status,
+    progress_bar,
+    run_result,
+)
 from .checkpoint import CheckpointError, checked_checkpoint_options, fingerprint_of, stage_start
 from .images import estimate_sigma, psnr
 from .kernels import tv, tv_descent, tv_tiles
@@ -59,7 +68,8 @@ def checked_eps(name, eps):
     eps = check.positive(name, eps)
     if not EPS_MIN <= eps <= EPS_MAX:
         raise ValueError(f"{name} must be in [{EPS_MIN:.3g}, {EPS_MAX:.3g}], so that eps**2 is "
-                         f"a normal float64 and the energy and its gradient are finite; got {eps!r}")
+                         "a normal float64 and the energy and its gradient are finite; "
+                         f"got {eps!r}")
     return eps
 
 

@@ -2,8 +2,8 @@
 from collections.abc import Callable
 
 import numpy as np
-from numpy.typing import ArrayLike
 from numba.extending import is_jitted
+from numpy.typing import ArrayLike
 
 from . import _validation as check
 from .kernels.finite_differences import central_differences, central_differences_parallel
@@ -59,7 +59,8 @@ def central_difference_gradient(fun, x_flat, h_flat, g_flat, args, shape):
     """
     n = x_flat.size
     if is_jitted(fun) and len(shape) == 1:
-        kernel = central_differences_parallel if n >= PARALLEL_MIN_COORDINATES else central_differences
+        kernel = (central_differences_parallel if n >= PARALLEL_MIN_COORDINATES
+                  else central_differences)
         kernel(cacheable(fun), x_flat, h_flat, g_flat, tuple(args))
         return
     work = x_flat.copy()

@@ -4,18 +4,25 @@ import os
 import time
 from collections.abc import Callable
 
+import numba.extending
 import numpy as np
 from numpy.typing import ArrayLike
-
-import numba.extending
 
 from . import _validation as check
 from . import kernels
 from ._gradients import central_difference_gradient, default_steps, scalar_value
 from ._optimizers import Optimizer, make_optimizer
 from ._rules import SGD_PARALLEL_MIN_SIZE
-from ._run import (STATUS_OF_CODE, Checkpoints, History, OptimizeResult, Status,
-                   deferred_interrupt, progress_bar, run_result)
+from ._run import (
+    STATUS_OF_CODE,
+    Checkpoints,
+    History,
+    OptimizeResult,
+    Status,
+    deferred_interrupt,
+    progress_bar,
+    run_result,
+)
 from .checkpoint import checked_checkpoint_options, fingerprint_of
 from .kernels.driver import RUNNING, convergence_status, descend
 from .kernels.function_refs import cacheable

@@ -99,7 +99,8 @@ def real_array(name, a):
     try:
         x = a if type(a) is np.ndarray else np.asarray(a)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of real numbers, got {type(a).__name__}") from None
+        raise TypeError(f"{name} must be an array of real numbers, "
+                        f"got {type(a).__name__}") from None
     if x.dtype.kind not in "fiu" and not (x.dtype.kind == "O" and all(
             isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in x.flat)):
         if x is a:

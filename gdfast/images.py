@@ -6,8 +6,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _validation as check
-from .kernels.noise import (block_mean_squares_2d, block_mean_squares_3d, diagonal_detail_2d,
-                            diagonal_detail_3d, nonzero_to_front)
+from .kernels.noise import (
+    block_mean_squares_2d,
+    block_mean_squares_3d,
+    diagonal_detail_2d,
+    diagonal_detail_3d,
+    nonzero_to_front,
+)
 from .kernels.reductions import mean_squared_difference_parallel
 
 # The 75th percentile of |N(0, 1)|'s parent: Phi^-1(0.75) = sqrt(2) erfinv(1/2),

@@ -178,7 +178,8 @@ def adamw_step(x, g, state, t, lr, hyper):
         if amsgrad:
             vmax[i] = max(vmax[i], v[i])
             v_used = vmax[i]
-        x[i] = x[i] - lr / (1 - beta1 ** t) * m[i] / (math.sqrt(v_used) / math.sqrt(1 - beta2 ** t) + eps)
+        x[i] = x[i] - lr / (1 - beta1 ** t) * m[i] / (math.sqrt(v_used) / math.sqrt(1 - beta2 ** t)
+                                                      + eps)
 
 
 def adamax_step(x, g, state, t, lr, hyper):
@@ -225,7 +226,8 @@ def radam_step(x, g, state, t, lr, hyper):
         m[i], v[i] = _moments(m[i], v[i], d, beta1, beta2)
         m_hat = m[i] / (1 - beta1 ** t)
         if rho_t > 5:
-            r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                          / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
             x[i] = x[i] - m_hat * lr * math.sqrt(1 - beta2 ** t) / (math.sqrt(v[i]) + eps) * r
         else:
             x[i] = x[i] - m_hat * lr

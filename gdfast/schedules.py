@@ -8,8 +8,8 @@ kernels' docstrings.
 """
 from typing import Callable, NamedTuple
 
-from . import kernels
 from . import _validation as check
+from . import kernels
 
 
 class Schedule(NamedTuple):
