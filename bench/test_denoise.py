@@ -13,8 +13,15 @@ import pytest
 
 from gdfast import reference
 from gdfast._denoise import lipschitz_bound
-from gdfast.bench.denoise import (EPS, LAM, SIGMA, GdfastGradient, GdfastIteration,
-                                  NumpyIteration, torch_iteration)
+from gdfast.bench.denoise import (
+    EPS,
+    LAM,
+    SIGMA,
+    GdfastGradient,
+    GdfastIteration,
+    NumpyIteration,
+    torch_iteration,
+)
 from gdfast.bench.timing import torch_available
 from gdfast.images import add_noise, synthetic_image
 

@@ -192,9 +192,11 @@ def _report_targets(results, n_large, n_small, say):
         (f"Adam n={n_large:,}: gdfast bandwidth / triad = {100 * par['fraction_of_triad']:.0f}%",
          par["fraction_of_triad"] >= 0.8, ">= 80%"),
         (f"Adam n={n_large:,}: numpy (from the equations) / gdfast = "
-         f"{big['numpy, from the equations']['ratio']:.1f}x", big['numpy, from the equations']['ratio'] >= 10, ">= 10x"),
+         f"{big['numpy, from the equations']['ratio']:.1f}x",
+         big['numpy, from the equations']['ratio'] >= 10, ">= 10x"),
         (f"Adam n={n_small:,}: numpy (from the equations) / gdfast = "
-         f"{small['numpy, from the equations']['ratio']:.1f}x", small['numpy, from the equations']['ratio'] >= 3, ">= 3x"),
+         f"{small['numpy, from the equations']['ratio']:.1f}x",
+         small['numpy, from the equations']['ratio'] >= 3, ">= 3x"),
         (f"Adam n={n_small:,}: numpy (from the equations) / gdfast serial = "
          f"{_ratio(small, 'numpy, from the equations', 'gdfast adam_step (serial)'):.1f}x",
          _ratio(small, 'numpy, from the equations', 'gdfast adam_step (serial)') >= 3, ">= 3x"),

@@ -25,13 +25,19 @@ pixel-iteration each must move (fused: read u, f, the momentum and write
 u_next, the momentum: 40; tiled: the tile's reads with its halo and its own
 pixels' writes, once per K iterations) and that as GB/s beside a STREAM
 triad of the same run. The tiled iterate and energies (E, max|g| of every
-iterate) are checked to be the fused pass's to the bit. Compile time is excluded (every candidate is called once first).
+iterate) are checked to be the fused pass's to the bit. Compile time is
+excluded (every candidate is called once first).
 """
 import numba
 import numpy as np
 
-from .._denoise import (BLOCK_ITERATIONS, BLOCK_MIN_PIXELS, BLOCK_TILE, TVObjective,
-                        default_optimizer)
+from .._denoise import (
+    BLOCK_ITERATIONS,
+    BLOCK_MIN_PIXELS,
+    BLOCK_TILE,
+    TVObjective,
+    default_optimizer,
+)
 from ..images import add_noise, test_image
 from ..kernels.tv import ROW_SEGMENT
 from ..kernels.tv_descent import tv_descent_step_2d, tv_descent_workspace_2d

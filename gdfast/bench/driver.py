@@ -19,9 +19,9 @@ import numpy as np
 
 from .. import kernels, reference
 from .._batch import minimize_batch
-from ..kernels.driver import minimize_nopython
 from .._minimize import minimize
 from .._optimizers import Adam
+from ..kernels.driver import minimize_nopython
 from ..problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
 from ..schedules import inverse_time_decay
 from .report import environment, fmt_time, report_targets
@@ -119,7 +119,8 @@ def run_driver_benchmark(pixels_per_side=256, sample=200, out=None):
         ts = []
         for _ in range(3):
             t0 = time.perf_counter()
-            res = minimize_batch(exp_decay_value_and_grad, P0, opt(), batch_args=(Y,), args=(t,), **kw)
+            res = minimize_batch(exp_decay_value_and_grad, P0, opt(), batch_args=(Y,), args=(t,),
+                                 **kw)
             ts.append(time.perf_counter() - t0)
         batch[n_threads] = statistics.median(ts)
     numba.set_num_threads(threads)
@@ -141,7 +142,8 @@ def run_driver_benchmark(pixels_per_side=256, sample=200, out=None):
         say(f"  gdfast.minimize_batch, {n_threads} thread(s): {fmt_time(sec)} for {m:,} pixels "
             f"({fmt_time(sec / m)} per pixel)")
     say(f"  Python loop over gdfast.minimize, numpy objective (timed on {few.size} pixels): "
-        f"{fmt_time(per_pixel_numpy)} per pixel -> the batch is {results['batch']['ratio']:.0f}x faster")
+        f"{fmt_time(per_pixel_numpy)} per pixel -> the batch is "
+        f"{results['batch']['ratio']:.0f}x faster")
     say(f"  Python loop over gdfast.minimize, @njit objective, nopython per pixel (timed on "
         f"{idx.size} pixels): {fmt_time(per_pixel_njit)} per pixel -> the batch is "
         f"{results['batch']['ratio_njit_loop']:.1f}x faster")

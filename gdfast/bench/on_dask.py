@@ -1,4 +1,5 @@
-"""`gdfast bench dask`: gdfast.dask.denoise beside the in-memory run, apply_parallel's seams, out of core.
+"""`gdfast bench dask`: gdfast.dask.denoise beside the in-memory run, apply_parallel's seams,
+out of core.
 
 1. Throughput: a volume of --size^3 voxels (default 512^3) denoised for
    --iterations heavy-ball iterations (default 64, tol 0) by gdfast.denoise in memory
@@ -150,6 +151,7 @@ def _seams(side, lam, sweep, work, say):
 
     import gdfast
     import gdfast.dask
+
     from .timing import skimage_available
     if not skimage_available():
         say("[2/3] seams: scikit-image not installed (pip install 'gdfast[bench]'); left out")

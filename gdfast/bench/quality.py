@@ -183,8 +183,8 @@ def _frontier(size, rounds, with_pyproximal, say):
                 continue
             n, lam = min(hits)
             if name in runs:
-                n = _fewest_iterations(lambda k: psnr(clean, runs[name](f, lam, k)) >= goal,
-                                       n // 2, n)
+                n = _fewest_iterations(lambda k, lam=lam, goal=goal, run=runs[name]:
+                                       psnr(clean, run(f, lam, k)) >= goal, n // 2, n)
                 plans[(name, level)] = (lam, n, lambda lam=lam, n=n, run=runs[name]: run(f, lam, n))
             else:
                 eps = GDFAST_VARIANTS[name](lam)

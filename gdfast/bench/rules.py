@@ -137,7 +137,7 @@ def run_rules_benchmark(sizes=SIZES, reps=10, with_torch=None, out=None):
             med = row["seconds"]
             row["gdfast_GBps"] = nbytes * n / med["gdfast"] / 1e9
             rows[label] = row
-            cell = lambda k: fmt_time(med[k]) if k in med else "-"  # noqa: E731
+            cell = lambda k, med=med: fmt_time(med[k]) if k in med else "-"  # noqa: E731
             ratio = "-"
             if row["ratio"] is not None:
                 lo, hi = row["interval"]

@@ -79,8 +79,8 @@ def classic_runs():
     Returns {name: (settings, path)}, path the float64 iterates x_0..x_nit
     (gdfast.problems.run_classic: central differences, stop at |x + 2.5| < 1e-6).
     """
-    from ..problems import CLASSIC_SETTINGS, run_classic
     from .._rules import RULES
+    from ..problems import CLASSIC_SETTINGS, run_classic
     return {name: (settings, run_classic(RULES[name], **settings)[0])
             for name, settings in CLASSIC_SETTINGS.items()}
 
