@@ -9,8 +9,8 @@ fits a dask array of problems chunk by chunk of rows (docs/distributed.md).
 Needs the optional extra: pip install 'gdfast[dask]' (dask, distributed, zarr).
 """
 try:
-    import dask.array   # noqa: F401
-    import zarr         # noqa: F401
+    import dask.array  # noqa: F401
+    import zarr  # noqa: F401
 except ImportError as err:                      # pragma: no cover - the extra is missing
     raise ImportError("gdfast.dask needs dask and zarr, an optional extra: "
                       "pip install 'gdfast[dask]'") from err

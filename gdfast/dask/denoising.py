@@ -25,8 +25,15 @@ from .. import _validation as check
 from .._denoise import checked_method, checked_settings, stages_of
 from .._denoise import denoise as gdfast_denoise
 from .._optimizers import Optimizer
-from .._run import (History, OptimizeResult, Status, deferred_interrupt, energy_status,
-                    progress_bar, run_result)
+from .._run import (
+    History,
+    OptimizeResult,
+    Status,
+    deferred_interrupt,
+    energy_status,
+    progress_bar,
+    run_result,
+)
 from ..checkpoint import CheckpointError, optimizer_fingerprint, stage_start
 from . import workdir
 from .tiles import Sweep, chunk_slices, run_chunk
