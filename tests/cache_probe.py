@@ -13,7 +13,8 @@ compare processes bit for bit). Runs:
     denoise-tiled-2d (the smallest image that takes denoise's tiled path),
     denoise-momentum-3d, denoise-adam-3d, dask-tiles-2d, dask-tiles-3d
     (gdfast.dask.denoise on dask's threads: the tile kernels a worker runs),
-    minimize-batch (gdfast.problems' relaxometry objective), minimize-inplace (the same objective, one pixel),
+    minimize-batch (gdfast.problems' relaxometry objective), minimize-inplace
+    (the same objective, one pixel),
     user-batch, user-inplace, user-3point (the objectives of the module
     ``user_objective`` found on sys.path, registered or not by that module).
 """

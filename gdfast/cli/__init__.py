@@ -39,8 +39,8 @@ DENOISE_METHODS = ("momentum", "nesterov", "gd", "adam")
 
 
 def _classic(args):
-    from ..problems import CLASSIC_SETTINGS, classic_cost, run_classic
     from .._rules import RULES
+    from ..problems import CLASSIC_SETTINGS, classic_cost, run_classic
     print("minimising f(x) = x**2 + 5x + 10 from x0 = 5 (minimum -2.5), "
           "derivative by central differences, stop at |x + 2.5| < 1e-6")
     for name, settings in CLASSIC_SETTINGS.items():
@@ -55,9 +55,9 @@ def _denoise(args):
     from . import zarr_denoise
     if zarr_denoise.is_zarr_path(args.input):
         return zarr_denoise.run(args)
-    from ..checkpoint import checked_checkpoint_options
     from .._denoise import denoise
     from .._files import check_distinct
+    from ..checkpoint import checked_checkpoint_options
     from .image_files import check_writable, read_picture, write_picture
     if args.threads is not None:
         import numba
@@ -156,15 +156,17 @@ def _checked(kind, flag):
         try:
             value = int(text) if kind == "count" else float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind == 'count' else 'a number'}, "
-                                             f"got {text!r}") from None
+            expected = "an integer" if kind == "count" else "a number"
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         try:
             if kind == "count":
                 return check.whole_number(flag, value, 0)
             if kind == "eps":
                 from .._denoise import checked_eps
                 return checked_eps(flag, value)
-            return check.positive(flag, value) if kind == "positive" else check.non_negative(flag, value)
+            if kind == "positive":
+                return check.positive(flag, value)
+            return check.non_negative(flag, value)
         except ValueError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
     return parse

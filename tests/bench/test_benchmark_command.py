@@ -5,10 +5,10 @@ import json
 import numpy as np
 
 from gdfast import kernels
-from gdfast.bench.adam import numpy_adam_step, numpy_adam_step_inplace
-from gdfast.cli import main
-from gdfast.bench.denoise import numpy_tv_energy_grad
 from gdfast._rules import RULES
+from gdfast.bench.adam import numpy_adam_step, numpy_adam_step_inplace
+from gdfast.bench.denoise import numpy_tv_energy_grad
+from gdfast.cli import main
 
 
 def test_numpy_adam_baselines_compute_adam():
@@ -222,6 +222,7 @@ def test_blocking_suite_refuses_iterations_not_a_multiple_of_every_sweep(capsys)
 def test_dask_suite_refuses_out_of_core_before_any_work_without_the_disk(tmp_path, capsys,
                                                                          monkeypatch):
     import collections
+
     from gdfast.bench import on_dask
     usage = collections.namedtuple("usage", "total used free")
     monkeypatch.setattr(on_dask.shutil, "disk_usage", lambda path: usage(2**40, 0, 2**30))

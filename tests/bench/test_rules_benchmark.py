@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
+from gdfast.bench.rules import PAIRS, bytes_per_element, compare, verdict
 from gdfast.bench.stats import median_interval
 from gdfast.cli import main
-from gdfast.bench.rules import PAIRS, bytes_per_element, compare, verdict
 
 
 def _lower_index(r):

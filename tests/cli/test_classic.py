@@ -1,10 +1,16 @@
 """The tutorials' problem: every rule reaches the minimum of x**2 + 5x + 10."""
 import pytest
 
-from gdfast.cli import main
-from gdfast.problems import (CLASSIC_BUDGET, CLASSIC_MINIMUM, CLASSIC_SETTINGS,
-                             central_difference, classic_cost, run_classic)
 from gdfast._rules import RULES
+from gdfast.cli import main
+from gdfast.problems import (
+    CLASSIC_BUDGET,
+    CLASSIC_MINIMUM,
+    CLASSIC_SETTINGS,
+    central_difference,
+    classic_cost,
+    run_classic,
+)
 
 
 def test_central_difference_of_the_classic_cost():

@@ -152,7 +152,8 @@ def _png_rgb16(path, shape):
     def chunk(kind, data):
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
                      + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
     return path
 
@@ -184,7 +185,8 @@ def _error_cases(tmp_path, noisy):
                       "expected a uint8, uint16, float32 or float64 array"),
         "16-bit colour PNG": ([tmp_path / "rgb16.png", "-o", out.with_suffix(".png")], 1,
                               "16-bit colour PNG"),
-        "unknown output type": ([gray8, "-o", out.with_suffix(".bmp")], 1, "unknown file type '.bmp'"),
+        "unknown output type": ([gray8, "-o", out.with_suffix(".bmp")], 1,
+                                "unknown file type '.bmp'"),
         "unknown input type": ([tmp_path / "x.gif", "-o", out.with_suffix(".png")], 1,
                                "unknown file type '.gif'"),
         "missing folder": ([gray8, "-o", tmp_path / "no" / "out.png"], 1, "does not exist"),

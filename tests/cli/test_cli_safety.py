@@ -26,9 +26,9 @@ import pytest
 from PIL import Image
 
 import gdfast
+from gdfast._files import temporary_name
 from gdfast.checkpoint import load_checkpoint
 from gdfast.cli import main
-from gdfast._files import temporary_name
 from gdfast.images import add_noise, synthetic_image
 
 SIZE = 48

@@ -8,9 +8,9 @@ import sys
 import pytest
 from PIL import Image
 
-from gdfast.cli import demo
 from gdfast.bench.denoise import run_denoise_benchmark
 from gdfast.bench.report import write_json
+from gdfast.cli import demo
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

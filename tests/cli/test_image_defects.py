@@ -22,8 +22,7 @@ import tifffile
 from PIL import Image
 
 import gdfast
-from gdfast.cli import main
-from gdfast.cli import image_files
+from gdfast.cli import image_files, main
 from gdfast.cli.image_files import Picture, read_picture, write_picture
 from gdfast.images import add_noise, psnr, synthetic_image
 

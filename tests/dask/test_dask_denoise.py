@@ -1,9 +1,9 @@
 """gdfast.dask.denoise against the in-memory gdfast.denoise, the oracle: the
 same iterate to the bit for any chunks, sweep length, 2-D and 3-D, every
 named method, eps stages; on a LocalCluster of worker processes."""
+import dask.array as da
 import numpy as np
 import pytest
-import dask.array as da
 import zarr
 
 import gdfast

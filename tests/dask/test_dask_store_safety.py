@@ -3,7 +3,6 @@ items 1, 7, 8): one run at a time, missing chunks and edited records refused,
 a symbolic link into the store seen through. Dask's threads, small images."""
 import json
 import os
-import signal
 import subprocess
 import sys
 

@@ -25,9 +25,16 @@ import pytest
 from numba import njit
 
 import gdfast
+from gdfast._files import (
+    STALE_AGE,
+    check_can_write,
+    check_distinct,
+    host_tag,
+    remove_stale_temporaries,
+    temporary_name,
+    write_atomically,
+)
 from gdfast.checkpoint import load_checkpoint, save_checkpoint
-from gdfast._files import (STALE_AGE, check_can_write, check_distinct, host_tag,
-                           remove_stale_temporaries, temporary_name, write_atomically)
 from gdfast.cli.image_files import Picture
 from gdfast.images import add_noise, synthetic_image
 from gdfast.problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
@@ -206,7 +213,8 @@ def test_minimize_batch_stops_on_ctrl_c_between_chunks(tmp_path):
     out = tmp_path / "res.npz"
     script = textwrap.dedent(f"""
         import sys, numpy as np, gdfast
-        from gdfast.problems import exp_decay_stack, exp_decay_initial_guess, exp_decay_value_and_grad
+        from gdfast.problems import (exp_decay_stack, exp_decay_initial_guess,
+                                     exp_decay_value_and_grad)
         t, Y, _ = exp_decay_stack((256, 256), seed=3)
         X0 = exp_decay_initial_guess(Y)
         gdfast.minimize_batch(exp_decay_value_and_grad, X0[:8], batch_args=(Y[:8],), args=(t,),
@@ -254,7 +262,8 @@ def test_minimize_batch_answers_ctrl_c_inside_long_rows():
     was answered only once a whole chunk of rows had finished (23 s here)."""
     script = textwrap.dedent("""
         import json, os, signal, threading, time, gdfast
-        from gdfast.problems import exp_decay_stack, exp_decay_initial_guess, exp_decay_value_and_grad
+        from gdfast.problems import (exp_decay_stack, exp_decay_initial_guess,
+                                     exp_decay_value_and_grad)
         t, Y, _ = exp_decay_stack((2, 2), seed=3)
         X0 = exp_decay_initial_guess(Y)
         kw = dict(batch_args=(Y,), args=(t,), gtol=0.0)
@@ -452,7 +461,8 @@ def test_a_needed_member_larger_than_the_run_is_refused(tmp_path):
                     np.lib.format.write_array(fh, np.ones(1 << 10))
             else:
                 dst.writestr(info, src.read(info))
-    with pytest.raises(gdfast.checkpoint.CheckpointError, match="member x holds .* more than the 4"):
+    with pytest.raises(gdfast.checkpoint.CheckpointError,
+                       match="member x holds .* more than the 4"):
         load_checkpoint(big)
 
 

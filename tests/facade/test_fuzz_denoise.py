@@ -5,16 +5,35 @@ import math
 import sys
 
 import numpy as np
+from fuzzing import (
+    AMBIG,
+    BAD,
+    FUZZ,
+    JUNK,
+    MAXF,
+    OK,
+    SPECIAL,
+    STATUSES,
+    SUCCESS,
+    TINY,
+    VALID_REALS,
+    array_specs,
+    as_real,
+    call,
+    check_outcome,
+    judge_bool,
+    judge_real,
+    make_array,
+    mostly,
+    real_like,
+    snapshot,
+    unchanged,
+    x0_verdict,
+)
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 import gdfast
-
-from fuzzing import (AMBIG, BAD, FUZZ, JUNK, MAXF, OK, SPECIAL, STATUSES, SUCCESS, TINY,
-                     VALID_REALS, array_specs, as_real, call, check_outcome, judge_bool,
-                     judge_real, make_array, mostly, real_like, snapshot, unchanged,
-                     x0_verdict)
-
 
 # --- 6. gdfast.denoise -----------------------------------------------------------
 

@@ -35,14 +35,26 @@ from unittest import mock
 import mpmath
 import numpy as np
 import pytest
+from fuzzing import (
+    BAD,
+    FUZZ,
+    JUNK,
+    MAXF,
+    OK,
+    SPECIAL,
+    TINY,
+    VALID_REALS,
+    all_finite,
+    as_real,
+    call,
+    check_outcome,
+    judge,
+    real_like,
+)
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 import gdfast
-
-from fuzzing import (BAD, FUZZ, JUNK, MAXF, OK, SPECIAL, TINY, VALID_REALS, all_finite,
-                     as_real, call, check_outcome, judge, real_like)
-
 
 # --- 1. optimizer constructors ----------------------------------------------------
 

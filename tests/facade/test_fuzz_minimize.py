@@ -6,15 +6,32 @@ import numbers
 
 import numba
 import numpy as np
+from fuzzing import (
+    AMBIG,
+    BAD,
+    DOCUMENTED,
+    ELEMENTS,
+    FUZZ,
+    JUNK,
+    OK,
+    STATUSES,
+    SUCCESS,
+    array_specs,
+    call,
+    check_outcome,
+    judge_real,
+    make_array,
+    mostly,
+    names_in,
+    real_like,
+    snapshot,
+    unchanged,
+    x0_verdict,
+)
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 import gdfast
-
-from fuzzing import (AMBIG, BAD, DOCUMENTED, ELEMENTS, FUZZ, JUNK, OK, STATUSES, SUCCESS,
-                     array_specs, call, check_outcome, judge_real, make_array, mostly,
-                     names_in, real_like, snapshot, unchanged, x0_verdict)
-
 
 # --- 4. gdfast.minimize ------------------------------------------------------------
 

@@ -8,15 +8,24 @@ import textwrap
 
 import numpy as np
 import pytest
+from fuzzing import (
+    AMBIG,
+    BAD,
+    FUZZ,
+    OK,
+    all_finite,
+    array_specs,
+    call,
+    check_outcome,
+    make_array,
+    snapshot,
+    unchanged,
+)
 from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 import gdfast
 from gdfast._optimizers import OptimizerState
-
-from fuzzing import (AMBIG, BAD, FUZZ, OK, all_finite, array_specs, call, check_outcome,
-                     make_array, snapshot, unchanged)
-
 
 # --- 3. init and step: array arguments, aliasing, state ---------------------------
 

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 import gdfast
-from gdfast.problems import (CLASSIC_BUDGET, PolynomialFit, classic_cost, classic_optimizers,
-                             classic_value_and_grad)
+from gdfast.problems import (
+    CLASSIC_BUDGET,
+    PolynomialFit,
+    classic_cost,
+    classic_optimizers,
+    classic_value_and_grad,
+)
 
 OPTIMIZERS = classic_optimizers()
 

@@ -8,14 +8,23 @@ import shutil
 
 import numpy as np
 import pytest
+from minimize_runs import (
+    LOOPS,
+    OPTIMIZERS,
+    ROUGH_PYTHON,
+    TRAJECTORY,
+    N,
+    adam,
+    args_of,
+    assert_same,
+    momentum,
+    rough,
+    run,
+)
 
 import gdfast
 from gdfast.checkpoint import CheckpointError, fingerprint_of, load_checkpoint
 from gdfast.schedules import inverse_time_decay
-
-from minimize_runs import (LOOPS, N, OPTIMIZERS, ROUGH_PYTHON, TRAJECTORY, adam, args_of,
-                           assert_same, momentum, rough, run)
-
 
 # --- checkpoints ----------------------------------------------------------------------
 
@@ -130,7 +139,8 @@ def test_resuming_another_run_is_an_error_naming_what_differs(saved_run, what, c
     ck, before = saved_run
     x0 = change.get("x0", np.zeros(N))
     opt = change.get("opt", adam)()
-    fun = (lambda x, g, *a: rough.py_func(x.ravel(), g.ravel(), *a)) if x0.ndim > 1 else rough.py_func
+    fun = ((lambda x, g, *a: rough.py_func(x.ravel(), g.ravel(), *a)) if x0.ndim > 1
+           else rough.py_func)
     with pytest.raises(CheckpointError, match=what) as err:
         gdfast.minimize(fun, x0, opt, jac="inplace", args=args_of(), max_iter=10,
                         checkpoint=ck, resume=True)

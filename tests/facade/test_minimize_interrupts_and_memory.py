@@ -10,13 +10,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from minimize_runs import ROUGH_PYTHON, TRAJECTORY, N, adam, args_of, assert_same, run
 
 import gdfast
 from gdfast.checkpoint import load_checkpoint
 from gdfast.schedules import inverse_time_decay
-
-from minimize_runs import (N, ROUGH_PYTHON, TRAJECTORY, adam, args_of, assert_same, run)
-
 
 # --- Ctrl-C ---------------------------------------------------------------------------
 

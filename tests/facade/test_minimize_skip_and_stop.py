@@ -3,12 +3,19 @@ max_skips / nskipped (optax.apply_if_finite), 'stop' and 'raise'.
 The objective and the helpers are in minimize_runs.py."""
 import numpy as np
 import pytest
+from minimize_runs import (
+    INF_IN_G,
+    LOOPS,
+    NAN_IN_F,
+    NAN_IN_G,
+    TRAJECTORY,
+    adam,
+    assert_same,
+    momentum,
+    run,
+)
 
 import gdfast
-
-from minimize_runs import (INF_IN_G, LOOPS, NAN_IN_F, NAN_IN_G, TRAJECTORY, adam, assert_same,
-                           momentum, run)
-
 
 # --- on_nonfinite='skip' ------------------------------------------------------------
 

@@ -151,8 +151,14 @@ def test_the_block_means_are_those_of_pywavelets_coefficients(shape):
     """kernels.noise.block_mean_squares_* against numpy over PyWavelets' dd
     coefficients: blocks from index 2, those touching the extremes left out."""
     import pywt
-    from gdfast.kernels.noise import (BORDER, block_mean_squares_2d, block_mean_squares_3d,
-                                      diagonal_detail_2d, diagonal_detail_3d)
+
+    from gdfast.kernels.noise import (
+        BORDER,
+        block_mean_squares_2d,
+        block_mean_squares_3d,
+        diagonal_detail_2d,
+        diagonal_detail_3d,
+    )
     rng = np.random.default_rng(9)
     x = np.clip(rng.standard_normal(shape), -3.0, 3.2)          # clipped: extremes repeat
     d = np.abs(pywt.dwtn(x, "db2", mode="symmetric")["d" * x.ndim])

@@ -145,8 +145,10 @@ report([("k0", lambda: t.k0(1.5)),                  # written while the folder i
     assert faulty["compiled"] == ["k0", "k1", "k2"]
     warned = cache_warnings(faulty)
     assert len(warned) == 1, faulty["warnings"]           # once per process, not per kernel
-    assert "cache" in warned[0][2] and os.strerror(getattr(__import__("errno"), name)) in warned[0][2]
-    assert not [p for p in (tiny / "cache").rglob("*") if ".tmp." in p.name]   # nothing half-written
+    assert "cache" in warned[0][2]
+    assert os.strerror(getattr(__import__("errno"), name)) in warned[0][2]
+    # nothing half-written
+    assert not [p for p in (tiny / "cache").rglob("*") if ".tmp." in p.name]
     # the next process (the folder fine again) loads k0 and compiles what was not written
     after = run(tiny, '''
 import tiny_kernels as t

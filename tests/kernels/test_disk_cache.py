@@ -73,8 +73,8 @@ def probe(*runs, cache_dir, pythonpath=(), env_extra=None, cwd=None):
 
 
 GDFAST_RUNS = ("denoise-momentum-2d", "denoise-nesterov-2d", "denoise-momentum-2d-parallel",
-               "denoise-tiled-2d", "denoise-auto-2d", "denoise-momentum-3d", "denoise-adam-3d", "dask-tiles-2d",
-               "dask-tiles-3d", "minimize-batch", "minimize-inplace")
+               "denoise-tiled-2d", "denoise-auto-2d", "denoise-momentum-3d", "denoise-adam-3d",
+               "dask-tiles-2d", "dask-tiles-3d", "minimize-batch", "minimize-inplace")
 
 
 def test_the_second_process_compiles_nothing_for_gdfasts_own_paths(tmp_path):

@@ -61,7 +61,8 @@ def test_kernel_runs_inside_user_njit_code():
     assert np.isfinite(x).all()
 
 
-@pytest.mark.parametrize("make", [lambda: gdfast.Adam(lr=0.05), lambda: gdfast.SGD(lr=0.1, momentum=0.9),
+@pytest.mark.parametrize("make", [lambda: gdfast.Adam(lr=0.05),
+                                  lambda: gdfast.SGD(lr=0.1, momentum=0.9),
                                   lambda: gdfast.RMSprop(lr=0.01, centered=True, momentum=0.5)])
 def test_optimizer_step_if_finite_is_step_on_the_finite_gradients(make):
     bad = {0, 4, 5, 6, 11}

@@ -5,8 +5,8 @@ import functools
 import numpy as np
 import pytest
 
-from kernel_helpers import SIZES, STEPS, assert_rel_close, gradient_sequence, learning_rate
 from gdfast._rules import RULES
+from kernel_helpers import SIZES, STEPS, assert_rel_close, gradient_sequence, learning_rate
 
 # also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
 pytestmark = pytest.mark.nojit

@@ -7,8 +7,8 @@ the look-ahead point x = y + mu*v at every step (see kernels/sgd.py).
 import numpy as np
 import pytest
 
-from gdfast.reference import nesterov_lookahead_step
 from gdfast._rules import RULES
+from gdfast.reference import nesterov_lookahead_step
 
 # also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
 pytestmark = pytest.mark.nojit

@@ -7,11 +7,11 @@ indices i where x[i] or an entry i of a state array is NaN or inf.
 import numpy as np
 import pytest
 from numba import njit
+from test_kernels import CONFIGS, _initial
 
 import gdfast
-from gdfast.kernels.nonfinite import any_nonfinite
 from gdfast._rules import RULES
-from test_kernels import CONFIGS, _initial
+from gdfast.kernels.nonfinite import any_nonfinite
 
 N = 40_003          # above every rule's parallel_min_size
 CASES = [(name, k) for name in CONFIGS for k in range(len(CONFIGS[name]))]

@@ -112,7 +112,8 @@ def test_minimize_batch_per_problem_and_shared_data():
     (dict(fun=plain_shifted_quadratic), TypeError, "fun must be a numba @njit function"),
     (dict(X0=np.zeros(4)), ValueError, r"X0 must be 2-D"),
     (dict(X0=np.full((2, 4), np.nan)), ValueError, "X0 must hold only finite"),
-    (dict(batch_args=(np.zeros((3, 4)),)), ValueError, "batch_args\\[0\\] must have first axis of length 2"),
+    (dict(batch_args=(np.zeros((3, 4)),)), ValueError,
+     "batch_args\\[0\\] must have first axis of length 2"),
     (dict(batch_args=np.zeros((2, 4))), TypeError, "batch_args must be a tuple"),
     (dict(args=2.0), TypeError, "args must be a tuple"),
     (dict(max_iter=-1), ValueError, "max_iter must be >= 0"),
@@ -136,7 +137,7 @@ def test_relaxometry_fit_matches_scipy_least_squares():
     assert r.success.mean() > 0.999
     sample = np.random.default_rng(1).choice(Y.shape[0], 100, replace=False)
     for i in sample:
-        ls = least_squares(lambda p: p[0] * np.exp(-p[1] * t) + p[2] - Y[i], P0[i],
+        ls = least_squares(lambda p, y=Y[i]: p[0] * np.exp(-p[1] * t) + p[2] - y, P0[i],
                            xtol=1e-15, ftol=1e-15, gtol=1e-15)
         if r.success[i]:
             np.testing.assert_allclose(r.x[i], ls.x, atol=1e-7)

@@ -83,7 +83,8 @@ g2 = np.empty(u.shape)
 e2 = kernels.tv_energy_grad_2d_parallel(u, f, 0.1, 0.03, g2, kernels.tv_workspace_2d(u.shape))
 v = np.random.default_rng(0).random((9, 40, 30))
 g3 = np.empty(v.shape)
-e3 = kernels.tv_energy_grad_3d_parallel(v, v[::-1].copy(), 0.1, 0.03, g3, kernels.tv_workspace_3d(v.shape))
+e3 = kernels.tv_energy_grad_3d_parallel(v, v[::-1].copy(), 0.1, 0.03, g3,
+                                        kernels.tv_workspace_3d(v.shape))
 res = gdfast.denoise(f, 0.1, max_iter=20, tol=0.0)
 np.save(sys.argv[2], np.concatenate([[e2, e3, res.fun], g2.ravel(), g3.ravel(), res.x.ravel()]))
 """
