@@ -1,7 +1,10 @@
-"""The ``gdfast`` command: denoise image files, draw the demo figures, run the
-benchmarks and the tutorials' problem. ``python -m gdfast`` is the same."""
+"""The gdfast command: denoise image files, draw the demo figures, run the
+benchmarks and the tutorials' problem. python -m gdfast is the same."""
 import argparse
+import difflib
+import errno
 import os
+import re
 import sys
 import time
 
@@ -36,6 +39,13 @@ Exit status: 0 done, 1 a file problem, 2 a bad argument, 130 interrupted.""",
     "classic": "example:\n  gdfast classic --max-iter 100",
 }
 DENOISE_METHODS = ("momentum", "nesterov", "gd", "adam")
+# why a plane's run stopped, in the words of the denoise flags (gdfast's
+# messages speak of minimize's arguments: ftol, gtol)
+DENOISE_STOPS = {
+    "ftol": "tol: relative change of the energy <= --tol",
+    "gtol": "gtol: the gradient is zero",
+    "max_iter": "max_iter: --max-iter iterations done",
+}
 
 
 def _classic(args):
@@ -62,6 +72,9 @@ def _denoise(args):
     if args.threads is not None:
         import numba
         numba.set_num_threads(args.threads)
+    if os.path.isdir(args.output):
+        raise IsADirectoryError(errno.EISDIR, "OUTPUT is a folder; name the file to write, "
+                                f"e.g. {os.path.join(args.output, 'clean.png')}", args.output)
     picture = read_picture(args.input, volume=args.volume)
     names = picture.plane_names()
     checkpoints = _channel_checkpoints(args, names)
@@ -75,8 +88,8 @@ def _denoise(args):
     progress = _tqdm_installed()
     lam = "auto" if args.lam is None else args.lam
     eps = "lam/10, then lam/100" if args.eps is None else args.eps
-    print(f"{args.input}: {picture.describe()}; lam={lam}, eps={eps}, method={args.method}"
-          + ("" if progress else " (pip install tqdm for a progress bar)"))
+    print(f"{args.input}: {_describe(picture, gloss=True)}; lam={lam}, eps={eps}, "
+          f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
     planes, start = [], time.perf_counter()
     for name, plane, ckpt, resume in zip(names, picture.planes, checkpoints, resumes):
         what = ("channel " + name if len(name) == 1 else name) if name else ""
@@ -108,11 +121,37 @@ def _denoise(args):
             chosen = (f"sigma {res.sigma:.4g} ({given}), lam {res.lam:.4g} (SURE, "
                       f"{len(res.sure)} tried), ")
         print(f"  {name + ': ' if name else ''}{chosen}eps {res.eps:.3g}: energy {res.fun:.8g} "
-              f"after {res.nit} iterations ({res.status}: {res.message})")
+              f"after {_iterations(res.nit)} ({_stopped(res)})")
     seconds = time.perf_counter() - start
     write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
-    print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s")
+    print(f"wrote {args.output} ({_describe(picture)}): {seconds:.2f} s")
     return 0
+
+
+def _describe(picture, gloss=False):
+    """'RGB 512x600 uint8' for a photograph 512 wide: the size as width x
+    height (x pages or depth for a stack), with gloss '(width x height)'."""
+    kind = {"gray": "gray", "rgb": "RGB", "volume": "volume",
+            "pages": "page stack"}[picture.layout]
+    alpha = "+alpha" if picture.alpha is not None else ""
+    height, width = picture.planes[0].shape[-2:]
+    sides, names = [width, height], ["width", "height"]
+    if picture.layout in ("volume", "pages"):
+        depth = len(picture.planes) if picture.layout == "pages" else picture.planes[0].shape[0]
+        sides.append(depth)
+        names.append("pages" if picture.layout == "pages" else "depth")
+    size = "x".join(map(str, sides))
+    said = f" ({' x '.join(names)})" if gloss else ""
+    return f"{kind}{alpha} {size} {picture.dtype.name}{said}"
+
+
+def _iterations(n):
+    return f"{n} iteration{'' if n == 1 else 's'}"
+
+
+def _stopped(res):
+    """Why a plane's run stopped, naming the flag: 'tol: ... <= --tol'."""
+    return DENOISE_STOPS.get(res.status, f"{res.status}: {res.message}")
 
 
 def _channel_checkpoints(args, names):
@@ -194,11 +233,70 @@ def _thread_count(text):
     return n
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors say what to type instead. An option
+    that a command does not know is refused by that command (its usage, not
+    gdfast's) with the closest of its options; a misspelt command or suite
+    gets the closest name; a flag before the name of a command or suite is
+    told to go after it. Every parser of gdfast is one of these
+    (add_subparsers makes the sub-parsers of the parent's class)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}"
+                       + self._hint_for_extras(extras))
+        return namespace, extras
+
+    def error(self, message):
+        bad = re.match(r"argument \S+: invalid choice: '(.*?)'", message)
+        names = self._names()
+        if bad and names is not None:
+            message += self._hint_for_name(bad.group(1), names)
+        super().error(message)
+
+    def _names(self):
+        """The action of this parser's commands or suites, or None."""
+        return next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)),
+                    None)
+
+    def _option_strings(self):
+        return [s for action in self._actions for s in action.option_strings]
+
+    def _hint_for_extras(self, extras):
+        """'; did you mean --lam?', or for a flag left before a suite's name
+        '; flags go after the suite's name, ...'; '' without a hint."""
+        flags = [w for w in extras if w.startswith("-")]
+        names = self._names()
+        if names is not None and flags:
+            return self._after_the_name(names, extras)
+        for flag in flags:
+            near = difflib.get_close_matches(flag.split("=")[0], self._option_strings(), 1)
+            if near:
+                return f"; did you mean {near[0]}?"
+        return ""
+
+    def _hint_for_name(self, word, names):
+        """For a word that is not a command (or suite): flags go after the
+        name when an unknown flag stands before it, else the closest name."""
+        given = getattr(self, "_given", [])
+        at = given.index(word) if word in given else 0
+        if at > 0 and given[at - 1].startswith("-") and given[at - 1] not in self._option_strings():
+            return self._after_the_name(names, given[at - 1:at + 1])
+        near = difflib.get_close_matches(word, list(names.choices), 1)
+        return f"; did you mean {near[0]}?" if near else ""
+
+    def _after_the_name(self, names, flags):
+        return (f"; flags go after the {names.metavar.lower()}'s name, e.g. "
+                f"{self.prog} {names.metavar} {' '.join(flags)}")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="gdfast", description=__doc__)
+    parser = _Parser(prog="gdfast", description=__doc__)
     from .. import __version__
     parser.add_argument("--version", action="version", version=f"gdfast {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name, help, description=None, usage=None):
         return sub.add_parser(name, help=help, description=description or help,
@@ -268,13 +366,13 @@ def build_parser():
     demo = command("demo", "write the demo figures (PNG) into a folder (needs matplotlib)",
                    "Write PNG figures: the classic cost with the gradient-descent path, every "
                    "optimizer's path and cost, the polynomial fit, a denoising triptych and a "
-                   "bar chart of `gdfast bench`'s figures.")
+                   "bar chart of the figures of gdfast bench.")
     demo.add_argument("-o", "--output", metavar="DIR", required=True, help="folder for the PNGs")
     demo.add_argument("--bench-json", metavar="PATH",
-                      help="a `gdfast bench --json` file to chart (default: run a small "
+                      help="a gdfast bench --json file to chart (default: run a small "
                       "benchmark now and save it as DIR/bench.json)")
     demo.add_argument("--quality-json", metavar="PATH",
-                      help="a `gdfast bench quality --json` file: also draw quality.png, "
+                      help="a gdfast bench quality --json file: also draw quality.png, "
                       "PSNR against time for gdfast and the TV anchors")
     demo.add_argument("--size", type=_checked("count", "--size"), default=256,
                       help="side of the denoising example image (default 256)")
