@@ -116,7 +116,7 @@ def test_a_3d_npy_volume_is_denoised_in_3d(tmp_path, capsys):
     np.save(src, vol)
     code, out, err = _run([src, "-o", dst, "--volume"], capsys)        # ... unless --volume
     assert code == 0, err
-    assert "volume 8x20x3" in out
+    assert "volume 3x20x8" in out                   # width x height x depth
     import gdfast
     np.testing.assert_array_equal(np.load(dst), gdfast.denoise(vol).x)     # lam chosen
 

@@ -257,7 +257,7 @@ def test_every_page_is_denoised_as_a_single_image_would_be(tmp_path, capsys, noi
     dst = tmp_path / "stack_tv.tif"
     code, out, err = _run([src, "-o", dst], capsys)
     assert code == 0, err
-    assert "page stack 3x48x48 uint8" in out and all(f"page{k}: sigma" in out for k in (1, 2, 3))
+    assert "page stack 48x48x3 uint8" in out and all(f"page{k}: sigma" in out for k in (1, 2, 3))
     result = _read_pages(dst)
     assert len(result) == 3
     for k, page in enumerate(pages):                 # each page as its own file, same command

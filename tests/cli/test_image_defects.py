@@ -73,7 +73,7 @@ def test_a_16_bit_colour_tiff_comes_back_exactly(tmp_path, capsys, kind):
     src, dst = tmp_path / "in.tif", tmp_path / "out.tif"
     tifffile.imwrite(src, data, **spec["options"])
     out = _identity(src, dst, capsys)
-    assert f"{'RGB+alpha' if spec['channels'] == 4 else 'RGB'} 6x7x{spec['channels']} uint16" in out
+    assert f"{'RGB+alpha' if spec['channels'] == 4 else 'RGB'} 7x6 uint16 (width x height)" in out
     back = tifffile.imread(dst)
     assert back.dtype == np.uint16 and back.shape == stored.shape
     np.testing.assert_array_equal(back, stored)
@@ -152,7 +152,7 @@ def test_gray_png_transparency_becomes_alpha(tmp_path, capsys):
     src, dst = tmp_path / "in.png", tmp_path / "out.png"
     Image.fromarray(g).save(src, transparency=30)
     out = _identity(src, dst, capsys)
-    assert "gray+alpha 4x5x2 uint8" in out
+    assert "gray+alpha 5x4 uint8" in out
     back = np.asarray(Image.open(dst))
     assert back.shape == (4, 5, 2)
     np.testing.assert_array_equal(back[..., 0], g)
