@@ -16,7 +16,9 @@ its own byte order.
 16-bit colour: Pillow opens 16-bit RGB and RGBA TIFFs as 8-bit images, so
 those (and TIFFs Pillow cannot open: 16-bit gray+alpha) are read with
 tifffile, and 16-bit colour or alpha is written to TIFF with tifffile; a
-one-line error names it when it is missing. Pillow reads 16-bit colour PNGs
+one-line error names it when it is missing. So is a TIFF with an
+Orientation tag other than 1 (8- or 16-bit, or float32 gray), whose pixels
+Pillow turns upright when reading them: they are denoised as stored. Pillow reads 16-bit colour PNGs
 only at 8 bits and cannot write 16-bit colour PNG: the first are refused,
 the second is refused before any work.
 
@@ -37,11 +39,40 @@ memory available (estimate_memory), so a huge or forged header is a one-line
 error, not a crash (this check replaces Pillow's decompression-bomb limit).
 Results are streamed to disk (gdfast._files.write_atomically): a .npy of
 float64 data is written from the denoised planes without any copy.
+
+Metadata: what the input says about its pixels travels to the output
+(``Metadata``, carried by the Picture) as far as the output's format can
+hold it; the rest is dropped without a message. The pixels are denoised as
+stored, never rotated by the orientation, which is written back so viewers
+show the result as they showed the input.
+
+- JPEG: EXIF (orientation included), ICC profile, DPI (JFIF density, whole
+  dots per inch).
+- PNG: EXIF (eXIf chunk, orientation included), ICC profile, DPI (pHYs, in
+  pixels per metre). Text chunks are not kept.
+- TIFF (read and written by Pillow or by tifffile, the same): XResolution,
+  YResolution and ResolutionUnit as stored (inch, centimetre or none), the
+  ICC profile, the Orientation tag; ImageJ's calibration (unit, spacing =
+  z-spacing, finterval, origins, display range, labels, the hyperstack's
+  frames, slices and channels), which needs tifffile: a TIFF with ImageJ
+  metadata is written with tifffile in ImageJ's format. Other tags (EXIF
+  beyond the orientation, ImageJ-less ImageDescription, XMP, ...) are not
+  kept.
+- .npy: holds no metadata, none is kept.
+
+Across formats: the orientation goes from EXIF to TIFF's Orientation tag
+and back; a JPEG's or PNG's DPI becomes a TIFF resolution in inches, and a
+TIFF resolution in inches or centimetres becomes DPI (a resolution of no
+unit, as ImageJ writes it, has no DPI); the ICC profile goes everywhere but
+.npy; ImageJ calibration goes only to TIFF; an EXIF block JPEG cannot hold
+(over 64 KiB) is dropped, its orientation kept.
 """
 import contextlib
 import dataclasses
 import math
+import numbers
 import os
+from fractions import Fraction
 
 import numpy as np
 
@@ -61,6 +92,65 @@ _PILLOW_EXPAND = {"1": "L", "P": "RGB", "PA": "RGBA"}
 _PILLOW_TRANSPARENT = {"1": "LA", "L": "LA", "P": "RGBA", "RGB": "RGBA"}
 
 
+ORIENTATION = 0x0112                 # the EXIF and TIFF Orientation tag
+_RESOLUTION_TAGS = (282, 283, 296)   # TIFF XResolution, YResolution, ResolutionUnit
+_ICC_TAG = 34675
+_INCH, _CENTIMETRE = 2, 3            # TIFF ResolutionUnit codes (1: no unit)
+_JPEG_EXIF_MAX = 65533               # bytes of EXIF one JPEG APP1 segment holds
+# ImageJ entries tifffile writes from the data's shape, not from the metadata
+_IMAGEJ_LAYOUT = {"ImageJ", "images", "channels", "slices", "frames", "hyperstack", "axes"}
+_IMAGEJ_AXES = (("T", "frames"), ("Z", "slices"), ("C", "channels"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Metadata:
+    """What an image file says about its pixels besides their values, kept
+    from input to output as far as the output format can hold it (the
+    module docstring lists what each format keeps).
+
+    exif         the EXIF block of a JPEG or PNG, as Pillow reads and writes
+                 it (b'Exif\\0\\0...'), or None.
+    orientation  the EXIF or TIFF Orientation (1 to 8), or None.
+    icc_profile  the ICC colour profile's bytes, or None.
+    resolution   (x, y) pixels per resolution_unit as Fractions, or None.
+    resolution_unit  TIFF's ResolutionUnit: 1 no unit, 2 inch, 3 centimetre.
+    imagej       ImageJ's metadata as tifffile reads it (unit, spacing,
+                 slices, frames, ...), or None.
+    """
+    exif: bytes | None = None
+    orientation: int | None = None
+    icc_profile: bytes | None = None
+    resolution: tuple[Fraction, Fraction] | None = None
+    resolution_unit: int = _INCH
+    imagej: dict | None = None
+
+    def dpi(self):
+        """(x, y) dots per inch, or None without a resolution in inches or
+        centimetres."""
+        if self.resolution is None or self.resolution_unit not in (_INCH, _CENTIMETRE):
+            return None
+        scale = 2.54 if self.resolution_unit == _CENTIMETRE else 1.0
+        return tuple(float(r) * scale for r in self.resolution)
+
+    def exif_for(self, fmt):
+        """The EXIF block to write to a JPEG or PNG: the one read, or one
+        holding only the orientation read from a TIFF; None if neither."""
+        if self.exif is not None and (fmt != "JPEG" or len(self.exif) <= _JPEG_EXIF_MAX):
+            return self.exif
+        if self.orientation in (None, 1):
+            return None
+        exif = _pillow().Exif()
+        exif[ORIENTATION] = self.orientation
+        return exif.tobytes()
+
+    def tiff_resolution(self):
+        """((numerator, denominator), (numerator, denominator)) of 32-bit
+        integers, as TIFF stores a resolution, or None."""
+        if self.resolution is None:
+            return None
+        return tuple(_tiff_rational(r) for r in self.resolution)
+
+
 @dataclasses.dataclass
 class Picture:
     """An image or volume as ``gdfast denoise`` handles it.
@@ -74,12 +164,16 @@ class Picture:
     alpha   the alpha channel as stored ((H, W), dtype), or None.
     npy_byteorder  '=' (native), or '>' / '<': the byte order of the .npy
             read, in which a .npy output is written (dtype itself is native).
+    metadata  the file's Metadata (EXIF, ICC profile, resolution, ImageJ
+            calibration), written with the result as far as its format can
+            hold it.
     """
     planes: list
     dtype: np.dtype
     layout: str
     alpha: np.ndarray | None = None
     npy_byteorder: str = "="
+    metadata: Metadata = dataclasses.field(default_factory=Metadata)
 
     @property
     def shape(self):
@@ -107,6 +201,8 @@ class Picture:
         return ("",)
 
     def with_planes(self, planes):
+        """The same picture (type, layout, alpha, metadata) with other planes:
+        the denoised result, written as the input was."""
         return dataclasses.replace(self, planes=list(planes))
 
     def stored_array(self):
@@ -177,6 +273,7 @@ def read_picture(path, volume=False):
     and 1-bit images (read as 8-bit); a tRNS chunk's transparency as alpha.
     Several gray pages of one size (multi-page TIFF, animated PNG): a stack
     denoised page by page, or with volume=True one (D, H, W) volume.
+    The picture carries the file's Metadata (the module docstring).
     Raises FileNotFoundError for a missing file, ValueError for a file that
     is not a readable image of these kinds or too large for the memory
     available (checked from the header, before reading the pixels).
@@ -186,10 +283,12 @@ def read_picture(path, volume=False):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such file")
     if fmt != "NPY":
-        pages = _read_with_pillow(path)
+        pages, metadata = _read_with_pillow(path)
         if len(pages) > 1:
-            return _stack_of(path, pages, volume)
-        return _picture_of(path, pages[0], channels_last=True)
+            picture = _stack_of(path, pages, volume)
+        else:
+            picture = _picture_of(path, pages[0], channels_last=True)
+        return dataclasses.replace(picture, metadata=metadata)
     array, byteorder = _read_npy(path)
     colour = array.ndim == 3 and array.shape[-1] in (3, 4) and not volume
     picture = _picture_of(path, array, channels_last=colour)
@@ -266,31 +365,108 @@ def check_writable(path, picture, overwrite):
 
 def write_picture(path, picture, overwrite=False):
     """Write ``picture`` to ``path`` in its stored type (check_writable's
-    checks first); the file appears whole or not at all (gdfast._files). A
+    checks first), with the metadata the format holds (the module
+    docstring); the file appears whole or not at all (gdfast._files). A
     stack or volume becomes one TIFF page per 2-D slice."""
     check_writable(path, picture, overwrite)
     fmt = image_format(path)
     if fmt == "NPY":
         write_atomically(path, picture.write_npy, overwrite)
-        return
-    if _needs_tifffile(picture):
-        tifffile = _tifffile(f"{path}: writing {picture.describe()} as TIFF {TIFFFILE_MESSAGE}")
-        array = picture.stored_array()
-        options = dict(photometric="rgb" if picture.layout == "rgb" else "minisblack")
-        if picture.alpha is not None:
-            options.update(extrasamples=["unassalpha"])
-        # a FileHandle with a name: tifffile takes the name of a file object
-        # for a path, and the temporary's file object is named by its descriptor
-        name = os.path.basename(path)
-        write_atomically(path, lambda fh: tifffile.imwrite(tifffile.FileHandle(fh, name=name),
-                                                           array, **options), overwrite)
-        return
+    elif _needs_tifffile(picture) or (fmt == "TIFF" and _keeps_imagej(picture)):
+        _write_with_tifffile(os.fspath(path), picture, overwrite)
+    else:
+        _write_with_pillow(path, fmt, picture, overwrite)
+
+
+def _write_with_tifffile(path, picture, overwrite):
+    """Write a TIFF with tifffile: 16-bit colour or alpha, or a picture
+    with ImageJ metadata (then in ImageJ's format)."""
+    tifffile = _tifffile(f"{path}: writing {picture.describe()} as TIFF {TIFFFILE_MESSAGE}")
+    array = picture.stored_array()
+    options = _tifffile_options(picture)
+    if _keeps_imagej(picture):
+        array, metadata = _imagej_layout(array, picture)
+        options.update(imagej=True, metadata=metadata)
+    # a FileHandle with a name: tifffile takes the name of a file object
+    # for a path, and the temporary's file object is named by its descriptor
+    name = os.path.basename(path)
+    write_atomically(path, lambda fh: tifffile.imwrite(tifffile.FileHandle(fh, name=name),
+                                                       array, **options), overwrite)
+
+
+def _tifffile_options(picture):
+    """tifffile.imwrite's options for the picture's samples and metadata
+    (resolution, ICC profile, orientation)."""
+    metadata = picture.metadata
+    options = dict(photometric="rgb" if picture.layout == "rgb" else "minisblack")
+    if picture.alpha is not None:
+        options.update(extrasamples=["unassalpha"])
+    if metadata.resolution is not None:
+        options.update(resolution=metadata.tiff_resolution(),
+                       resolutionunit=metadata.resolution_unit)
+    if metadata.icc_profile:
+        options.update(iccprofile=metadata.icc_profile)
+    if metadata.orientation is not None:
+        options.update(extratags=[(ORIENTATION, "H", 1, metadata.orientation, False)])
+    return options
+
+
+def _keeps_imagej(picture):
+    """Whether the picture has ImageJ metadata that an ImageJ TIFF can hold
+    (8-bit, 16-bit or float32 gray; 8-bit RGB; no alpha) and tifffile,
+    which writes it, is installed."""
+    holds = picture.dtype in (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32)) \
+        and picture.alpha is None and (picture.layout != "rgb" or picture.dtype == np.uint8)
+    return picture.metadata.imagej is not None and holds and _tifffile() is not None
+
+
+def _imagej_layout(array, picture):
+    """The stored array shaped as the input's ImageJ hyperstack (frames,
+    slices, channels, Y, X) and the ImageJ metadata to write with it: the
+    input's, less the entries tifffile derives from that shape."""
+    metadata = {k: v for k, v in picture.metadata.imagej.items() if k not in _IMAGEJ_LAYOUT}
+    if picture.layout not in ("pages", "volume"):
+        return array, metadata
+    sizes = [(axis, int(picture.metadata.imagej.get(key, 1))) for axis, key in _IMAGEJ_AXES]
+    sizes = [(axis, n) for axis, n in sizes if n > 1]
+    if math.prod(n for _, n in sizes) != array.shape[0] or not sizes:
+        sizes = [("Z", array.shape[0])]
+    axes = "".join(axis for axis, _ in sizes) + "YX"
+    return array.reshape(tuple(n for _, n in sizes) + array.shape[1:]), dict(metadata, axes=axes)
+
+
+def _write_with_pillow(path, fmt, picture, overwrite):
+    """Write a PNG, JPEG or TIFF with Pillow, one frame per page."""
     Image = _pillow()
     images = [Image.fromarray(np.ascontiguousarray(page)) for page in picture.stored_pages()]
     options = dict(quality=95) if fmt == "JPEG" else {}
+    options.update(_pillow_metadata_options(fmt, picture.metadata))
     if len(images) > 1:
         options.update(save_all=True, append_images=images[1:])
     write_atomically(path, lambda fh: images[0].save(fh, format=fmt, **options), overwrite)
+
+
+def _pillow_metadata_options(fmt, metadata):
+    """Pillow's save options writing ``metadata`` in format fmt: ICC profile;
+    EXIF and DPI for JPEG and PNG; resolution and orientation tags for TIFF."""
+    options = {}
+    if metadata.icc_profile:
+        options.update(icc_profile=metadata.icc_profile)
+    if fmt == "TIFF":
+        from PIL.TiffImagePlugin import IFDRational
+        if metadata.resolution is not None:
+            x, y = (IFDRational(*r) for r in metadata.tiff_resolution())
+            options.update(x_resolution=x, y_resolution=y,
+                           resolution_unit=metadata.resolution_unit)
+        if metadata.orientation is not None:
+            options.update(tiffinfo={ORIENTATION: metadata.orientation})
+        return options
+    exif = metadata.exif_for(fmt)
+    if exif is not None:
+        options.update(exif=exif)
+    if metadata.dpi() is not None:
+        options.update(dpi=metadata.dpi())
+    return options
 
 
 def _pillow():
@@ -367,11 +543,13 @@ def _no_pillow_pixel_limit(Image):
 
 
 def _read_with_pillow(path):
-    """The file's pages as arrays (one for a still image), memory checked first.
-    16-bit colour TIFFs, and TIFFs Pillow cannot open, go to tifffile."""
+    """The file's pages as arrays (one for a still image), memory checked
+    first, and the file's Metadata (its first page's). 16-bit colour TIFFs,
+    and TIFFs Pillow cannot open, go to tifffile."""
     Image = _pillow()
     from PIL import ImageSequence, UnidentifiedImageError
     width = height = None
+    metadata = Metadata()
     use_tifffile = None           # why tifffile reads the file instead, if it does
     try:
         with _no_pillow_pixel_limit(Image), Image.open(path) as image:
@@ -379,6 +557,9 @@ def _read_with_pillow(path):
             if image.format == "TIFF" and _pillow_truncates_tiff(image):
                 use_tifffile = ("a 16-bit colour TIFF, which Pillow reads only as 8 bits "
                                 "per channel")
+            elif image.format == "TIFF" and _turned_by_pillow(image):
+                use_tifffile = ("a TIFF with an Orientation tag, whose pixels Pillow turns "
+                                "when reading them (gdfast denoises them as stored)")
             else:
                 itemsize, channels = _MODE_SIZES.get(image.mode, (4, 4))
                 if _has_transparency(image) and image.mode in _PILLOW_TRANSPARENT:
@@ -393,7 +574,11 @@ def _read_with_pillow(path):
                     raise ValueError(f"{path}: a 16-bit colour PNG, which Pillow reads only as 8 "
                                      "bits per channel; save it as a 16-bit TIFF or as .npy "
                                      "(uint16, (H, W, 3)) to keep 16 bits")
-                pages = [_page_array(path, page) for page in ImageSequence.Iterator(image)]
+                pages = []
+                for page in ImageSequence.Iterator(image):
+                    pages.append(_page_array(path, page))
+                    if len(pages) == 1:
+                        metadata = _pillow_metadata(path, page)
     except UnidentifiedImageError:
         if image_format(path) != "TIFF" or _tifffile() is None:
             raise ValueError(f"{path}: not an image Pillow can read") from None
@@ -404,7 +589,95 @@ def _read_with_pillow(path):
         raise ValueError(f"{path}: not enough memory to read a {width}x{height} image") from None
     if use_tifffile is not None:
         return _read_with_tifffile(path, use_tifffile)
-    return pages
+    return pages, metadata
+
+
+def _pillow_metadata(path, image):
+    """The Metadata of an opened and loaded PIL image (a page): EXIF and
+    orientation of a JPEG or PNG, ICC profile, resolution (TIFF's tags,
+    else the DPI), and for an ImageJ TIFF its metadata as tifffile reads
+    it. (A TIFF with an orientation is read by tifffile.)"""
+    exif = image.info.get("exif") if image.format in ("JPEG", "PNG") else None
+    if image.format == "TIFF":
+        tags = image.tag_v2
+        resolution = _resolution(tags.get(282), tags.get(283))
+        unit = tags.get(296, _INCH)
+        description = tags.get(270)
+        imagej = _imagej_metadata(path) if str(description).startswith("ImageJ=") else None
+        orientation = None
+    else:
+        resolution = _resolution(*image.info.get("dpi", (None, None)))
+        unit, imagej = _INCH, None
+        orientation = _orientation(_pillow_exif(image).get(ORIENTATION))
+    icc = image.info.get("icc_profile")
+    return Metadata(exif=exif if isinstance(exif, bytes) else None, orientation=orientation,
+                    icc_profile=icc if isinstance(icc, bytes) and icc else None,
+                    resolution=resolution, resolution_unit=_resolution_unit(unit), imagej=imagej)
+
+
+def _pillow_exif(image):
+    """The image's EXIF tags (a TIFF's own tags for a TIFF); empty when they
+    cannot be parsed: broken metadata does not stop the denoising."""
+    try:
+        return image.getexif()
+    except (SyntaxError, ValueError, TypeError, KeyError, OSError, EOFError):
+        return {}
+
+
+def _imagej_metadata(path):
+    """ImageJ's metadata of the TIFF at path as tifffile reads it; None
+    without tifffile (which is what writes it back) or if unreadable."""
+    tifffile = _tifffile()
+    if tifffile is None:
+        return None
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return tif.imagej_metadata
+    except (tifffile.TiffFileError, OSError, ValueError, EOFError):
+        return None
+
+
+def _resolution(x, y):
+    """(x, y) as positive Fractions, or None if either is missing or not a
+    positive number. x and y: floats, Rationals (Pillow's IFDRational) or
+    (numerator, denominator) pairs as tifffile reads TIFF rationals."""
+    try:
+        pair = tuple(_fraction(v) for v in (x, y))
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError):
+        return None
+    return pair if all(f > 0 for f in pair) else None
+
+
+def _fraction(value):
+    """value exactly as a Fraction (a float to within a millionth)."""
+    if isinstance(value, tuple):
+        return Fraction(*value)
+    if isinstance(value, numbers.Rational):
+        return Fraction(value.numerator, value.denominator)
+    return Fraction(float(value)).limit_denominator(10**6)
+
+
+def _tiff_rational(fraction):
+    """(numerator, denominator) of fraction, both within TIFF's 32 bits."""
+    top = 2**32 - 1
+    if max(fraction.numerator, fraction.denominator) > top:
+        fraction = fraction.limit_denominator(min(top, int(top / fraction)))
+    return fraction.numerator, fraction.denominator
+
+
+def _resolution_unit(value):
+    """TIFF's ResolutionUnit code (1, 2 or 3); 2 (inch, TIFF's default) for
+    anything else."""
+    try:
+        unit = int(value)
+    except (TypeError, ValueError):
+        return _INCH
+    return unit if unit in (1, _INCH, _CENTIMETRE) else _INCH
+
+
+def _orientation(value):
+    """An Orientation tag's value (1 to 8), or None for anything else."""
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def _pillow_truncates_tiff(image):
@@ -422,7 +695,16 @@ def _has_transparency(image):
     return "transparency" in image.info or (palette is not None and palette.mode == "RGBA")
 
 
+def _turned_by_pillow(image):
+    """Whether Pillow turns this TIFF (an opened PIL image) upright when
+    loading it: an Orientation tag other than 1 (Pillow 11.2 and later;
+    Pillow 13 also misplaces the pixels of orientations 5 to 8)."""
+    return _orientation(image.tag_v2.get(ORIENTATION)) not in (None, 1)
+
+
 def _page_array(path, image):
+    """A loaded page's pixels: (H, W) or (H, W, C), palettes, 1-bit and
+    transparency expanded (module docstring)."""
     image.load()
     transparent = _has_transparency(image)
     if transparent and image.mode in _PILLOW_GRAY_16:
@@ -450,9 +732,10 @@ class _TiffDecodeError(Exception):
 
 
 def _read_with_tifffile(path, why):
-    """The TIFF's pages as (H, W) or (H, W, C) uint8 / uint16 arrays in native
-    byte order, read with tifffile; memory checked from the pages' headers
-    before any pixel is decoded. ``why``: what the file is, for the message
+    """The TIFF's pages as (H, W) or (H, W, C) uint8 / uint16 arrays, or
+    (H, W) float32 ones, in native byte order, read with tifffile, and its
+    Metadata; memory checked from the
+    pages' headers before any pixel is decoded. ``why``: what the file is, for the message
     when tifffile is missing ('' for a file Pillow could not open)."""
     if why:
         tifffile = _tifffile(f"{path}: {why}; reading it at 16 bits {TIFFFILE_MESSAGE}")
@@ -476,21 +759,42 @@ def _read_with_tifffile(path, why):
                                  f"{'x'.join(map(str, shape))} image") from None
             except (ValueError, OSError, EOFError, KeyError, IndexError) as err:
                 raise _TiffDecodeError(str(err)) from None
+            metadata = _tifffile_metadata(tif)
     except tifffile.TiffFileError:
         raise ValueError(f"{path}: not an image Pillow or tifffile can read") from None
     except (OSError, EOFError, _TiffDecodeError) as err:     # truncated, or a codec missing
         raise ValueError(f"{path}: unreadable TIFF ({err})") from None
-    return arrays
+    return arrays, metadata
+
+
+def _tifffile_metadata(tif):
+    """The Metadata of an open tifffile.TiffFile: its first page's
+    resolution, ICC profile and orientation, and ImageJ's metadata."""
+    page = tif.pages[0]
+    x, y, unit = (_tag_value(page, code) for code in _RESOLUTION_TAGS)
+    icc = _tag_value(page, _ICC_TAG)
+    return Metadata(orientation=_orientation(_tag_value(page, ORIENTATION)),
+                    icc_profile=bytes(icc) if icc else None,
+                    resolution=None if x is None or y is None else _resolution(x, y),
+                    resolution_unit=_resolution_unit(_INCH if unit is None else unit),
+                    imagej=tif.imagej_metadata)
+
+
+def _tag_value(page, code):
+    """The value of a tifffile page's tag ``code``, or None without it."""
+    tag = page.tags.get(code)
+    return None if tag is None else tag.value
 
 
 def _check_tiff_page(path, page):
     n = page.samplesperpixel
     photometric = getattr(page.photometric, "name", str(page.photometric))
-    if page.dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)) \
+    float_gray = page.dtype == np.float32 and n == 1
+    if (page.dtype not in (np.dtype(np.uint8), np.dtype(np.uint16)) and not float_gray) \
             or _TIFF_PHOTOMETRIC.get(n) != photometric or _tiff_page_shape(page) is None:
         raise ValueError(f"{path}: a TIFF of {page.dtype} samples, {n} per pixel "
                          f"({photometric.lower()}, axes {page.axes}); expected 8- or 16-bit "
-                         "unsigned gray, gray+alpha, RGB or RGBA")
+                         "unsigned gray, gray+alpha, RGB or RGBA, or 32-bit float gray")
 
 
 def _tiff_page_shape(page):
