@@ -16,11 +16,13 @@ its own byte order.
 16-bit colour: Pillow opens 16-bit RGB and RGBA TIFFs as 8-bit images, so
 those (and TIFFs Pillow cannot open: 16-bit gray+alpha) are read with
 tifffile, and 16-bit colour or alpha is written to TIFF with tifffile; a
-one-line error names it when it is missing. So is a TIFF with an
-Orientation tag other than 1 (8- or 16-bit, or float32 gray), whose pixels
-Pillow turns upright when reading them: they are denoised as stored. Pillow reads 16-bit colour PNGs
-only at 8 bits and cannot write 16-bit colour PNG: the first are refused,
-the second is refused before any work.
+one-line error names it when it is missing. tifffile also reads, when it
+is installed, a TIFF with an Orientation tag other than 1 (8- or 16-bit,
+or float32 gray), whose pixels Pillow turns upright when reading them: they
+are denoised as stored and the tag is kept. (Without tifffile, and for
+palette or 1-bit TIFFs, Pillow reads them turned, and the tag is dropped.)
+Pillow reads 16-bit colour PNGs only at 8 bits and cannot write 16-bit
+colour PNG: the first are refused, the second is refused before any work.
 
 Colour: each of R, G and B is denoised on its own, as a gray image with the
 same ``lam`` (channel-by-channel TV; the channels are not coupled). An alpha
@@ -557,9 +559,9 @@ def _read_with_pillow(path):
             if image.format == "TIFF" and _pillow_truncates_tiff(image):
                 use_tifffile = ("a 16-bit colour TIFF, which Pillow reads only as 8 bits "
                                 "per channel")
-            elif image.format == "TIFF" and _turned_by_pillow(image):
-                use_tifffile = ("a TIFF with an Orientation tag, whose pixels Pillow turns "
-                                "when reading them (gdfast denoises them as stored)")
+            elif image.format == "TIFF" and _turned_by_pillow(image) \
+                    and image.mode in _TIFFFILE_MODES and _tifffile() is not None:
+                use_tifffile = ""
             else:
                 itemsize, channels = _MODE_SIZES.get(image.mode, (4, 4))
                 if _has_transparency(image) and image.mode in _PILLOW_TRANSPARENT:
@@ -693,6 +695,10 @@ def _has_transparency(image):
     info) or a palette with alpha."""
     palette = getattr(image, "palette", None) if image.mode == "P" else None
     return "transparency" in image.info or (palette is not None and palette.mode == "RGBA")
+
+
+# Pillow modes of the TIFFs tifffile reads here (gray, gray+alpha, RGB(A), float gray)
+_TIFFFILE_MODES = ("L", "LA", "RGB", "RGBA", "F") + _PILLOW_GRAY_16
 
 
 def _turned_by_pillow(image):

@@ -10,6 +10,8 @@ Each test writes a small image with Pillow or tifffile, runs the command in
 this process, and reads the output back with Pillow or tifffile: the oracle
 is the input's metadata as that library reads it.
 """
+import sys
+
 import numpy as np
 import pytest
 import tifffile
@@ -181,6 +183,31 @@ def test_imagej_hyperstack_keeps_spacing_unit_axes_and_resolution(tmp_path, kind
             assert new.get(key) == old.get(key), key
         assert after.series[0].axes == before.series[0].axes
         assert after.series[0].shape == before.series[0].shape
+        assert _resolution(after.pages[0]) == _resolution(before.pages[0])
+
+
+def test_an_imagej_stack_denoised_as_a_volume_keeps_its_calibration(tmp_path):
+    src = _imagej_stack(tmp_path / "stack.tif", "TZYX float32")
+    assert main(["denoise", str(src), "-o", str(tmp_path / "out.tif"), "--lam", "0.05",
+                 "--volume"]) == 0
+    with tifffile.TiffFile(src) as before, tifffile.TiffFile(tmp_path / "out.tif") as after:
+        assert after.imagej_metadata["spacing"] == before.imagej_metadata["spacing"]
+        assert after.imagej_metadata["unit"] == before.imagej_metadata["unit"]
+        assert after.series[0].shape == before.series[0].shape
+
+
+def test_without_tifffile_imagej_and_oriented_tiffs_are_still_denoised(tmp_path, monkeypatch):
+    """The ImageJ calibration and a TIFF's orientation need tifffile; without
+    it the resolution is kept and the rest dropped, without an error."""
+    stack = _imagej_stack(tmp_path / "stack.tif", "ZYX uint8")
+    oriented = tmp_path / "oriented.tif"
+    tifffile.imwrite(oriented, _pixels((HEIGHT, WIDTH)), extratags=[(274, "H", 1, 3, True)])
+    monkeypatch.setitem(sys.modules, "tifffile", None)
+    _denoise(stack, tmp_path / "out.tif")
+    _denoise(oriented, tmp_path / "oriented_out.tif")
+    monkeypatch.undo()
+    with tifffile.TiffFile(stack) as before, tifffile.TiffFile(tmp_path / "out.tif") as after:
+        assert len(after.pages) == len(before.pages)
         assert _resolution(after.pages[0]) == _resolution(before.pages[0])
 
 
