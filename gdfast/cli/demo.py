@@ -6,19 +6,23 @@ dependency: ``pip install "gdfast[plots]"``):
 1. ``classic_path.png``: the tutorials' cost f(x) = x**2 + 5x + 10 on
    [-6, 6] and the iterates of plain gradient descent on it (x0 = 5, lr 0.1,
    derivative by central differences) down to the minimum at x = -2.5.
-2. ``optimizers.png``: every rule of ``gdfast.problems.CLASSIC_SETTINGS``
-   (gd, momentum, nesterov, adagrad, rmsprop, adam) on the same problem:
-   left, each path on the cost curve; right, f(x_k) - 3.75 against the
-   iteration k on a log axis.
+2. ``optimizers.png``: the six rules (gd, momentum, nesterov, adagrad,
+   rmsprop, adam, with PLANE_SETTINGS) on one 2-D problem, the classic cost
+   in x plus an ill-conditioned 6y^2, from (5, 2) with the exact gradient:
+   left, each path over the cost's contour lines; right, f(x_k, y_k) - 3.75
+   against the iteration k on a log axis.
 3. ``curve_fit.png``: the noisy data of ``gdfast.problems.PolynomialFit``,
    the quadratic fitted by ``gdfast.minimize`` with Adam (the README
    quickstart) and the true 2t^2 - 5t + 3.
 4. ``denoise.png``: the synthetic test image clean, with Gaussian noise
    (sigma 0.1) and denoised by ``gdfast.denoise`` with its defaults (lam
-   chosen from the data), PSNRs in dB.
+   chosen from the data), PSNRs in dB (titles on two lines, so they fit).
 5. ``bench.png``: from ``gdfast bench --json`` (or a small benchmark run
    in-process), the speed-up of one gdfast denoising iteration per optimizer
    over the pure-Python reference and over numpy (and torch when measured).
+   A footnote says where the figures come from; for the in-process run, its
+   size and the 1-minute load average against the cores before it, with
+   "busy machine: ratios not trustworthy" above half the cores.
 6. ``quality.png``, only from a ``gdfast bench quality --json`` file
    (minutes to measure, so never run here): PSNR against time for gdfast
    and the library anchors at each size, the time being the iterations
@@ -30,7 +34,9 @@ no pyplot, no global backend state, nothing left open after saving.
 import io
 import json
 import math
+import os
 import pathlib
+import textwrap
 
 import numpy as np
 
@@ -42,6 +48,29 @@ FIGURE_NAMES = ("classic_path.png", "optimizers.png", "curve_fit.png", "denoise.
 CURVE_RANGE = (-6.0, 6.0)
 MAX_MARKERS = 25           # optimizers.png: markers per path on the cost curve
 GAP_FLOOR = 1e-16          # f(x_k) - f_min is clipped here so exact zeros plot on a log axis
+
+# optimizers.png: f(x, y) = x**2 + 5x + 10 + (PLANE_CURVATURE / 2) y**2, curvatures
+# 2 and 12, from PLANE_START; each rule until |(x, y) - PLANE_MINIMUM| < PLANE_TOL.
+# CLASSIC_SETTINGS but for the adaptive rules, whose steps do not depend on the
+# curvature: these reach PLANE_TOL within CLASSIC_BUDGET steps, on paths apart
+PLANE_CURVATURE = 12.0
+PLANE_START = (5.0, 2.0)
+PLANE_MINIMUM = (-2.5, 0.0)
+PLANE_TOL = 1e-6
+PLANE_SETTINGS = {
+    "gd": dict(lr=0.1),
+    "momentum": dict(lr=0.1, momentum=0.5),
+    "nesterov": dict(lr=0.1, momentum=0.5),
+    "adagrad": dict(lr=2.0),
+    "rmsprop": dict(lr=0.02, alpha=0.99),
+    "adam": dict(lr=0.3),
+}
+
+# bench.png: the in-process run, and when its ratios are not to be trusted
+QUICK_ROUNDS = 3
+BUSY_LOAD_FRACTION = 0.5   # 1-minute load average above this share of the cores: busy
+BUSY_WARNING = "busy machine: ratios not trustworthy"
+NOTE_WIDTH = 110           # characters per line of bench.png's footnote
 
 # bench.png: the baselines a gdfast iteration is compared with, when the JSON has them
 REFERENCE_ROW = "pure-Python reference iteration, gd"
@@ -85,6 +114,39 @@ def classic_runs():
             for name, settings in CLASSIC_SETTINGS.items()}
 
 
+def plane_cost(x, y):
+    """optimizers.png's cost: x**2 + 5x + 10 + (PLANE_CURVATURE / 2) y**2,
+    element-wise; its minimum 3.75 lies at PLANE_MINIMUM."""
+    from ..problems import classic_cost
+    return classic_cost(x) + 0.5 * PLANE_CURVATURE * y * y
+
+
+def run_plane(rule, max_iter=None, **settings):
+    """Minimise plane_cost from PLANE_START with one rule of gdfast.RULES,
+    the exact gradient, until |(x, y) - PLANE_MINIMUM| < PLANE_TOL or
+    max_iter steps (CLASSIC_BUDGET). Returns the iterates, float64 (nit + 1, 2)."""
+    from ..problems import CLASSIC_BUDGET
+    max_iter = CLASSIC_BUDGET if max_iter is None else max_iter
+    lr = settings.pop("lr", rule.defaults["lr"])
+    hyper = rule.hyper_tuple(**settings)
+    x, target = np.array(PLANE_START), np.array(PLANE_MINIMUM)
+    g = np.zeros(2)
+    state = tuple(np.zeros(2) for _ in rule.state)
+    path = [x.copy()]
+    while len(path) <= max_iter and np.hypot(*(x - target)) >= PLANE_TOL:
+        g[:] = 2.0 * x[0] + 5.0, PLANE_CURVATURE * x[1]
+        rule.step(x, g, state, len(path), lr, hyper)
+        path.append(x.copy())
+    return np.array(path)
+
+
+def plane_runs():
+    """Every rule of PLANE_SETTINGS on plane_cost: {name: (settings, path)}."""
+    from .._rules import RULES
+    return {name: (settings, run_plane(RULES[name], **settings))
+            for name, settings in PLANE_SETTINGS.items()}
+
+
 def fit_polynomial(problem):
     """The README quickstart: Adam with an inverse-time-decay lr on the
     PolynomialFit problem; returns gdfast.minimize's result."""
@@ -109,10 +171,45 @@ def denoise_images(size, sigma=0.1):
 
 def run_small_benchmark(size=512):
     """gdfast bench's denoising figures at ``size`` x ``size``, quietly, in
-    this process (no torch, no scikit-image, 3 rounds); returns its dict."""
+    this process (no torch, no scikit-image, QUICK_ROUNDS rounds); returns its dict."""
     from ..bench.denoise import run_denoise_benchmark
-    return run_denoise_benchmark(size=size, reps=3, with_torch=False, with_skimage=False,
-                                 out=io.StringIO())
+    return run_denoise_benchmark(size=size, reps=QUICK_ROUNDS, with_torch=False,
+                                 with_skimage=False, out=io.StringIO())
+
+
+def machine_load():
+    """(1-minute load average, or None where the system has none; core count)."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = None
+    return load, os.cpu_count() or 1
+
+
+def is_busy(load, cores):
+    """Whether a 1-minute load average ``load`` makes timings untrustworthy:
+    above BUSY_LOAD_FRACTION of the ``cores``."""
+    return load is not None and load > BUSY_LOAD_FRACTION * cores
+
+
+def quick_run_note(size, load, cores):
+    """bench.png's footnote for the in-process run: its size, the machine's
+    load before it (and BUSY_WARNING when busy), where the documented figures come from."""
+    state = ("load average unknown" if load is None else
+             f"1-minute load average {load:.2f} on {cores} cores before the run")
+    warning = ([f"{BUSY_WARNING} (load above {BUSY_LOAD_FRACTION:g} x cores; rerun on an "
+                "idle machine)"] if is_busy(load, cores) else [])
+    return _wrap(f"Quick in-process run: {size}x{size}, {QUICK_ROUNDS} rounds; {state}.",
+                 *warning,
+                 "The documented figures come from `gdfast bench` (2048x2048, 10 rounds; "
+                 "docs/benchmarks.md).",
+                 "To chart such a run: gdfast bench --json F && gdfast demo --bench-json F")
+
+
+def _wrap(*paragraphs):
+    """The paragraphs filled to NOTE_WIDTH characters a line, one after another."""
+    return "\n".join(textwrap.fill(p, NOTE_WIDTH, break_long_words=False, break_on_hyphens=False)
+                     for p in paragraphs)
 
 
 def load_bench_json(path):
@@ -268,33 +365,56 @@ def plot_classic_path(fig, path, settings):
     ax.legend(loc="upper center")
 
 
+def _draw_plane(ax, runs):
+    """plane_cost's contour lines over the box the paths span, its minimum starred."""
+    points = np.vstack([path for _, path in runs.values()] + [PLANE_MINIMUM])
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = 0.08 * (hi - lo)
+    x, y = np.meshgrid(np.linspace(lo[0] - pad[0], hi[0] + pad[0], 300),
+                       np.linspace(lo[1] - pad[1], hi[1] + pad[1], 300))
+    f_min = float(plane_cost(*PLANE_MINIMUM))
+    levels = f_min + np.geomspace(0.05, float(plane_cost(x, y).max()) - f_min, 12)
+    contours = ax.contour(x, y, plane_cost(x, y), levels=levels, colors="0.75",
+                          linewidths=0.8, zorder=1)
+    ax.clabel(contours, fmt="%.3g", fontsize="x-small")
+    ax.plot(*PLANE_MINIMUM, "*", color="gold", ms=16, mec="k", zorder=5,
+            label=f"minimum {PLANE_MINIMUM}, f = {f_min:g}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+
+
+def _plane_title():
+    return f"f(x, y) = x² + 5x + 10 + {PLANE_CURVATURE / 2:g}y²"
+
+
 def plot_optimizers(fig, runs):
-    """Each rule's path on the cost curve (left) and f(x_k) - f_min against
-    k on a log axis (right); runs as returned by classic_runs()."""
-    from ..problems import CLASSIC_MINIMUM, classic_cost
-    f_min = classic_cost(CLASSIC_MINIMUM)
+    """Each rule's path over plane_cost's contours (left) and f - f_min
+    against k on a log axis (right); runs as returned by plane_runs()."""
+    f_min = float(plane_cost(*PLANE_MINIMUM))
     left, right = fig.subplots(1, 2)
-    _draw_cost_curve(left)
+    _draw_plane(left, runs)
     markers = "osD^vP"
-    longest = max(path.size for _, path in runs.values())
     for (name, (settings, path)), marker in zip(runs.items(), markers):
         label = f"{name} ({_settings_text(settings)}): {len(path) - 1} steps"
-        # at most MAX_MARKERS markers per path; shorter runs drawn on top
-        line, = left.plot(path, classic_cost(path), marker + "-", ms=6, lw=0.8, alpha=0.8,
-                          mfc="none", markevery=math.ceil(path.size / MAX_MARKERS),
-                          label=label, zorder=3 + longest / path.size)
-        gap = np.maximum(classic_cost(path) - f_min, GAP_FLOOR)
-        right.semilogy(np.arange(path.size), gap, "-", color=line.get_color(), label=label)
-    left.set_title(f"paths (x_k, f(x_k)) on the cost curve (at most {MAX_MARKERS} markers each)")
-    left.legend(fontsize="small", loc="upper center")
-    right.set_title(f"f(x_k) - {f_min:g} (clipped at {GAP_FLOOR:g})")
+        line, = left.plot(path[:, 0], path[:, 1], marker + "-", ms=5, lw=1.2, alpha=0.85,
+                          mfc="none", markevery=math.ceil(len(path) / MAX_MARKERS),
+                          label=label, zorder=3)
+        gap = np.maximum(plane_cost(path[:, 0], path[:, 1]) - f_min, GAP_FLOOR)
+        right.semilogy(np.arange(len(path)), gap, "-", color=line.get_color(), label=label)
+    left.annotate(f"start {PLANE_START}", PLANE_START, xytext=(-8, 8),
+                  textcoords="offset points", ha="right")
+    left.set_title(f"paths (x_k, y_k) over the contour lines of f "
+                   f"(at most {MAX_MARKERS} markers each)")
+    left.legend(fontsize="small", loc="lower right")
+    right.set_title(f"f(x_k, y_k) - {f_min:g} (clipped at {GAP_FLOOR:g})")
     right.set_xlabel("iteration k")
-    right.set_ylabel(f"f(x_k) - {f_min:g}")
+    right.set_ylabel(f"f(x_k, y_k) - {f_min:g}")
     right.grid(alpha=0.3, which="both")
     right.legend(fontsize="small")
-    fig.suptitle("Every optimizer on f(x) = x² + 5x + 10 from x0 = 5, with settings that "
-                 "converge (gdfast.problems.CLASSIC_SETTINGS)\nf'(x) by central differences, "
-                 "each run until |x + 2.5| < 1e-6")
+    fig.suptitle(f"Every optimizer on {_plane_title()} from {PLANE_START}: the classic cost "
+                 f"in x, curvature 2 against {PLANE_CURVATURE:g} in y\nexact gradient, each "
+                 f"run until |(x, y) - {PLANE_MINIMUM}| < {PLANE_TOL:g} (settings: "
+                 "gdfast.cli.demo.PLANE_SETTINGS)")
 
 
 def plot_curve_fit(fig, problem, result):
@@ -320,9 +440,10 @@ def plot_denoise(fig, clean, noisy, result, sigma=0.1):
     from ..images import psnr
     axes = fig.subplots(1, 3)
     h, w = clean.shape
-    titles = (f"clean (synthetic, {h}x{w})",
-              f"noisy (sigma {sigma:g}): PSNR {psnr(clean, noisy):.1f} dB",
-              f"denoised (lam {result.lam:.3g} chosen, {result.nit} iterations): "
+    # two lines each: on one, the denoised image's title is wider than its panel
+    titles = (f"clean\n(synthetic, {h}x{w})",
+              f"noisy (sigma {sigma:g})\nPSNR {psnr(clean, noisy):.1f} dB",
+              f"denoised (lam {result.lam:.3g} chosen, {result.nit} iterations)\n"
               f"PSNR {result.psnr:.1f} dB")
     for ax, image, title in zip(axes, (clean, noisy, result.x), titles):
         ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -331,9 +452,10 @@ def plot_denoise(fig, clean, noisy, result, sigma=0.1):
     fig.suptitle("Total-variation denoising with gdfast.denoise")
 
 
-def plot_bench(fig, results):
+def plot_bench(fig, results, note="", warn=False):
     """Grouped bars (log axis): speed-up of one gdfast denoising iteration per
-    optimizer over each baseline in results (gdfast bench's JSON dict)."""
+    optimizer over each baseline in results (gdfast bench's JSON dict);
+    ``note``, where the figures come from, as a footnote (red when ``warn``)."""
     speedups = bench_speedups(results)
     methods = list(next(iter(speedups.values())))
     ax = fig.add_subplot()
@@ -359,6 +481,32 @@ def plot_bench(fig, results):
     env = results.get("environment", {}).get("summary", "")
     ax.set_title(f"One smoothed-TV denoising iteration, {size}x{size} image: gdfast's speed-up"
                  + (f"\n{env}" if env else ""))
+    if note:
+        fig.supxlabel(note, fontsize="small", color="tab:red" if warn else "0.3",
+                      fontweight="bold" if warn else "normal")
+
+
+def bench_for_figure(bench_json, results, bench_size, out_dir, say):
+    """bench.png's data: (results, footnote, busy, source), running the
+    in-process benchmark (saved as out_dir/bench.json) when results is None,
+    the machine's load read just before it."""
+    from ..bench.report import write_json
+    if results is not None:
+        size = results.get("size", "?")
+        return (results, _wrap(f"From {bench_json}: a `gdfast bench --json` run at "
+                               f"{size}x{size} (its machine's load is not recorded)."),
+                False, f"from {bench_json}")
+    say(f"running a {bench_size}x{bench_size} denoising benchmark for bench.png "
+        "(about 15 s; pass --bench-json to chart a `gdfast bench --json` file instead) ...")
+    load, cores = machine_load()
+    results = run_small_benchmark(bench_size)
+    json_path = out_dir / "bench.json"
+    write_json(results, json_path)
+    busy = is_busy(load, cores)
+    source = f"benchmark run in-process at {bench_size}x{bench_size}, saved as {json_path}"
+    if busy:
+        source += f"; {BUSY_WARNING} (load {load:.2f} on {cores} cores)"
+    return results, quick_run_note(bench_size, load, cores), busy, source
 
 
 # ---------------------------------------------------------------- all of it
@@ -385,7 +533,6 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512,
     unusable bench_json.
     """
     Figure = require_matplotlib()
-    from ..bench.report import write_json
     from ..problems import PolynomialFit
     results = None if bench_json is None else load_bench_json(bench_json)
     quality = None if quality_json is None else load_quality_json(quality_json)
@@ -393,8 +540,8 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512,
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
 
-    def save(name, figsize, draw, what):
-        fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
+    def save(name, figsize, draw, what, layout="constrained"):
+        fig = Figure(figsize=figsize, dpi=DPI, layout=layout)
         draw(fig)
         path = out_dir / name
         fig.savefig(path, dpi=DPI)
@@ -406,8 +553,10 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512,
     gd_settings, gd_path = runs["gd"]
     save(FIGURE_NAMES[0], (8, 6), lambda fig: plot_classic_path(fig, gd_path, gd_settings),
          f"plain gradient descent on x**2 + 5x + 10 from x0 = 5, {len(gd_path) - 1} steps")
-    save(FIGURE_NAMES[1], (15, 6.5), lambda fig: plot_optimizers(fig, runs),
-         f"{len(runs)} optimizers on the same problem, paths and f - f_min per iteration")
+    plane = plane_runs()
+    save(FIGURE_NAMES[1], (15, 6.5), lambda fig: plot_optimizers(fig, plane),
+         f"{len(plane)} optimizers on {_plane_title()} from {PLANE_START}, paths over "
+         "its contours and f - f_min per iteration")
 
     problem = PolynomialFit()
     fit = fit_polynomial(problem)
@@ -415,19 +564,12 @@ def write_demo(out_dir, bench_json=None, size=256, say=print, bench_size=512,
          f"quadratic fitted by gdfast.minimize + Adam: y = {_poly_text(fit.x)}")
 
     clean, noisy, denoised = denoise_images(size)
-    save(FIGURE_NAMES[3], (15, 5.6), lambda fig: plot_denoise(fig, clean, noisy, denoised),
-         f"clean / noisy / denoised {size}x{size} image, PSNR {denoised.psnr:.1f} dB")
+    save(FIGURE_NAMES[3], (15, 6), lambda fig: plot_denoise(fig, clean, noisy, denoised),
+         f"clean / noisy / denoised {size}x{size} image, PSNR {denoised.psnr:.1f} dB",
+         layout="compressed")    # images of fixed aspect: room for their titles
 
-    if results is None:
-        say(f"running a {bench_size}x{bench_size} denoising benchmark for bench.png "
-            "(about 15 s; pass --bench-json to chart a `gdfast bench --json` file instead) ...")
-        results = run_small_benchmark(bench_size)
-        json_path = out_dir / "bench.json"
-        write_json(results, json_path)
-        source = f"benchmark run in-process at {bench_size}x{bench_size}, saved as {json_path}"
-    else:
-        source = f"from {bench_json}"
-    save(FIGURE_NAMES[4], (10, 6.5), lambda fig: plot_bench(fig, results),
+    results, note, busy, source = bench_for_figure(bench_json, results, bench_size, out_dir, say)
+    save(FIGURE_NAMES[4], (10, 7), lambda fig: plot_bench(fig, results, note, busy),
          f"speed-up of one gdfast denoising iteration per optimizer ({source})")
     if quality is not None:
         save("quality.png", (7 * len(quality["frontier"]), 6),
