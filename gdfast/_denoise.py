@@ -22,7 +22,7 @@ from ._run import (
     run_result,
 )
 from .checkpoint import CheckpointError, checked_checkpoint_options, fingerprint_of, stage_start
-from .images import estimate_sigma, psnr
+from .images import NoiseRange, psnr, sigma_range
 from .kernels import tv, tv_descent, tv_tiles
 from .kernels.function_refs import cacheable
 from .kernels.reductions import difference_dot_parallel, mean_squared_difference_parallel
@@ -57,6 +57,12 @@ AUTO_RATIO = math.sqrt(2.0)
 AUTO_TRIALS = 12
 AUTO_TOL = 1e-5
 SURE_DELTA = 0.01
+# the guard (choose_lam): lams halving from SURE's, at most AUTO_GUARD_TRIALS
+# more (down to 2^-8 of it, where TV changes f by less than its noise's 1%)
+AUTO_GUARD_TRIALS = 8
+# an estimated sigma at or below ROUNDING_NOISE * max|f| is float64 rounding
+# in the wavelet transform (db2's taps sum to 0 within ~1e-17), not noise
+ROUNDING_NOISE = 1e-14
 # b must be independent of the noise: a seed nobody makes noise with (with
 # seed 0, gdfast.images.add_noise(..., seed=0)'s noise was b itself, and the
 # divergence along the noise is not its trace: SURE read 9x the true error)
@@ -217,8 +223,14 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
              as the (H, W) image (x comes back shaped like f).
     lam      'auto' (default): chosen by minimising Stein's unbiased risk
              estimate of the mean squared error (see choose_lam) for noise of
-             standard deviation ``sigma``; or a number >= 0, the weight of
-             the TV term (in units of f).
+             standard deviation ``sigma``, under a guard: the lam must not
+             make f worse than f itself even if the noise is only the least
+             level the image supports (gdfast.images.sigma_range: fine
+             texture reads as noise at the finest scale, not at the next);
+             where SURE's lam fails that, a smaller one is taken, or lam = 0
+             (f returned as it is) when the data support no noise at all;
+             ``guard`` in the result says so. Or a number >= 0, the weight
+             of the TV term (in units of f).
     eps      None (default): continuation, eps = lam / 10 for the first 20
              iterations, then lam / 100 (EPS_STAGES): the result's PSNR is
              at most 0.01 dB below the exact (eps -> 0) TV minimiser's
@@ -242,7 +254,8 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
              ``psnr_history`` (dB at every iterate, data range 1) and ``psnr``.
     callback as in gdfast.minimize.
     progress True shows a tqdm progress bar (needs tqdm) labelled 'denoise',
-             or labelled with a string given instead of True.
+             or labelled with a string given instead of True; with
+             lam='auto' first a bar of the lams tried (the lam and its SURE).
     checkpoint, checkpoint_every, resume
              as in gdfast.minimize: save the run to the .npz ``checkpoint``
              every ``checkpoint_every`` iterations (0: only at the end), when
@@ -258,8 +271,11 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
              overwritten (ValueError before any work). With lam='auto' the
              choice is made again on resuming (it is deterministic: the same
              lam); pass lam=res.lam to skip it.
-    sigma    with lam='auto': the noise's standard deviation, if known;
-             None (default) estimates it (gdfast.estimate_sigma(f)).
+    sigma    with lam='auto': the noise's standard deviation, if known (the
+             guard then holds lam to beating f at that level); None
+             (default) estimates it (gdfast.images.sigma_range(f): sigma is
+             gdfast.estimate_sigma(f), the guard's level the least the data
+             support).
 
     Raises ValueError before any step when lam, eps and f cannot give a
     finite energy (eps outside [1.5e-154, 1.3e154], where eps**2 under- or
@@ -286,10 +302,14 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     like minimize's, with x the denoised image (float64, f's shape), fun its
     energy, jac its gradient, and ``lam`` and ``eps`` the values used (eps:
     the last stage's). With
-    lam='auto' also ``sigma`` (the noise level used) and ``sure``, rows
-    (lam, SURE's estimate of the mean squared error) of the lams tried; x is
-    then bit for bit denoise(f, lam=res.lam, ...) with the other arguments
-    alike.
+    lam='auto' also ``sigma`` (the noise level used), ``sigma_low`` (the
+    guard's level: sigma_range's low, or sigma when given),
+    ``sigma_read_from`` ('flat blocks'; 'median' where too few flat
+    unclipped blocks were found, a rougher reading; 'given'), ``sure``, rows
+    (lam, SURE's estimate of the mean squared error) of the lams tried, and
+    ``guard``: None, or a sentence saying how the guard changed SURE's lam;
+    x is then bit for bit denoise(f, lam=res.lam, ...) with the other
+    arguments alike.
     """
     image = _checked_image("f", f)
     shape = image.shape
@@ -314,9 +334,23 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     checked_method(method)
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     if auto:
-        if sigma is None:
-            sigma = estimate_sigma(image)
-        lam, trials = choose_lam(image, sigma, eps, anisotropic)
+        noise = sigma_range(image) if sigma is None else NoiseRange(sigma, sigma, "given")
+        sigma = noise.sigma
+        if noise.read_from != "given" and \
+                sigma <= ROUNDING_NOISE * kernels.max_abs(image.ravel()):
+            lam, trials = 0.0, np.empty((0, 2))
+            guard = (f"no noise found (the detail reads {sigma:.3g}, float64 rounding of the "
+                     "data): left as it is (lam 0)")
+        else:
+            label = progress if isinstance(progress, str) else "denoise"
+            choice_bar = progress_bar(True if isinstance(progress, str) else progress,
+                                      AUTO_TRIALS + AUTO_GUARD_TRIALS, f"{label}: choosing lam",
+                                      unit="lam")
+            try:
+                lam, trials, guard = choose_lam(image, sigma, eps, anisotropic, noise.low,
+                                                on_trial=choice_bar.trial)
+            finally:
+                choice_bar.close()
     stages = stages_of(lam, eps, method, image.ndim)
     objective = TVObjective(image, lam, stages[0][1], anisotropic)
     checkpoints = None
@@ -339,9 +373,29 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
         _refuse_overflowing_start(image, lam, stages[0][1])
     res["lam"], res["eps"] = lam, stages[-1][1]
     if auto:
-        res["sigma"], res["sure"] = sigma, trials
+        res["sigma"], res["sure"], res["guard"] = sigma, trials, guard
+        res["sigma_low"], res["sigma_read_from"] = noise.low, noise.read_from
     res["x"], res["jac"] = res.x.reshape(shape), res.jac.reshape(shape)
     return res
+
+
+def describe_choice(res, given, where=""):
+    """(words, note) for a line of `gdfast denoise` on lam='auto''s result res
+    (sigma given by the user or not; where: ' on the central crop' or ''):
+    'sigma 0.0209 (estimated), lam 0.0118 (SURE, 4 tried)' with what makes
+    the estimate rough or the data ambiguous, and note the guard's sentence
+    (None when it did not act)."""
+    if given:
+        how = "given"
+    elif res.sigma_read_from == "median":
+        how = "estimated from the median detail, too few flat unclipped blocks: rough"
+    else:
+        how = "estimated"
+    if not given and res.sigma_low < 0.8 * res.sigma:
+        how += (f"; fine detail reads as noise: the data support {res.sigma_low:.3g} to "
+                f"{res.sigma:.3g}")
+    why = f"SURE{where}, {len(res.sure)} tried" + ("; guarded" if res.guard is not None else "")
+    return f"sigma {res.sigma:.4g} ({how}), lam {res.lam:.4g} ({why})", res.guard
 
 
 def checked_settings(lam, sigma, eps, tol, max_iter, anisotropic):
@@ -370,82 +424,139 @@ def checked_method(method):
         raise TypeError(f"method must be a name or an optimizer object, got {method!r}")
 
 
-def choose_lam(f, sigma, eps=None, anisotropic=False):
+def choose_lam(f, sigma, eps=None, anisotropic=False, sigma_low=None, on_trial=None):
     """lam for denoise(f, lam='auto'): the minimiser of Stein's unbiased risk
     estimate of the mean squared error, for Gaussian noise of standard
     deviation sigma (Ramani, Blu and Unser, IEEE TIP 17(9), 2008):
 
-        SURE(lam) = |u - f|^2 / n - sigma^2 + 2 sigma^2 div / n,
-        div = b . (u(f + delta b) - u(f)) / delta,
+        SURE(lam) = R - sigma^2 + 2 sigma^2 D,   R = |u - f|^2 / n,
+        D = b . (u(f + delta b) - u(f)) / (delta n),
 
     u(.) the denoised image at lam (heavy ball from u = f, with eps or
     denoise's eps stages, solved to relative energy change AUTO_TOL; the
     perturbed solve takes as many iterations as the unperturbed one, so
     both are the same map of their data), n its pixels, b a fixed N(0, 1) image (seed SURE_SEED) and
-    delta = SURE_DELTA * sigma: the Monte-Carlo estimate of the divergence of
-    the denoiser at f. The lams tried are sigma * 0.6 * sqrt(2)^k, walking
-    from k = 0 downhill in SURE until it rises (at most AUTO_TRIALS); lam is
-    then the vertex of the parabola through the lowest SURE and its two
-    neighbours (in k, within half a step).
+    delta = SURE_DELTA * sigma: D is the Monte-Carlo estimate of the
+    divergence of the denoiser at f, per pixel. The lams tried are
+    sigma * 0.6 * sqrt(2)^k, walking from k = 0 downhill in SURE until it
+    rises (at most AUTO_TRIALS); lam is then the vertex of the parabola
+    through the lowest SURE and its two neighbours (in k, within half a step).
+
+    The guard: SURE is linear in sigma^2 for fixed (R, D), and lam = 0 (u = f)
+    has risk sigma^2 at every sigma, so lam beats f itself whenever the noise
+    is at least sigma_low (default sigma) if
+
+        R <= 2 sigma_low^2 (1 - D).
+
+    Where SURE's lam fails that, lams halving from it are tried (at most
+    AUTO_GUARD_TRIALS more) and the first that passes is taken (then its
+    double's half-way point, sqrt(2) up, if that passes too); none passing,
+    or sigma_low = 0, lam = 0: f is its own best estimate for all the data
+    can tell.
 
     Memory: f + delta b and one solve (its two iterates and the optimizer's
     state) besides f; u(f) is reduced to its two sums (|u - f|^2 and
     (f + delta b - f) . u) before the perturbed solve. Sums are compiled
     fixed-order reductions: the choice does not depend on the thread count.
 
-    f      (H, W) or (D, H, W) float64, sigma > 0 (sigma = 0, or so small
-           that delta is 0: lam = 0, nothing to remove).
-    Returns (lam, trials): trials (m, 2), rows (lam, SURE) in the order tried.
+    f          (H, W) or (D, H, W) float64, sigma > 0 (sigma = 0, or so small
+               that delta is 0: lam = 0, nothing to remove)
+    sigma_low  0 <= sigma_low <= sigma, or None (sigma)
+    on_trial   None, or called as on_trial(lam, SURE) after each lam tried (at
+               most AUTO_TRIALS + AUTO_GUARD_TRIALS): denoise's progress bar
+    Returns (lam, trials, guard): trials (m, 2), rows (lam, SURE) in the
+    order tried (SURE NaN where a trial's solve diverged: the guard then
+    lets SURE's lam through, and the final solve reports the divergence);
+    guard None, or a sentence saying how it changed SURE's lam.
     Deterministic; about 5 solves' worth of iterations on scikit-image's
     photographs at every noise level (`gdfast bench quality`).
     """
+    sigma_low = sigma if sigma_low is None else sigma_low
     delta = SURE_DELTA * sigma
     if delta == 0.0:                 # sigma = 0, or below 1e-321: nothing to remove
-        return 0.0, np.empty((0, 2))
+        return 0.0, np.empty((0, 2)), None
+    if sigma_low == 0.0:
+        return 0.0, np.empty((0, 2)), (
+            f"the noise could not be told from the image's own fine detail (it reads "
+            f"{sigma:.3g} at the finest scale and nothing at the next): left as it is (lam 0); "
+            "give sigma if it is known")
     perturbed = np.random.default_rng(SURE_SEED).standard_normal(f.shape)
     perturbed *= delta
     perturbed += f
     flat, flat_perturbed = f.ravel(), perturbed.ravel()
     objectives = [TVObjective(f, 1.0, 1.0, anisotropic),
                   TVObjective(perturbed, 1.0, 1.0, anisotropic)]
-    risks = {}
+    trials = {}                      # k: (lam, SURE, R, D)
 
-    def sure(k):
-        if k not in risks:
-            lam = sigma * AUTO_FIRST * AUTO_RATIO ** k
+    def lam_at(k):
+        return sigma * AUTO_FIRST * AUTO_RATIO ** k
+
+    def trial(k):
+        if k not in trials:
+            lam = lam_at(k)
             stages = stages_of(lam, eps, "momentum", f.ndim)
-            u, nit = _trial_solve(objectives[0], lam, stages, 300, AUTO_TOL)
+            u, nit, diverged = _trial_solve(objectives[0], lam, stages, 300, AUTO_TOL)
             residual = mean_squared_difference_parallel(u.ravel(), flat)
             before = difference_dot_parallel(flat_perturbed, flat, u.ravel())
             del u
-            up, _ = _trial_solve(objectives[1], lam, stages, nit, 0.0)
+            up, _, diverged_too = _trial_solve(objectives[1], lam, stages, nit, 0.0)
             after = difference_dot_parallel(flat_perturbed, flat, up.ravel())
-            div = (after - before) / delta / delta      # delta^2 underflows below 1e-154
-            risks[k] = (lam, residual - sigma * sigma + 2.0 * sigma * sigma * div / f.size)
-        return risks[k][1]
+            div = (after - before) / delta / delta / f.size   # delta^2 underflows below 1e-154
+            risk = residual - sigma * sigma + 2.0 * sigma * sigma * div
+            trials[k] = (lam, math.nan if diverged or diverged_too else risk, residual, div)
+            if on_trial is not None:
+                on_trial(lam, trials[k][1])
+        return trials[k]
+
+    def sure(k):
+        return trial(k)[1]
+
+    def passes(k):
+        _, risk, residual, div = trial(k)
+        if not math.isfinite(risk):  # a trial diverged: the final solve at SURE's lam reports it
+            return True
+        return residual <= 2.0 * sigma_low * sigma_low * (1.0 - div)
 
     first = sure(0)
     step = 1 if sure(1) < first else -1
     k = 0
-    while len(risks) < AUTO_TRIALS and sure(k + step) < sure(k):
+    while len(trials) < AUTO_TRIALS and sure(k + step) < sure(k):
         k += step
-    offset = 0.0
-    if k - 1 in risks and k + 1 in risks:
-        low, mid, high = sure(k - 1), sure(k), sure(k + 1)
-        curvature = low - 2.0 * mid + high
-        if curvature > 0.0:
-            offset = min(max(0.5 * (low - high) / curvature, -0.5), 0.5)
-    return sigma * AUTO_FIRST * AUTO_RATIO ** (k + offset), np.array(list(risks.values()))
+    rows = lambda: np.array([t[:2] for t in trials.values()])      # noqa: E731
+    if passes(k):
+        offset = 0.0
+        if k - 1 in trials and k + 1 in trials:
+            low, mid, high = sure(k - 1), sure(k), sure(k + 1)
+            curvature = low - 2.0 * mid + high
+            if curvature > 0.0:
+                offset = min(max(0.5 * (low - high) / curvature, -0.5), 0.5)
+            if offset > 0.0 and not passes(k + 1):
+                offset = 0.0
+        return lam_at(k + offset), rows(), None
+    for guarded in range(k - 2, k - 2 * AUTO_GUARD_TRIALS - 1, -2):
+        if passes(guarded):
+            if passes(guarded + 1):
+                guarded += 1
+            return lam_at(guarded), rows(), (
+                f"SURE's lam {lam_at(k):.3g} would leave the image worse than it came if the "
+                f"noise were {sigma_low:.3g}, the least the data support (fine detail reads as "
+                f"noise at the finest scale): lam lowered to {lam_at(guarded):.3g}")
+    return 0.0, rows(), (
+        f"every lam down to {lam_at(k - 2 * AUTO_GUARD_TRIALS):.3g} would leave the image worse "
+        f"than it came if the noise were {sigma_low:.3g}, the least the data support: left as "
+        "it is (lam 0); give sigma if it is known")
 
 
 def _trial_solve(objective, lam, stages, max_iter, tol):
-    """(u, nit): the run of ``stages`` on objective's f at lam from u = f; a
-    start whose energy overflows is refused as denoise refuses it."""
+    """(u, nit, diverged): the run of ``stages`` on objective's f at lam from
+    u = f, and whether its iterate became non-finite (u is then the last
+    finite one); a start whose energy overflows is refused as denoise
+    refuses it."""
     objective.lam = lam
     res = _descend(objective, stages, max_iter, tol, None, None, NoBar())
     if res.status == Status.NON_FINITE and res.fun_history.size == 0:
         _refuse_overflowing_start(objective.f, lam, stages[0][1])
-    return res.x, res.nit
+    return res.x, res.nit, res.status == Status.NON_FINITE
 
 
 def _refuse_overflowing_start(f, lam, eps):

@@ -222,30 +222,38 @@ class NoBar:
     def update(self, f):
         pass
 
+    def trial(self, lam, risk):
+        pass
+
     def close(self):
         pass
 
 
 class _Bar:
-    def __init__(self, total, label):
+    def __init__(self, total, label, unit="it"):
         from tqdm.auto import tqdm
-        self._bar = tqdm(total=total, desc=label, unit="it")
+        self._bar = tqdm(total=total, desc=label, unit=unit)
 
     def update(self, f):
         self._bar.set_postfix_str(f"f={f:.6g}", refresh=False)
+        self._bar.update(1)
+
+    def trial(self, lam, risk):
+        """One lam tried by denoise's choice (a bar of trials, not iterations)."""
+        self._bar.set_postfix_str(f"lam={lam:.4g}, SURE={risk:.4g}", refresh=False)
         self._bar.update(1)
 
     def close(self):
         self._bar.close()
 
 
-def progress_bar(progress, total, label="minimize"):
-    """A tqdm bar of ``total`` steps named ``label`` (progress=True), or one
-    that shows nothing (False)."""
+def progress_bar(progress, total, label="minimize", unit="it"):
+    """A tqdm bar of ``total`` steps of ``unit`` named ``label``
+    (progress=True), or one that shows nothing (False)."""
     if not check.boolean("progress", progress):
         return NoBar()
     try:
-        return _Bar(total, label)
+        return _Bar(total, label, unit)
     except ImportError:
         raise ImportError("progress=True needs tqdm, an optional extra: "
                           "pip install tqdm  (or pip install 'gdfast[progress]')") from None

@@ -5,6 +5,8 @@
     n = nonzero_to_front(out.ravel())
     n = block_mean_squares_2d(x, out, b, means)   # means: float64, one per block at least
     n = block_mean_squares_3d(x, out, b, means)
+    n = unclipped_to_front_2d(x, out)
+    n = unclipped_to_front_3d(x, out)
 
 write |d| for the diagonal detail coefficients d of one level of the
 Daubechies-2 wavelet transform (the high-pass filter along every axis), as
@@ -32,7 +34,12 @@ Two estimates are made from |d| (gdfast.estimate_sigma):
   2o + 1 along an axis for coefficient o) hold x's minimum or maximum,
   where the data may be clipped (black or saturated regions: the noise
   there is cut, and its blocks would read too little); returns how many it
-  wrote, in C order of the blocks.
+  wrote, in C order of the blocks;
+- the median of the coefficients whose pixels hold neither x's minimum nor
+  its maximum, where there are too few such blocks (a clipped background
+  cuts most of them): unclipped_to_front_* moves those coefficients that
+  are not exactly zero to the front of out.ravel(), in C order, and returns
+  their count.
 """
 import numpy as np
 
@@ -161,4 +168,51 @@ def block_mean_squares_3d(x, d, b, means):
                             s += d[i, j, m] * d[i, j, m]
                 means[n] = s / (b * b * b)
                 n += 1
+    return n
+
+
+@njit(**SERIAL)
+def unclipped_to_front_2d(x, d):
+    """Move the nonzero coefficients of d = |detail of x| whose pixels hold
+    neither x's minimum nor its maximum to the front of d.ravel(), in C
+    order; return their count. See the module."""
+    lo, hi = _extremes(x.ravel())
+    H, W = x.shape
+    flat = d.ravel()
+    n = 0
+    for o0 in range(d.shape[0]):
+        for o1 in range(d.shape[1]):
+            inside = True                        # coefficient o reads pixels 2o - 2 .. 2o + 1
+            for j0 in range(4):
+                r = _reflect(1 + 2 * o0 - j0, H)
+                for j1 in range(4):
+                    inside = inside and lo < x[r, _reflect(1 + 2 * o1 - j1, W)] < hi
+            v = d[o0, o1]
+            if inside and v != 0.0:
+                flat[n] = v
+                n += 1
+    return n
+
+
+@njit(**SERIAL)
+def unclipped_to_front_3d(x, d):
+    """unclipped_to_front_2d for a 3-D x and its detail d; see the module."""
+    lo, hi = _extremes(x.ravel())
+    D, H, W = x.shape
+    flat = d.ravel()
+    n = 0
+    for o0 in range(d.shape[0]):
+        for o1 in range(d.shape[1]):
+            for o2 in range(d.shape[2]):
+                inside = True
+                for j0 in range(4):
+                    p = _reflect(1 + 2 * o0 - j0, D)
+                    for j1 in range(4):
+                        r = _reflect(1 + 2 * o1 - j1, H)
+                        for j2 in range(4):
+                            inside = inside and lo < x[p, r, _reflect(1 + 2 * o2 - j2, W)] < hi
+                v = d[o0, o1, o2]
+                if inside and v != 0.0:
+                    flat[n] = v
+                    n += 1
     return n

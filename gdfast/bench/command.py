@@ -151,6 +151,7 @@ def run_bench(args, parsers):
         if args.quick:
             results = run_quality_benchmark(sizes=tuple(args.sizes or (256,)), photo_side=256,
                                             photos=("camera", "coffee"), sigmas=(0.02, 0.1),
+                                            textures=("gravel",), texture_sigmas=(0.005,),
                                             rounds=min(args.rounds, 3),
                                             frontier_only=args.frontier_only)
         else:

@@ -26,8 +26,10 @@ Integer images (8 or 16 bit) are scaled to [0, 1] (lam, eps and sigma are in
 those units) and
 written back in their own bit depth; float .npy data are denoised as stored.
 Colour images are denoised one channel at a time; alpha is kept as it is.
-Every page of a multi-page TIFF or animated PNG is denoised (page by page,
-or as one volume with --volume) and written as a multi-page TIFF or .npy.
+Every page of a multi-page TIFF or animated PNG is denoised (page by page
+at one lam chosen for the stack, one line for it, a line per page with
+--verbose; or as one volume with --volume) and written as a multi-page TIFF
+or .npy.
 Ctrl-C stops after the iteration (on images of 1024^2 pixels or more, the
 block of up to 32) in progress, saves the checkpoint (with --checkpoint) and
 writes no OUTPUT.
@@ -65,7 +67,7 @@ def _denoise(args):
     from . import zarr_denoise
     if zarr_denoise.is_zarr_path(args.input):
         return zarr_denoise.run(args)
-    from .._denoise import denoise
+    from .._denoise import denoise, describe_choice
     from .._files import check_distinct
     from ..checkpoint import checked_checkpoint_options
     from .image_files import check_writable, read_picture, write_picture
@@ -91,6 +93,13 @@ def _denoise(args):
     print(f"{args.input}: {_describe(picture, gloss=True)}; lam={lam}, eps={eps}, "
           f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
     planes, start = [], time.perf_counter()
+    stack = picture.layout == "pages" and len(picture.planes) > 1
+    if stack and lam == "auto":
+        lam, words, note = _stack_choice(picture.planes, args)
+        print(f"  {len(picture.planes)} pages: {words}")
+        if note is not None:
+            print(f"    guard: {note}")
+    runs = []
     for name, plane, ckpt, resume in zip(names, picture.planes, checkpoints, resumes):
         what = ("channel " + name if len(name) == 1 else name) if name else ""
         if args.resume and not resume:
@@ -99,7 +108,7 @@ def _denoise(args):
                       tol=args.tol,
                       progress=f"denoise {name}".rstrip() if progress else False,
                       checkpoint=ckpt, checkpoint_every=args.checkpoint_every if ckpt else 0,
-                      resume=resume, sigma=args.sigma)
+                      resume=resume, sigma=args.sigma if lam == "auto" else None)
         if res.status == "interrupted":
             where = f"{what}, " if what else ""
             saved = (f"; the run is saved in {ckpt}: go on with the same command and --resume"
@@ -115,13 +124,22 @@ def _denoise(args):
                   "larger --eps", file=sys.stderr)
             return 1
         planes.append(res.x)
-        chosen = ""
+        runs.append(res)
+        if stack and not args.verbose:
+            continue
+        chosen, note = "", None
         if lam == "auto":
-            given = "given" if args.sigma is not None else "estimated"
-            chosen = (f"sigma {res.sigma:.4g} ({given}), lam {res.lam:.4g} (SURE, "
-                      f"{len(res.sure)} tried), ")
+            words, note = describe_choice(res, given=args.sigma is not None)
+            chosen = words + ", "
         print(f"  {name + ': ' if name else ''}{chosen}eps {res.eps:.3g}: energy {res.fun:.8g} "
               f"after {_iterations(res.nit)} ({_stopped(res)})")
+        if note is not None:
+            print(f"    guard: {note}")
+    if stack:
+        _print_stack_summary(runs, args.verbose)
+        if _looks_like_a_volume(picture.planes):
+            print("  neighbouring pages differ by little more than their noise: if they are "
+                  "slices of one volume, --volume denoises them together in 3-D")
     seconds = time.perf_counter() - start
     write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
     print(f"wrote {args.output} ({_describe(picture)}): {seconds:.2f} s")
@@ -143,6 +161,51 @@ def _describe(picture, gloss=False):
     size = "x".join(map(str, sides))
     said = f" ({' x '.join(names)})" if gloss else ""
     return f"{kind}{alpha} {size} {picture.dtype.name}{said}"
+
+
+# a stack's lam is chosen on at most STACK_SAMPLE of its pages, evenly spaced
+STACK_SAMPLE = 8
+
+
+def _stack_choice(pages, args):
+    """(lam, words, guard note): lam='auto' once for a stack of pages (one
+    acquisition's pages share their noise; a lam per page flickers),
+    gdfast.denoise's choice on up to STACK_SAMPLE evenly spaced pages side by
+    side (the seams are edges, which the noise estimate leaves out)."""
+    import numpy as np
+
+    from .._denoise import denoise, describe_choice
+    picks = np.unique(np.linspace(0, len(pages) - 1, min(STACK_SAMPLE, len(pages))).round())
+    sample = np.concatenate([pages[int(k)] for k in picks], axis=1)
+    chosen = denoise(sample, "auto", args.eps, max_iter=0, sigma=args.sigma)
+    words, note = describe_choice(chosen, args.sigma is not None,
+                                  f" on {len(picks)} of the pages side by side")
+    return chosen.lam, words + " for every page", note
+
+
+def _print_stack_summary(runs, verbose):
+    """One line for a stack's pages: iterations and why they stopped."""
+    counts = {}
+    for res in runs:
+        counts[_stopped(res)] = counts.get(_stopped(res), 0) + 1
+    nits = [res.nit for res in runs]
+    stops = "; ".join(f"{n} {why}" if len(counts) > 1 else why for why, n in counts.items())
+    more = "" if verbose else " (each page's line with --verbose)"
+    print(f"  {len(runs)} pages denoised at lam {runs[0].lam:.4g}, eps {runs[0].eps:.3g}: "
+          f"{min(nits)}-{max(nits)} iterations ({stops}){more}")
+
+
+def _looks_like_a_volume(pages):
+    """Whether neighbouring pages differ as little as neighbouring pixels in a
+    page do (the median over pages of mean squared differences, noise in
+    both): then they may be slices of one volume, which --volume denoises
+    with the neighbours' help; unrelated pages differ by far more."""
+    import numpy as np
+    if len(pages) < 3:
+        return False
+    across = np.median([np.mean((b - a) ** 2) for a, b in zip(pages[:-1], pages[1:])])
+    within = np.median([np.mean(np.diff(p, axis=-1) ** 2) for p in pages])
+    return bool(across <= 2.0 * within)
 
 
 def _iterations(n):
@@ -317,8 +380,8 @@ def build_parser():
                      "a zarr array for zarr INPUT)")
     den.add_argument("--lam", type=_checked("non_negative", "--lam"), default=None,
                      help="weight of the TV term, in units of the [0, 1] intensity (larger "
-                     "is smoother; default: chosen per channel by minimising Stein's "
-                     "unbiased risk estimate)")
+                     "is smoother; default: chosen per channel, once for a page stack, by "
+                     "minimising Stein's unbiased risk estimate)")
     den.add_argument("--sigma", type=_checked("positive", "--sigma"), default=None,
                      help="the noise's standard deviation, for the choice of lam (default: "
                      "estimated from the data)")
@@ -339,6 +402,8 @@ def build_parser():
                      help=".npy: treat a 3-D array as a (D, H, W) volume even if its last "
                      "axis has length 3 or 4")
     den.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    den.add_argument("--verbose", action="store_true",
+                     help="a line per page of a stack (default: one line for the stack)")
     den.add_argument("--checkpoint", metavar="PATH",
                      help="save the run to PATH (.npz; PATH.R.npz, .G, .B for colour) every "
                      "--checkpoint-every iterations and on Ctrl-C")

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 
+from .._denoise import describe_choice
 from .._files import TEMPORARY_TAG, remove_stale_temporaries, temporary_name
 
 ZARR_SUFFIX = ".zarr"
@@ -254,11 +255,15 @@ def _run_locked(args, source, store, lam):
                   f"{res.nit + 1}; {args.output} not written. Try --method gd or nesterov",
                   file=sys.stderr)
             return 1
-        chosen = f"sigma {res.sigma:.4g}, lam {res.lam:.4g} (SURE on the central crop), " \
-            if lam == "auto" else ""
+        chosen, note = "", None
+        if lam == "auto":
+            words, note = describe_choice(res, args.sigma is not None, " on the central crop")
+            chosen = words + ", "
         print(f"  {chosen}eps {res.eps:.3g}: energy {res.fun:.8g} after {res.nit} iterations "
               f"in {res.sweeps} sweeps of up to {res.sweep} on chunks {res.chunks} "
               f"({res.status}: {res.message})")
+        if note is not None:
+            print(f"    guard: {note}")
         write_output(_unscaled(res.x, source.dtype, scale), args.output, args.force)
     finally:
         client.close()

@@ -89,7 +89,8 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
              the central crop of f (AUTO_CROP: 512 pixels a side in 2-D,
              128 in 3-D, read into memory): gdfast.denoise(crop, lam='auto', sigma=sigma)'s lam
              (SURE over the whole of f would take a dozen distributed runs).
-             The result records it (lam, sigma, auto_crop).
+             The result records it (lam, sigma, sigma_low, sigma_read_from,
+             guard, sure: the crop's; auto_crop).
     store    a folder for the zarr work group (new, empty, or one of an
              earlier run, which is replaced): f, the iterate and the
              optimizer state double-buffered, and the progress
@@ -148,10 +149,12 @@ def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sw
                 resume, progress):
     """denoise's run, its arguments checked and the store locked."""
     auto = lam == "auto"
+    choice = {}
     if auto:
         chosen = gdfast_denoise(central_crop(x).compute(), "auto", eps,
                                 anisotropic=anisotropic, max_iter=0, sigma=sigma)
         lam, sigma = chosen.lam, chosen.sigma
+        choice = {k: chosen[k] for k in ("sigma_low", "sigma_read_from", "guard", "sure")}
     stages = stages_of(lam, eps, method, x.ndim)
     state_names = _state_names(stages)
     if chunks == "auto":
@@ -198,6 +201,7 @@ def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sw
     res["lam"], res["eps"], res["chunks"], res["sweep"] = lam, stages[-1][1], chunk, sweep
     if auto:
         res["sigma"], res["auto_crop"] = sigma, tuple((s.start, s.stop) for s in crop_of(x.shape))
+        res.update(choice)
     return res
 
 

@@ -251,21 +251,26 @@ def _read_pages(path):
 
 
 @pytest.mark.parametrize("source", ["stack.tif", "anim.png"])
-def test_every_page_is_denoised_as_a_single_image_would_be(tmp_path, capsys, noisy, source):
+def test_every_page_is_denoised_at_the_stacks_lam(tmp_path, capsys, noisy, source):
+    # one lam for the stack (issue 28: a lam per page flickered), chosen as
+    # gdfast.denoise chooses it for the pages side by side
     pages = _pages(noisy)
     src = _save_pages(tmp_path / source, pages)
     dst = tmp_path / "stack_tv.tif"
     code, out, err = _run([src, "-o", dst], capsys)
     assert code == 0, err
-    assert "page stack 48x48x3 uint8" in out and all(f"page{k}: sigma" in out for k in (1, 2, 3))
+    assert "page stack 48x48x3 uint8" in out and "  3 pages: sigma " in out
+    assert "page1:" not in out and "3 pages denoised at lam " in out
+    lam = gdfast.denoise(np.concatenate([p / 255.0 for p in pages], axis=1), max_iter=0).lam
     result = _read_pages(dst)
     assert len(result) == 3
-    for k, page in enumerate(pages):                 # each page as its own file, same command
+    for k, page in enumerate(pages):                 # each page as its own file at that lam
         single, single_out = _png(tmp_path / f"p{k}.png", page / 255.0), tmp_path / f"p{k}_tv.png"
-        assert _run([single, "-o", single_out], capsys)[0] == 0
+        assert _run([single, "-o", single_out, "--lam", repr(lam)], capsys)[0] == 0
         np.testing.assert_array_equal(result[k], np.asarray(Image.open(single_out)))
     as_npy = tmp_path / "stack_tv.npy"
-    assert _run([src, "-o", as_npy], capsys)[0] == 0
+    code, out, _ = _run([src, "-o", as_npy, "--verbose"], capsys)
+    assert code == 0 and all(f"page{k}: eps " in out for k in (1, 2, 3))
     np.testing.assert_array_equal(np.load(as_npy), np.stack(result))
 
 

@@ -104,10 +104,34 @@ def test_clipped_regions_do_not_pull_the_block_estimate_down():
     assert gdfast.estimate_sigma(noisy) == pytest.approx(0.05, rel=0.03)
 
 
-@pytest.mark.parametrize("shape", [(100, 100), (20, 30, 40)])
-def test_too_few_blocks_give_the_mad_estimate(shape):
+def _unclipped_median_estimate(x):
+    """The MAD estimate over PyWavelets' db2 finest diagonal detail where a
+    coefficient's 4 (x 4 x 4) pixels (2o - 2 .. 2o + 1 along each axis, the
+    'symmetric' extension) hold neither x's minimum nor its maximum."""
+    import pywt
+    detail = pywt.dwtn(x, "db2")[("d" * x.ndim)]
+    clipped = np.pad((x == x.min()) | (x == x.max()), 4, mode="symmetric")
+    windows = np.lib.stride_tricks.sliding_window_view(clipped, (4,) * x.ndim)
+    starts = tuple(slice(2, 2 + 2 * n, 2) for n in detail.shape)    # pixel 2o - 2, padded by 4
+    keep = ~windows[starts].any(axis=tuple(range(x.ndim, 2 * x.ndim)))
+    return np.median(np.abs(detail[keep & (detail != 0)])) / GAUSSIAN_MAD
+
+
+@pytest.mark.parametrize("shape", [(100, 100), (101, 77), (20, 30, 40)])
+def test_too_few_blocks_give_the_median_of_the_unclipped_coefficients(shape):
     x = np.random.default_rng(8).standard_normal(shape)
-    assert gdfast.estimate_sigma(x) == gdfast.estimate_sigma(x, method="mad")
+    assert gdfast.estimate_sigma(x) == pytest.approx(_unclipped_median_estimate(x), rel=1e-12)
+    assert gdfast.estimate_sigma(x) != gdfast.estimate_sigma(x, method="mad")   # some left out
+
+
+def test_a_clipped_background_is_left_out_of_the_median():
+    # scikit-image's Shepp-Logan phantom (58% of it black) with noise 0.1
+    # clipped to [0, 1]: no 8 x 8 block is free of clipped pixels; all
+    # coefficients' median reads 0.067 (the clipped half of the background)
+    clean = data.shepp_logan_phantom()
+    noisy = np.clip(clean + 0.1 * np.random.default_rng(1).standard_normal(clean.shape), 0, 1)
+    assert gdfast.estimate_sigma(noisy, method="mad") < 0.07
+    assert gdfast.estimate_sigma(noisy) == pytest.approx(0.1, rel=0.07)
 
 
 def test_an_image_without_detail_has_no_noise_up_to_rounding():
