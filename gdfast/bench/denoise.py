@@ -17,13 +17,20 @@ import time
 import numba
 import numpy as np
 
-from .. import reference
+from .. import kernels, reference
 from .._denoise import TVObjective, default_optimizer, denoise, lipschitz_bound
 from ..images import add_noise, psnr, test_image
-from .report import environment, fmt_time, report_targets
-from .timing import skimage_available, stream_triad_bandwidth, time_round_robin, torch_available
+from .report import environment, fmt_time, machine_state, report_targets
+from .timing import (
+    TRIAD_BYTES_PER_ELEMENT,
+    skimage_available,
+    time_round_robin,
+    torch_available,
+)
 
 TV_BYTES = 24
+TRIAD = "STREAM triad"
+TRIAD_N = 16_000_000
 ITERATION_BYTES = {"gd": 24, "momentum": 40, "nesterov": 40, "adam": 56}
 LAM, EPS, SIGMA = 0.1, 0.03, 0.1
 
@@ -116,12 +123,13 @@ def run_denoise_benchmark(size=2048, reps=10, reference_iterations=1, with_torch
     say(f"image: {image_name}, {size}x{size}, Gaussian noise sigma={SIGMA}; "
         f"E(u) = 1/2|u - f|^2 + {LAM} * sum sqrt(|grad u|^2 + {EPS}^2)")
 
-    say("[1/4] STREAM triad, n=16,000,000 ...")
-    triad = stream_triad_bandwidth(16_000_000, 20)
-    results["triad_GBps"] = triad / 1e9
-    say(f"STREAM triad (numba, {numba.get_num_threads()} threads): {triad / 1e9:.1f} GB/s")
+    results["machine"] = machine_state(say)
 
-    cands = {"gdfast TV energy+gradient kernel": (GdfastGradient(f), reps)}
+    say(f"[1/4] STREAM triad, n={TRIAD_N:,}: timed in the rounds of [2/4], alternating with "
+        "the candidates (so a busy machine slows it alike)")
+    triad_arrays = [np.zeros(TRIAD_N), np.ones(TRIAD_N), np.full(TRIAD_N, 2.0)]
+    cands = {TRIAD: (lambda: kernels.triad_parallel(*triad_arrays, 3.0), reps),
+             "gdfast TV energy+gradient kernel": (GdfastGradient(f), reps)}
     for method in ITERATION_BYTES:
         cands[f"gdfast iteration, {method}"] = (GdfastIteration(f, method), reps)
     cands["numpy iteration, gd"] = (NumpyIteration(f), max(3, reps // 3))
@@ -130,6 +138,10 @@ def run_denoise_benchmark(size=2048, reps=10, reference_iterations=1, with_torch
         cands["torch autograd + Adam"] = (torch_iteration(f, "adam"), max(3, reps // 3))
     say(f"[2/4] one iteration, {len(cands)} candidates, round-robin ...")
     med = time_round_robin(cands, reps)
+    triad = TRIAD_BYTES_PER_ELEMENT * TRIAD_N / med.pop(TRIAD)
+    triad_arrays.clear()                          # 384 MB back before the reference runs
+    results["triad_GBps"] = triad / 1e9
+    say(f"STREAM triad (numba, {numba.get_num_threads()} threads): {triad / 1e9:.1f} GB/s")
 
     say(f"[3/4] pure-Python reference: {reference_iterations} iteration(s) at {size}x{size} "
         f"(slow on purpose, about 2 us per pixel) ...")
@@ -227,7 +239,10 @@ def _report_targets(results, say):
     r = it["numpy iteration, gd"]["seconds"] / it["gdfast iteration, gd"]["seconds"]
     lines.append((f"iteration (gd) vs numpy: {r:.1f}x", r >= 15, ">= 15x"))
     over = it["gdfast TV energy+gradient kernel"]["over_roofline"]
-    lines.append((f"TV gradient / roofline: {over:.2f}x", over <= 2, "<= 2x"))
+    text = f"TV gradient / roofline: {over:.2f}x"
+    if over < 1:        # faster than memory allows: the triad was slowed, not the kernel fast
+        text += " (implausible: below the bound, the triad was measured low)"
+    lines.append((text, 1 <= over <= 2, "<= 2x"))
     ttq = results.get("time_to_quality")
     if ttq and "ratio" in ttq:
         lines.append((f"time to chambolle's PSNR (denoise's default method): {ttq['ratio']:.1f}x "

@@ -34,11 +34,12 @@ no pyplot, no global backend state, nothing left open after saving.
 import io
 import json
 import math
-import os
 import pathlib
 import textwrap
 
 import numpy as np
+
+from ..bench.report import BUSY_LOAD_FRACTION, BUSY_WARNING, is_busy, machine_load
 
 MATPLOTLIB_HINT = ('gdfast demo needs matplotlib: pip install matplotlib '
                    '(or pip install "gdfast[plots]")')
@@ -68,8 +69,6 @@ PLANE_SETTINGS = {
 
 # bench.png: the in-process run, and when its ratios are not to be trusted
 QUICK_ROUNDS = 3
-BUSY_LOAD_FRACTION = 0.5   # 1-minute load average above this share of the cores: busy
-BUSY_WARNING = "busy machine: ratios not trustworthy"
 NOTE_WIDTH = 110           # characters per line of bench.png's footnote
 
 # bench.png: the baselines a gdfast iteration is compared with, when the JSON has them
@@ -175,21 +174,6 @@ def run_small_benchmark(size=512):
     from ..bench.denoise import run_denoise_benchmark
     return run_denoise_benchmark(size=size, reps=QUICK_ROUNDS, with_torch=False,
                                  with_skimage=False, out=io.StringIO())
-
-
-def machine_load():
-    """(1-minute load average, or None where the system has none; core count)."""
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        load = None
-    return load, os.cpu_count() or 1
-
-
-def is_busy(load, cores):
-    """Whether a 1-minute load average ``load`` makes timings untrustworthy:
-    above BUSY_LOAD_FRACTION of the ``cores``."""
-    return load is not None and load > BUSY_LOAD_FRACTION * cores
 
 
 def quick_run_note(size, load, cores):
