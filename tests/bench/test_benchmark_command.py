@@ -3,6 +3,7 @@ the baselines' arithmetic, not speed)."""
 import json
 
 import numpy as np
+import pytest
 
 from gdfast import kernels
 from gdfast._rules import RULES
@@ -36,6 +37,7 @@ def test_numpy_tv_baseline_computes_the_same_energy_and_gradient():
     np.testing.assert_allclose(g_np, g, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.slow
 def test_adam_suite_prints_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert main(["bench", "adam", "--n-large", "20000", "--n-small", "1000",
@@ -63,6 +65,7 @@ def test_denoise_suite_prints_and_writes_json(tmp_path, capsys):
     assert results["time_to_quality"]["chambolle_psnr"] > 20
 
 
+@pytest.mark.slow
 def test_quality_suite_quick_mode_prints_every_section_and_writes_json(tmp_path, capsys):
     path = tmp_path / "quality.json"
     assert main(["bench", "quality", "--quick", "--rounds", "1", "--json", str(path)]) == 0
@@ -85,6 +88,7 @@ def test_quality_suite_quick_mode_prints_every_section_and_writes_json(tmp_path,
     assert row["auto"]["ratio"] > 1
 
 
+@pytest.mark.slow
 def test_driver_suite_prints_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert main(["bench", "driver", "--size", "8", "--json", str(path)]) == 0
@@ -96,6 +100,7 @@ def test_driver_suite_prints_and_writes_json(tmp_path, capsys):
     assert results["batch"]["pixels"] == 64 and results["batch"]["success"] > 0.9
 
 
+@pytest.mark.slow
 def test_memory_suite_measures_peak_rss_in_fresh_interpreters(capsys):
     """Memory, unlike time, is not noisy: the runs' peaks are held to their bounds."""
     from gdfast.bench.memory import run_memory_benchmark
@@ -149,6 +154,7 @@ def test_plain_bench_runs_the_denoise_suite_with_its_defaults(monkeypatch, tmp_p
     assert json.loads(path.read_text()) == {"ran": True}
 
 
+@pytest.mark.slow
 def test_startup_suite_times_whole_processes_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert main(["bench", "startup", "--size", "64", "--reps", "1", "--json", str(path)]) == 0
@@ -167,6 +173,7 @@ def test_startup_suite_times_whole_processes_and_writes_json(tmp_path, capsys):
     assert len(results["targets"]) == 4
 
 
+@pytest.mark.slow
 def test_dask_suite_prints_every_section_and_writes_json(tmp_path, capsys):
     path = tmp_path / "dask.json"
     assert main(["bench", "dask", "--size", "48", "--iterations", "4", "--sweep", "2",
@@ -183,6 +190,7 @@ def test_dask_suite_prints_every_section_and_writes_json(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dask.json"]   # its arrays removed
 
 
+@pytest.mark.slow
 def test_blocking_suite_prints_every_candidate_and_writes_json(tmp_path, capsys):
     path = tmp_path / "blocking.json"
     assert main(["bench", "blocking", "--sizes", "300", "--sweeps", "2", "4", "--tiles", "256",

@@ -17,6 +17,7 @@ SETTINGS = dict(args=(T,), max_iter=400, gtol=1e-9)
 
 @pytest.mark.parametrize("method", ["adam", gdfast.SGD(lr=0.01, momentum=0.9)])
 @pytest.mark.parametrize("rows", [1230, 100, 37])
+@pytest.mark.slow
 def test_every_problem_bit_for_bit_for_any_row_chunks(client, method, rows):
     want = gdfast.minimize_batch(exp_decay_value_and_grad, X0, method, batch_args=(Y,),
                                  **SETTINGS)

@@ -27,6 +27,7 @@ def in_memory(f, **kw):
     (VOLUME, (5, 6, 4), 4),
     (VOLUME, (14, 9, 12), 9),
 ])
+@pytest.mark.slow
 def test_equals_the_in_memory_run_bit_for_bit(client, tmp_path, method, f, chunks, sweep):
     # 27 iterations: not a multiple of the sweep; eps=None switches stage at 20
     for eps in (None, 0.02):
@@ -52,6 +53,7 @@ def test_a_stopping_rule_inside_a_sweep_stops_where_the_in_memory_run_does(clien
     assert np.array_equal(got.x.compute(), want.x)
 
 
+@pytest.mark.slow
 def test_irregular_chunks_zarr_and_numpy_inputs(client, tmp_path):
     want = in_memory(VOLUME, eps=0.05, max_iter=9, tol=0)
     irregular = da.from_array(VOLUME, chunks=((3, 8, 3), (17,), (5, 7)))

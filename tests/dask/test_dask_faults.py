@@ -11,6 +11,7 @@ import time
 
 import dask.array as da
 import numpy as np
+import pytest
 
 import gdfast
 import gdfast.dask
@@ -36,6 +37,7 @@ def wait_for(store, nit, timeout=120):
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_during_a_sweep_changes_no_bit(client, tmp_path):
     store = str(tmp_path / "run")
     want = gdfast.denoise(VOLUME, **RUN)

@@ -7,6 +7,7 @@ import os
 import dask.array as da
 import distributed
 import numpy as np
+import pytest
 import zarr
 
 import gdfast
@@ -23,6 +24,7 @@ def peak_rss():
         return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
 
 
+@pytest.mark.slow
 def test_a_volume_three_times_the_workers_memory_is_denoised_under_their_limits(tmp_path):
     source = zarr.create_array(str(tmp_path / "f.zarr"), shape=SHAPE, chunks=(64, 64, 64),
                                dtype="f8", compressors=None)

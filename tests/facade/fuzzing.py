@@ -10,7 +10,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import gdfast
@@ -34,6 +34,16 @@ except (ImportError, AttributeError, TypeError):      # pragma: no cover
 FUZZ = dict(deadline=None, derandomize=True, database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                    HealthCheck.data_too_large, HealthCheck.large_base_example])
+
+
+
+def examples(full):
+    """How many examples a fuzz test whose full count is ``full`` draws: all
+    of them under the Hypothesis profile "full", a quarter under "ci", the
+    default (tests/conftest.py: the profile's max_examples over Hypothesis's
+    100). derandomize: either count draws the same examples on every run."""
+    return max(1, math.ceil(full * settings.default.max_examples / 100))
+
 
 OK, BAD, AMBIG = "ok", "bad", "ambiguous"
 DOCUMENTED = (TypeError, ValueError)

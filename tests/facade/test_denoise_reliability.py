@@ -117,6 +117,7 @@ def test_bad_checkpoints_are_errors_never_a_restart(tmp_path, images):
         gdfast.denoise(f, 0.1, max_iter=9, checkpoint=path, resume=True)
 
 
+@pytest.mark.slow
 def test_cli_ctrl_c_saves_writes_nothing_and_resume_finishes_bit_for_bit(tmp_path):
     """A real SIGINT to a real `gdfast denoise` process."""
     f = add_noise(synthetic_image(700), 0.1, seed=1)

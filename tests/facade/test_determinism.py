@@ -40,6 +40,9 @@ import pytest
 
 import gdfast
 
+# every test reads the three probe processes of the module's fixture
+pytestmark = pytest.mark.slow
+
 PROBE = Path(__file__).parents[1] / "determinism_probe.py"
 RUNS = (("2 threads, run 1", 2), ("2 threads, run 2", 2), ("1 thread", 1))
 

@@ -21,6 +21,7 @@ from fuzzing import (
     as_real,
     call,
     check_outcome,
+    examples,
     judge_bool,
     judge_real,
     make_array,
@@ -78,7 +79,7 @@ def start_energy_below(f, lam, eps, anisotropic, bound):
         return bool(lam * tv < bound)
 
 
-@settings(max_examples=150, **FUZZ)
+@settings(max_examples=examples(150), **FUZZ)
 @given(f_spec=array_specs(IMAGE_SHAPES, elements=PIXELS,
                           layouts=["contig"] * 6 + ["strided", "fortran", "readonly", "list",
                                                     "unaligned"]),

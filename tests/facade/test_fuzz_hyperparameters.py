@@ -48,6 +48,7 @@ from fuzzing import (
     as_real,
     call,
     check_outcome,
+    examples,
     judge,
     real_like,
 )
@@ -136,7 +137,7 @@ def constructor_verdicts(name, kwargs):
     return verdicts
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=examples(400), **FUZZ)
 @given(call_=constructor_calls())
 # found by hypothesis: a real number outside float64's range escapes as OverflowError
 @example(call_=("SGD", {"lr": 10 ** 400}))
@@ -287,7 +288,7 @@ def check_no_silent_nan(call_, x0, gradients, n_steps):
     return False
 
 
-@settings(max_examples=200, **FUZZ)
+@settings(max_examples=examples(200), **FUZZ)
 @given(call_=constructor_calls(valid_only=True).filter(within_step_range),
        x0=st.lists(FINITE_VALUES, min_size=1, max_size=4),
        gradients=st.lists(st.lists(FINITE_VALUES, min_size=1, max_size=4), min_size=1, max_size=3),
@@ -305,7 +306,7 @@ def test_valid_hyperparameters_and_finite_data_never_give_a_silent_nan(call_, x0
     check_no_silent_nan(call_, x0, gradients, n_steps)
 
 
-@settings(max_examples=200, **FUZZ)
+@settings(max_examples=examples(200), **FUZZ)
 @given(call_=constructor_calls(valid_only=True),
        x0=st.lists(ANY_FINITE, min_size=1, max_size=4),
        gradients=st.lists(st.lists(ANY_FINITE, min_size=1, max_size=4), min_size=1, max_size=3),

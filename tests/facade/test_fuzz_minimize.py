@@ -19,6 +19,7 @@ from fuzzing import (
     array_specs,
     call,
     check_outcome,
+    examples,
     judge_real,
     make_array,
     mostly,
@@ -164,7 +165,7 @@ def check_result(res, shape, max_iter, on_nonfinite):
     assert np.isfinite(res.fun_history[1:]).all()
 
 
-@settings(max_examples=400, **FUZZ)
+@settings(max_examples=examples(400), **FUZZ)
 @given(x0_spec=array_specs(X0_SHAPES, layouts=X0_LAYOUTS),
        kind=st.sampled_from(["quadratic"] * 3 + ["nan_f", "inf_grad", "wrong_shape", "bad_f",
                                                  "tuple_f"]),
@@ -302,7 +303,7 @@ def _nopy_method(key):
     return m() if callable(m) else m
 
 
-@settings(max_examples=60, **FUZZ)
+@settings(max_examples=examples(60), **FUZZ)
 @given(x0_spec=array_specs(st.integers(1, 4).map(lambda n: (n,)),
                            dtypes=["float64"] * 4 + ["float32", "int64", "bool"],
                            layouts=["contig"] * 4 + ["strided", "readonly"]),
@@ -346,7 +347,7 @@ def test_minimize_nopython_works_or_raises_a_documented_error(x0_spec, method, m
     check_result(res, (len(x0),), max_iter, on_nonfinite)
 
 
-@settings(max_examples=60, **FUZZ)
+@settings(max_examples=examples(60), **FUZZ)
 @given(x0_spec=array_specs(st.one_of(st.tuples(st.integers(1, 4), st.integers(1, 3)),
                                      st.sampled_from([(3,), (2, 2, 2), (0, 2), (2, 0), ()])),
                            dtypes=["float64"] * 4 + ["float32", "int64", "bool", "complex128"],

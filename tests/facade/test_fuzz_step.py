@@ -17,6 +17,7 @@ from fuzzing import (
     array_specs,
     call,
     check_outcome,
+    examples,
     make_array,
     snapshot,
     unchanged,
@@ -101,7 +102,7 @@ def state_for(opt, key, state_from, n, pick):
     return tuple(own.arrays), BAD          # "tuple": the arrays without the record
 
 
-@settings(max_examples=500, **FUZZ)
+@settings(max_examples=examples(500), **FUZZ)
 @given(key=st.sampled_from(sorted(TYPICAL)),
        x_spec=array_specs(step_array_shapes()),
        g_spec=array_specs(st.one_of(st.just(None), st.just(None), step_array_shapes())),

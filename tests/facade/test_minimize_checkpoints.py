@@ -41,6 +41,7 @@ def dying(after, fun=ROUGH_PYTHON):
 
 
 @pytest.mark.parametrize("opt", list(OPTIMIZERS))
+@pytest.mark.slow
 def test_a_killed_run_resumes_bit_for_bit(opt, ck, tmp_path):
     make_opt = OPTIMIZERS[opt]
     bad = (3, 4) if opt == "momentum" else ()     # skipped steps before the kill are kept
@@ -218,6 +219,7 @@ def test_a_broken_checkpoint_is_a_checkpoint_error_never_a_silent_restart(saved_
     assert ck.read_bytes() == bad             # nothing written over it
 
 
+@pytest.mark.slow
 def test_every_flipped_byte_is_caught_or_harmless(saved_run, tmp_path):
     """Each byte of a checkpoint XOR 0x01 and XOR 0xFF: resuming either raises
     CheckpointError or reads back exactly what was saved (a flip in a field

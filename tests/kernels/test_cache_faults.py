@@ -130,6 +130,7 @@ def install_fault(how, name):
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.slow
 def test_a_cache_folder_that_cannot_be_written_costs_one_warning_not_the_run(tiny, fault):
     how, name = FAULTS[fault]
     body = FAULT_CODE + f'''
@@ -183,6 +184,7 @@ CASES = [(kind, ext) for ext in ("nbc", "nbi") for kind in CORRUPTIONS]     # on
 assert len(CASES) == N_KERNELS
 
 
+@pytest.mark.slow
 def test_a_corrupted_entry_is_a_miss_compiled_and_written_again(tiny):
     body = f'''
 import tiny_kernels as t
@@ -267,6 +269,7 @@ def _globals_expected(target):
             "apply through_a_module": -2.0 * target, "through_a_module": -2.0 * target}
 
 
+@pytest.mark.slow
 def test_a_global_set_at_import_keys_the_entry_and_is_never_served_stale(tiny):
     (tiny / "user_globals.py").write_text(USER_GLOBALS)
     (tiny / "user_config.py").write_text(USER_CONFIG)
@@ -375,6 +378,7 @@ def through_a_helper_vg(x, g):
 '''
 
 
+@pytest.mark.slow
 def test_minimize_finds_the_target_the_environment_sets_in_each_process(tiny):
     # the report's case: compiled with TARGET=1, then TARGET=5: minimize gave 1
     (tiny / "user_globals.py").write_text(USER_GLOBALS + USER_VALUE_AND_GRAD)

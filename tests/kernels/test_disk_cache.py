@@ -77,6 +77,7 @@ GDFAST_RUNS = ("denoise-momentum-2d", "denoise-nesterov-2d", "denoise-momentum-2
                "dask-tiles-2d", "dask-tiles-3d", "minimize-batch", "minimize-inplace")
 
 
+@pytest.mark.slow
 def test_the_second_process_compiles_nothing_for_gdfasts_own_paths(tmp_path):
     first = probe(*GDFAST_RUNS, cache_dir=tmp_path / "cache")
     second = probe(*GDFAST_RUNS, cache_dir=tmp_path / "cache")
@@ -90,6 +91,7 @@ def test_the_second_process_compiles_nothing_for_gdfasts_own_paths(tmp_path):
     assert second["results"] == first["results"]          # loaded code, the same bits
 
 
+@pytest.mark.slow
 def test_a_registered_objective_compiles_once_and_an_edit_compiles_afresh(tmp_path):
     runs = ("user-batch", "user-inplace", "user-3point")
     write_objective(tmp_path)
@@ -106,6 +108,7 @@ def test_a_registered_objective_compiles_once_and_an_edit_compiles_afresh(tmp_pa
     assert all(edited["results"][r] != first["results"][r] for r in runs)
 
 
+@pytest.mark.slow
 def test_the_edited_objective_gives_its_own_minimum(tmp_path):
     # in-process check of what the probe's digests stand for: x -> C
     write_objective(tmp_path, c=(-4.0, 5.0, 0.5))
@@ -122,6 +125,7 @@ def test_the_edited_objective_gives_its_own_minimum(tmp_path):
     np.testing.assert_allclose(eval(out.stdout), [-4.0, 5.0, 0.5], rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_an_unregistered_objective_compiles_per_process_and_writes_no_entry(tmp_path):
     write_objective(tmp_path, registered=False)
     first = probe("user-batch", "user-inplace", cache_dir=tmp_path / "cache",
@@ -144,6 +148,7 @@ def _package_copy(dest):
     return dest
 
 
+@pytest.mark.slow
 def test_an_edited_kernel_helper_is_compiled_afresh(tmp_path):
     # momentum_step lives in sgd.py, which stays as it is; the edit changes
     # direction_sign, a helper in another file that sgd.py's rules call, so
@@ -163,6 +168,7 @@ def test_an_edited_kernel_helper_is_compiled_afresh(tmp_path):
     assert after["results"] != before["results"]
 
 
+@pytest.mark.slow
 def test_a_read_only_installation_caches_in_the_user_folder(tmp_path):
     site = _package_copy(tmp_path / "site")
     # root writes into read-only folders, so the __pycache__ folders are
@@ -186,6 +192,7 @@ def test_a_read_only_installation_caches_in_the_user_folder(tmp_path):
     assert not list(site.rglob("*.nbi"))
 
 
+@pytest.mark.slow
 def test_two_processes_compiling_at_once_both_succeed_and_the_cache_serves_a_third(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "cache")

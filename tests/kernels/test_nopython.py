@@ -33,6 +33,7 @@ plain_shifted_quadratic = getattr(shifted_quadratic, "py_func", shifted_quadrati
 
 
 @pytest.mark.nojit
+@pytest.mark.slow
 def test_driver_from_python_reaches_the_classic_minimum():
     x = np.array([5.0])
     hist = np.empty(1001)
@@ -43,6 +44,7 @@ def test_driver_from_python_reaches_the_classic_minimum():
 
 
 @pytest.mark.nojit
+@pytest.mark.slow
 def test_driver_inside_user_njit_and_prange():
     @njit(parallel=True)
     def solve_all(C, max_iter):
@@ -65,6 +67,7 @@ def test_driver_inside_user_njit_and_prange():
 
 
 @pytest.mark.parametrize("method", ["adam", "nesterov", "gd"])
+@pytest.mark.slow
 def test_minimize_runs_njit_objectives_in_nopython_mode_with_the_same_numbers(method):
     c = np.linspace(-1, 1, 7)
     kw = dict(jac="inplace", args=(c, 2.0), max_iter=300, gtol=1e-9)
@@ -96,6 +99,7 @@ def test_nopython_non_finite_returns_the_last_finite_iterate():
                              np.empty(0)).status == NON_FINITE
 
 
+@pytest.mark.slow
 def test_minimize_batch_per_problem_and_shared_data():
     C = np.random.default_rng(1).standard_normal((300, 4))
     r = gdfast.minimize_batch(shifted_quadratic, np.zeros((300, 4)), gdfast.Adam(lr=0.05),
@@ -126,6 +130,7 @@ def test_minimize_batch_bad_input(kwargs, error, match):
         gdfast.minimize_batch(call.pop("fun"), call.pop("X0"), "adam", **call)
 
 
+@pytest.mark.slow
 def test_relaxometry_fit_matches_scipy_least_squares():
     """Per-pixel a exp(-b t) + c on a 256 x 256 stack of 16 time points."""
     from scipy.optimize import least_squares

@@ -64,6 +64,7 @@ def test_gradient_matches_central_differences_of_the_energy(shape, anisotropic):
     np.testing.assert_allclose(g, fd, rtol=1e-7, atol=1e-8)
 
 
+@pytest.mark.slow
 def test_large_image_serial_equals_parallel_bitwise():
     u, f = _data((517, 300))
     g_s, g_p = np.empty(u.shape), np.empty(u.shape)
@@ -90,6 +91,7 @@ np.save(sys.argv[2], np.concatenate([[e2, e3, res.fun], g2.ravel(), g3.ravel(), 
 """
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_the_thread_count(tmp_path):
     outs = []
     for threads in (1, 2):

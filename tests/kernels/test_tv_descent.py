@@ -10,6 +10,7 @@ from gdfast import kernels
 from gdfast._denoise import TVObjective
 from gdfast.images import add_noise, synthetic_image
 from gdfast.kernels import tv_descent
+from gdfast.kernels.function_refs import cacheable
 from kernel_helpers import TV_RULES as OPTIMIZERS
 
 
@@ -35,6 +36,10 @@ def test_fused_iteration_is_the_tv_kernel_then_the_rule(name, shape, anisotropic
     f = rng.random(shape)
     lam, eps = 0.2, 0.05
     opt = OPTIMIZERS[name]()
+    # the rule as denoise passes it (a FunctionRef): the fused kernels compiled
+    # for it are cached on disk, shared by the test processes, instead of
+    # compiled in each (test_function_refs.py: a ref gives the dispatcher's bits)
+    step = cacheable(opt.rule.step)
     u, u_next = f.copy(), np.full(shape, np.nan)
     state = opt.init(u.ravel())
     v, g = f.copy(), np.empty(shape)                  # the unfused run
@@ -42,7 +47,7 @@ def test_fused_iteration_is_the_tv_kernel_then_the_rule(name, shape, anisotropic
     work, work_v = workspace(shape), workspace(shape)
     for t in range(1, 8):
         before = u.copy()
-        e, g_max = fused(u, u_next, f, lam, eps, anisotropic, opt.rule.step, state.arrays, t,
+        e, g_max = fused(u, u_next, f, lam, eps, anisotropic, step, state.arrays, t,
                          opt.lr(t), opt.hyper, work)
         state.t = t
         e_v = _unfused(len(shape))(v, f, lam, eps, g, work_v, anisotropic)
