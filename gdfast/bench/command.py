@@ -1,8 +1,8 @@
 """`gdfast bench [SUITE]`: one sub-command per suite, each with its own flags.
 
 Plain `gdfast bench` runs the denoise suite with its defaults (README's main
-job). --json and --no-torch are common to every suite and may stand before
-or after the suite's name.
+job). --json is common to every suite and --no-torch to those that time
+torch (TORCH_SUITES); both may stand before or after the suite's name.
 """
 import argparse
 
@@ -10,12 +10,27 @@ EXAMPLES = """examples:
   gdfast bench                          # the denoise suite at 2048x2048
   gdfast bench --json bench.json
   gdfast bench denoise --size 4096
-  gdfast bench adam ; gdfast bench rules ; gdfast bench driver ; gdfast bench memory
+  gdfast bench adam                     # the Adam kernel against numpy and torch.optim
+  gdfast bench rules                    # every update rule beside torch.optim
+  gdfast bench driver                   # the nopython loop and the batch fit
+  gdfast bench memory                   # peak RSS, in fresh interpreters
   gdfast bench startup                  # whole processes: first and second run
   gdfast bench quality                  # denoising quality per time, against the anchors
   gdfast bench dask                     # gdfast.dask beside the in-memory run (needs gdfast[dask])
   gdfast bench dask --out-of-core       # also a volume 1.5x the machine's RAM
   gdfast bench blocking                 # K iterations by tiles against the fused pass"""
+
+TORCH_SUITES = ("denoise", "adam", "rules")
+
+
+def suite_examples(name):
+    """The examples of EXAMPLES that run suite ``name`` (plain `gdfast bench`
+    lines run denoise)."""
+    lines = [line for line in EXAMPLES.splitlines()[1:]
+             if f"gdfast bench {name}" in line
+             or (name == "denoise" and line.split("#")[0].split()[2:3] in ([], ["--json"]))]
+    return "examples:\n" + "\n".join(lines)
+
 
 SUITES = {
     "denoise": "one TV-denoising iteration per optimizer against numpy, the pure-Python "
@@ -35,16 +50,18 @@ SUITES = {
 }
 
 
-def _common(suppress):
-    """--json and --no-torch; on the suites' parsers their defaults are
-    suppressed so that a flag given before the suite's name is kept."""
+def _common(suppress, torch=True):
+    """--json, and --no-torch where the suite times torch; on the suites'
+    parsers their defaults are suppressed so that a flag given before the
+    suite's name is kept."""
     common = argparse.ArgumentParser(add_help=False)
     default = argparse.SUPPRESS if suppress else None
     common.add_argument("--json", metavar="PATH", default=default,
                         help="also write the figures as JSON")
-    common.add_argument("--no-torch", action="store_true",
-                        default=argparse.SUPPRESS if suppress else False,
-                        help="leave torch out even if installed")
+    if torch:
+        common.add_argument("--no-torch", action="store_true",
+                            default=argparse.SUPPRESS if suppress else False,
+                            help="leave torch out even if installed")
     return common
 
 
@@ -129,8 +146,9 @@ def add_bench_command(sub, formatter):
                                   help="the suite to run (default: denoise)")
     parsers = {}
     for name, text in SUITES.items():
-        p = suites.add_parser(name, parents=[_common(True)], help=text, description=text,
-                              epilog=EXAMPLES, formatter_class=formatter)
+        p = suites.add_parser(name, parents=[_common(True, name in TORCH_SUITES)], help=text,
+                              description=text, epilog=suite_examples(name),
+                              formatter_class=formatter)
         _add_suite_arguments(name, p)
         parsers[name] = p
     bench.set_defaults(run=lambda args: run_bench(args, parsers))

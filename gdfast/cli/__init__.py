@@ -135,6 +135,9 @@ def _denoise(args):
               f"after {_iterations(res.nit)} ({_stopped(res)})")
         if note is not None:
             print(f"    guard: {note}")
+    hint = _unconverged_hint(runs, args)
+    if hint:
+        print(f"  {hint}")
     if stack:
         _print_stack_summary(runs, args.verbose)
         if _looks_like_a_volume(picture.planes):
@@ -210,6 +213,21 @@ def _looks_like_a_volume(pages):
 
 def _iterations(n):
     return f"{n} iteration{'' if n == 1 else 's'}"
+
+
+def _unconverged_hint(runs, args):
+    """What to do when a run stopped at --max-iter before --tol was reached
+    ('' when none did, or with --tol 0, which asks for max-iter iterations)."""
+    if args.tol == 0 or all(res.status != "max_iter" for res in runs):
+        return ""
+    res = next(res for res in runs if res.status == "max_iter")
+    if args.method == "gd":
+        from .._denoise import lipschitz_bound
+        steps = lipschitz_bound(res.lam, res.eps, res.x.ndim)
+        return (f"not converged to --tol: gd needs about L = {steps:.0f} iterations at this "
+                "lam and eps (1 + 8 lam/eps); raise --max-iter, give a larger --eps, or use "
+                "the default --method momentum (about 100)")
+    return "not converged to --tol: raise --max-iter (or --tol)"
 
 
 def _stopped(res):

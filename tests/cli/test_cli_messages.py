@@ -54,3 +54,27 @@ def test_one_iteration_is_singular_and_the_stop_is_in_the_flags_words(image, cap
 def test_help_is_plain_text(capsys):
     code, out, _ = _run(["--help"], capsys)
     assert code == 0 and "``" not in out
+
+
+def test_gd_stopping_at_max_iter_is_told_what_it_needs(image, capsys):
+    code, out, err = _run(["denoise", image, "-o", image.with_name("o.npy"), "--lam", "0.1",
+                           "--method", "gd", "--max-iter", "5"], capsys)
+    assert code == 0, err
+    assert "not converged to --tol: gd needs about L = 801 iterations" in out
+
+
+def test_a_run_that_converges_gets_no_hint(image, capsys):
+    code, out, err = _run(["denoise", image, "-o", image.with_name("o.npy"), "--lam", "0.1"],
+                          capsys)
+    assert code == 0 and "not converged" not in out
+
+
+@pytest.mark.parametrize("suite, torch", [("quality", False), ("dask", False), ("rules", True),
+                                          ("denoise", True)])
+def test_a_suites_help_shows_its_own_examples_and_no_torch_only_where_it_applies(
+        suite, torch, capsys):
+    code, out, _ = _run(["bench", suite, "--help"], capsys)
+    examples = out.split("examples:")[1]
+    assert code == 0 and f"gdfast bench {suite}" in examples
+    assert all(other not in examples for other in ("bench blocking", "bench startup"))
+    assert ("--no-torch" in out) == torch
