@@ -9,7 +9,8 @@ import pytest
 from gdfast.cli import main
 
 
-@pytest.mark.parametrize("load, busy", [(0.2, False), (7.5, True)])
+@pytest.mark.parametrize("load, busy", [(0.2, False),
+                                        pytest.param(7.5, True, marks=pytest.mark.slow)])
 def test_the_load_is_reported_and_a_busy_machines_verdicts_are_flagged(tmp_path, capsys,
                                                                      monkeypatch, load, busy):
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
