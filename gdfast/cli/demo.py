@@ -40,6 +40,7 @@ import textwrap
 import numpy as np
 
 from ..bench.report import BUSY_LOAD_FRACTION, BUSY_WARNING, is_busy, machine_load
+from ..problems import CLASSIC_SETTINGS
 
 MATPLOTLIB_HINT = ('gdfast demo needs matplotlib: pip install matplotlib '
                    '(or pip install "gdfast[plots]")')
@@ -58,14 +59,8 @@ PLANE_CURVATURE = 12.0
 PLANE_START = (5.0, 2.0)
 PLANE_MINIMUM = (-2.5, 0.0)
 PLANE_TOL = 1e-6
-PLANE_SETTINGS = {
-    "gd": dict(lr=0.1),
-    "momentum": dict(lr=0.1, momentum=0.5),
-    "nesterov": dict(lr=0.1, momentum=0.5),
-    "adagrad": dict(lr=2.0),
-    "rmsprop": dict(lr=0.02, alpha=0.99),
-    "adam": dict(lr=0.3),
-}
+PLANE_SETTINGS = {**CLASSIC_SETTINGS, "adagrad": dict(lr=2.0),
+                  "rmsprop": dict(lr=0.02, alpha=0.99), "adam": dict(lr=0.3)}
 
 # bench.png: the in-process run, and when its ratios are not to be trusted
 QUICK_ROUNDS = 3
