@@ -339,8 +339,7 @@ class _Parser(argparse.ArgumentParser):
 
     def _names(self):
         """The action of this parser's commands or suites, or None."""
-        return next((a for a in self._actions if isinstance(a, argparse._SubParsersAction)),
-                    None)
+        return next((a for a in self._actions if isinstance(a.choices, dict)), None)
 
     def _option_strings(self):
         return [s for action in self._actions for s in action.option_strings]
