@@ -2,11 +2,15 @@
 fused iterations (tv_descent_step_2d): the same bits for the iterate and the
 state, for every rule, any tile side; inputs only read; and with row sums,
 tiles a whole number of row segments wide, the image's energies and max|g|
-to the bit (what gdfast.denoise's tiled path returns)."""
+to the bit (what gdfast.denoise's tiled path returns). The rules go in as
+denoise passes them (FunctionRefs, gdfast.kernels.function_refs.cacheable):
+the kernels compiled for them are cached on disk and shared by the test
+processes (test_function_refs.py: a ref gives the dispatcher's bits)."""
 import numpy as np
 import pytest
 
 from gdfast.kernels import tv_descent
+from gdfast.kernels.function_refs import cacheable
 from gdfast.kernels.tv import ROW_SEGMENT, n_segments
 from gdfast.kernels.tv_tiles import image_records, tv_descent_tiled_2d
 from kernel_helpers import TV_RULES as OPTIMIZERS
@@ -15,19 +19,20 @@ from kernel_helpers import TV_RULES as OPTIMIZERS
 def _whole_image(f, u, opt, state, t0, K, lam, eps, anisotropic):
     """K fused iterations of the whole image; their (E, max|g|), iterates t0 .. t0 + K."""
     u, u_next = u.copy(), np.empty_like(u)
+    step = cacheable(opt.rule.step)
     work = tv_descent.tv_descent_workspace_2d(f.shape)
     records = []
     for j in range(K + 1):
         t = t0 + j + 1
         if j < K:
             records.append(tv_descent.tv_descent_step_2d(
-                u, u_next, f, lam, eps, anisotropic, opt.rule.step, state.arrays, t, opt.lr(t),
+                u, u_next, f, lam, eps, anisotropic, step, state.arrays, t, opt.lr(t),
                 opt.hyper, work))
             u, u_next = u_next, u
         else:
             spare = tuple(a.copy() for a in state.arrays)      # the step is dropped
             records.append(tv_descent.tv_descent_step_2d(
-                u, u_next, f, lam, eps, anisotropic, opt.rule.step, spare, t, 0.0, opt.hyper,
+                u, u_next, f, lam, eps, anisotropic, step, spare, t, 0.0, opt.hyper,
                 work))
     return u, np.array(records)
 
@@ -47,7 +52,7 @@ def _tiled(f, u, opt, state, t0, K, tile, lam, eps, anisotropic, m=None, row_sum
     records = np.full((n_tiles, m, 2), np.nan)
     sums = np.full((m, H, n_segments(W)), np.nan) if row_sums else None
     lrs = np.array([opt.lr(t0 + j + 1) for j in range(K)])
-    tv_descent_tiled_2d(u, u_next, f, lam, eps, anisotropic, opt.rule.step, state.arrays,
+    tv_descent_tiled_2d(u, u_next, f, lam, eps, anisotropic, cacheable(opt.rule.step), state.arrays,
                         state_next.arrays, t0, lrs, opt.hyper, rows, cols, records, sums)
     if not row_sums:
         return u_next, state_next, records
