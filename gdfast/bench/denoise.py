@@ -17,16 +17,11 @@ import time
 import numba
 import numpy as np
 
-from .. import kernels, reference
+from .. import reference
 from .._denoise import TVObjective, default_optimizer, denoise, lipschitz_bound
 from ..images import add_noise, psnr, test_image
 from .report import environment, fmt_time, machine_state, report_targets
-from .timing import (
-    TRIAD_BYTES_PER_ELEMENT,
-    skimage_available,
-    time_round_robin,
-    torch_available,
-)
+from .timing import skimage_available, time_round_robin, torch_available, triad_step
 
 TV_BYTES = 24
 TRIAD = "STREAM triad"
@@ -127,8 +122,8 @@ def run_denoise_benchmark(size=2048, reps=10, reference_iterations=1, with_torch
 
     say(f"[1/4] STREAM triad, n={TRIAD_N:,}: timed in the rounds of [2/4], alternating with "
         "the candidates (so a busy machine slows it alike)")
-    triad_arrays = [np.zeros(TRIAD_N), np.ones(TRIAD_N), np.full(TRIAD_N, 2.0)]
-    cands = {TRIAD: (lambda: kernels.triad_parallel(*triad_arrays, 3.0), reps),
+    triad_fn, triad_bytes = triad_step(TRIAD_N)
+    cands = {TRIAD: (triad_fn, reps),
              "gdfast TV energy+gradient kernel": (GdfastGradient(f), reps)}
     for method in ITERATION_BYTES:
         cands[f"gdfast iteration, {method}"] = (GdfastIteration(f, method), reps)
@@ -138,8 +133,8 @@ def run_denoise_benchmark(size=2048, reps=10, reference_iterations=1, with_torch
         cands["torch autograd + Adam"] = (torch_iteration(f, "adam"), max(3, reps // 3))
     say(f"[2/4] one iteration, {len(cands)} candidates, round-robin ...")
     med = time_round_robin(cands, reps)
-    triad = TRIAD_BYTES_PER_ELEMENT * TRIAD_N / med.pop(TRIAD)
-    triad_arrays.clear()                          # 384 MB back before the reference runs
+    del cands, triad_fn                 # the triad's 384 MB back before the reference runs
+    triad = triad_bytes / med.pop(TRIAD)
     results["triad_GBps"] = triad / 1e9
     say(f"STREAM triad (numba, {numba.get_num_threads()} threads): {triad / 1e9:.1f} GB/s")
 

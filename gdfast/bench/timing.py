@@ -42,11 +42,19 @@ def time_round_robin(candidates, rounds):
     return {name: statistics.median(ts) for name, ts in samples.items()}
 
 
-def stream_triad_bandwidth(n, reps=20):
-    """STREAM triad a = b + s*c with numba's threads; returns bytes/second."""
+def triad_step(n):
+    """(fn, bytes): fn() does one STREAM triad a = b + s*c over n float64
+    with numba's threads (fn holds the three arrays), bytes what it moves;
+    a candidate for time_round_robin beside the others."""
     a, b, c = np.zeros(n), np.ones(n), np.full(n, 2.0)
-    med = time_round_robin({"triad": (lambda: kernels.triad_parallel(a, b, c, 3.0), reps)}, reps)
-    return TRIAD_BYTES_PER_ELEMENT * n / med["triad"]
+    return (lambda: kernels.triad_parallel(a, b, c, 3.0)), TRIAD_BYTES_PER_ELEMENT * n
+
+
+def stream_triad_bandwidth(n, reps=20):
+    """STREAM triad a = b + s*c with numba's threads, timed alone; returns bytes/second."""
+    step, moved = triad_step(n)
+    med = time_round_robin({"triad": (step, reps)}, reps)
+    return moved / med["triad"]
 
 
 def skimage_available():
