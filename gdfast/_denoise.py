@@ -333,6 +333,7 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
             return user_callback(OptimizeResult(intermediate, x=intermediate.x.reshape(shape)))
     checked_method(method)
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
+    show, label = (True, progress) if isinstance(progress, str) else (progress, "denoise")
     if auto:
         noise = sigma_range(image) if sigma is None else NoiseRange(sigma, sigma, "given")
         sigma = noise.sigma
@@ -342,10 +343,8 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
             guard = (f"no noise found (the detail reads {sigma:.3g}, float64 rounding of the "
                      "data): left as it is (lam 0)")
         else:
-            label = progress if isinstance(progress, str) else "denoise"
-            choice_bar = progress_bar(True if isinstance(progress, str) else progress,
-                                      AUTO_TRIALS + AUTO_GUARD_TRIALS, f"{label}: choosing lam",
-                                      unit="lam")
+            choice_bar = progress_bar(show, AUTO_TRIALS + AUTO_GUARD_TRIALS,
+                                      f"{label}: choosing lam", unit="lam")
             try:
                 lam, trials, guard = choose_lam(image, sigma, eps, anisotropic, noise.low,
                                                 on_trial=choice_bar.trial)
@@ -359,10 +358,7 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
                                   fingerprint_of(stages[-1][2], image, lam=lam, eps=stages[-1][1],
                                                  anisotropic=anisotropic,
                                                  stages=[[first, e] for first, e, _ in stages]))
-    if isinstance(progress, str):
-        bar = progress_bar(True, max_iter, progress)
-    else:
-        bar = progress_bar(progress, max_iter, "denoise")
+    bar = progress_bar(show, max_iter, label)
     try:
         with deferred_interrupt() as interrupted:
             res = _descend(objective, stages, max_iter, tol, clean_image, callback, bar,

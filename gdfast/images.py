@@ -297,14 +297,13 @@ def sigma_range(image: ArrayLike) -> NoiseRange:
     read: low = sigma. denoise(f, lam='auto') keeps lam from making f worse
     than itself at noise level low (gdfast.denoise's guard).
     """
-    x = _readable_plane(check.real_array("image", image))
+    x = check.real_array("image", image)
     if x.ndim not in (2, 3):
         raise ValueError(f"image must be 2-D (H, W) or 3-D (D, H, W), got shape {x.shape}")
+    x = _readable_plane(x)
     sigma, read_from = _blocks_estimate(x)
-    if min(x.shape) < 2 * MIN_NOISE_SIDE:
-        return NoiseRange(sigma, sigma, read_from)
-    if not 0.0 < sigma < math.inf:
-        return NoiseRange(sigma, sigma, read_from)
+    if min(x.shape) < 2 * MIN_NOISE_SIDE or not 0.0 < sigma < math.inf:
+        return NoiseRange(sigma, sigma, read_from)   # no coarser scale, or no noise to scale by
     coarse = _halved(x, 1.0 / sigma)             # in units of sigma: no overflow near 1e308
     ratio = 2.0 ** (x.ndim / 2) * _blocks_estimate(_readable_plane(coarse))[0]
     low = sigma * math.sqrt(max(SCALE_GROWTH - ratio * ratio, 0.0) / (SCALE_GROWTH - 1.0))
