@@ -35,33 +35,66 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
                    xtol: float = 0.0) -> OptimizeResult:
     """Minimise the rows of X0 as independent problems, in parallel over rows.
 
-    fun         a numba @njit ``value_and_grad(x, g, *batch_rows, *args) -> f``
-                that writes the gradient at x (float64 (n_params,)) into g.
-                Problem i gets ``batch_rows = (b[i] for b in batch_args)``.
-    X0          array (n_problems, n_params) of real numbers, finite; copied.
-    method      an optimizer object or name, as in gdfast.minimize; every
-                problem runs the rule's serial kernel on its own thread.
-    batch_args  tuple of arrays whose first axis has length n_problems:
-                per-problem data (problem i sees row i).
-    args        tuple of data shared by all problems.
-    max_iter, ftol, gtol, xtol: per problem, as in gdfast.minimize.
+    Parameters
+    ----------
+    fun : numba @njit function
+        ``value_and_grad(x, g, *batch_rows, *args) -> f`` that writes the
+        gradient at x (float64 (n_params,)) into g. Problem i gets
+        ``batch_rows = (b[i] for b in batch_args)``.
+    X0 : array_like, shape (n_problems, n_params)
+        Real numbers, finite; copied.
+    method : Optimizer or str, default 'adam'
+        An optimizer object or name, as in `gdfast.minimize`; every problem
+        runs the rule's serial kernel on its own thread.
+    args : tuple, default ()
+        Data shared by all problems.
+    batch_args : tuple of arrays, default ()
+        Arrays whose first axis has length n_problems: per-problem data
+        (problem i sees row i).
+    options : dict, optional
+        The hyperparameters of a method given by name, as in `gdfast.minimize`.
+    max_iter : int, default 1000
+        Per problem, as in `gdfast.minimize`.
+    ftol : float, default 0.0
+        Per problem, as in `gdfast.minimize`.
+    gtol : float, default 1e-6
+        Per problem, as in `gdfast.minimize`.
+    xtol : float, default 0.0
+        Per problem, as in `gdfast.minimize`.
 
-    Returns an OptimizeResult with x (n_problems, n_params), fun, nit
-    (int64) and status (str: 'gtol', 'ftol', 'xtol', 'max_iter',
-    'non-finite' or 'interrupted') per problem, success (bool) per problem,
-    and message. The loop over problems and every iteration run in compiled
-    code: the first call compiles it for the objective (once per process and
-    objective, or once per machine for an objective registered with
-    gdfast.cached_objective, whose loop is cached on disk), and it returns to
-    Python only between chunks (about 0.1 s each) of rows, and of their
-    iterations where rows are long (the kernel's pause_after: f and the
-    gradient are evaluated once more where a row goes on, so fun must be
-    deterministic), whose results are bit for bit those of one call.
+    Returns
+    -------
+    OptimizeResult
+        x (n_problems, n_params), and per problem fun, nit (int64), status
+        (str: 'gtol', 'ftol', 'xtol', 'max_iter', 'non-finite' or
+        'interrupted') and success (bool); and message.
+
+    Raises
+    ------
+    TypeError
+        fun is not a numba @njit function, or takes other arguments than
+        ``(x, g, *batch_rows, *args)``; args or batch_args is not a tuple, or
+        an entry of batch_args is not a numpy array.
+    ValueError
+        For an argument out of its range (X0 not 2-D or not finite, a
+        batch_args array whose first axis is not n_problems, ...), named in
+        the message.
+
+    Notes
+    -----
+    The loop over problems and every iteration run in compiled code: the first
+    call compiles it for the objective (once per process and objective, or once
+    per machine for an objective registered with `gdfast.cached_objective`,
+    whose loop is cached on disk), and it returns to Python only between chunks
+    (about 0.1 s each) of rows, and of their iterations where rows are long
+    (the kernel's pause_after: f and the gradient are evaluated once more where
+    a row goes on, so fun must be deterministic), whose results are bit for bit
+    those of one call.
 
     Ctrl-C (SIGINT, main thread) stops after the chunk in progress (about
-    0.1 s): the problems not finished get status 'interrupted' with x,
-    fun and nit where they are (their start, NaN and 0 for those not
-    begun); a second Ctrl-C raises KeyboardInterrupt at once.
+    0.1 s): the problems not finished get status 'interrupted' with x, fun and
+    nit where they are (their start, NaN and 0 for those not begun); a second
+    Ctrl-C raises KeyboardInterrupt at once.
     """
     if not is_jitted(fun):
         raise TypeError("fun must be a numba @njit function value_and_grad(x, g, *args) -> f; "

@@ -207,109 +207,140 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
             progress: bool | str = False, checkpoint: "str | os.PathLike | None" = None,
             checkpoint_every: int = 0, resume: bool = False,
             sigma: float | None = None) -> OptimizeResult:
-    """Denoise an image by minimising the smoothed total-variation energy
+    """Denoise an image by minimising the smoothed total-variation energy.
+
+    The energy, with forward differences and Neumann boundary, as
+    skimage.restoration.denoise_tv_chambolle does with ``weight = lam``::
 
         E(u) = 1/2 sum (u - f)^2 + lam * sum_p sqrt(|grad u|_p^2 + eps^2)
 
-    (anisotropic: sum over axes of sqrt(d_a u^2 + eps^2)), with forward
-    differences and Neumann boundary, as skimage.restoration.
-    denoise_tv_chambolle does with ``weight = lam``; starting from u = f.
-    With the defaults it needs no parameter: lam is chosen from the data and
-    eps is small enough for the exact TV minimiser's quality.
+    (anisotropic: sum over axes of ``sqrt(d_a u^2 + eps^2)``), starting from
+    u = f. With the defaults it needs no parameter: lam is chosen from the data
+    and eps is small enough for the exact TV minimiser's quality.
 
-    f        2-D (H, W) or 3-D (D, H, W) array of real numbers, finite; an
-             RGB image is denoised one channel at a time by the caller. A
-             volume's length-1 axes are not dimensions: (1, H, W) is denoised
-             as the (H, W) image (x comes back shaped like f).
-    lam      'auto' (default): chosen by minimising Stein's unbiased risk
-             estimate of the mean squared error (see choose_lam) for noise of
-             standard deviation ``sigma``, under a guard: the lam must not
-             make f worse than f itself even if the noise is only the least
-             level the image supports (gdfast.images.sigma_range: fine
-             texture reads as noise at the finest scale, not at the next);
-             where SURE's lam fails that, a smaller one is taken, or lam = 0
-             (f returned as it is) when the data support no noise at all;
-             ``guard`` in the result says so. Or a number >= 0, the weight
-             of the TV term (in units of f).
-    eps      None (default): continuation, eps = lam / 10 for the first 20
-             iterations, then lam / 100 (EPS_STAGES): the result's PSNR is
-             at most 0.01 dB below the exact (eps -> 0) TV minimiser's
-             after ~100 iterations at any noise level (up to 0.2 dB above
-             it at large lam), and the first stage gets the PSNR near its
-             best 3x sooner (docs/denoising.md). Each stage
-             starts with a fresh optimizer state; fun_history holds each
-             iterate's energy at its stage's eps, fun the last stage's; the
-             relative-change rule skips the stage's first iterate. Or a
-             number > 0 (in units of f per pixel): that smoothed energy.
-    method   'momentum' (default: Polyak's heavy ball), 'nesterov', 'gd',
-             'adam', another name of gdfast.minimize, or an optimizer object.
-             Names get their constants from the Lipschitz bound L = 1 + 8
-             lam/eps (2-D), 1 + 12 lam/eps (3-D): see default_optimizer.
-    max_iter iterations at most; tol: stop when the relative change
-             |E_prev - E| <= tol * max(|E_prev|, |E|) (0: off). Relative to
-             E alone (minimize's ftol floors it at 1): the run does not
-             depend on the data's units, denoise(c f, c lam, c eps) = c
-             denoise(f, lam, eps) for any c > 0, lam='auto' too.
-    clean    optional clean image shaped like f: the result then carries
-             ``psnr_history`` (dB at every iterate, data range 1) and ``psnr``.
-    callback as in gdfast.minimize.
-    progress True shows a tqdm progress bar (needs tqdm) labelled 'denoise',
-             or labelled with a string given instead of True; with
-             lam='auto' first a bar of the lams tried (the lam and its SURE).
-    checkpoint, checkpoint_every, resume
-             as in gdfast.minimize: save the run to the .npz ``checkpoint``
-             every ``checkpoint_every`` iterations (0: only at the end), when
-             it stops at max_iter and when it is interrupted; resume=True goes
-             on from it (same f, lam, eps, anisotropic and optimizer, else
-             gdfast.checkpoint.CheckpointError), bit for bit as if never
-             stopped (nfev too, except that a run resumed after it stopped
-             at max_iter evaluates that iterate once more). Resumed with a
-             max_iter at or below the checkpoint's iteration count, the run
-             returns the checkpoint's iterate with status 'max_iter'. A
-             checkpoint is never written with NaN or inf in it, and a file
-             at ``checkpoint`` that is not a gdfast checkpoint is never
-             overwritten (ValueError before any work). With lam='auto' the
-             choice is made again on resuming (it is deterministic: the same
-             lam); pass lam=res.lam to skip it.
-    sigma    with lam='auto': the noise's standard deviation, if known (the
-             guard then holds lam to beating f at that level); None
-             (default) estimates it (gdfast.images.sigma_range(f): sigma is
-             gdfast.estimate_sigma(f), the guard's level the least the data
-             support).
+    Parameters
+    ----------
+    f : array_like, shape (H, W) or (D, H, W)
+        Real numbers, finite; an RGB image is denoised one channel at a time by
+        the caller. A volume's length-1 axes are not dimensions: (1, H, W) is
+        denoised as the (H, W) image (x comes back shaped like f).
+    lam : 'auto' or float, default 'auto'
+        'auto': chosen by minimising Stein's unbiased risk estimate of the mean
+        squared error (see ``choose_lam``) for noise of standard deviation
+        ``sigma``, under a guard: the lam must not make f worse than f itself
+        even if the noise is only the least level the image supports
+        (`gdfast.images.sigma_range`: fine texture reads as noise at the finest
+        scale, not at the next); where SURE's lam fails that, a smaller one is
+        taken, or lam = 0 (f returned as it is) when the data support no noise
+        at all; ``guard`` in the result says so. Or a number >= 0, the weight
+        of the TV term (in units of f).
+    eps : float, optional
+        None (default): continuation, eps = lam / 10 for the first 20
+        iterations, then lam / 100 (``EPS_STAGES``): the result's PSNR is at
+        most 0.01 dB below the exact (eps -> 0) TV minimiser's after ~100
+        iterations at any noise level (up to 0.2 dB above it at large lam), and
+        the first stage gets the PSNR near its best 3x sooner
+        (docs/denoising.md). Each stage starts with a fresh optimizer state;
+        fun_history holds each iterate's energy at its stage's eps, fun the
+        last stage's; the relative-change rule skips the stage's first iterate.
+        Or a number > 0 (in units of f per pixel): that smoothed energy.
+    method : str or Optimizer, default 'momentum'
+        'momentum' (Polyak's heavy ball), 'nesterov', 'gd', 'adam', another
+        name of `gdfast.minimize`, or an optimizer object. Names get their
+        constants from the Lipschitz bound L = 1 + 8 lam/eps (2-D), 1 + 12
+        lam/eps (3-D): see ``default_optimizer``.
+    max_iter : int, default 300
+        Iterations at most.
+    tol : float, default 1e-7
+        Stop when the relative change ``|E_prev - E| <= tol * max(|E_prev|,
+        |E|)`` (0: off). Relative to E alone (minimize's ftol floors it at 1):
+        the run does not depend on the data's units, denoise(c f, c lam, c eps)
+        = c denoise(f, lam, eps) for any c > 0, lam='auto' too.
+    clean : array_like, optional
+        A clean image shaped like f: the result then carries ``psnr_history``
+        (dB at every iterate, data range 1) and ``psnr``.
+    anisotropic : bool, default False
+        True: the anisotropic energy, ``sqrt(d_a u^2 + eps^2)`` summed over the
+        axes a, instead of the isotropic one.
+    callback : callable, optional
+        As in `gdfast.minimize`.
+    progress : bool or str, default False
+        True shows a tqdm progress bar (needs tqdm) labelled 'denoise', or
+        labelled with a string given instead of True; with lam='auto' first a
+        bar of the lams tried (the lam and its SURE).
+    checkpoint : str or os.PathLike, optional
+        As in `gdfast.minimize`: save the run to this .npz file every
+        ``checkpoint_every`` iterations, when it stops at max_iter and when it is
+        interrupted. A checkpoint is never written with NaN or inf in it, and a
+        file at ``checkpoint`` that is not a gdfast checkpoint is never
+        overwritten (ValueError before any work).
+    checkpoint_every : int, default 0
+        Iterations between checkpoints; 0: only at the end.
+    resume : bool, default False
+        True goes on from ``checkpoint`` (same f, lam, eps, anisotropic and
+        optimizer, else `gdfast.checkpoint.CheckpointError`), bit for bit as if
+        never stopped (nfev too, except that a run resumed after it stopped at
+        max_iter evaluates that iterate once more). Resumed with a max_iter at
+        or below the checkpoint's iteration count, the run returns the
+        checkpoint's iterate with status 'max_iter'. With lam='auto' the choice
+        is made again on resuming (it is deterministic: the same lam); pass
+        lam=res.lam to skip it.
+    sigma : float, optional
+        With lam='auto': the noise's standard deviation, if known (the guard
+        then holds lam to beating f at that level); None (default) estimates it
+        (``gdfast.images.sigma_range(f)``: sigma is ``gdfast.estimate_sigma(f)``,
+        the guard's level the least the data support).
 
-    Raises ValueError before any step when lam, eps and f cannot give a
-    finite energy (eps outside [1.5e-154, 1.3e154], where eps**2 under- or
-    overflows; the energy at u = f overflowing float64). A run whose iterate
-    becomes non-finite later stops with status 'non-finite' and the last
-    finite iterate.
+    Returns
+    -------
+    OptimizeResult
+        Like minimize's, with x the denoised image (float64, f's shape), fun
+        its energy, jac its gradient, and ``lam`` and ``eps`` the values used
+        (eps: the last stage's). With lam='auto' also ``sigma`` (the noise
+        level used), ``sigma_low`` (the guard's level: sigma_range's low, or
+        sigma when given), ``sigma_read_from`` ('flat blocks'; 'median' where
+        too few flat unclipped blocks were found, a rougher reading; 'given'),
+        ``sure``, rows (lam, SURE's estimate of the mean squared error) of the
+        lams tried, and ``guard``: None, or a sentence saying how the guard
+        changed SURE's lam; x is then bit for bit ``denoise(f, lam=res.lam,
+        ...)`` with the other arguments alike.
 
-    Ctrl-C stops after the iteration in progress (on the tiled path, the
-    block of up to 32 iterations in progress: a fraction of a second), with
-    status 'interrupted' and the last complete iterate (see
-    gdfast.minimize); during lam='auto''s choice it raises KeyboardInterrupt
-    (no checkpoint is written yet).
+    Raises
+    ------
+    ValueError
+        Before any step, when lam, eps and f cannot give a finite energy (eps
+        outside [1.5e-154, 1.3e154], where eps**2 under- or overflows; the
+        energy at u = f overflowing float64), and for any argument out of its
+        range. A run whose iterate becomes non-finite later stops with status
+        'non-finite' and the last finite iterate instead.
+    KeyboardInterrupt
+        Ctrl-C during lam='auto''s choice (no checkpoint is written yet).
 
-    Every iteration is one pass of gdfast.kernels.tv_descent (the gradient
+    Notes
+    -----
+    Ctrl-C stops after the iteration in progress (on the tiled path, the block
+    of up to 32 iterations in progress: a fraction of a second), with status
+    'interrupted' and the last complete iterate (see `gdfast.minimize`).
+
+    Every iteration is one pass of ``gdfast.kernels.tv_descent`` (the gradient
     fused with the optimizer's update; two image buffers besides f and the
     optimizer's state). A 2-D image of 1024^2 pixels or more, run without
-    callback and clean, takes the tiled path instead (gdfast.kernels.
-    tv_tiles: up to 32 iterations per pass through memory, on tiles of
-    512^2 that stay in a core's cache; 1.3-1.8x faster in `gdfast bench
-    blocking`), which holds a second copy of the optimizer's state. Either
-    way the iterates, the energies and the stopping rules are those of
-    gdfast.minimize(..., jac='inplace') on the same energy, bit for bit.
-    Returns an OptimizeResult
-    like minimize's, with x the denoised image (float64, f's shape), fun its
-    energy, jac its gradient, and ``lam`` and ``eps`` the values used (eps:
-    the last stage's). With
-    lam='auto' also ``sigma`` (the noise level used), ``sigma_low`` (the
-    guard's level: sigma_range's low, or sigma when given),
-    ``sigma_read_from`` ('flat blocks'; 'median' where too few flat
-    unclipped blocks were found, a rougher reading; 'given'), ``sure``, rows
-    (lam, SURE's estimate of the mean squared error) of the lams tried, and
-    ``guard``: None, or a sentence saying how the guard changed SURE's lam;
-    x is then bit for bit denoise(f, lam=res.lam, ...) with the other
-    arguments alike.
+    callback and clean, takes the tiled path instead
+    (``gdfast.kernels.tv_tiles``: up to 32 iterations per pass through memory,
+    on tiles of 512^2 that stay in a core's cache; 1.3-1.8x faster in ``gdfast
+    bench blocking``), which holds a second copy of the optimizer's state.
+    Either way the iterates, the energies and the stopping rules are those of
+    ``gdfast.minimize(..., jac='inplace')`` on the same energy, bit for bit.
+
+    Examples
+    --------
+    >>> import gdfast
+    >>> from gdfast.images import synthetic_image, add_noise, psnr
+    >>> clean = synthetic_image(128)
+    >>> noisy = add_noise(clean, sigma=0.1, seed=0)
+    >>> res = gdfast.denoise(noisy, clean=clean)
+    >>> print(res.status, res.nit, round(psnr(clean, noisy), 1), round(res.psnr, 1))
+    ftol 98 20.0 32.2
     """
     image = _checked_image("f", f)
     shape = image.shape

@@ -48,76 +48,125 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
              resume: bool = False) -> OptimizeResult:
     """Minimise fun from x0 with a first-order method.
 
-    fun       callable. With jac=True, ``fun(x, *args) -> (f, g)``: a real
-              scalar f and a gradient g shaped like x0. Otherwise
-              ``fun(x, *args) -> f``. x is passed as a float64 array shaped
-              like x0 that gdfast owns: read it, do not keep or modify it.
-    x0        array-like of real numbers, any shape, finite, not empty; it is
-              copied, never modified.
-    method    an optimizer object (gdfast.SGD, Adagrad, RMSprop, Adam) or a
-              name: 'gd' (SGD, lr 0.1), 'sgd', 'momentum' (lr 0.1, momentum
-              0.9), 'nesterov' (likewise), 'adagrad', 'rmsprop', 'adam'; a
-              name takes its hyperparameters from ``options`` (a dict).
-    jac       True (fun returns (f, g)); a callable ``jac(x, *args) -> g``;
-              '3-point' for central differences (compiled and parallel over
-              coordinates when fun is a numba @njit function of a 1-D x); or
-              'inplace': ``fun(x, g, *args) -> f`` writes the gradient into g
-              (a float64 array shaped like x0), so large problems allocate
-              nothing per iteration.
-    max_iter  int >= 0, the most optimizer steps.
-    ftol      stop when |f_prev - f| <= ftol * max(|f_prev|, |f|, 1); 0 = off.
-    gtol      stop when max_i |g_i| <= gtol (also checked at x0); with 0 only an
-              exactly zero gradient stops.
-    xtol      stop when max_i |dx_i| <= xtol * max(1, max_i |x_i|); 0 = off.
-    callback  ``callback(intermediate_result)`` after every step, with an
-              OptimizeResult holding x (read-only, shaped like x0), fun and
-              nit; raising StopIteration stops the run with status
-              'callback' (scipy's convention).
-    progress  True shows a tqdm progress bar with the current f (needs tqdm:
-              ``pip install tqdm``).
-    on_nonfinite  what a NaN or inf in f, the gradient or the new iterate does:
-              'stop' (default): stop with status 'non-finite' and return the
-              last finite iterate (keeps a copy of x for that);
-              'raise': raise FloatingPointError (keeps no copy: the least
-              memory, x + gradient + optimizer state);
-              'skip': skip the step, like optax.apply_if_finite: x and the
-              optimizer state stay as they are, f and the gradient are
-              evaluated again (a stochastic objective draws anew), and
-              ``max_skips`` such evaluations in a row stop the run with
-              status 'max_skips' and the last finite iterate. The result's
-              ``nskipped`` counts them. A step that writes NaN or inf
-              into x or the optimizer state (an overflow from finite f and
-              g) stops the run ('non-finite') in every mode.
-    max_skips int >= 1, for on_nonfinite='skip' (default 10).
-    checkpoint  a path (.npz): save the run there every ``checkpoint_every``
-              iterations (0: only at the end), at the end of the run and
-              when it is interrupted (see gdfast.checkpoint). Not written
-              after a non-finite stop, so the last good one stays.
-    resume    True: go on from ``checkpoint`` (which must exist and come from
-              the same fun's x0, optimizer and hyperparameters: otherwise
-              FileNotFoundError or gdfast.checkpoint.CheckpointError, never a
-              silent restart). For a deterministic fun the iterates, f and
-              gradient histories, x, fun, jac and nit are bit for bit those of
-              a run that was never stopped; nfev counts the evaluation made to
-              resume. A larger max_iter goes on with a run that ended there.
+    Parameters
+    ----------
+    fun : callable
+        With ``jac=True``, ``fun(x, *args) -> (f, g)``: a real scalar f and a
+        gradient g shaped like x0. Otherwise ``fun(x, *args) -> f``. x is
+        passed as a float64 array shaped like x0 that gdfast owns: read it, do
+        not keep or modify it.
+    x0 : array_like
+        Real numbers, any shape, finite, not empty; it is copied, never
+        modified.
+    method : Optimizer or str, default 'adam'
+        An optimizer object (`gdfast.SGD`, `Adagrad`, `RMSprop`, `Adam`, ...)
+        or a name: 'gd' (SGD, lr 0.1), 'sgd', 'momentum' (lr 0.1, momentum
+        0.9), 'nesterov' (likewise), 'adagrad', 'rmsprop', 'adam', 'adamw',
+        'adamax', 'nadam', 'radam', 'adadelta', 'rprop', 'lion'; a name takes
+        its hyperparameters from ``options``.
+    jac : bool, callable, '3-point' or 'inplace', default True
+        True: fun returns (f, g). A callable ``jac(x, *args) -> g``.
+        '3-point': central differences (compiled and parallel over coordinates
+        when fun is a numba @njit function of a 1-D x). 'inplace':
+        ``fun(x, g, *args) -> f`` writes the gradient into g (a float64 array
+        shaped like x0), so large problems allocate nothing per iteration.
+    args : tuple, default ()
+        Extra arguments passed to fun (and jac) after x; a single value that
+        is not a tuple is passed as the one extra argument.
+    options : dict, optional
+        The hyperparameters of a method given by name (``{'lr': 0.01}``); not
+        allowed with an optimizer object, which holds its own.
+    max_iter : int, default 1000
+        The most optimizer steps, >= 0.
+    ftol : float, default 0.0
+        Stop when ``|f_prev - f| <= ftol * max(|f_prev|, |f|, 1)``; 0 = off.
+    gtol : float, default 1e-6
+        Stop when ``max_i |g_i| <= gtol`` (also checked at x0); with 0 only an
+        exactly zero gradient stops.
+    xtol : float, default 0.0
+        Stop when ``max_i |dx_i| <= xtol * max(1, max_i |x_i|)``; 0 = off.
+    callback : callable, optional
+        ``callback(intermediate_result)`` after every step, with an
+        `OptimizeResult` holding x (read-only, shaped like x0), fun and nit;
+        raising StopIteration stops the run with status 'callback' (scipy's
+        convention).
+    progress : bool, default False
+        True shows a tqdm progress bar with the current f (needs tqdm:
+        ``pip install tqdm``).
+    on_nonfinite : {'stop', 'raise', 'skip'}, default 'stop'
+        What a NaN or inf in f, the gradient or the new iterate does.
+        'stop': stop with status 'non-finite' and return the last finite
+        iterate (keeps a copy of x for that).
+        'raise': raise FloatingPointError (keeps no copy: the least memory,
+        x + gradient + optimizer state).
+        'skip': skip the step, like optax.apply_if_finite: x and the optimizer
+        state stay as they are, f and the gradient are evaluated again (a
+        stochastic objective draws anew), and ``max_skips`` such evaluations in
+        a row stop the run with status 'max_skips' and the last finite
+        iterate. The result's ``nskipped`` counts them.
+        A step that writes NaN or inf into x or the optimizer state (an
+        overflow from finite f and g) stops the run ('non-finite') in every
+        mode.
+    max_skips : int, default 10
+        For ``on_nonfinite='skip'``, >= 1.
+    checkpoint : str or os.PathLike, optional
+        A path (.npz): save the run there every ``checkpoint_every`` iterations,
+        at the end of the run and when it is interrupted (see
+        `gdfast.checkpoint`). Not written after a non-finite stop, so the last
+        good one stays.
+    checkpoint_every : int, default 0
+        Iterations between checkpoints; 0: only at the end.
+    resume : bool, default False
+        True: go on from ``checkpoint``, which must exist and come from the same
+        fun's x0, optimizer and hyperparameters (otherwise FileNotFoundError or
+        `gdfast.checkpoint.CheckpointError`, never a silent restart). For a
+        deterministic fun the iterates, f and gradient histories, x, fun, jac
+        and nit are bit for bit those of a run that was never stopped; nfev
+        counts the evaluation made to resume. A larger max_iter goes on with a
+        run that ended there.
 
+    Returns
+    -------
+    OptimizeResult
+        x, fun, jac, nit, nfev, nskipped, status, success, message,
+        fun_history and grad_norm_history (one entry per iterate, x_0
+        included), and ``nopython`` (see `gdfast.OptimizeResult`).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an argument out of its range or of the wrong type, named in the
+        message, before anything runs.
+    FloatingPointError
+        With ``on_nonfinite='raise'``, at a non-finite f, gradient or iterate.
+    FileNotFoundError, gdfast.checkpoint.CheckpointError
+        With ``resume=True``: no checkpoint, or one from another run.
+
+    Notes
+    -----
     Ctrl-C (SIGINT, in the main thread) stops the run after the iteration in
     progress and returns status 'interrupted' with the last complete iterate
     (and saves the checkpoint); a second Ctrl-C raises KeyboardInterrupt at
     once.
 
-    Returns an OptimizeResult (see gdfast.OptimizeResult): x, fun,
-    jac, nit, nfev, nskipped, status, success, message, fun_history and
-    grad_norm_history (one entry per iterate, x_0 included), and ``nopython``.
-
-    Nopython mode: when fun is a numba @njit function, jac='inplace', x0 is
+    Nopython mode: when fun is a numba @njit function, ``jac='inplace'``, x0 is
     1-D and there is no callback and no progress bar, the whole loop runs in
-    compiled code (gdfast.kernels.driver.descend) with the same stopping
+    compiled code (``gdfast.kernels.driver.descend``) with the same stopping
     rules, returning to Python only every ~0.1 s (for Ctrl-C) and at
     checkpoints; the result says ``nopython=True``. The first call with a new
-    objective compiles the loop for it (seconds): once per process, or once
-    per machine for an objective registered with gdfast.cached_objective
-    (the loop is then cached on disk).
+    objective compiles the loop for it (seconds): once per process, or once per
+    machine for an objective registered with `gdfast.cached_objective` (the
+    loop is then cached on disk).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gdfast
+    >>> def fun(x):
+    ...     return ((x - 1.0) ** 2).sum(), 2 * (x - 1.0)
+    >>> res = gdfast.minimize(fun, np.zeros(3), gdfast.SGD(lr=0.5))
+    >>> print(res.status, res.nit, res.x)
+    gtol 1 [1. 1. 1.]
     """
     x0_arr = check.real_array("x0", x0)      # not copied yet: the loops copy it once
     opt = make_optimizer(method, options)

@@ -16,7 +16,32 @@ from .checkpoint import resume_from, save_checkpoint
 
 
 class Status(str, enum.Enum):
-    """Why a run stopped. Compares equal to its string value."""
+    """Why a run stopped. Compares equal to its string value.
+
+    ``str(status)`` is the value ('gtol'); `OptimizeResult.message` says it in
+    words.
+
+    Attributes
+    ----------
+    GTOL : 'gtol'
+        The gradient's norm max|g_i| <= gtol.
+    FTOL : 'ftol'
+        The relative change of f <= ftol.
+    XTOL : 'xtol'
+        The step's norm max|dx_i| <= xtol * max(1, max|x_i|).
+    MAX_ITER : 'max_iter'
+        The maximum number of iterations was reached.
+    CALLBACK : 'callback'
+        The callback raised StopIteration.
+    NON_FINITE : 'non-finite'
+        NaN or inf in f, the gradient or the iterate; the last finite iterate
+        is returned.
+    MAX_SKIPS : 'max_skips'
+        max_skips steps in a row were skipped for NaN or inf in f or the
+        gradient; the last finite iterate is returned.
+    INTERRUPTED : 'interrupted'
+        Ctrl-C; x is the last complete iterate.
+    """
     GTOL = "gtol"
     FTOL = "ftol"
     XTOL = "xtol"
@@ -68,22 +93,40 @@ def energy_status(g_norm, e_prev, e, tol):
 class OptimizeResult(dict):
     """A dict with attribute access, as scipy.optimize.OptimizeResult.
 
-    x                 the solution, shaped like x0
-    fun               f(x)
-    jac               the gradient at x, shaped like x0
-    nit               iterations (optimizer steps) taken
-    nfev              objective evaluations (a '3-point' gradient's are counted)
-    nskipped          evaluations that gave NaN or inf: the skipped steps of
-                      on_nonfinite='skip', and those of a non-finite stop
-    status            a Status (compares equal to 'gtol', 'ftol', 'xtol',
-                      'max_iter', 'callback', 'non-finite', 'max_skips' or
-                      'interrupted')
-    success           True for gtol, ftol and xtol
-    message           why the run stopped, in words
-    fun_history       float64 (nit + 1,), f at x_0 .. x_nit (empty when f or
-                      the gradient at x_0 is already NaN or inf)
-    grad_norm_history float64, max|g_i| at the same iterates
-    nopython          True when the whole loop ran in compiled code
+    The result of `gdfast.minimize`, `gdfast.minimize_batch` and
+    `gdfast.denoise`; each fills the attributes that apply to it
+    (minimize_batch: x, and fun, nit, status and success as arrays of one
+    entry per problem, and message).
+
+    Attributes
+    ----------
+    x : ndarray
+        The solution, shaped like x0.
+    fun : float or ndarray
+        f(x).
+    jac : ndarray
+        The gradient at x, shaped like x0.
+    nit : int or ndarray
+        Iterations (optimizer steps) taken.
+    nfev : int
+        Objective evaluations (a '3-point' gradient's are counted).
+    nskipped : int
+        Evaluations that gave NaN or inf: the skipped steps of
+        ``on_nonfinite='skip'``, and those of a non-finite stop.
+    status : Status or ndarray of str
+        A Status compares equal to 'gtol', 'ftol', 'xtol', 'max_iter',
+        'callback', 'non-finite', 'max_skips' or 'interrupted'.
+    success : bool or ndarray of bool
+        True for gtol, ftol and xtol.
+    message : str
+        Why the run stopped, in words.
+    fun_history : ndarray of float64, shape (nit + 1,)
+        f at x_0 .. x_nit (empty when f or the gradient at x_0 is already NaN
+        or inf).
+    grad_norm_history : ndarray of float64
+        max|g_i| at the same iterates.
+    nopython : bool
+        True when the whole loop ran in compiled code.
     """
 
     def __getattr__(self, name):
