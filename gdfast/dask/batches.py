@@ -21,21 +21,41 @@ _BY_NAME = np.argsort(STATUS_NAMES)
 def minimize_batch(fun: Callable, X0, method: "str | Optimizer" = "adam", *, args: tuple = (),
                    batch_args: tuple = (), options: dict | None = None, max_iter: int = 1000,
                    ftol: float = 0.0, gtol: float = 1e-6, xtol: float = 0.0) -> OptimizeResult:
-    """gdfast.minimize_batch with X0 a dask array (n_problems, n_params), chunked
-    by rows (the columns are made one chunk); batch_args are dask or numpy
-    arrays whose first axis has n_problems rows (rechunked to X0's rows).
-    fun, method, args, options, max_iter, ftol, gtol, xtol: as
-    gdfast.minimize_batch. fun is sent to the workers: register it with
-    gdfast.cached_objective (and define it in a module the workers can
-    import) so that each worker loads the compiled loop from the disk cache
-    instead of compiling it.
+    """gdfast.minimize_batch with X0 a dask array, chunked by rows.
 
-    Returns an OptimizeResult of lazy dask arrays, chunked as X0's rows: x
-    (n_problems, n_params), fun, nit (int64), status (str) and success
-    (bool), each problem's values bit for bit those of the in-memory call;
-    ``messages`` maps the status names to their meaning. Nothing runs until
-    they are computed (or stored: ``da.to_zarr(res.x, ...)``); computing
-    several, use dask.compute(res.x, res.fun, ...) so that the fits run once.
+    Parameters
+    ----------
+    fun, method, args, options, max_iter, ftol, gtol, xtol
+        As in `gdfast.minimize_batch`. fun is sent to the workers: register it
+        with `gdfast.cached_objective` (and define it in a module the workers
+        can import) so that each worker loads the compiled loop from the disk
+        cache instead of compiling it.
+    X0 : dask array, shape (n_problems, n_params)
+        Chunked by rows (the columns are made one chunk).
+    batch_args : tuple of arrays, default ()
+        Dask or numpy arrays whose first axis has n_problems rows (rechunked
+        to X0's rows).
+
+    Returns
+    -------
+    OptimizeResult
+        Lazy dask arrays, chunked as X0's rows: x (n_problems, n_params), fun,
+        nit (int64), status (str) and success (bool), each problem's values
+        bit for bit those of the in-memory call; ``messages`` maps the status
+        names to their meaning.
+
+    Raises
+    ------
+    ValueError
+        X0 is not 2-D, or a batch_args array's first axis is not n_problems.
+    TypeError
+        X0 does not hold real numbers, or batch_args is not a tuple.
+
+    Notes
+    -----
+    Nothing runs until the arrays are computed (or stored:
+    ``da.to_zarr(res.x, ...)``); computing several, use
+    ``dask.compute(res.x, res.fun, ...)`` so that the fits run once.
     """
     X = da.asarray(X0)
     if X.ndim != 2:

@@ -80,53 +80,66 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
             sigma: float | None = None) -> OptimizeResult:
     """gdfast.denoise on Dask: the same iterates, for arrays larger than memory.
 
-    f        2-D (H, W) or 3-D (D, H, W): a dask array, a zarr array or any
-             array (numpy: chunked by ``chunks``); real, finite (checked
-             while it is copied into the store). Irregular chunks are made
-             regular (each axis's first chunk size): zarr's chunks are.
+    Parameters
+    ----------
+    f : array_like, shape (H, W) or (D, H, W)
+        A dask array, a zarr array or any array (numpy: chunked by
+        ``chunks``); real, finite (checked while it is copied into the store).
+        Irregular chunks are made regular (each axis's first chunk size):
+        zarr's chunks are.
     lam, eps, method, max_iter, tol, anisotropic, sigma
-             as gdfast.denoise, but lam='auto' (the default) is chosen on
-             the central crop of f (AUTO_CROP: 512 pixels a side in 2-D,
-             128 in 3-D, read into memory): gdfast.denoise(crop, lam='auto', sigma=sigma)'s lam
-             (SURE over the whole of f would take a dozen distributed runs).
-             The result records it (lam, sigma, sigma_low, sigma_read_from,
-             guard, sure: the crop's; auto_crop).
-    store    a folder for the zarr work group (new, empty, or one of an
-             earlier run, which is replaced): f, the iterate and the
-             optimizer state double-buffered, and the progress
-             (gdfast.dask.workdir). Needs 2 + 2 * (state arrays) + 1 arrays
-             of f's size on disk (momentum: 5).
-    sweep    iterations per sweep at most (K >= 1; a stage's steps are cut
-             into sweeps of equal length, within one): each task reads its
-             chunk with a halo of K + 1 and runs K iterations; the redundant work is
-             ((c + 2 (K + 1)) / c)^d - 1 for chunks of side c split along d
-             axes, against one read and write of the arrays per sweep.
-             'auto' (default): auto_sweep, the longest K with at most 40%
-             redundant work (slabs of 256 planes: K = 50).
-    chunks   the chunks the sweeps run on (one task each): 'auto' (default,
-             see auto_chunks: slabs of whole planes, or rows, as thick as a
-             task's memory allows; then pencils, then cubes), None (f's own
-             chunks), or a chunk shape; f is rechunked to them on the way
-             into the store.
-    resume   go on from the last complete sweep stored in ``store`` (the
-             same f, lam, eps, method and anisotropic, else
-             gdfast.checkpoint.CheckpointError); sweep and max_iter may differ.
-    progress True (or a label) shows a tqdm bar, advanced after every sweep.
+        As in `gdfast.denoise`, but lam='auto' (the default) is chosen on the
+        central crop of f (``AUTO_CROP``: 512 pixels a side in 2-D, 128 in 3-D,
+        read into memory): ``gdfast.denoise(crop, lam='auto', sigma=sigma)``'s
+        lam (SURE over the whole of f would take a dozen distributed runs).
+        The result records it (lam, sigma, sigma_low, sigma_read_from, guard,
+        sure: the crop's; auto_crop).
+    store : str or os.PathLike
+        A folder for the zarr work group (new, empty, or one of an earlier
+        run, which is replaced): f, the iterate and the optimizer state
+        double-buffered, and the progress (``gdfast.dask.workdir``). Needs
+        2 + 2 * (state arrays) + 1 arrays of f's size on disk (momentum: 5).
+    sweep : int or 'auto', default 'auto'
+        Iterations per sweep at most (K >= 1; a stage's steps are cut into
+        sweeps of equal length, within one): each task reads its chunk with a
+        halo of K + 1 and runs K iterations; the redundant work is
+        ``((c + 2 (K + 1)) / c)^d - 1`` for chunks of side c split along d
+        axes, against one read and write of the arrays per sweep. 'auto':
+        ``auto_sweep``, the longest K with at most 40% redundant work (slabs of
+        256 planes: K = 50).
+    chunks : 'auto', None or tuple of int, default 'auto'
+        The chunks the sweeps run on (one task each): 'auto' (see
+        ``auto_chunks``: slabs of whole planes, or rows, as thick as a task's
+        memory allows; then pencils, then cubes), None (f's own chunks), or a
+        chunk shape; f is rechunked to them on the way into the store.
+    resume : bool, default False
+        Go on from the last complete sweep stored in ``store`` (the same f,
+        lam, eps, method and anisotropic, else
+        `gdfast.checkpoint.CheckpointError`); sweep and max_iter may differ.
+    progress : bool or str, default False
+        True (or a label) shows a tqdm bar, advanced after every sweep.
 
-    The tasks run on the current Dask scheduler: a distributed Client if one
-    is active (``with distributed.Client(...)``), else dask's threads.
+    Returns
+    -------
+    OptimizeResult
+        As `gdfast.denoise`'s, with x a dask array of the result, read from the
+        store (it stays valid until the store is used for another run:
+        ``x.to_zarr(...)`` keeps it), jac None, nfev the iterates evaluated, and
+        ``lam``, ``eps``, ``sweeps`` (the sweeps run), ``sweep`` (K) and
+        ``chunks``.
 
-    Returns an OptimizeResult as gdfast.denoise's, with x a dask array of the
-    result, read from the store (it stays valid until the store is used for
-    another run: x.to_zarr(...) keeps it), jac None, nfev the iterates
-    evaluated, and ``lam``, ``eps``, ``sweeps`` (the sweeps run), ``sweep`` (K)
-    and ``chunks``.
-    x equals gdfast.denoise(f, lam, eps, method, max_iter, tol=0,
-    anisotropic) bit for bit for any chunks and sweep; with tol > 0 the
-    energies (summed chunk by chunk) may differ in the last bits, and the
-    run stop one iterate apart when a change is within rounding of tol.
-    Ctrl-C stops after the sweep in progress (status 'interrupted'; resume
-    goes on from it).
+    Notes
+    -----
+    The tasks run on the current Dask scheduler: a distributed Client if one is
+    active (``with distributed.Client(...)``), else dask's threads.
+
+    x equals ``gdfast.denoise(f, lam, eps, method, max_iter, tol=0,
+    anisotropic)`` bit for bit for any chunks and sweep; with tol > 0 the
+    energies (summed chunk by chunk) may differ in the last bits, and the run
+    stop one iterate apart when a change is within rounding of tol.
+
+    Ctrl-C stops after the sweep in progress (status 'interrupted'; resume goes
+    on from it).
     """
     x = _as_dask_array("f", f, None if isinstance(chunks, str) else chunks)
     lam, sigma, eps, tol, max_iter, anisotropic = checked_settings(lam, sigma, eps, tol,
