@@ -32,12 +32,42 @@ LearningRate = float | Schedule
 class OptimizerState:
     """The state of one run: the rule's arrays and the step count.
 
-    arrays  tuple of float64 arrays, each of shape (n,), named by ``names``
-    n       int, the length of the parameter vector it was made for
-    t       int, the number of steps taken (0 after init)
-    skipped, skipped_in_a_row
-            int, steps that step_if_finite skipped for NaN or inf in the
-            gradient: in all, and since the last step taken
+    Made by `Optimizer.init`; pass it to every `Optimizer.step` of the run.
+    ``state[name]`` is the array of that name.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The rule's names of the state arrays, in order.
+    arrays : sequence of ndarray
+        C-contiguous float64 arrays, each of shape (n,), or (0,) for an array
+        the options leave unused.
+    n : int
+        The length of the parameter vector it is made for.
+    t : int, default 0
+        The number of steps taken.
+
+    Attributes
+    ----------
+    names : tuple of str
+        The arrays' names.
+    arrays : tuple of ndarray
+        The float64 arrays, each of shape (n,), named by ``names``.
+    n : int
+        The length of the parameter vector it was made for.
+    t : int
+        The number of steps taken (0 after init).
+    skipped, skipped_in_a_row : int
+        Steps that `Optimizer.step_if_finite` skipped for NaN or inf in the
+        gradient: in all, and since the last step taken.
+    unused : tuple of bool or None
+        Which arrays the options leave unused (length 0); None when n is 0.
+
+    Raises
+    ------
+    ValueError, TypeError
+        An array is not a C-contiguous float64 vector, or its length is
+        neither n nor 0.
     """
     __slots__ = ("names", "arrays", "t", "n", "skipped", "skipped_in_a_row", "unused",
                  "_ids", "_owned")
@@ -59,7 +89,17 @@ class OptimizerState:
         self._owned = all(a.base is None for a in self.arrays)
 
     def apart_from(self, x: np.ndarray, g: np.ndarray) -> bool:
-        """True if neither x nor g shares memory with a state array."""
+        """True if neither x nor g shares memory with a state array.
+
+        Parameters
+        ----------
+        x, g : ndarray
+            The arrays a step would update and read.
+
+        Returns
+        -------
+        bool
+        """
         if self._owned:
             # the state arrays own their buffers: an array shares memory with
             # one only if it is that array or a view whose root base it is
@@ -102,14 +142,38 @@ def _root(a):
 
 
 class Optimizer:
-    """Base class: subclasses set ``self.rule`` (a gdfast._rules.Rule),
-    ``self.hyper`` (its tuple of floats) and ``self.lr``.
+    """Base class of the optimizers, torch.optim style.
 
-    The hyperparameters are fixed once the optimizer is made: the compiled
-    step reads ``hyper`` and a cached rate, so an assignment such as
-    ``opt.lr = 0.2`` would be silently ignored; it raises AttributeError
-    instead, saying how to change them (a new optimizer, whose ``init``
-    state the old run's state can be copied into; or a schedule as lr)."""
+    Subclasses set ``self.rule`` (a ``gdfast._rules.Rule``), ``self.hyper``
+    (its tuple of floats) and ``self.lr``. The hyperparameters are fixed once
+    the optimizer is made: the compiled step reads ``hyper`` and a cached rate,
+    so an assignment such as ``opt.lr = 0.2`` would be silently ignored; it
+    raises AttributeError instead, saying how to change them (a new optimizer,
+    whose ``init`` state the old run's state can be copied into; or a schedule
+    as lr).
+
+    Attributes
+    ----------
+    rule : Rule
+        The update rule: its serial and parallel kernels, the names of its
+        state arrays and of its hyperparameters.
+    hyper : tuple of float
+        The rule's hyperparameters, in the kernel's order.
+    lr : Schedule
+        The learning rate (a constant is ``schedules.constant(lr)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gdfast
+    >>> opt = gdfast.SGD(lr=0.1, momentum=0.5, nesterov=True)
+    >>> x = np.array([5.0])
+    >>> state = opt.init(x)
+    >>> for _ in range(100):
+    ...     opt.step(x, 2 * x + 5, state)
+    >>> print(x, state.t)
+    [-2.5] 100
+    """
 
     rule: Rule
     hyper: tuple[float, ...] = ()
@@ -154,8 +218,20 @@ class Optimizer:
         self._lr_constant = lr.lr0 if lr.name == "constant" else None
 
     def init(self, x: np.ndarray) -> OptimizerState:
-        """Allocate the state for parameters x (a float64 array of any shape,
-        C-contiguous if not 1-D; any values): 1-D arrays of length x.size."""
+        """Allocate the state for parameters x.
+
+        Parameters
+        ----------
+        x : ndarray of float64
+            Any shape, C-contiguous if not 1-D; any values (only its size is
+            read).
+
+        Returns
+        -------
+        OptimizerState
+            1-D arrays of length x.size, as the rule's start (zeros, or the
+            options' initial values), and t = 0.
+        """
         if type(x) is np.ndarray and x.ndim != 1:
             x = _flat_view("x", x)
         check.kernel_array("x", x)
@@ -167,24 +243,37 @@ class Optimizer:
         return tuple(np.zeros(n) for _ in self.rule.state)
 
     def step(self, x: np.ndarray, g: np.ndarray, state: OptimizerState) -> None:
-        """One update of x in place (and of the state); returns None.
+        """One update of x in place (and of the state).
 
-        x and g must be C-contiguous float64 arrays of one shape (any shape:
-        the step updates the flat view of x in place, bit for bit as the same
-        step on x.ravel()), x writable, g not overlapping x (g may be x
-        itself), neither sharing memory with a state array, and state the
-        OptimizerState that this optimizer's ``init`` made for x.size
-        parameters. On any of these errors (TypeError, ValueError) nothing
-        is modified.
+        Parameters
+        ----------
+        x : ndarray of float64
+            The parameters, C-contiguous and writable, any shape: the step updates
+            the flat view of x in place, bit for bit as the same step on
+            ``x.ravel()``.
+        g : ndarray of float64
+            The gradient at x: C-contiguous, x's shape, not overlapping x (g may
+            be x itself); neither x nor g may share memory with a state array.
+        state : OptimizerState
+            The state that this optimizer's ``init`` made for x.size parameters.
 
-        Raises FloatingPointError when the step wrote NaN or inf into x or
-        the state: a NaN or inf in g (or already in x or the state), or an
-        overflow (a huge lr or weight_decay, g^2 beyond 1e308). The kernel
-        counts such entries in the same pass (gdfast.kernels.nonfinite), so
-        the check costs no extra pass. The step has then been taken, as
-        IEEE arithmetic gives it (state.t counts it): x and the state hold
-        those values. To skip gradients with NaN or inf instead, use
-        step_if_finite; to recover from an overflow, keep a copy.
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        TypeError, ValueError
+            For any of the conditions above; nothing is modified then.
+        FloatingPointError
+            When the step wrote NaN or inf into x or the state: a NaN or inf in g
+            (or already in x or the state), or an overflow (a huge lr or
+            weight_decay, g^2 beyond 1e308). The kernel counts such entries in the
+            same pass (``gdfast.kernels.nonfinite``), so the check costs no extra
+            pass. The step has then been taken, as IEEE arithmetic gives it
+            (state.t counts it): x and the state hold those values. To skip
+            gradients with NaN or inf instead, use `step_if_finite`; to recover
+            from an overflow, keep a copy.
         """
         if type(x) is np.ndarray and x.ndim != 1:
             x, g = _flat_pair(x, g)
@@ -222,13 +311,30 @@ class Optimizer:
                 "(step_if_finite skips gradients with NaN or inf)")
 
     def step_if_finite(self, x: np.ndarray, g: np.ndarray, state: OptimizerState) -> bool:
-        """step(x, g, state) if every g_i is finite; otherwise x and the
-        state (t included) stay as they are and the skip is counted in
-        state.skipped and state.skipped_in_a_row (reset by the next step
-        taken), as optax.apply_if_finite does. Returns True if the step was
-        taken. Stop your loop when skipped_in_a_row reaches your limit.
-        A step taken with a finite g can still overflow: step's
-        FloatingPointError then propagates.
+        """``step(x, g, state)`` if every g_i is finite; else skip, and count it.
+
+        Otherwise x and the state (t included) stay as they are and the skip is
+        counted in ``state.skipped`` and ``state.skipped_in_a_row`` (reset by the
+        next step taken), as optax.apply_if_finite does. Stop your loop when
+        skipped_in_a_row reaches your limit.
+
+        Parameters
+        ----------
+        x, g, state
+            As in `step`.
+
+        Returns
+        -------
+        bool
+            True if the step was taken.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As `step`, before anything is modified.
+        FloatingPointError
+            A step taken with a finite g can still overflow: step's
+            FloatingPointError then propagates.
         """
         if type(x) is np.ndarray and x.ndim != 1:
             x, g = _flat_pair(x, g)
@@ -283,12 +389,29 @@ class SGD(Optimizer):
     """Stochastic gradient descent: plain, heavy-ball momentum or Nesterov.
 
     torch.optim.SGD's arguments and defaults. With momentum = 0 the update is
-    x <- x - lr * (±g + weight_decay * x); with momentum > 0 see
-    gdfast.kernels.momentum_step, with nesterov=True gdfast.kernels.nesterov_step.
+    ``x <- x - lr * (±g + weight_decay * x)``; with momentum > 0 see
+    `gdfast.kernels.momentum_step`, with nesterov=True
+    `gdfast.kernels.nesterov_step`.
 
-    lr > 0 (float or schedule); momentum >= 0; dampening in [0, 1];
-    weight_decay >= 0; nesterov needs momentum > 0 and dampening = 0;
-    maximize ascends f.
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-3
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    momentum : float, default 0.0
+        >= 0; 0 is plain gradient descent.
+    dampening : float, default 0.0
+        In [0, 1].
+    weight_decay : float, default 0.0
+        >= 0, the L2 penalty's weight (added to the gradient).
+    nesterov : bool, default False
+        Nesterov's momentum; needs momentum > 0 and dampening = 0.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+
+    Raises
+    ------
+    ValueError, TypeError
+        A hyperparameter out of its range, named in the message.
     """
 
     def __init__(self, lr: LearningRate = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
@@ -317,9 +440,22 @@ class SGD(Optimizer):
 class Adagrad(Optimizer):
     """AdaGrad with torch.optim.Adagrad's arguments and defaults.
 
-    lr > 0; lr_decay >= 0; weight_decay >= 0; initial_accumulator_value >= 0
-    (the starting sum of squared gradients); eps > 0, added outside the
-    square root. Equations: gdfast.kernels.adagrad_step.
+    Equations: `gdfast.kernels.adagrad_step`.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-2
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    lr_decay : float, default 0.0
+        >= 0.
+    weight_decay : float, default 0.0
+        >= 0, the L2 penalty's weight (added to the gradient).
+    initial_accumulator_value : float, default 0.0
+        >= 0, the starting sum of squared gradients.
+    eps : float, default 1e-10
+        > 0, added outside the square root.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
     """
 
     def __init__(self, lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
@@ -340,11 +476,26 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """RMSProp with torch.optim.RMSprop's arguments and defaults.
 
-    lr > 0; alpha in [0, 1), the decay of the squared-gradient average;
-    eps > 0, added outside the square root; weight_decay >= 0; momentum >= 0;
-    centered subtracts the square of the mean gradient. Equations:
-    gdfast.kernels.rmsprop_step (plain) and rmsprop_full_step (centred or
-    with momentum); the state holds only the arrays the options use.
+    Equations: `gdfast.kernels.rmsprop_step` (plain) and
+    `gdfast.kernels.rmsprop_full_step` (centred or with momentum); the state
+    holds only the arrays the options use.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-2
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    alpha : float, default 0.99
+        In [0, 1), the decay of the squared-gradient average.
+    eps : float, default 1e-8
+        > 0, added outside the square root.
+    weight_decay : float, default 0.0
+        >= 0, the L2 penalty's weight (added to the gradient).
+    momentum : float, default 0.0
+        >= 0.
+    centered : bool, default False
+        Subtract the square of the mean gradient.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
     """
 
     def __init__(self, lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
@@ -382,11 +533,26 @@ def _betas(betas):
 class Adam(Optimizer):
     """Adam with torch.optim.Adam's arguments and defaults.
 
-    lr > 0; betas = (beta1, beta2), each in [0, 1); eps > 0, added outside
-    the square root; weight_decay >= 0 (L2 added to the gradient, or AdamW's
-    decoupled decay with decoupled_weight_decay=True); amsgrad keeps the
-    running maximum of the second moment. Equations: gdfast.kernels.adam_step
-    (the default options) and adamw_step (amsgrad or decoupled decay).
+    Equations: `gdfast.kernels.adam_step` (the default options) and
+    `gdfast.kernels.adamw_step` (amsgrad or decoupled decay).
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-3
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    betas : (float, float), default (0.9, 0.999)
+        (beta1, beta2), each in [0, 1).
+    eps : float, default 1e-8
+        > 0, added outside the square root.
+    weight_decay : float, default 0.0
+        >= 0: L2 added to the gradient, or AdamW's decoupled decay with
+        decoupled_weight_decay=True.
+    amsgrad : bool, default False
+        Keep the running maximum of the second moment.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    decoupled_weight_decay : bool, default False
+        AdamW's decoupled decay (keyword only).
     """
 
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -414,8 +580,26 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """AdamW: torch.optim.AdamW's arguments and defaults (weight_decay 0.01,
-    decoupled: x <- x (1 - lr weight_decay) before the Adam step)."""
+    """AdamW: torch.optim.AdamW's arguments and defaults.
+
+    weight_decay 0.01, decoupled: ``x <- x (1 - lr weight_decay)`` before the
+    Adam step. Equations: `gdfast.kernels.adamw_step`.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-3
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    betas : (float, float), default (0.9, 0.999)
+        (beta1, beta2), each in [0, 1).
+    eps : float, default 1e-8
+        > 0, added outside the square root.
+    weight_decay : float, default 1e-2
+        >= 0, the decoupled decay's weight.
+    amsgrad : bool, default False
+        Keep the running maximum of the second moment.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
 
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
@@ -426,7 +610,22 @@ class AdamW(Adam):
 
 class Adamax(Optimizer):
     """Adamax with torch.optim.Adamax's arguments and defaults (lr 2e-3).
-    Equations: gdfast.kernels.adamax_step."""
+
+    Equations: `gdfast.kernels.adamax_step`.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 2e-3
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    betas : (float, float), default (0.9, 0.999)
+        (beta1, beta2), each in [0, 1).
+    eps : float, default 1e-8
+        > 0.
+    weight_decay : float, default 0.0
+        >= 0, the L2 penalty's weight (added to the gradient).
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
 
     def __init__(self, lr: LearningRate = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, *,
@@ -439,8 +638,28 @@ class Adamax(Optimizer):
 
 
 class NAdam(Optimizer):
-    """NAdam with torch.optim.NAdam's arguments and defaults (lr 2e-3,
-    momentum_decay 4e-3). Equations: gdfast.kernels.nadam_step."""
+    """NAdam with torch.optim.NAdam's arguments and defaults.
+
+    lr 2e-3, momentum_decay 4e-3. Equations: `gdfast.kernels.nadam_step`.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 2e-3
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    betas : (float, float), default (0.9, 0.999)
+        (beta1, beta2), each in [0, 1).
+    eps : float, default 1e-8
+        > 0, added outside the square root.
+    weight_decay : float, default 0.0
+        >= 0: L2 added to the gradient, or decoupled with
+        decoupled_weight_decay=True.
+    momentum_decay : float, default 4e-3
+        >= 0.
+    decoupled_weight_decay : bool, default False
+        AdamW's decoupled decay.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
 
     def __init__(self, lr: LearningRate = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
@@ -456,7 +675,25 @@ class NAdam(Optimizer):
 
 class RAdam(Optimizer):
     """RAdam with torch.optim.RAdam's arguments and defaults.
-    Equations: gdfast.kernels.radam_step."""
+
+    Equations: `gdfast.kernels.radam_step`.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-3
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    betas : (float, float), default (0.9, 0.999)
+        (beta1, beta2), each in [0, 1).
+    eps : float, default 1e-8
+        > 0, added outside the square root.
+    weight_decay : float, default 0.0
+        >= 0: L2 added to the gradient, or decoupled with
+        decoupled_weight_decay=True.
+    decoupled_weight_decay : bool, default False
+        AdamW's decoupled decay.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
 
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0,
@@ -470,9 +707,24 @@ class RAdam(Optimizer):
 
 
 class Adadelta(Optimizer):
-    """Adadelta with torch.optim.Adadelta's arguments and defaults (lr 1.0,
-    rho 0.9, eps 1e-6 inside the square roots). Equations:
-    gdfast.kernels.adadelta_step."""
+    """Adadelta with torch.optim.Adadelta's arguments and defaults.
+
+    lr 1.0, rho 0.9, eps 1e-6 inside the square roots. Equations:
+    `gdfast.kernels.adadelta_step`.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1.0
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    rho : float, default 0.9
+        In [0, 1], the decay of the running averages.
+    eps : float, default 1e-6
+        > 0, inside the square roots.
+    weight_decay : float, default 0.0
+        >= 0, the L2 penalty's weight (added to the gradient).
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
 
     def __init__(self, lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False) -> None:
@@ -485,10 +737,21 @@ class Adadelta(Optimizer):
 
 
 class Rprop(Optimizer):
-    """Rprop with torch.optim.Rprop's arguments and defaults: lr (0.01) is
-    the initial step size of every coordinate; etas = (eta_minus, eta_plus)
-    with 0 < eta_minus < 1 < eta_plus; step_sizes = (min, max) with
-    0 <= min <= max. Equations: gdfast.kernels.rprop_step."""
+    """Rprop with torch.optim.Rprop's arguments and defaults.
+
+    Equations: `gdfast.kernels.rprop_step`.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-2
+        The initial step size of every coordinate, > 0.
+    etas : (float, float), default (0.5, 1.2)
+        (eta_minus, eta_plus) with 0 < eta_minus < 1 < eta_plus.
+    step_sizes : (float, float), default (1e-6, 50.0)
+        (min, max) with 0 <= min <= max.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
 
     def __init__(self, lr: LearningRate = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50.0), *,
@@ -513,9 +776,24 @@ class Rprop(Optimizer):
 
 
 class Lion(Optimizer):
-    """Lion with optax.lion's equations and defaults (b1 0.9, b2 0.99,
-    weight_decay 1e-3, decoupled). optax requires a learning rate; 1e-4 here.
-    Equations: gdfast.kernels.lion_step."""
+    """Lion with optax.lion's equations and defaults.
+
+    b1 0.9, b2 0.99, weight_decay 1e-3, decoupled. optax requires a learning
+    rate; 1e-4 here. Equations: `gdfast.kernels.lion_step`.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-4
+        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+    b1 : float, default 0.9
+        In [0, 1], the momentum's weight in the update's sign.
+    b2 : float, default 0.99
+        In [0, 1], the decay of the momentum.
+    weight_decay : float, default 1e-3
+        >= 0, decoupled.
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
 
     def __init__(self, lr: LearningRate = 1e-4, b1: float = 0.9, b2: float = 0.99,
                  weight_decay: float = 1e-3, *, maximize: bool = False) -> None:
