@@ -79,15 +79,36 @@ def gradient(fun: Callable[..., float], x: ArrayLike, h: float | ArrayLike | Non
              args: tuple = ()) -> np.ndarray:
     """Central-difference gradient of a scalar function.
 
-    g_i = (fun(x + h_i e_i, *args) - fun(x - h_i e_i, *args)) / (2 h_i)
+    ::
 
-    fun  callable (x, *args) -> float; a numba @njit fun of a 1-D x is
-         differenced by compiled kernels, in parallel over coordinates.
-    x    array-like of real numbers, any shape, finite, not empty.
-    h    None (default: eps**(1/3) * max(1, |x_i|)), a float, or an array
-         shaped like x; every step > 0.
-    Returns a float64 array shaped like x. The error is O(h^2) for smooth
-    fun: about 1e-10 relative with the default steps.
+        g_i = (fun(x + h_i e_i, *args) - fun(x - h_i e_i, *args)) / (2 h_i)
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float``; a numba @njit fun of a 1-D x is differenced
+        by compiled kernels, in parallel over coordinates.
+    x : array_like
+        Real numbers, any shape, finite, not empty.
+    h : float or array_like, optional
+        The steps, every one > 0: a float, or an array shaped like x; None
+        (default): ``eps**(1/3) * max(1, |x_i|)``.
+    args : tuple, default ()
+        Extra arguments passed to fun after x.
+
+    Returns
+    -------
+    ndarray of float64
+        The gradient, shaped like x. The error is O(h^2) for smooth fun: about
+        1e-10 relative with the default steps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gdfast
+    >>> g = gdfast.gradient(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))
+    >>> print(np.round(g, 6))
+    [ 3. 12.]
     """
     x_arr = check.real_array("x", x)
     h_arr = _steps(h, x_arr)
@@ -99,9 +120,42 @@ def gradient(fun: Callable[..., float], x: ArrayLike, h: float | ArrayLike | Non
 
 def check_grad(fun: Callable[..., float], grad: Callable[..., ArrayLike], x: ArrayLike,
                args: tuple = (), h: float | ArrayLike | None = None) -> float:
-    """sqrt(sum((grad(x) - gradient(fun, x))**2)), as scipy.optimize.check_grad.
+    """The distance of grad from fun's central-difference gradient.
 
-    A small number (relative to |grad(x)|) means grad is fun's gradient.
+    ``sqrt(sum((grad(x) - gradient(fun, x))**2))``, as
+    scipy.optimize.check_grad. A small number (relative to ``|grad(x)|``)
+    means grad is fun's gradient.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float``, differenced as by `gdfast.gradient`.
+    grad : callable
+        ``grad(x, *args) -> g``, an array shaped like x.
+    x : array_like
+        Real numbers, any shape, finite, not empty.
+    args : tuple, default ()
+        Extra arguments passed to fun and grad after x.
+    h : float or array_like, optional
+        The steps, as in `gdfast.gradient`.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        grad returned an array of another shape than x.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import gdfast
+    >>> err = gdfast.check_grad(lambda x: (x ** 2).sum(), lambda x: 2 * x,
+    ...                         np.array([1.0, -3.0]))
+    >>> bool(err < 1e-6)
+    True
     """
     x_arr = check.real_array("x", x)
     analytic = np.asarray(grad(x_arr.copy(), *args), dtype=np.float64)

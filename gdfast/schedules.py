@@ -1,10 +1,10 @@
 """Learning-rate schedules for the optimizer objects.
 
-Each constructor checks its arguments and returns a :class:`Schedule`, a
-record of a compiled schedule from gdfast.kernels.schedules with its base
-rate and parameters. ``schedule(t)`` gives the learning rate of step t
-(t = 1 on the first step, which uses ``lr0``); the formulas are in the
-kernels' docstrings.
+Each constructor checks its arguments and returns a `Schedule`, a record of
+a compiled schedule from ``gdfast.kernels.schedules`` with its base rate
+and parameters. ``schedule(t)`` gives the learning rate of step t (t = 1 on
+the first step, which uses ``lr0``); the formulas are in the kernels'
+docstrings. Pass a schedule as any optimizer's ``lr``.
 """
 from typing import Callable, NamedTuple
 
@@ -13,6 +13,22 @@ from . import kernels
 
 
 class Schedule(NamedTuple):
+    """A compiled learning-rate schedule with its base rate and parameters.
+
+    Made by the constructors of `gdfast.schedules`; calling it,
+    ``schedule(t)``, gives the rate of step t (t = 1 on the first step).
+
+    Parameters
+    ----------
+    name : str
+        The schedule's name: 'constant', 'inverse_time_decay', ...
+    kernel : numba @njit function
+        ``kernel(t, lr0, params) -> lr_t``, from `gdfast.kernels`.
+    lr0 : float
+        The base (peak) learning rate.
+    params : tuple of float
+        The kernel's params tuple.
+    """
     name: str
     kernel: Callable   # njit (t, lr0, params) -> lr_t
     lr0: float
@@ -23,18 +39,66 @@ class Schedule(NamedTuple):
 
 
 def constant(lr: float) -> Schedule:
-    """lr_t = lr."""
+    """A constant rate: ``lr_t = lr``.
+
+    Parameters
+    ----------
+    lr : float
+        The rate, > 0.
+
+    Returns
+    -------
+    Schedule
+    """
     return Schedule("constant", kernels.constant, check.positive("lr", lr), ())
 
 
 def inverse_time_decay(lr0: float, k: float) -> Schedule:
-    """lr_t = lr0 / (1 + (t - 1) / k): the classic tutorials' adaptive rate (k = 50)."""
+    """``lr_t = lr0 / (1 + (t - 1) / k)``: the classic tutorials' adaptive rate.
+
+    Parameters
+    ----------
+    lr0 : float
+        The rate of the first step, > 0.
+    k : float
+        > 0, the number of steps over which the rate halves (the tutorials:
+        k = 50).
+
+    Returns
+    -------
+    Schedule
+
+    Examples
+    --------
+    >>> import gdfast
+    >>> lr = gdfast.schedules.inverse_time_decay(0.5, 1000)
+    >>> print(lr(1), lr(1001))
+    0.5 0.25
+    >>> opt = gdfast.Adam(lr=lr)
+    """
     return Schedule("inverse_time_decay", kernels.inverse_time_decay,
                     check.positive("lr0", lr0), (check.positive("k", k),))
 
 
 def exponential_decay(lr0: float, gamma: float) -> Schedule:
-    """lr_t = lr0 * gamma ** (t - 1), gamma in (0, 1]."""
+    """``lr_t = lr0 * gamma ** (t - 1)``.
+
+    Parameters
+    ----------
+    lr0 : float
+        The rate of the first step, > 0.
+    gamma : float
+        The factor per step, in (0, 1].
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        gamma outside (0, 1], or lr0 <= 0.
+    """
     g = check.positive("gamma", gamma)
     if g > 1.0:
         raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
@@ -43,7 +107,26 @@ def exponential_decay(lr0: float, gamma: float) -> Schedule:
 
 
 def step_decay(lr0: float, step_size: int, gamma: float = 0.1) -> Schedule:
-    """lr_t = lr0 * gamma ** ((t - 1) // step_size)."""
+    """``lr_t = lr0 * gamma ** ((t - 1) // step_size)``.
+
+    Parameters
+    ----------
+    lr0 : float
+        The rate of the first step, > 0.
+    step_size : int
+        >= 1, the steps between two decays.
+    gamma : float, default 0.1
+        The factor of each decay, in (0, 1].
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        An argument out of its range.
+    """
     g = check.positive("gamma", gamma)
     if g > 1.0:
         raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
@@ -52,7 +135,26 @@ def step_decay(lr0: float, step_size: int, gamma: float = 0.1) -> Schedule:
 
 
 def cosine_decay(lr0: float, decay_steps: int, lr_min: float = 0.0) -> Schedule:
-    """Cosine from lr0 down to lr_min over decay_steps steps, then lr_min."""
+    """Cosine from lr0 down to lr_min over decay_steps steps, then lr_min.
+
+    Parameters
+    ----------
+    lr0 : float
+        The rate of the first step, > 0.
+    decay_steps : int
+        >= 1, the steps of the cosine.
+    lr_min : float, default 0.0
+        The final rate, 0 <= lr_min <= lr0.
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        An argument out of its range.
+    """
     lr0 = check.positive("lr0", lr0)
     lr_min = check.non_negative("lr_min", lr_min)
     if lr_min > lr0:
@@ -63,8 +165,32 @@ def cosine_decay(lr0: float, decay_steps: int, lr_min: float = 0.0) -> Schedule:
 
 def warmup_cosine(lr0: float, warmup_steps: int, decay_steps: int, lr_init: float = 0.0,
                   lr_end: float = 0.0) -> Schedule:
-    """Linear warm-up lr_init -> lr0 over warmup_steps, then cosine to lr_end
-    by step decay_steps (optax.warmup_cosine_decay_schedule)."""
+    """Linear warm-up lr_init -> lr0 over warmup_steps, then cosine to lr_end.
+
+    The cosine ends at step decay_steps (optax.warmup_cosine_decay_schedule).
+
+    Parameters
+    ----------
+    lr0 : float
+        The peak rate, > 0.
+    warmup_steps : int
+        >= 1, the steps of the warm-up.
+    decay_steps : int
+        > warmup_steps, the step where the cosine reaches lr_end.
+    lr_init : float, default 0.0
+        >= 0, the rate of the first step.
+    lr_end : float, default 0.0
+        >= 0, the final rate.
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        An argument out of its range.
+    """
     warm = check.whole_number("warmup_steps", warmup_steps, 1)
     total = check.whole_number("decay_steps", decay_steps, 1)
     if total <= warm:
@@ -75,7 +201,17 @@ def warmup_cosine(lr0: float, warmup_steps: int, decay_steps: int, lr_init: floa
 
 
 def as_schedule(lr: "float | Schedule") -> Schedule:
-    """A float lr becomes a constant schedule; a Schedule passes through."""
+    """A float lr becomes a constant schedule; a Schedule passes through.
+
+    Parameters
+    ----------
+    lr : float or Schedule
+        A rate > 0, or a schedule.
+
+    Returns
+    -------
+    Schedule
+    """
     if isinstance(lr, Schedule):
         return lr
     return constant(lr)
