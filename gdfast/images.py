@@ -1,4 +1,7 @@
-"""Test images for the denoising benchmarks and tests, PSNR, and the noise level."""
+"""Test images for the denoising benchmarks and tests, PSNR, and the noise level.
+
+`estimate_sigma` is also ``gdfast.estimate_sigma``.
+"""
 import math
 from typing import NamedTuple, overload
 
@@ -47,11 +50,22 @@ SCALE_GROWTH = 4.0
 
 
 def synthetic_image(size: int, seed: int = 0) -> np.ndarray:
-    """A deterministic piecewise-smooth test image on [0, 1], shape (size, size).
+    """A deterministic piecewise-smooth test image on [0, 1].
 
     The classic tutorials' sin(5x)cos(5y) pattern, dimmed, with a bright disc,
-    a dark rectangle and a linear ramp cut by sharp edges; ``seed`` is unused
-    by the image itself (it is fixed) and kept for a uniform signature.
+    a dark rectangle and a linear ramp cut by sharp edges.
+
+    Parameters
+    ----------
+    size : int
+        The side: the image is (size, size).
+    seed : int, default 0
+        Unused by the image itself (it is fixed); kept for a uniform
+        signature.
+
+    Returns
+    -------
+    ndarray of float64, shape (size, size)
     """
     t = np.linspace(0.0, 1.0, size)
     y, x = np.meshgrid(t, t, indexing="ij")
@@ -63,8 +77,19 @@ def synthetic_image(size: int, seed: int = 0) -> np.ndarray:
 
 
 def camera_image(size: int) -> np.ndarray:
-    """scikit-image's bundled 512x512 ``camera`` image on [0, 1], tiled (mirrored)
-    to (size, size). Needs scikit-image."""
+    """scikit-image's bundled 512x512 ``camera`` image on [0, 1], tiled.
+
+    Needs scikit-image.
+
+    Parameters
+    ----------
+    size : int
+        The side: the image is tiled (mirrored) to (size, size).
+
+    Returns
+    -------
+    ndarray of float64, shape (size, size)
+    """
     from skimage import data
     cam = data.camera().astype(np.float64) / 255.0
     reps = -(-size // cam.shape[0])
@@ -74,9 +99,27 @@ def camera_image(size: int) -> np.ndarray:
 
 
 def photo(name: str, side: int | None = None) -> np.ndarray:
-    """One of scikit-image's bundled photographs (e.g. 'camera', 'astronaut',
-    'coffee', 'chelsea'), gray (the mean of R, G and B) on [0, 1]; with
-    ``side``, its centre side x side. Needs scikit-image."""
+    """One of scikit-image's bundled photographs, gray, on [0, 1].
+
+    Needs scikit-image.
+
+    Parameters
+    ----------
+    name : str
+        The name in ``skimage.data``: e.g. 'camera', 'astronaut', 'coffee',
+        'chelsea'. A colour photograph becomes gray: the mean of R, G and B.
+    side : int, optional
+        Its centre side x side; None: the whole photograph.
+
+    Returns
+    -------
+    ndarray of float64
+
+    Raises
+    ------
+    ValueError
+        side is not from 1 to the photograph's shorter side.
+    """
     from skimage import data
     img = np.asarray(getattr(data, name)(), dtype=np.float64) / 255.0
     img = img if img.ndim == 2 else img[..., :3].mean(axis=2)
@@ -89,8 +132,28 @@ def photo(name: str, side: int | None = None) -> np.ndarray:
 
 
 def test_image(size: int, source: str = "auto") -> tuple[np.ndarray, str]:
-    """(clean, name): 'camera' when scikit-image is installed (source='auto'),
-    else the synthetic image; source may be 'camera' or 'synthetic'."""
+    """The benchmarks' clean image and its name.
+
+    Parameters
+    ----------
+    size : int
+        The side of the (size, size) image.
+    source : {'auto', 'camera', 'synthetic'}, default 'auto'
+        'auto': 'camera' when scikit-image is installed, else the synthetic
+        image; or either of them.
+
+    Returns
+    -------
+    clean : ndarray of float64, shape (size, size)
+        `camera_image` or `synthetic_image`.
+    name : str
+        Its name.
+
+    Raises
+    ------
+    ValueError
+        Another source.
+    """
     if source == "auto":
         try:
             import skimage  # noqa: F401
@@ -105,16 +168,51 @@ def test_image(size: int, source: str = "auto") -> tuple[np.ndarray, str]:
 
 
 def add_noise(clean: ArrayLike, sigma: float = 0.1, seed: int = 0) -> np.ndarray:
-    """clean + sigma * N(0, 1), seeded (not clipped)."""
+    """``clean + sigma * N(0, 1)``, seeded (not clipped).
+
+    Parameters
+    ----------
+    clean : array_like
+        The image, any shape.
+    sigma : float, default 0.1
+        The noise's standard deviation.
+    seed : int, default 0
+        The seed of numpy's default_rng.
+
+    Returns
+    -------
+    ndarray
+        Shaped like clean.
+    """
     image = np.asanyarray(clean)
     return image + sigma * np.random.default_rng(seed).standard_normal(image.shape)
 
 
 def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB: 10 log10(data_range^2 / mean((clean - image)^2)).
+    """Peak signal-to-noise ratio in dB.
 
-    The mean is a compiled, thread-count-independent pass without temporaries
-    (gdfast.denoise records it at every iteration).
+    ``10 log10(data_range^2 / mean((clean - image)^2))``. The mean is a
+    compiled, thread-count-independent pass without temporaries
+    (`gdfast.denoise` records it at every iteration).
+
+    Parameters
+    ----------
+    clean : array_like
+        The reference image.
+    image : array_like
+        The image compared with it, clean's shape.
+    data_range : float, default 1.0
+        The range of the data (1 for images on [0, 1]).
+
+    Returns
+    -------
+    float
+        inf where image equals clean.
+
+    Raises
+    ------
+    ValueError
+        image's shape is not clean's.
     """
     a = np.ascontiguousarray(clean, dtype=np.float64).ravel()
     b = np.ascontiguousarray(image, dtype=np.float64).ravel()
@@ -139,50 +237,76 @@ def estimate_sigma(image: ArrayLike, channel_axis: int | None = None,
                    method: str = "blocks") -> "float | np.ndarray":
     """The standard deviation of additive Gaussian noise in image, robustly.
 
-    Both methods read the noise from the diagonal detail coefficients d of
-    one level of the Daubechies-2 wavelet transform (the finest scale, where
-    a natural image has little but noise; PyWavelets' dwtn(image, 'db2')):
+    Both methods read the noise from the diagonal detail coefficients d of one
+    level of the Daubechies-2 wavelet transform (the finest scale, where a
+    natural image has little but noise; PyWavelets' ``dwtn(image, 'db2')``).
 
-    'blocks' (default): the image's flattest places. The coefficients are cut
-        into blocks of 64 (8 x 8 in 2-D, 4 x 4 x 4 in 3-D); sigma^2 is the 5%
-        quantile of the blocks' mean d^2 divided by that quantile on pure
-        noise (chi^2_64 / 64 at 5%: 0.728). Blocks whose pixels hold the
-        image's minimum or maximum are left out: where data are clipped
-        (black or saturated regions) the noise is cut. Texture
-        and edges only raise a block's mean, so the flattest blocks are the
-        least biased: on scikit-image's photographs at sigma = 0.01 the
-        upward error is 3-15% against 'mad''s 30-60% (docs/denoising.md).
-        An image with fewer than 32 such blocks (below about 150 x 150
-        pixels, or most of it clipped) gets the median estimate of 'mad'
-        over the coefficients whose pixels are not clipped (over all, as
-        'mad', if fewer than 64 are): on scikit-image's Shepp-Logan phantom
-        with noise 0.1 clipped to [0, 1] (30% of the pixels at 0) it reads
-        0.095, where all coefficients read 0.067.
-    'mad': Donoho and Johnstone's estimate, as skimage.restoration.
-        estimate_sigma computes it: median(|d|) / 0.6745 over the
-        coefficients that are not exactly zero.
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (D, H, W)
+        Real numbers, finite, in its own units (sigma comes out in them: an
+        8-bit image read as 0..255 gives sigma in those units).
+    channel_axis : int, optional
+        None, or the axis of colour channels (e.g. -1 for (H, W, 3)): then one
+        estimate per channel, as a float64 array.
+    method : {'blocks', 'mad'}, default 'blocks'
+        'blocks': the image's flattest places. The coefficients are cut into
+        blocks of 64 (8 x 8 in 2-D, 4 x 4 x 4 in 3-D); sigma^2 is the 5%
+        quantile of the blocks' mean d^2 divided by that quantile on pure noise
+        (chi^2_64 / 64 at 5%: 0.728). Blocks whose pixels hold the image's
+        minimum or maximum are left out: where data are clipped (black or
+        saturated regions) the noise is cut. Texture and edges only raise a
+        block's mean, so the flattest blocks are the least biased: on
+        scikit-image's photographs at sigma = 0.01 the upward error is 3-15%
+        against 'mad''s 30-60% (docs/denoising.md). An image with fewer than 32
+        such blocks (below about 150 x 150 pixels, or most of it clipped) gets
+        the median estimate of 'mad' over the coefficients whose pixels are not
+        clipped (over all, as 'mad', if fewer than 64 are): on scikit-image's
+        Shepp-Logan phantom with noise 0.1 clipped to [0, 1] (30% of the pixels
+        at 0) it reads 0.095, where all coefficients read 0.067.
 
-    image         2-D (H, W) or 3-D (D, H, W) array of real numbers, finite, in
-                  its own units (sigma comes out in them: an 8-bit image read
-                  as 0..255 gives sigma in those units)
-    channel_axis  None, or the axis of colour channels (e.g. -1 for (H, W, 3)):
-                  then one estimate per channel, as a float64 array
+        'mad': Donoho and Johnstone's estimate, as
+        skimage.restoration.estimate_sigma computes it: ``median(|d|) /
+        0.6745`` over the coefficients that are not exactly zero.
 
-    With 'blocks', a volume with a side under THIN_VOLUME (16) is read as
-    its planes along that side, side by side in 2-D (in 3-D the estimate
-    reads low: -30% with 3 planes): a (1, H, W) volume is the (H, W) image;
-    and an image (or those planes) with a side under MIN_NOISE_SIDE (8)
-    pixels, which holds too little diagonal detail to read the noise from,
-    is a ValueError. 'mad' gives scikit-image's number for any shape.
+    Returns
+    -------
+    float or ndarray of float64
+        A float (or an array per channel); for an image without detail
+        (constant) a value at rounding level (db2's taps sum to zero up to
+        about 1e-17).
 
-    Compiled (gdfast.kernels.noise); besides the float64 copy of an integer
+    Raises
+    ------
+    ValueError
+        With 'blocks', an image (or the planes below) with a side under
+        ``MIN_NOISE_SIDE`` (8) pixels, which holds too little diagonal detail
+        to read the noise from; an image that is not 2-D or 3-D (besides its
+        channel axis); another method.
+    TypeError
+        channel_axis is not an int or None.
+
+    Notes
+    -----
+    With 'blocks', a volume with a side under ``THIN_VOLUME`` (16) is read as
+    its planes along that side, side by side in 2-D (in 3-D the estimate reads
+    low: -30% with 3 planes): a (1, H, W) volume is the (H, W) image. 'mad'
+    gives scikit-image's number for any shape.
+
+    Compiled (``gdfast.kernels.noise``); besides the float64 copy of an integer
     image and the finiteness check's mask, the coefficients are the only
     image-sized array it makes, a quarter of the image in 2-D, an eighth in
-    3-D. Returns a float (or an array per channel); for an image without
-    detail (constant) a value at rounding level (db2's taps sum to zero up to
-    about 1e-17). Both estimates are biased upward by the image's own finest
-    detail, where it is everywhere (grass, gravel: texture at the scale of a
-    pixel cannot be told from noise).
+    3-D. Both estimates are biased upward by the image's own finest detail,
+    where it is everywhere (grass, gravel: texture at the scale of a pixel
+    cannot be told from noise).
+
+    Examples
+    --------
+    >>> import gdfast
+    >>> from gdfast.images import synthetic_image, add_noise
+    >>> noisy = add_noise(synthetic_image(256), sigma=0.05, seed=1)
+    >>> print(round(gdfast.estimate_sigma(noisy), 2))
+    0.05
     """
     if method not in ("blocks", "mad"):
         raise ValueError(f"method must be 'blocks' or 'mad', got {method!r}")
@@ -265,11 +389,18 @@ def _blocks_estimate(x):
 class NoiseRange(NamedTuple):
     """The noise level of an image and how far its data support it.
 
-    sigma      gdfast.estimate_sigma(image) (method 'blocks'): a reading that
-               the image's own finest detail can only raise
-    low        the least noise level the finest two scales support (<= sigma)
-    read_from  'flat blocks', or 'median' where the image has too few flat
-               unclipped blocks (the estimate is rougher)
+    The result of `sigma_range`.
+
+    Parameters
+    ----------
+    sigma : float
+        ``gdfast.estimate_sigma(image)`` (method 'blocks'): a reading that the
+        image's own finest detail can only raise.
+    low : float
+        The least noise level the finest two scales support (<= sigma).
+    read_from : str
+        'flat blocks', or 'median' where the image has too few flat unclipped
+        blocks (the estimate is rougher).
     """
     sigma: float
     low: float
@@ -277,14 +408,15 @@ class NoiseRange(NamedTuple):
 
 
 def sigma_range(image: ArrayLike) -> NoiseRange:
-    """The noise level of a 2-D (H, W) or 3-D (D, H, W) image and the least
-    level its data support: texture at the scale of a pixel cannot be told
-    from noise at that scale, so gdfast.estimate_sigma's sigma is an upper
-    reading; the next coarser scale tells them apart. With
-    v1 = sigma^2 and v2 the same reading of the image averaged over 2 x 2
-    (x 2) neighbours, times 2^ndim (white noise of level s reads s^2 at both
-    scales; a natural image's own detail grows at least SCALE_GROWTH = 4
-    times from v1 to v2, its 1/f^2 power spectrum):
+    """The noise level of an image and the least level its data support.
+
+    Texture at the scale of a pixel cannot be told from noise at that scale,
+    so `gdfast.estimate_sigma`'s sigma is an upper reading; the next coarser
+    scale tells them apart. With v1 = sigma^2 and v2 the same reading of the
+    image averaged over 2 x 2 (x 2) neighbours, times 2^ndim (white noise of
+    level s reads s^2 at both scales; a natural image's own detail grows at
+    least ``SCALE_GROWTH`` = 4 times from v1 to v2, its 1/f^2 power
+    spectrum)::
 
         low^2 = max(4 v1 - v2, 0) / 3,   low <= sigma,
 
@@ -292,10 +424,29 @@ def sigma_range(image: ArrayLike) -> NoiseRange:
     detail grows faster (texture, edges): on scikit-image's gravel and grass
     with noise 0.005 to 0.02, low = 0 while sigma reads 1.5 to 7.7 times the
     noise; on its smooth photographs at 0.01 and above, low is within 10% of
-    sigma (docs/denoising.md, "When the noise cannot be read"). An image
-    whose halves have a side under MIN_NOISE_SIDE has no coarser scale to
-    read: low = sigma. denoise(f, lam='auto') keeps lam from making f worse
-    than itself at noise level low (gdfast.denoise's guard).
+    sigma (docs/denoising.md, "When the noise cannot be read").
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (D, H, W)
+        Real numbers, finite.
+
+    Returns
+    -------
+    NoiseRange
+        (sigma, low, read_from). An image whose halves have a side under
+        ``MIN_NOISE_SIDE`` has no coarser scale to read: low = sigma.
+
+    Raises
+    ------
+    ValueError
+        image is not 2-D or 3-D, or has a side too thin to read its noise
+        from.
+
+    Notes
+    -----
+    ``denoise(f, lam='auto')`` keeps lam from making f worse than itself at
+    noise level low (`gdfast.denoise`'s guard).
     """
     x = check.real_array("image", image)
     if x.ndim not in (2, 3):
