@@ -1,15 +1,17 @@
 """Checkpoints of a run: everything needed to go on from an iterate, bit for bit.
 
 A checkpoint is a .npz file (numpy's zip of arrays, each member CRC-checked
-on reading) holding
+on reading) holding:
 
-    meta               JSON: format name, version, kind ('minimize' or
-                       'denoise'), the run's fingerprint, the step count t
-                       and the counters nit, nfev, nskipped
-    x                  the iterate, float64, the problem's shape
-    state.<name>       each state array of the optimizer, float64 (n,)
-    fun_history, grad_norm_history (and psnr_history for denoise)
-                       float64 (nit + 1,): the records of the iterates so far
+``meta``
+    JSON: format name, version, kind ('minimize' or 'denoise'), the run's
+    fingerprint, the step count t and the counters nit, nfev, nskipped.
+``x``
+    The iterate, float64, the problem's shape.
+``state.<name>``
+    Each state array of the optimizer, float64 (n,).
+``fun_history``, ``grad_norm_history`` (and ``psnr_history`` for denoise)
+    float64 (nit + 1,): the records of the iterates so far.
 
 The fingerprint names what the trajectory depends on: the optimizer class,
 rule, hyperparameters and learning-rate schedule (its name, lr0 and
@@ -20,11 +22,11 @@ checkpoint never silently restarts or continues another run. The stopping
 rules (max_iter, tolerances) are not in it: resume with a larger max_iter to
 go on with a run that stopped there.
 
-Files are written atomically (gdfast._files): a crash while saving leaves
-the previous checkpoint in place. A checkpoint never holds NaN or inf: a run
-whose iterate or state has gone non-finite writes none, so the last good
-one stays. An existing file at the path that is not a gdfast checkpoint is
-never overwritten (checked before any work).
+Files are written atomically (``gdfast._files``): a crash while saving
+leaves the previous checkpoint in place. A checkpoint never holds NaN or
+inf: a run whose iterate or state has gone non-finite writes none, so the
+last good one stays. An existing file at the path that is not a gdfast
+checkpoint is never overwritten (checked before any work).
 """
 import hashlib
 import json
@@ -43,13 +45,39 @@ VERSION = 1
 
 
 class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: unreadable, truncated, corrupted, of
-    another version, or made by a different run."""
+    """A checkpoint that cannot be used.
+
+    Unreadable, truncated, corrupted, of another version, or made by a
+    different run; the message says what. A subclass of ValueError.
+    """
 
 
 def checked_checkpoint_options(checkpoint, checkpoint_every, resume):
-    """Check minimize's and denoise's checkpoint arguments before any work:
-    returns (checkpoint_every, resume)."""
+    """Check minimize's and denoise's checkpoint arguments before any work.
+
+    Parameters
+    ----------
+    checkpoint : str or os.PathLike or None
+        The checkpoint's path; it must be writable, and an existing file there
+        must be a gdfast checkpoint unless resume is True.
+    checkpoint_every : int
+        >= 0.
+    resume : bool
+        True needs a checkpoint.
+
+    Returns
+    -------
+    checkpoint_every : int
+    resume : bool
+
+    Raises
+    ------
+    ValueError
+        An argument out of its range, resume without a checkpoint, or a file
+        at the path that is not a gdfast checkpoint (not overwritten).
+    TypeError
+        checkpoint is not a path.
+    """
     every = check.whole_number("checkpoint_every", checkpoint_every, 0)
     resume = check.boolean("resume", resume)
     if checkpoint is None:
@@ -68,8 +96,19 @@ def checked_checkpoint_options(checkpoint, checkpoint_every, resume):
 
 
 def is_checkpoint(path):
-    """True if the file at ``path`` is a gdfast checkpoint (of any version,
-    readable or not past its metadata): only its small meta member is read."""
+    """True if the file at ``path`` is a gdfast checkpoint.
+
+    Of any version, readable or not past its metadata: only its small meta
+    member is read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    bool
+    """
     try:
         with zipfile.ZipFile(path) as archive, archive.open("meta.npy") as member:
             meta = json.loads(str(np.lib.format.read_array(member, allow_pickle=False)))
@@ -79,8 +118,18 @@ def is_checkpoint(path):
 
 
 def optimizer_fingerprint(optimizer):
-    """What of ``optimizer`` a trajectory depends on: class, rule,
-    hyperparameters and learning-rate schedule, as a dict of JSON values."""
+    """What of ``optimizer`` a trajectory depends on.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+
+    Returns
+    -------
+    dict
+        Class, rule, hyperparameters and learning-rate schedule, as JSON
+        values.
+    """
     lr = optimizer.lr
     return dict(optimizer=type(optimizer).__name__, rule=optimizer.rule.name,
                 hyper=[float(h) for h in optimizer.hyper],
@@ -88,8 +137,22 @@ def optimizer_fingerprint(optimizer):
 
 
 def fingerprint_of(optimizer, start, **settings):
-    """The fingerprint of a run of ``optimizer`` from the array ``start``
-    (x0 or f) with extra settings (lam, eps, ...): a dict of JSON values."""
+    """The fingerprint of a run of ``optimizer`` from the array ``start``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    start : array_like
+        x0 or f.
+    **settings
+        Extra settings (lam, eps, ...), JSON values.
+
+    Returns
+    -------
+    dict
+        `optimizer_fingerprint`'s, and the start's shape and SHA-256, and the
+        settings: JSON values.
+    """
     start = np.ascontiguousarray(start, dtype=np.float64)     # a copy only if it must convert
     return dict(optimizer_fingerprint(optimizer), shape=list(start.shape),
                 start_sha256=hashlib.sha256(memoryview(start).cast("B")).hexdigest(),
@@ -97,14 +160,31 @@ def fingerprint_of(optimizer, start, **settings):
 
 
 def save_checkpoint(path, kind, fingerprint, x, state, counters, histories):
-    """Write a checkpoint to ``path`` atomically (replacing an older one), if
-    x and every state array are finite; returns True if written, False if
-    not (a NaN or inf: the checkpoint already at ``path`` stays).
+    """Write a checkpoint to ``path`` atomically, if x and the state are finite.
 
-    kind: 'minimize' or 'denoise'; fingerprint: from fingerprint_of; x: the
-    iterate; state: its OptimizerState; counters: dict of ints (nit, nfev,
-    nskipped); histories: dict name -> float64 array. The arrays are
-    streamed to the file, not copied in memory.
+    An older checkpoint at ``path`` is replaced. The arrays are streamed to the
+    file, not copied in memory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    kind : {'minimize', 'denoise'}
+    fingerprint : dict
+        From `fingerprint_of`.
+    x : ndarray of float64
+        The iterate.
+    state : OptimizerState
+        Its optimizer state.
+    counters : dict of int
+        nit, nfev, nskipped.
+    histories : dict of str to ndarray of float64
+        The records of the iterates, by name.
+
+    Returns
+    -------
+    bool
+        True if written; False if not (a NaN or inf in x or the state: the
+        checkpoint already at ``path`` stays).
     """
     if not all(_finite(a) for a in (x, *state.arrays)):
         return False
@@ -125,12 +205,30 @@ def _finite(a):
 
 
 def load_checkpoint(path, kind=None, fingerprint=None):
-    """Read a checkpoint; returns (meta, arrays) with arrays a dict of numpy arrays.
+    """Read a checkpoint.
 
-    With ``kind`` and ``fingerprint`` given, check that the checkpoint was
-    made by that kind of run with the same fingerprint. Raises
-    FileNotFoundError if there is no file, CheckpointError for anything else
-    that is wrong with it (the message says what).
+    Parameters
+    ----------
+    path : str or os.PathLike
+    kind : {'minimize', 'denoise'}, optional
+        With ``fingerprint``: check that the checkpoint was made by that kind
+        of run with the same fingerprint.
+    fingerprint : dict, optional
+        From `fingerprint_of`.
+
+    Returns
+    -------
+    meta : dict
+        The checkpoint's metadata (see the module's description).
+    arrays : dict of str to ndarray
+        x, the histories and the state arrays (``state.<name>``).
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no file at ``path``.
+    CheckpointError
+        Anything else that is wrong with it (the message says what).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -223,8 +321,18 @@ def _check_size(path, name, size, meta):
 
 
 def stage_start(starts, nit):
-    """The first iteration of the stage that the step from iterate nit
-    belongs to, given the stages' first iterations (ascending, from 0)."""
+    """The first iteration of the stage that the step from iterate nit belongs to.
+
+    Parameters
+    ----------
+    starts : sequence of int
+        The stages' first iterations, ascending, from 0.
+    nit : int
+
+    Returns
+    -------
+    int
+    """
     return max(first for first in starts if first <= nit)
 
 
@@ -254,10 +362,34 @@ def _check_arrays(path, meta, arrays):
 
 
 def resume_from(path, kind, fingerprint, optimizer, x):
-    """Load the checkpoint a run of ``kind`` with ``fingerprint`` goes on from:
-    its iterate is copied into x (float64, the start's shape or flat); returns
-    (meta, arrays, state), state the OptimizerState of ``optimizer`` as saved.
-    Errors as load_checkpoint's."""
+    """Load the checkpoint a run of ``kind`` with ``fingerprint`` goes on from.
+
+    Its iterate is copied into x.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    kind : {'minimize', 'denoise'}
+    fingerprint : dict
+        From `fingerprint_of`: the run's, which the checkpoint's must equal.
+    optimizer : Optimizer
+        The run's optimizer.
+    x : ndarray of float64
+        The start's shape or flat; overwritten with the checkpoint's iterate.
+
+    Returns
+    -------
+    meta : dict
+    arrays : dict of str to ndarray
+        As `load_checkpoint`'s.
+    state : OptimizerState
+        The state of ``optimizer`` as saved.
+
+    Raises
+    ------
+    FileNotFoundError, CheckpointError
+        As `load_checkpoint`.
+    """
     path = os.fspath(path)
     meta, arrays = load_checkpoint(path, kind, fingerprint)
     state = _restore_state(path, meta, arrays, optimizer, x.size)
@@ -282,8 +414,22 @@ def _restore_state(path, meta, arrays, optimizer, n):
 
 
 def check_fingerprint(path, saved, wanted):
-    """CheckpointError naming every setting in which the run saved at
-    ``path`` (fingerprint ``saved``) differs from this one (``wanted``)."""
+    """Check that a checkpoint's fingerprint is this run's.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint's path, for the message.
+    saved : dict
+        The fingerprint of the run saved at ``path``.
+    wanted : dict
+        This run's.
+
+    Raises
+    ------
+    CheckpointError
+        Naming every setting in which the two differ.
+    """
     if saved == wanted:
         return
     keys = sorted(set(saved) | set(wanted))
