@@ -47,21 +47,47 @@ def _adam_bias_corrections(t, lr, beta1, beta2):
 def adam_step(x, g, state, t, lr, hyper):
     """Adam with bias correction, torch.optim.Adam form, in place.
 
-    d = ±g + weight_decay * x
-    m <- beta1 * m + (1 - beta1) * d
-    v <- beta2 * v + (1 - beta2) * d * d
-    x <- x - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+    ::
 
-    state: ``(m, v)``, first and second moment estimates (start at 0).
-    hyper: ``(beta1, beta2, eps, weight_decay, maximize)``
-        beta1, beta2 in [0, 1) (defaults 0.9, 0.999),
-        eps > 0 added outside the square root (default 1e-8),
-        weight_decay >= 0 (L2 added to the gradient, not AdamW's decoupled
-        decay), maximize in {0.0, 1.0}.
+        d = ±g + weight_decay * x
+        m <- beta1 * m + (1 - beta1) * d
+        v <- beta2 * v + (1 - beta2) * d * d
+        x <- x - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(m, v)``, first and second moment estimates (start at 0).
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(beta1, beta2, eps, weight_decay, maximize)``:
+
+        - beta1, beta2 in [0, 1) (defaults 0.9, 0.999);
+        - eps > 0, added outside the square root (default 1e-8);
+        - weight_decay >= 0 (L2 added to the gradient, not AdamW's decoupled
+          decay);
+        - maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     As torch.optim.Adam, sqrt(v / bc2) is computed as sqrt(v) / sqrt(bc2),
-    here as a product with 1 / sqrt(bc2): one division per element instead
-    of two, a difference of an ulp or so per step. (torch writes the m update
-    as a lerp, m + (1 - beta1)(d - m); this kernel keeps the paper's form.)
+    here as a product with 1 / sqrt(bc2): one division per element instead of
+    two, a difference of an ulp or so per step. (torch writes the m update as a
+    lerp, m + (1 - beta1)(d - m); this kernel keeps the paper's form.)
+
     Reference: Kingma & Ba (2015), "Adam: a method for stochastic
     optimization", Algorithm 1; torch.optim.Adam; optax.adam.
     """
@@ -78,7 +104,21 @@ def adam_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def adam_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`adam_step`; bitwise the same result."""
+    """Parallel variant of `adam_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `adam_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `adam_step`.
+
+    Returns
+    -------
+    bad : int
+        As `adam_step`'s.
+    """
     beta1, beta2, eps, weight_decay, maximize = hyper
     sign = direction_sign(maximize)
     step_size, inv_sqrt_bc2 = _adam_bias_corrections(t, lr, beta1, beta2)
@@ -142,19 +182,48 @@ def _adamw_scalars(t, lr, beta1, beta2):
 def adamw_step(x, g, state, t, lr, hyper):
     """Adam with every torch option: AdamW's decoupled decay and AMSGrad.
 
-    x <- x (1 - lr wd)                      if decoupled (AdamW)
-    d = ±g (+ wd x if not decoupled)
-    m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
-    vmax <- max(vmax, v) and use vmax for v  if amsgrad
-    x <- x - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    ::
 
-    state: ``(m, v, vmax)``; vmax may have length 0 when amsgrad is 0.
-    hyper: ``(beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize)``
-        beta1, beta2 in [0, 1); eps > 0; weight_decay >= 0; flags in {0.0, 1.0}.
+        x <- x (1 - lr wd)                      if decoupled (AdamW)
+        d = ±g (+ wd x if not decoupled)
+        m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
+        vmax <- max(vmax, v) and use vmax for v  if amsgrad
+        x <- x - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(m, v, vmax)``; vmax may have length 0 when amsgrad is 0.
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize)``:
+
+        - beta1, beta2 in [0, 1);
+        - eps > 0;
+        - weight_decay >= 0;
+        - decoupled, amsgrad, maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     Equivalent: torch.optim.Adam(amsgrad=..., decoupled_weight_decay=...),
-    torch.optim.AdamW. References: Loshchilov & Hutter (2019) "Decoupled
-    weight decay regularization"; Reddi, Kale & Kumar (2018) "On the
-    convergence of Adam and beyond".
+    torch.optim.AdamW.
+
+    References: Loshchilov & Hutter (2019) "Decoupled weight decay
+    regularization"; Reddi, Kale & Kumar (2018) "On the convergence of Adam and
+    beyond".
     """
     beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize = hyper
     sign = direction_sign(maximize)
@@ -174,7 +243,21 @@ def adamw_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def adamw_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`adamw_step`; bitwise the same result."""
+    """Parallel variant of `adamw_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `adamw_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `adamw_step`.
+
+    Returns
+    -------
+    bad : int
+        As `adamw_step`'s.
+    """
     beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize = hyper
     sign = direction_sign(maximize)
     step_size, inv_bc2_sqrt = _adamw_scalars(t, lr, beta1, beta2)
@@ -209,11 +292,39 @@ def _adamax_update(i, x, g, m, u, clr, beta1, beta2, eps, weight_decay, sign):
 def adamax_step(x, g, state, t, lr, hyper):
     """Adamax (Adam with the infinity norm), torch.optim.Adamax form.
 
-    d = ±g + wd x ;  m <- lerp(m, d, 1 - beta1) ;  u <- max(beta2 u, |d| + eps)
-    x <- x - lr / (1 - beta1^t) * m / u
+    ::
 
-    state: ``(m, u)`` (start at 0). hyper: ``(beta1, beta2, eps, weight_decay,
-    maximize)``; beta1, beta2 in [0, 1), eps > 0, weight_decay >= 0.
+        d = ±g + wd x ;  m <- lerp(m, d, 1 - beta1) ;  u <- max(beta2 u, |d| + eps)
+        x <- x - lr / (1 - beta1^t) * m / u
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(m, u)`` (start at 0).
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(beta1, beta2, eps, weight_decay, maximize)``:
+
+        - beta1, beta2 in [0, 1);
+        - eps > 0;
+        - weight_decay >= 0;
+        - maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     Reference: Kingma & Ba (2015), section 7.1.
     """
     beta1, beta2, eps, weight_decay, maximize = hyper
@@ -228,7 +339,21 @@ def adamax_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def adamax_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`adamax_step`; bitwise the same result."""
+    """Parallel variant of `adamax_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `adamax_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `adamax_step`.
+
+    Returns
+    -------
+    bad : int
+        As `adamax_step`'s.
+    """
     beta1, beta2, eps, weight_decay, maximize = hyper
     sign = direction_sign(maximize)
     clr = lr / (1.0 - beta1 ** float(t))
@@ -281,16 +406,45 @@ def _nadam_update(i, x, g, m, v, lr, bc2, c_grad, c_m, beta1, beta2, eps, weight
 def nadam_step(x, g, state, t, lr, hyper):
     """NAdam (Adam with Nesterov momentum), torch.optim.NAdam form.
 
-    mu_t = beta1 (1 - 0.5 * 0.96^(t psi)),  P_t = mu_1 ... mu_t
-    x <- x (1 - lr wd) if decoupled ;  d = ±g (+ wd x if not decoupled)
-    m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
-    D = sqrt(v / (1 - beta2^t)) + eps
-    x <- x - lr (1 - mu_t) / (1 - P_t) d / D - lr mu_{t+1} / (1 - P_t mu_{t+1}) m / D
+    ::
 
-    state: ``(m, v)``. hyper: ``(beta1, beta2, eps, weight_decay,
-    momentum_decay, decoupled, maximize)``; momentum_decay psi >= 0 (torch
-    default 0.004). Reference: Dozat (2016), "Incorporating Nesterov momentum
-    into Adam".
+        mu_t = beta1 (1 - 0.5 * 0.96^(t psi)),  P_t = mu_1 ... mu_t
+        x <- x (1 - lr wd) if decoupled ;  d = ±g (+ wd x if not decoupled)
+        m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
+        D = sqrt(v / (1 - beta2^t)) + eps
+        x <- x - lr (1 - mu_t) / (1 - P_t) d / D - lr mu_{t+1} / (1 - P_t mu_{t+1}) m / D
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(m, v)``.
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize)``:
+
+        - beta1, beta2 in [0, 1);
+        - eps > 0;
+        - weight_decay >= 0;
+        - momentum_decay psi >= 0 (torch default 0.004);
+        - decoupled, maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
+    Reference: Dozat (2016), "Incorporating Nesterov momentum into
+    Adam".
     """
     beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize = hyper
     sign = direction_sign(maximize)
@@ -305,7 +459,21 @@ def nadam_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def nadam_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`nadam_step`; bitwise the same result."""
+    """Parallel variant of `nadam_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `nadam_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `nadam_step`.
+
+    Returns
+    -------
+    bad : int
+        As `nadam_step`'s.
+    """
     beta1, beta2, eps, weight_decay, momentum_decay, decoupled, maximize = hyper
     sign = direction_sign(maximize)
     bc2, c_grad, c_m = _nadam_scalars(t, lr, beta1, beta2, momentum_decay)
@@ -357,16 +525,45 @@ def _radam_update(i, x, g, m, v, lr, bc1, bc2, rect, beta1, beta2, eps, weight_d
 def radam_step(x, g, state, t, lr, hyper):
     """RAdam (rectified Adam), torch.optim.RAdam form.
 
-    x <- x (1 - lr wd) if decoupled ;  d = ±g (+ wd x if not decoupled)
-    m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
-    rho_inf = 2 / (1 - beta2) - 1 ;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
-    if rho_t > 5: x <- x - m / (1 - beta1^t) * lr * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r_t
-        with r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
-    else:        x <- x - m / (1 - beta1^t) * lr
+    ::
 
-    state: ``(m, v)``. hyper: ``(beta1, beta2, eps, weight_decay, decoupled,
-    maximize)``. Reference: Liu et al. (2020), "On the variance of the
-    adaptive learning rate and beyond".
+        x <- x (1 - lr wd) if decoupled ;  d = ±g (+ wd x if not decoupled)
+        m <- lerp(m, d, 1 - beta1) ;  v <- beta2 v + (1 - beta2) d^2
+        rho_inf = 2 / (1 - beta2) - 1 ;  rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)
+        if rho_t > 5: x <- x - m / (1 - beta1^t) * lr * sqrt(1 - beta2^t) / (sqrt(v) + eps) * r_t
+            with r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+        else:        x <- x - m / (1 - beta1^t) * lr
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(m, v)``.
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(beta1, beta2, eps, weight_decay, decoupled, maximize)``:
+
+        - beta1, beta2 in [0, 1);
+        - eps > 0;
+        - weight_decay >= 0;
+        - decoupled, maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
+    Reference: Liu et al. (2020), "On the variance of the adaptive
+    learning rate and beyond".
     """
     beta1, beta2, eps, weight_decay, decoupled, maximize = hyper
     sign = direction_sign(maximize)
@@ -381,7 +578,21 @@ def radam_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def radam_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`radam_step`; bitwise the same result."""
+    """Parallel variant of `radam_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `radam_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `radam_step`.
+
+    Returns
+    -------
+    bad : int
+        As `radam_step`'s.
+    """
     beta1, beta2, eps, weight_decay, decoupled, maximize = hyper
     sign = direction_sign(maximize)
     bc1, bc2, rect = _radam_scalars(t, beta1, beta2)

@@ -42,15 +42,41 @@ def _adagrad_lr(t, lr, lr_decay):
 def adagrad_step(x, g, state, t, lr, hyper):
     """AdaGrad, torch.optim.Adagrad form, in place.
 
-    d = ±g + weight_decay * x
-    s <- s + d * d
-    x <- x - lr_t * d / (sqrt(s) + eps),   lr_t = lr / (1 + (t - 1) * lr_decay)
+    ::
 
-    state: ``(s,)``, the sum of squared gradients; start it at
+        d = ±g + weight_decay * x
+        s <- s + d * d
+        x <- x - lr_t * d / (sqrt(s) + eps),   lr_t = lr / (1 + (t - 1) * lr_decay)
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(s,)``, the sum of squared gradients; start it at
         initial_accumulator_value >= 0 (torch's default 0).
-    hyper: ``(lr_decay, eps, weight_decay, maximize)``
-        lr_decay >= 0, eps > 0 added outside the square root (default 1e-10),
-        weight_decay >= 0, maximize in {0.0, 1.0}.
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(lr_decay, eps, weight_decay, maximize)``:
+
+        - lr_decay >= 0;
+        - eps > 0, added outside the square root (default 1e-10);
+        - weight_decay >= 0;
+        - maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     Reference: Duchi, Hazan & Singer (2011), JMLR 12.
     """
     lr_decay, eps, weight_decay, maximize = hyper
@@ -65,7 +91,21 @@ def adagrad_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def adagrad_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`adagrad_step`; bitwise the same result."""
+    """Parallel variant of `adagrad_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `adagrad_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `adagrad_step`.
+
+    Returns
+    -------
+    bad : int
+        As `adagrad_step`'s.
+    """
     lr_decay, eps, weight_decay, maximize = hyper
     sign = direction_sign(maximize)
     clr = _adagrad_lr(t, lr, lr_decay)
@@ -92,15 +132,40 @@ def _rmsprop_update(i, x, g, a, lr, alpha, eps, weight_decay, sign):
 def rmsprop_step(x, g, state, t, lr, hyper):
     """RMSProp, torch.optim.RMSprop form (not centred, no momentum), in place.
 
-    d = ±g + weight_decay * x
-    a <- alpha * a + (1 - alpha) * d * d
-    x <- x - lr * d / (sqrt(a) + eps)
+    ::
 
-    state: ``(a,)``, the moving average of squared gradients (start at 0).
-    hyper: ``(alpha, eps, weight_decay, maximize)``
-        alpha in [0, 1) the decay (torch default 0.99, Hinton's lecture 0.9),
-        eps > 0 added outside the square root (default 1e-8),
-        weight_decay >= 0, maximize in {0.0, 1.0}.
+        d = ±g + weight_decay * x
+        a <- alpha * a + (1 - alpha) * d * d
+        x <- x - lr * d / (sqrt(a) + eps)
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(a,)``, the moving average of squared gradients (start at 0).
+    t : int
+        The step number, 1 on the first call (not used).
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(alpha, eps, weight_decay, maximize)``:
+
+        - alpha in [0, 1), the decay (torch default 0.99, Hinton's lecture 0.9);
+        - eps > 0, added outside the square root (default 1e-8);
+        - weight_decay >= 0;
+        - maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     Reference: Tieleman & Hinton (2012), Coursera lecture 6.5.
     """
     alpha, eps, weight_decay, maximize = hyper
@@ -114,7 +179,21 @@ def rmsprop_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def rmsprop_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`rmsprop_step`; bitwise the same result."""
+    """Parallel variant of `rmsprop_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `rmsprop_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `rmsprop_step`.
+
+    Returns
+    -------
+    bad : int
+        As `rmsprop_step`'s.
+    """
     alpha, eps, weight_decay, maximize = hyper
     sign = direction_sign(maximize)
     a = state[0]
@@ -188,21 +267,49 @@ def _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay
 def rmsprop_full_step(x, g, state, t, lr, hyper):
     """RMSProp with torch.optim.RMSprop's centred and momentum options.
 
-    d = ±g + wd x ;  a <- alpha a + (1 - alpha) d^2
-    centred: gbar <- lerp(gbar, d, 1 - alpha) ;  D = sqrt(a - gbar^2) + eps
-    else:    D = sqrt(a) + eps
-    momentum > 0: b <- momentum b + d / D ;  x <- x - lr b
-    else:         x <- x - lr d / D
+    ::
 
-    state: ``(a, gbar, b)``; gbar may have length 0 when not centred, b when
-    momentum is 0. hyper: ``(alpha, eps, weight_decay, momentum, centered,
-    maximize)``; alpha in [0, 1), eps > 0, weight_decay >= 0, momentum >= 0.
+        d = ±g + wd x ;  a <- alpha a + (1 - alpha) d^2
+        centred: gbar <- lerp(gbar, d, 1 - alpha) ;  D = sqrt(a - gbar^2) + eps
+        else:    D = sqrt(a) + eps
+        momentum > 0: b <- momentum b + d / D ;  x <- x - lr b
+        else:         x <- x - lr d / D
 
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(a, gbar, b)``; gbar may have length 0 when not centred, b when
+        momentum is 0.
+    t : int
+        The step number, 1 on the first call (not used).
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(alpha, eps, weight_decay, momentum, centered, maximize)``:
+
+        - alpha in [0, 1);
+        - eps > 0;
+        - weight_decay >= 0;
+        - momentum >= 0;
+        - centered, maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     The loops take the state arrays as arguments and write them in the loop
-    body. Two numba 0.68 pitfalls shaped this: a per-element helper taking
-    the arrays through these branches got the arrays reference-counted on
-    every element (50 ns per element), and in a prange body, stores into
-    arrays unpacked from a tuple in the same function are lost.
+    body. Two numba 0.68 pitfalls shaped this: a per-element helper taking the
+    arrays through these branches got the arrays reference-counted on every
+    element (50 ns per element), and in a prange body, stores into arrays
+    unpacked from a tuple in the same function are lost.
     """
     alpha, eps, weight_decay, momentum, centered, maximize = hyper
     a, gbar, buf = state
@@ -212,7 +319,21 @@ def rmsprop_full_step(x, g, state, t, lr, hyper):
 
 @njit(**SERIAL)
 def rmsprop_full_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`rmsprop_full_step`; bitwise the same result."""
+    """Parallel variant of `rmsprop_full_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `rmsprop_full_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `rmsprop_full_step`.
+
+    Returns
+    -------
+    bad : int
+        As `rmsprop_full_step`'s.
+    """
     alpha, eps, weight_decay, momentum, centered, maximize = hyper
     a, gbar, buf = state
     return _rmsprop_full_loop_parallel(x, g, a, gbar, buf, lr, alpha, eps, weight_decay, momentum,
@@ -238,14 +359,42 @@ def _adadelta_update(i, x, g, a, acc, lr, rho, eps, weight_decay, sign):
 def adadelta_step(x, g, state, t, lr, hyper):
     """Adadelta, torch.optim.Adadelta form.
 
-    d = ±g + wd x ;  a <- rho a + (1 - rho) d^2
-    delta = sqrt(u + eps) / sqrt(a + eps) * d ;  u <- rho u + (1 - rho) delta^2
-    x <- x - lr delta
+    ::
 
-    state: ``(a, u)`` (start at 0). hyper: ``(rho, eps, weight_decay,
-    maximize)``; rho in [0, 1], eps > 0 (inside the square roots; torch's
-    default 1e-6), lr > 0 (torch's default 1.0). Reference: Zeiler (2012),
-    "ADADELTA: an adaptive learning rate method".
+        d = ±g + wd x ;  a <- rho a + (1 - rho) d^2
+        delta = sqrt(u + eps) / sqrt(a + eps) * d ;  u <- rho u + (1 - rho) delta^2
+        x <- x - lr delta
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(a, u)`` (start at 0).
+    t : int
+        The step number, 1 on the first call (not used).
+    lr : float
+        This step's learning rate, > 0 (torch's default 1.0).
+    hyper : tuple of float
+        ``(rho, eps, weight_decay, maximize)``:
+
+        - rho in [0, 1];
+        - eps > 0, inside the square roots (torch's default 1e-6);
+        - weight_decay >= 0;
+        - maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
+    Reference: Zeiler (2012), "ADADELTA: an adaptive learning rate
+    method".
     """
     rho, eps, weight_decay, maximize = hyper
     sign = direction_sign(maximize)
@@ -258,7 +407,21 @@ def adadelta_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def adadelta_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`adadelta_step`; bitwise the same result."""
+    """Parallel variant of `adadelta_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `adadelta_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `adadelta_step`.
+
+    Returns
+    -------
+    bad : int
+        As `adadelta_step`'s.
+    """
     rho, eps, weight_decay, maximize = hyper
     sign = direction_sign(maximize)
     a, acc = state

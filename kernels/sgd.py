@@ -53,12 +53,37 @@ def _gd_update(i, x, g, lr, weight_decay, sign):
 def gd_step(x, g, state, t, lr, hyper):
     """Plain gradient descent, in place.
 
-    d = ±g + weight_decay * x ;  x <- x - lr * d
+    ::
 
-    state: ``()`` (no state).
-    hyper: ``(weight_decay, maximize)``
-        weight_decay >= 0  L2 penalty added to the gradient (torch.optim.SGD).
-        maximize in {0.0, 1.0}  1.0 ascends f (uses -g).
+        d = ±g + weight_decay * x ;  x <- x - lr * d
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``()``: no state.
+    t : int
+        The step number, 1 on the first call (not used).
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(weight_decay, maximize)``:
+
+        - weight_decay >= 0, the L2 penalty added to the gradient
+          (torch.optim.SGD);
+        - maximize in {0.0, 1.0}: 1.0 ascends f (uses -g).
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     Equivalent: torch.optim.SGD(momentum=0), optax.sgd.
     """
     weight_decay, maximize = hyper
@@ -71,7 +96,21 @@ def gd_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def gd_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`gd_step`; bitwise the same result."""
+    """Parallel variant of `gd_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `gd_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `gd_step`.
+
+    Returns
+    -------
+    bad : int
+        As `gd_step`'s.
+    """
     weight_decay, maximize = hyper
     sign = direction_sign(maximize)
     bad = 0
@@ -98,18 +137,44 @@ def _momentum_update(i, x, g, buf, first, lr, momentum, d_scale, weight_decay, s
 def momentum_step(x, g, state, t, lr, hyper):
     """Heavy-ball momentum (Polyak), torch.optim.SGD form, in place.
 
-    d = ±g + weight_decay * x
-    b <- d                                   on the first step (t == 1)
-    b <- momentum * b + (1 - dampening) * d  afterwards
-    x <- x - lr * b
+    ::
+
+        d = ±g + weight_decay * x
+        b <- d                                   on the first step (t == 1)
+        b <- momentum * b + (1 - dampening) * d  afterwards
+        x <- x - lr * b
 
     With a constant lr and dampening 0 this is the classic form
-    v <- momentum * v - lr * g ; x <- x + v, with v = -lr * b.
+    ``v <- momentum * v - lr * g ; x <- x + v``, with v = -lr * b.
 
-    state: ``(b,)``, the momentum buffer (any values; overwritten at t == 1).
-    hyper: ``(momentum, dampening, weight_decay, maximize)``
-        momentum >= 0 (usually in [0, 1)), dampening in [0, 1],
-        weight_decay >= 0, maximize in {0.0, 1.0}.
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(b,)``, the momentum buffer (any values; overwritten at t == 1).
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(momentum, dampening, weight_decay, maximize)``:
+
+        - momentum >= 0 (usually in [0, 1));
+        - dampening in [0, 1];
+        - weight_decay >= 0;
+        - maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     Equivalent: torch.optim.SGD(momentum>0, nesterov=False),
     optax.sgd(momentum=...) for dampening 0.
     """
@@ -126,7 +191,21 @@ def momentum_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def momentum_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`momentum_step`; bitwise the same result."""
+    """Parallel variant of `momentum_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `momentum_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `momentum_step`.
+
+    Returns
+    -------
+    bad : int
+        As `momentum_step`'s.
+    """
     momentum, dampening, weight_decay, maximize = hyper
     sign = direction_sign(maximize)
     buf = state[0]
@@ -155,22 +234,49 @@ def _nesterov_update(i, x, g, buf, first, lr, momentum, weight_decay, sign):
 def nesterov_step(x, g, state, t, lr, hyper):
     """Nesterov accelerated gradient, Sutskever / torch.optim.SGD form, in place.
 
-    d = ±g(x) + weight_decay * x      (gradient at the current iterate)
-    b <- d on the first step, else b <- momentum * b + d
-    x <- x - lr * (d + momentum * b)
+    ::
 
-    This is the look-ahead form v <- mu*v - lr*g(y + mu*v) ; y <- y + v
+        d = ±g(x) + weight_decay * x      (gradient at the current iterate)
+        b <- d on the first step, else b <- momentum * b + d
+        x <- x - lr * (d + momentum * b)
+
+    This is the look-ahead form ``v <- mu*v - lr*g(y + mu*v) ; y <- y + v``
     rewritten in the variable x = y + mu*v (with constant lr and v = -lr*b):
     the iterates x of this kernel are the look-ahead points of the classic
     form, so both trajectories agree (tests/kernels/test_nesterov.py checks it).
 
-    state: ``(b,)``, the momentum buffer (overwritten at t == 1).
-    hyper: ``(momentum, weight_decay, maximize)``
-        momentum > 0 (usually in (0, 1)), weight_decay >= 0,
-        maximize in {0.0, 1.0}. torch forbids dampening with Nesterov, so
-        there is none.
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(b,)``, the momentum buffer (overwritten at t == 1).
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, > 0.
+    hyper : tuple of float
+        ``(momentum, weight_decay, maximize)``:
+
+        - momentum > 0 (usually in (0, 1));
+        - weight_decay >= 0;
+        - maximize in {0.0, 1.0}.
+
+        torch forbids dampening with Nesterov, so there is none.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (0 for a clean step; ``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
     Equivalent: torch.optim.SGD(momentum>0, nesterov=True),
     optax.sgd(momentum=..., nesterov=True).
+
     Reference: Sutskever, Martens, Dahl & Hinton (2013), "On the importance
     of initialization and momentum in deep learning".
     """
@@ -186,7 +292,21 @@ def nesterov_step(x, g, state, t, lr, hyper):
 
 @njit(**PARALLEL)
 def nesterov_step_parallel(x, g, state, t, lr, hyper):
-    """Parallel variant of :func:`nesterov_step`; bitwise the same result."""
+    """Parallel variant of `nesterov_step`; bitwise the same result.
+
+    It spreads one large array over numba's threads; `nesterov_step` is the one to call
+    inside your own ``prange`` loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `nesterov_step`.
+
+    Returns
+    -------
+    bad : int
+        As `nesterov_step`'s.
+    """
     momentum, weight_decay, maximize = hyper
     sign = direction_sign(maximize)
     buf = state[0]
