@@ -5,23 +5,30 @@ drive any of them::
 
     bad = rule_step(x, g, state, t, lr, hyper)
 
-x      float64[::1] (n,)   parameters, updated in place
-g      float64[::1] (n,)   gradient at x, only read
-state  tuple of float64[::1] arrays of shape (n,), updated in place
-       (``()`` for plain gradient descent)
-t      int, the step number: 1 on the first call
-lr     float, this step's learning rate (e.g. ``schedule(t, lr0, params)``)
-hyper  tuple of floats, the rule's other hyperparameters (see each docstring)
-bad    int, the number of entries i where the step wrote NaN or inf into x[i]
-       or a state array (0 for a clean step; see ``nonfinite``)
+``x`` : float64[::1], shape (n,)
+    The parameters, updated in place.
+``g`` : float64[::1], shape (n,)
+    The gradient at x, only read.
+``state`` : tuple of float64[::1] arrays of shape (n,)
+    Updated in place (``()`` for plain gradient descent).
+``t`` : int
+    The step number: 1 on the first call.
+``lr`` : float
+    This step's learning rate (e.g. ``schedule(t, lr0, params)``).
+``hyper`` : tuple of float
+    The rule's other hyperparameters (see each docstring).
+``bad`` : int
+    The number of entries i where the step wrote NaN or inf into x[i] or a
+    state array (0 for a clean step; see ``nonfinite``).
 
 ``*_step`` kernels are serial and safe inside a user's own ``prange`` loop;
 ``*_step_parallel`` kernels spread one large array over numba's threads and
 give bitwise the same numbers. Kernels do not validate: the facade in
 ``gdfast`` does. Schedules share the signature ``schedule(t, lr0, params)``.
-``finite_differences`` holds the central-difference gradient of a user's
-@njit objective; ``reductions`` the norms the convergence checks use;
-``tv`` the smoothed total-variation energy and gradient of images, and
+
+The modules: ``finite_differences`` holds the central-difference gradient
+of a user's @njit objective; ``reductions`` the norms the convergence checks
+use; ``tv`` the smoothed total-variation energy and gradient of images, and
 ``tv_descent`` one denoising iteration in one pass (that gradient fused with
 any update rule), ``tv_tiles`` K of them by cache-sized tiles; ``guard`` a
 step that is skipped when the gradient holds NaN or inf. ``jit`` compiles

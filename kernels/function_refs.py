@@ -157,38 +157,66 @@ def cacheable(fn):
 
 def cached_objective(fun: Callable | None = None, *,
                      depends: Iterable["pytypes.ModuleType | str | os.PathLike"] = ()) -> Callable:
-    """Register a numba @njit objective so that the compiled loops that call
-    it are cached on disk: ``minimize(fun, x0, jac='inplace')``'s nopython
-    loop, ``minimize_batch(fun, ...)``, ``minimize(fun, x0, jac='3-point')``
-    and kernels called with ``gdfast.kernels.function_refs.cacheable(fun)``.
-    The next process loads them instead of compiling (seconds) again::
+    """Register an @njit objective so that the loops that call it are cached on disk.
 
-        @gdfast.cached_objective
-        @numba.njit(cache=True)         # cache=True: fun's own calls from Python too
-        def value_and_grad(x, g, y): ...
+    The loops: ``minimize(fun, x0, jac='inplace')``'s nopython loop,
+    ``minimize_batch(fun, ...)``, ``minimize(fun, x0, jac='3-point')`` and
+    kernels called with ``gdfast.kernels.function_refs.cacheable(fun)``. The
+    next process loads them instead of compiling (seconds) again.
 
-    The cache entry is keyed by fun's module and qualified name, its
-    bytecode and the SHA-256 of the file that defines it and of every file in
-    ``depends`` (modules or paths: where the helpers fun calls live, when not
-    in fun's own file). Editing fun, a helper in its file or a listed file
-    compiles afresh; an edited helper in a file *not* listed would be served
-    stale machine code, so list every file whose functions fun calls (the
-    bytecode of the @njit helpers fun reaches through globals is keyed too).
+    Parameters
+    ----------
+    fun : numba @njit function, optional
+        The objective. Omitted, ``cached_objective(depends=...)`` returns the
+        decorator.
+    depends : iterable of modules or paths, default ()
+        Where the helpers fun calls live, when not in fun's own file (keyword
+        only).
+
+    Returns
+    -------
+    callable
+        fun itself (usable as a decorator, with or without ``depends``).
+
+    Raises
+    ------
+    TypeError
+        fun is not a numba @njit function (unless NUMBA_DISABLE_JIT=1, where
+        nothing is compiled and fun is returned as it is).
+    ValueError
+        fun is not defined in a file (an interactive session), or an entry of
+        ``depends`` names no file to hash.
+
+    Notes
+    -----
+    The cache entry is keyed by fun's module and qualified name, its bytecode
+    and the SHA-256 of the file that defines it and of every file in
+    ``depends``. Editing fun, a helper in its file or a listed file compiles
+    afresh; an edited helper in a file *not* listed would be served stale
+    machine code, so list every file whose functions fun calls (the bytecode of
+    the @njit helpers fun reaches through globals is keyed too).
 
     numba freezes the module globals a function reads into its machine code;
     the entries are keyed on their values as well (numbers, bools, strings,
     None, tuples of them, NumPy arrays, scalars and enums: a global set at
     import time from an environment variable is never served stale), and so
-    are those of fun's own numba cache and of the @njit helpers it calls,
-    which get gdfast's cache in place of numba's. A function that reads a
-    global of another type is compiled once per process, not cached on disk
-    (one kernels.jit.DiskCacheWarning names the global).
+    are those of fun's own numba cache and of the @njit helpers it calls, which
+    get gdfast's cache in place of numba's. A function that reads a global of
+    another type is compiled once per process, not cached on disk (one
+    ``kernels.jit.DiskCacheWarning`` names the global).
 
-    Returns fun itself (usable as a decorator, with or without ``depends``).
     Unregistered objectives work as well, compiled once per process: numba
-    cannot cache a loop that takes a function as an argument, since the type
-    of a function argument is keyed by its identity in one process (see
+    cannot cache a loop that takes a function as an argument, since the type of
+    a function argument is keyed by its identity in one process (see
     docs/design.md, "Compiled once per machine").
+
+    Examples
+    --------
+    ::
+
+        @gdfast.cached_objective
+        @numba.njit(cache=True)         # cache=True: fun's own calls from Python too
+        def value_and_grad(x, g, y): ...
     """
     if fun is None:
         return lambda f: cached_objective(f, depends=depends)

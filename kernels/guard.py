@@ -20,8 +20,24 @@ from .reductions import max_abs, max_abs_parallel
 
 @njit(**SERIAL)
 def step_if_finite(rule_step, x, g, state, t, lr, hyper):
-    """rule_step(x, g, state, t, lr, hyper) if g is finite; returns True if it ran.
-    Serial: safe inside a user's prange with a serial rule."""
+    """``rule_step(x, g, state, t, lr, hyper)`` if g is finite.
+
+    Otherwise x and the state are not touched (the caller keeps t as it was).
+    Serial: safe inside a user's prange with a serial rule.
+
+    Parameters
+    ----------
+    rule_step : FunctionRef or numba dispatcher
+        A rule of gdfast.kernels, e.g. ``adam_step`` (a FunctionRef is cached
+        on disk; a dispatcher is compiled once per process).
+    x, g, state, t, lr, hyper
+        The rule's arguments (the calling convention of gdfast.kernels).
+
+    Returns
+    -------
+    bool
+        True if the step ran.
+    """
     if not np.isfinite(max_abs(g)):
         return False
     rule_step(x, g, state, t, lr, hyper)
@@ -30,8 +46,20 @@ def step_if_finite(rule_step, x, g, state, t, lr, hyper):
 
 @njit(**SERIAL)
 def step_if_finite_parallel(rule_step, x, g, state, t, lr, hyper):
-    """:func:`step_if_finite` with the finiteness test over numba's threads
-    (pass a ``*_step_parallel`` rule for a large array); the same result."""
+    """`step_if_finite` with the finiteness test over numba's threads.
+
+    Pass a ``*_step_parallel`` rule for a large array; the same result.
+
+    Parameters
+    ----------
+    rule_step, x, g, state, t, lr, hyper
+        As in `step_if_finite`.
+
+    Returns
+    -------
+    bool
+        True if the step ran.
+    """
     if not np.isfinite(max_abs_parallel(g)):
         return False
     rule_step(x, g, state, t, lr, hyper)

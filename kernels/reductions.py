@@ -95,13 +95,31 @@ def _max_abs_diff_range(a, b, lo, hi):
 
 @njit(**SERIAL)
 def max_abs(a):
-    """max_i |a_i| (0 for an empty array; NaN if any a_i is NaN). a: float64[::1]."""
+    """``max_i |a_i|`` (0 for an empty array; NaN if any a_i is NaN).
+
+    Parameters
+    ----------
+    a : float64[::1]
+
+    Returns
+    -------
+    float
+    """
     return _max_abs_range(a, 0, a.size)
 
 
 @njit(**PARALLEL)
 def max_abs_parallel(a):
-    """:func:`max_abs` over numba's threads; the same result."""
+    """`max_abs` over numba's threads; the same result.
+
+    Parameters
+    ----------
+    a : float64[::1]
+
+    Returns
+    -------
+    float
+    """
     part = np.empty(N_BLOCKS)
     for k in prange(N_BLOCKS):
         lo, hi = _block_bounds(a.size, N_BLOCKS, k)
@@ -111,13 +129,33 @@ def max_abs_parallel(a):
 
 @njit(**SERIAL)
 def max_abs_diff(a, b):
-    """max_i |a_i - b_i| (NaN if any difference is NaN). a, b: float64[::1], same length."""
+    """``max_i |a_i - b_i|`` (NaN if any difference is NaN).
+
+    Parameters
+    ----------
+    a, b : float64[::1]
+        Of the same length.
+
+    Returns
+    -------
+    float
+    """
     return _max_abs_diff_range(a, b, 0, a.size)
 
 
 @njit(**PARALLEL)
 def max_abs_diff_parallel(a, b):
-    """:func:`max_abs_diff` over numba's threads; the same result."""
+    """`max_abs_diff` over numba's threads; the same result.
+
+    Parameters
+    ----------
+    a, b : float64[::1]
+        Of the same length.
+
+    Returns
+    -------
+    float
+    """
     part = np.empty(N_BLOCKS)
     for k in prange(N_BLOCKS):
         lo, hi = _block_bounds(a.size, N_BLOCKS, k)
@@ -136,8 +174,21 @@ def _sum_squared_difference_range(a, b, lo, hi):
 
 @njit(**SERIAL)
 def mean_squared_difference(a, b):
-    """mean((a - b)^2) summed in N_BLOCKS fixed blocks, then over blocks in
-    order (nan for empty arrays). a, b: float64[::1] of one length."""
+    """``mean((a - b)^2)``, summed in fixed blocks.
+
+    Summed in N_BLOCKS fixed blocks, then over blocks in order: the same bits
+    for any thread count.
+
+    Parameters
+    ----------
+    a, b : float64[::1]
+        Of one length.
+
+    Returns
+    -------
+    float
+        nan for empty arrays.
+    """
     total = 0.0
     for k in range(N_BLOCKS):
         lo, hi = _block_bounds(a.size, N_BLOCKS, k)
@@ -147,7 +198,17 @@ def mean_squared_difference(a, b):
 
 @njit(**PARALLEL)
 def mean_squared_difference_parallel(a, b):
-    """:func:`mean_squared_difference` over numba's threads; the same bits."""
+    """`mean_squared_difference` over numba's threads; the same bits.
+
+    Parameters
+    ----------
+    a, b : float64[::1]
+        Of one length.
+
+    Returns
+    -------
+    float
+    """
     part = np.empty(N_BLOCKS)
     for k in prange(N_BLOCKS):
         lo, hi = _block_bounds(a.size, N_BLOCKS, k)

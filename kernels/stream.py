@@ -11,13 +11,39 @@ from .jit import PARALLEL, SERIAL, njit
 
 @njit(**SERIAL)
 def triad(a, b, c, scalar):
-    """a <- b + scalar * c, serially. All float64[::1] of the same shape."""
+    """``a <- b + scalar * c``, serially.
+
+    Parameters
+    ----------
+    a : float64[::1]
+        Overwritten.
+    b, c : float64[::1]
+        Of a's shape, only read.
+    scalar : float
+
+    Returns
+    -------
+    None
+    """
     for i in range(a.size):
         a[i] = b[i] + scalar * c[i]
 
 
 @njit(**PARALLEL)
 def triad_parallel(a, b, c, scalar):
-    """a <- b + scalar * c over numba's threads."""
+    """``a <- b + scalar * c``, over numba's threads.
+
+    Parameters
+    ----------
+    a : float64[::1]
+        Overwritten.
+    b, c : float64[::1]
+        Of a's shape, only read.
+    scalar : float
+
+    Returns
+    -------
+    None
+    """
     for i in prange(a.size):
         a[i] = b[i] + scalar * c[i]

@@ -60,13 +60,37 @@ def n_blocks_3d(shape):
 
 @njit(**SERIAL)
 def tv_workspace_2d(shape):
-    """Workspace for the 2-D kernels: float64 (n_blocks, 2, W + 1)."""
+    """Workspace for the 2-D kernels: float64 (n_blocks, 2, W + 1).
+
+    Allocate it once per image shape; the kernels allocate nothing.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (H, W).
+
+    Returns
+    -------
+    ndarray of float64
+    """
     return np.zeros((n_blocks_2d(shape), _ROWS_2D, shape[1] + 1))
 
 
 @njit(**SERIAL)
 def tv_workspace_3d(shape):
-    """Workspace for the 3-D kernels: float64 (n_blocks, H + 2, W + 1)."""
+    """Workspace for the 3-D kernels: float64 (n_blocks, H + 2, W + 1).
+
+    Allocate it once per volume shape; the kernels allocate nothing.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (D, H, W).
+
+    Returns
+    -------
+    ndarray of float64
+    """
     return np.zeros((n_blocks_3d(shape), shape[1] + 2, shape[2] + 1))
 
 
@@ -207,10 +231,29 @@ def _block_2d(u, f, lam, eps2, anisotropic, g, buf, r0, r1, want_grad):
 
 @njit(**SERIAL)
 def tv_energy_grad_2d(u, f, lam, eps, g, work, anisotropic=False):
-    """E(u) and g <- dE/du for a 2-D image, serially; returns E.
+    """E(u) and g <- dE/du for a 2-D image, serially.
 
-    u, f, g: float64 (H, W), C-contiguous, H, W >= 1; lam >= 0; eps > 0;
-    work: tv_workspace_2d(u.shape); anisotropic: bool.
+    Parameters
+    ----------
+    u : float64 (H, W), C-contiguous
+        The image, H, W >= 1.
+    f : float64 (H, W), C-contiguous
+        The data.
+    lam : float
+        >= 0, the weight of the TV term.
+    eps : float
+        > 0, the smoothing.
+    g : float64 (H, W), C-contiguous
+        Overwritten with dE/du.
+    work : ndarray
+        ``tv_workspace_2d(u.shape)``.
+    anisotropic : bool
+        The anisotropic energy instead of the isotropic one.
+
+    Returns
+    -------
+    float
+        E(u).
     """
     n = work.shape[0]
     for b in range(n):
@@ -221,7 +264,18 @@ def tv_energy_grad_2d(u, f, lam, eps, g, work, anisotropic=False):
 
 @njit(**PARALLEL)
 def tv_energy_grad_2d_parallel(u, f, lam, eps, g, work, anisotropic=False):
-    """:func:`tv_energy_grad_2d` over blocks of rows in parallel; the same bits."""
+    """`tv_energy_grad_2d` over blocks of rows in parallel; the same bits.
+
+    Parameters
+    ----------
+    u, f, lam, eps, g, work, anisotropic
+        As in `tv_energy_grad_2d`.
+
+    Returns
+    -------
+    float
+        E(u).
+    """
     n = work.shape[0]
     for b in prange(n):
         r0, r1 = block_rows(u.shape[0], n, b)
@@ -231,7 +285,18 @@ def tv_energy_grad_2d_parallel(u, f, lam, eps, g, work, anisotropic=False):
 
 @njit(**PARALLEL)
 def tv_energy_2d(u, f, lam, eps, work, anisotropic=False):
-    """E(u) alone for a 2-D image, in parallel; the same bits as the fused kernels."""
+    """E(u) alone for a 2-D image, in parallel; the same bits as the fused kernels.
+
+    Parameters
+    ----------
+    u, f, lam, eps, work, anisotropic
+        As in `tv_energy_grad_2d`.
+
+    Returns
+    -------
+    float
+        E(u).
+    """
     n = work.shape[0]
     for b in prange(n):
         r0, r1 = block_rows(u.shape[0], n, b)
@@ -298,10 +363,27 @@ def _block_3d(u, f, lam, eps2, anisotropic, g, buf, k0, k1, want_grad):
 
 @njit(**SERIAL)
 def tv_energy_grad_3d(u, f, lam, eps, g, work, anisotropic=False):
-    """E(u) and g <- dE/du for a 3-D volume, serially; returns E.
+    """E(u) and g <- dE/du for a 3-D volume, serially.
 
-    u, f, g: float64 (D, H, W), C-contiguous; lam >= 0; eps > 0;
-    work: tv_workspace_3d(u.shape); anisotropic: bool.
+    Parameters
+    ----------
+    u, f : float64 (D, H, W), C-contiguous
+        The volume and the data.
+    lam : float
+        >= 0, the weight of the TV term.
+    eps : float
+        > 0, the smoothing.
+    g : float64 (D, H, W), C-contiguous
+        Overwritten with dE/du.
+    work : ndarray
+        ``tv_workspace_3d(u.shape)``.
+    anisotropic : bool
+        The anisotropic energy instead of the isotropic one.
+
+    Returns
+    -------
+    float
+        E(u).
     """
     n = work.shape[0]
     for b in range(n):
@@ -312,7 +394,18 @@ def tv_energy_grad_3d(u, f, lam, eps, g, work, anisotropic=False):
 
 @njit(**PARALLEL)
 def tv_energy_grad_3d_parallel(u, f, lam, eps, g, work, anisotropic=False):
-    """:func:`tv_energy_grad_3d` over blocks of planes in parallel; the same bits."""
+    """`tv_energy_grad_3d` over blocks of planes in parallel; the same bits.
+
+    Parameters
+    ----------
+    u, f, lam, eps, g, work, anisotropic
+        As in `tv_energy_grad_3d`.
+
+    Returns
+    -------
+    float
+        E(u).
+    """
     n = work.shape[0]
     for b in prange(n):
         k0, k1 = block_rows(u.shape[0], n, b)
@@ -322,7 +415,18 @@ def tv_energy_grad_3d_parallel(u, f, lam, eps, g, work, anisotropic=False):
 
 @njit(**PARALLEL)
 def tv_energy_3d(u, f, lam, eps, work, anisotropic=False):
-    """E(u) alone for a 3-D volume, in parallel; the same bits as the fused kernels."""
+    """E(u) alone for a 3-D volume, in parallel; the same bits as the fused kernels.
+
+    Parameters
+    ----------
+    u, f, lam, eps, work, anisotropic
+        As in `tv_energy_grad_3d`.
+
+    Returns
+    -------
+    float
+        E(u).
+    """
     n = work.shape[0]
     for b in prange(n):
         k0, k1 = block_rows(u.shape[0], n, b)

@@ -54,13 +54,33 @@ _ROWS_2D = 3
 
 @njit(**SERIAL)
 def tv_descent_workspace_2d(shape):
-    """Workspace for the 2-D kernels: float64 (n_blocks, 3, W + 1)."""
+    """Workspace for the 2-D kernels: float64 (n_blocks, 3, W + 1).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (H, W).
+
+    Returns
+    -------
+    ndarray of float64
+    """
     return np.zeros((n_blocks_2d(shape), _ROWS_2D, shape[1] + 1))
 
 
 @njit(**SERIAL)
 def tv_descent_workspace_3d(shape):
-    """Workspace for the 3-D kernels: float64 (n_blocks, H + 3, W + 1)."""
+    """Workspace for the 3-D kernels: float64 (n_blocks, H + 3, W + 1).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        (D, H, W).
+
+    Returns
+    -------
+    ndarray of float64
+    """
     return np.zeros((n_blocks_3d(shape), shape[1] + 3, shape[2] + 1))
 
 
@@ -121,15 +141,28 @@ def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
                        work):
     """One iteration of ``rule_step`` on the smoothed-TV energy of a 2-D image.
 
-    u, f     float64 (H, W), C-contiguous: the iterate (only read) and the data
-    u_next   float64 (H, W), C-contiguous, not overlapping u: the new iterate
-    lam, eps, anisotropic   as gdfast.kernels.tv_energy_grad_2d
-    rule_step, state, t, lr, hyper   a serial gdfast.kernels rule (e.g.
-             nesterov_step) and its arguments; state arrays have H * W entries
-             (the image's pixels in C order) or 0 for unused options
-    work     tv_descent_workspace_2d(u.shape)
+    Parameters
+    ----------
+    u, f : float64 (H, W), C-contiguous
+        The iterate (only read) and the data.
+    u_next : float64 (H, W), C-contiguous
+        Not overlapping u: overwritten with the new iterate.
+    lam, eps, anisotropic
+        As in `tv_energy_grad_2d`.
+    rule_step : FunctionRef or numba dispatcher
+        A serial gdfast.kernels rule (e.g. `nesterov_step`).
+    state, t, lr, hyper
+        The rule's arguments; state arrays have H * W entries (the image's
+        pixels in C order) or 0 for unused options.
+    work : ndarray
+        ``tv_descent_workspace_2d(u.shape)``.
 
-    Returns (E(u), max|dE/du|).
+    Returns
+    -------
+    energy : float
+        E(u).
+    grad_max : float
+        ``max|dE/du|`` at u.
     """
     n = work.shape[0]
     for b in range(n):
@@ -142,7 +175,18 @@ def tv_descent_step_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
 @njit(**PARALLEL)
 def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr,
                                 hyper, work):
-    """:func:`tv_descent_step_2d` over blocks of rows in parallel; the same bits."""
+    """`tv_descent_step_2d` over blocks of rows in parallel; the same bits.
+
+    Parameters
+    ----------
+    u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr, hyper, work
+        As in `tv_descent_step_2d`.
+
+    Returns
+    -------
+    energy, grad_max : float
+        As `tv_descent_step_2d`'s.
+    """
     n = work.shape[0]
     for b in prange(n):
         r0, r1 = block_rows(u.shape[0], n, b)
@@ -183,8 +227,22 @@ def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
 @njit(**SERIAL)
 def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr, hyper,
                        work):
-    """:func:`tv_descent_step_2d` for a 3-D volume (D, H, W); state arrays have
-    D * H * W entries; work: tv_descent_workspace_3d(u.shape)."""
+    """`tv_descent_step_2d` for a 3-D volume (D, H, W).
+
+    Parameters
+    ----------
+    u, u_next, f, lam, eps, anisotropic, rule_step, t, lr, hyper
+        As in `tv_descent_step_2d`, of shape (D, H, W).
+    state : tuple of float64[::1]
+        The rule's state arrays, of D * H * W entries (or 0).
+    work : ndarray
+        ``tv_descent_workspace_3d(u.shape)``.
+
+    Returns
+    -------
+    energy, grad_max : float
+        As `tv_descent_step_2d`'s.
+    """
     n = work.shape[0]
     for b in range(n):
         k0, k1 = block_rows(u.shape[0], n, b)
@@ -198,7 +256,18 @@ def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
 @njit(**PARALLEL)
 def tv_descent_step_3d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr,
                                 hyper, work):
-    """:func:`tv_descent_step_3d` over blocks of planes in parallel; the same bits."""
+    """`tv_descent_step_3d` over blocks of planes in parallel; the same bits.
+
+    Parameters
+    ----------
+    u, u_next, f, lam, eps, anisotropic, rule_step, state, t, lr, hyper, work
+        As in `tv_descent_step_3d`.
+
+    Returns
+    -------
+    energy, grad_max : float
+        As `tv_descent_step_2d`'s.
+    """
     n = work.shape[0]
     for b in prange(n):
         k0, k1 = block_rows(u.shape[0], n, b)
