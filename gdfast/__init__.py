@@ -43,13 +43,14 @@ from ._rules import RULES, SCHEDULES
 from ._run import OptimizeResult, Status
 from .images import estimate_sigma
 from .kernels.function_refs import cached_objective
+from .quasi_newton import LBFGS, LBFGSState
 
 __version__ = "0.1.0"
 __all__ = [
     "minimize", "minimize_batch", "denoise", "estimate_sigma", "cached_objective",
     "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
-    "Rprop", "Lion", "Optimizer", "OptimizerState",
+    "Rprop", "Lion", "Optimizer", "OptimizerState", "LBFGS", "LBFGSState",
     "gradient", "check_grad", "schedules", "problems", "images", "checkpoint",
     "kernels", "reference", "RULES", "SCHEDULES", "__version__",
 ]

@@ -143,6 +143,7 @@ class _KernelLocator(caching._CacheLocator):
 
     def __init__(self, py_func, py_file, path):
         self._lineno = py_func.__code__.co_firstlineno
+        self._py_file = py_file          # numba's "cannot cache" warning names it
         self._path = path
         self._stamp = (kernels_digest(), file_digest(py_file))
 

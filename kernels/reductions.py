@@ -17,7 +17,8 @@ N_BLOCKS = 64
 
 
 @njit(**SERIAL)
-def _block_bounds(n, n_blocks, b):
+def block_bounds(n, n_blocks, b):
+    """(lo, hi) of block b of n_blocks nearly equal blocks of range(n)."""
     return b * n // n_blocks, (b + 1) * n // n_blocks
 
 
@@ -122,7 +123,7 @@ def max_abs_parallel(a):
     """
     part = np.empty(N_BLOCKS)
     for k in prange(N_BLOCKS):
-        lo, hi = _block_bounds(a.size, N_BLOCKS, k)
+        lo, hi = block_bounds(a.size, N_BLOCKS, k)
         part[k] = _max_abs_range(a, lo, hi)
     return _max_abs_range(part, 0, N_BLOCKS)
 
@@ -158,7 +159,7 @@ def max_abs_diff_parallel(a, b):
     """
     part = np.empty(N_BLOCKS)
     for k in prange(N_BLOCKS):
-        lo, hi = _block_bounds(a.size, N_BLOCKS, k)
+        lo, hi = block_bounds(a.size, N_BLOCKS, k)
         part[k] = _max_abs_diff_range(a, b, lo, hi)
     return _max_abs_range(part, 0, N_BLOCKS)
 
@@ -191,7 +192,7 @@ def mean_squared_difference(a, b):
     """
     total = 0.0
     for k in range(N_BLOCKS):
-        lo, hi = _block_bounds(a.size, N_BLOCKS, k)
+        lo, hi = block_bounds(a.size, N_BLOCKS, k)
         total += _sum_squared_difference_range(a, b, lo, hi)
     return total / a.size
 
@@ -211,7 +212,7 @@ def mean_squared_difference_parallel(a, b):
     """
     part = np.empty(N_BLOCKS)
     for k in prange(N_BLOCKS):
-        lo, hi = _block_bounds(a.size, N_BLOCKS, k)
+        lo, hi = block_bounds(a.size, N_BLOCKS, k)
         part[k] = _sum_squared_difference_range(a, b, lo, hi)
     total = 0.0
     for k in range(N_BLOCKS):
@@ -234,7 +235,7 @@ def difference_dot_parallel(a, b, c):
     float64[::1] of one length."""
     part = np.empty(N_BLOCKS)
     for k in prange(N_BLOCKS):
-        lo, hi = _block_bounds(a.size, N_BLOCKS, k)
+        lo, hi = block_bounds(a.size, N_BLOCKS, k)
         part[k] = _difference_dot_range(a, b, c, lo, hi)
     total = 0.0
     for k in range(N_BLOCKS):
