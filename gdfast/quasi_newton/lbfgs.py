@@ -49,6 +49,13 @@ def _python_search(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2
 class LBFGSState:
     """The state of one LBFGS run, made by `LBFGS.init`.
 
+    Parameters
+    ----------
+    n : int
+        The number of parameters.
+    history_size : int
+        The pairs its ring buffer holds.
+
     Attributes
     ----------
     n : int
@@ -99,12 +106,12 @@ class LBFGS:
         None: steps of length lr; "strong_wolfe": torch's strong Wolfe line
         search (c1 = 1e-4, c2 = 0.9).
 
+    Notes
+    -----
     Every hyperparameter can be set between steps (``opt.lr = 0.5``) and is
     checked when set; the next step uses it. A state made for one
     history_size refuses a step with another.
 
-    Notes
-    -----
     The iterations are torch's operation for operation, so trajectories agree
     with torch.optim.LBFGS in float64 to rounding: the dot products are
     summed in another order (fixed blocks, for the same bits on any thread
