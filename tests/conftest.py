@@ -41,3 +41,41 @@ def pytest_collection_modifyitems(items):
         for fixture, group in SHARED_FIXTURES.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(group))
+
+
+# GDFAST_COMPILE_LOG=FILE: every numba compilation in the test processes is
+# appended to FILE as one JSON line (pid, test, function, signature, seconds,
+# nesting depth), to find where a run's compile time goes and what is
+# compiled twice (docs/design.md, How to work on gdfast).
+if os.environ.get("GDFAST_COMPILE_LOG"):
+    import json
+    import time
+
+    from numba.core import event
+
+    _current_test = ["(collection)"]
+
+    class _CompileLog(event.Listener):
+        def __init__(self, path):
+            self.path, self.stack = path, []
+
+        def on_start(self, ev):
+            self.stack.append(time.perf_counter())
+
+        def on_end(self, ev):
+            start = self.stack.pop()
+            data = ev.data or {}
+            dispatcher = data.get("dispatcher")
+            name = getattr(getattr(dispatcher, "py_func", None), "__qualname__", repr(dispatcher))
+            module = getattr(getattr(dispatcher, "py_func", None), "__module__", "")
+            line = {"pid": os.getpid(), "test": _current_test[0], "function": f"{module}.{name}",
+                    "signature": str(data.get("args")), "seconds": time.perf_counter() - start,
+                    "depth": len(self.stack)}
+            with open(self.path, "a") as fh:
+                fh.write(json.dumps(line) + "\n")
+
+    event.register("numba:compile", _CompileLog(os.environ["GDFAST_COMPILE_LOG"]))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(item, nextitem):
+        _current_test[0] = item.nodeid
