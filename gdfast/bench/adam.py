@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import kernels, reference
 from .._rules import RULES
-from .report import environment, fmt_time, report_targets
+from .report import environment, fmt_time, machine_state, report_targets
 from .timing import stream_triad_bandwidth, time_round_robin, torch_available
 
 ADAM_BYTES_PER_ELEMENT = 56
@@ -145,6 +145,7 @@ def run_kernel_benchmark(n_large=16_000_000, n_small=10_000, reps=20,
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
     results = dict(environment=environment(with_torch), sizes={})
     say(f"gdfast kernel benchmark: {results['environment']['summary']}")
+    results["machine"] = machine_state(say)
     say(f"[1/3] STREAM triad, n={n_large:,} ...")
     triad = stream_triad_bandwidth(n_large, reps)
     results["triad_GBps"] = triad / 1e9

@@ -41,7 +41,7 @@ from .._denoise import (
 from ..images import add_noise, test_image
 from ..kernels.tv import ROW_SEGMENT
 from ..kernels.tv_descent import tv_descent_step_2d, tv_descent_workspace_2d
-from .report import environment, fmt_time, report_targets
+from .report import environment, fmt_time, machine_state, report_targets
 from .stats import median_interval
 from .timing import stream_triad_bandwidth, time_round_robin_samples
 
@@ -124,6 +124,7 @@ def run_blocking_benchmark(sizes=(512, 1024, 2048, 4096), sweeps=(16, 32), tiles
     results = dict(environment=environment(False), method=METHOD, lam=LAM, eps=EPS,
                    iterations=iterations, sizes={})
     say(f"gdfast blocking benchmark: {results['environment']['summary']}")
+    results["machine"] = machine_state(say)
     say(f"heavy-ball iterations on a noisy synthetic image (lam={LAM}, eps={EPS}), "
         f"{iterations} per call, {rounds} rounds, candidates alternating; medians")
     triad = stream_triad_bandwidth(16_000_000, 20)

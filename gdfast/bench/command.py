@@ -2,7 +2,9 @@
 
 Plain `gdfast bench` runs the denoise suite with its defaults (README's main
 job). --json is common to every suite and --no-torch to those that time
-torch (TORCH_SUITES); both may stand before or after the suite's name.
+torch (TORCH_SUITES); both may stand before or after the suite's name. The
+exit status says whether every target was met (EXIT_STATUS, below; the
+codes are gdfast.bench.report's).
 """
 import argparse
 
@@ -22,6 +24,17 @@ EXAMPLES = """examples:
 
 TORCH_SUITES = ("denoise", "adam", "rules")
 
+EXIT_STATUS = """exit status:
+  0    every target met (or the run has none)
+  1    an error, nothing measured (a bad value, a missing file or package)
+  2    a bad argument
+  3    a target NOT met on an idle machine: a real miss
+  4    a target NOT met on a busy machine (load average above half the cores
+       before the run): the figures are not trustworthy; rerun on an idle one
+  130  interrupted
+A rules target missed within the run's own noise (a tie) is not a miss. The
+last line printed says which applies."""
+
 
 def suite_examples(name):
     """The examples of EXAMPLES that run suite ``name`` (plain `gdfast bench`
@@ -34,7 +47,8 @@ def suite_examples(name):
 
 SUITES = {
     "denoise": "one TV-denoising iteration per optimizer against numpy, the pure-Python "
-               "reference and torch, and the time to scikit-image chambolle's PSNR (default)",
+               "reference and torch, and gdfast.denoise's defaults against scikit-image, "
+               "pyproximal and torch at equal quality (default)",
     "adam": "the Adam kernel at two sizes against numpy, pure Python and torch.optim",
     "driver": "the nopython loop and the batch relaxometry fit",
     "rules": "every update rule beside torch.optim at three sizes",
@@ -95,6 +109,9 @@ def _add_suite_arguments(name, p):
         p.add_argument("--python", metavar="PATH",
                        help="interpreter for the gdfast and import candidates (default: this "
                        "one), e.g. an environment with only gdfast's own dependencies")
+        p.add_argument("--warm-only", action="store_true",
+                       help="no first run on an empty cache folder: only the second run, on "
+                       "the compile cache this Python already uses (seconds, not a minute)")
     elif name == "quality":
         p.add_argument("--sizes", type=int, nargs="+", metavar="N",
                        help="sides of the frontier's image (default 512 2048)")
@@ -104,6 +121,11 @@ def _add_suite_arguments(name, p):
         p.add_argument("--quick", action="store_true",
                        help="a small run that checks the suite works (256 px photographs "
                        "camera and coffee, sigma 0.02 and 0.1, frontier at 256)")
+        p.add_argument("--photo-side", type=int, metavar="N",
+                       help="centre crops of N px of the photographs and textures (sections "
+                       "1 and 2; default whole, 256 with --quick)")
+        p.add_argument("--weights", type=float, nargs="+", metavar="W",
+                       help="the frontier's weights, sigma x these (default 0.5 0.71 1 1.41 2)")
     elif name == "dask":
         p.add_argument("--size", type=int, default=512, help="side of the volume (default 512)")
         p.add_argument("--iterations", type=int, default=64, help="iterations (default 64)")
@@ -113,6 +135,8 @@ def _add_suite_arguments(name, p):
         p.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
         p.add_argument("--seam-size", type=int, default=256,
                        help="side of apply_parallel's volume (default 256)")
+        p.add_argument("--seam-iterations", type=int, default=50,
+                       help="iterations of the seams' runs (default 50)")
         p.add_argument("--out-of-core", action="store_true",
                        help="also a volume whose working set is 1.5x this machine's RAM")
         p.add_argument("--folder", metavar="DIR", default=None,
@@ -141,13 +165,15 @@ def add_bench_command(sub, formatter):
     bench = sub.add_parser("bench", parents=[_common(False)],
                            help="time the kernels and the denoiser against numpy, pure "
                            "Python, torch and scikit-image, beside a STREAM triad",
-                           description=__doc__, epilog=EXAMPLES, formatter_class=formatter)
+                           description=__doc__, epilog=EXAMPLES + "\n\n" + EXIT_STATUS,
+                           formatter_class=formatter)
     suites = bench.add_subparsers(dest="suite", metavar="SUITE",
                                   help="the suite to run (default: denoise)")
     parsers = {}
     for name, text in SUITES.items():
         p = suites.add_parser(name, parents=[_common(True, name in TORCH_SUITES)], help=text,
-                              description=text, epilog=suite_examples(name),
+                              description=text,
+                              epilog=suite_examples(name) + "\n\n" + EXIT_STATUS,
                               formatter_class=formatter)
         _add_suite_arguments(name, p)
         parsers[name] = p
@@ -156,31 +182,37 @@ def add_bench_command(sub, formatter):
 
 
 def run_bench(args, parsers):
-    """Run the suite args name (denoise when none), print, write --json."""
+    """Run the suite args name (denoise when none), print, write --json;
+    returns the exit status (EXIT_STATUS: 0 every target met, 3 one NOT met,
+    4 one NOT met on a busy machine)."""
     if args.suite is None:                       # plain `gdfast bench`: denoise's defaults
         args.suite = "denoise"
         parsers["denoise"].parse_args([], namespace=args)
     with_torch = False if args.no_torch else None
     if args.suite == "startup":
         from .startup import run_startup_benchmark
-        results = run_startup_benchmark(size=args.size, reps=args.reps, python=args.python)
+        results = run_startup_benchmark(size=args.size, reps=args.reps, python=args.python,
+                                        warm_only=args.warm_only)
     elif args.suite == "quality":
-        from .quality import run_quality_benchmark
+        from .quality import FRONTIER_WEIGHTS, run_quality_benchmark
+        weights = tuple(args.weights or FRONTIER_WEIGHTS)
         if args.quick:
-            results = run_quality_benchmark(sizes=tuple(args.sizes or (256,)), photo_side=256,
+            results = run_quality_benchmark(sizes=tuple(args.sizes or (256,)),
+                                            photo_side=args.photo_side or 256,
                                             photos=("camera", "coffee"), sigmas=(0.02, 0.1),
                                             textures=("gravel",), texture_sigmas=(0.005,),
                                             rounds=min(args.rounds, 3),
-                                            frontier_only=args.frontier_only)
+                                            frontier_only=args.frontier_only, weights=weights)
         else:
             results = run_quality_benchmark(sizes=tuple(args.sizes or (512, 2048)),
-                                            rounds=args.rounds, frontier_only=args.frontier_only)
+                                            photo_side=args.photo_side, rounds=args.rounds,
+                                            frontier_only=args.frontier_only, weights=weights)
     elif args.suite == "dask":
         from .on_dask import run_dask_benchmark
         results = run_dask_benchmark(size=args.size, iterations=args.iterations,
                                      sweep=args.sweep, workers=args.workers, rounds=args.rounds,
                                      seam_size=args.seam_size, out_of_core=args.out_of_core,
-                                     folder=args.folder)
+                                     folder=args.folder, seam_iterations=args.seam_iterations)
     elif args.suite == "blocking":
         from .blocking import run_blocking_benchmark
         results = run_blocking_benchmark(sizes=tuple(args.sizes), sweeps=tuple(args.sweeps),
@@ -207,8 +239,9 @@ def run_bench(args, parsers):
                                         reference_iterations=args.reference_iterations,
                                         with_torch=with_torch,
                                         with_skimage=False if args.no_skimage else None)
+    from .report import exit_status, verdict_line, write_json
     if args.json:
-        from .report import write_json
         write_json(results, args.json)
         print(f"wrote {args.json}")
-    return 0
+    print(verdict_line(results))
+    return exit_status(results)

@@ -16,7 +16,10 @@ Scenarios:
                    previous iterate, to return the last finite one
   cli-denoise      `gdfast denoise in.npy -o out.npy` (20 heavy-ball
                    iterations, in the same interpreter through
-                   gdfast.cli.main) on a float64 image of about N pixels,
+                   gdfast.cli.main) on a float64 image of about N pixels
+                   (gdfast.images' synthetic image with noise 0.1: what
+                   the command is for, and lam='auto' chooses in a few
+                   solves; on uniform noise it took minutes),
                    reading and writing included; measured against one
                    image buffer (8 * pixels): the run itself holds four (the
                    input f, two iterates, the momentum), and reading and
@@ -31,6 +34,8 @@ import sys
 
 import numpy as np
 from numba import njit
+
+from ..kernels.function_refs import cached_objective
 
 SCENARIOS = ("step", "minimize-raise", "minimize-stop", "cli-denoise", "cli-denoise-auto")
 STEPS = 20
@@ -48,6 +53,7 @@ CLI_AUTO_TARGET = 7.0
 TILE_MIB = 64
 
 
+@cached_objective          # minimize's loop for it is loaded from disk, not compiled per process
 @njit(cache=True, nogil=True)
 def _shifted_quadratic(x, g):
     """f = 1/2 |x - 1|^2, gradient written into g (no allocation)."""
@@ -68,6 +74,14 @@ def _status(field):
 
 
 def _reset_peak():
+    """Give the freed heap back (so the baseline holds no memory the run will
+    reuse: glibc keeps freed blocks below its mmap threshold, up to 32 MiB
+    each), then reset VmHWM to VmRSS."""
+    import ctypes
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):     # not glibc: nothing kept to speak of
+        pass
     with open("/proc/self/clear_refs", "w") as fh:
         fh.write("5")
 
@@ -81,13 +95,13 @@ def _run_cli(n, auto):
 
     from gdfast._denoise import BLOCK_MIN_PIXELS
     from gdfast.cli import main
+    from gdfast.images import add_noise, synthetic_image
     side = math.isqrt(n)
-    rng = np.random.default_rng(0)
     options = ["--max-iter", str(STEPS), "--tol", "0"] + ([] if auto else ["--lam", "0.1"])
     with tempfile.TemporaryDirectory() as folder:
         def job(size, name):
             src, dst = f"{folder}/{name}.npy", f"{folder}/{name}_tv.npy"
-            np.save(src, rng.random((size, size)))
+            np.save(src, add_noise(synthetic_image(size), 0.1, seed=0))
             code = main(["denoise", src, "-o", dst, *options])
             if code != 0:
                 raise RuntimeError(f"gdfast denoise exited with {code}")
@@ -96,9 +110,9 @@ def _run_cli(n, auto):
             # BLOCK_MIN_PIXELS on) the tiled ones, outside the measured peak
             job(math.isqrt(BLOCK_MIN_PIXELS - 1) + 1, "small")
             src = f"{folder}/big.npy"
-            np.save(src, rng.random((side, side)))
-            baseline = _status("VmRSS")
+            np.save(src, add_noise(synthetic_image(side), 0.1, seed=1))
             _reset_peak()
+            baseline = _status("VmRSS")
             code = main(["denoise", src, "-o", f"{folder}/big_tv.npy", *options])
             peak = _status("VmHWM")
         if code != 0:
@@ -113,6 +127,12 @@ def _run(scenario, n):
     if scenario.startswith("cli-denoise"):
         return _run_cli(n, auto=scenario == "cli-denoise-auto")
     import gdfast
+    from gdfast import kernels
+    # numba's threads started before minimize's cached loop is loaded: that
+    # loop inlines Adam's parallel kernel, and loaded into a process whose
+    # threading layer has not started it calls a null pointer (a segfault;
+    # a gdfast cache bug, reported with issue 29). A no-op outside the peak.
+    kernels.triad_parallel(np.zeros(4), np.ones(4), np.ones(4), 1.0)
     opt = gdfast.Adam(lr=1e-3)
     if scenario == "step":
         def job(size):
@@ -130,8 +150,8 @@ def _run(scenario, n):
             gdfast.minimize(_shifted_quadratic, x0[:size], opt, jac="inplace", max_iter=STEPS,
                             gtol=0.0, on_nonfinite=mode)
         job(300_000)
-    baseline = _status("VmRSS")
     _reset_peak()
+    baseline = _status("VmRSS")
     job(n)
     peak = _status("VmHWM")
     return dict(scenario=scenario, n=n, baseline_bytes=baseline, peak_bytes=peak,
@@ -161,32 +181,32 @@ def run_memory_benchmark(n=16_000_000, out=None):
             f"{row['peak_bytes'] / 2**20:8.0f} MiB   above baseline "
             f"{(row['peak_bytes'] - row['baseline_bytes']) / 2**20:6.0f} MiB = {row['ratio']:.2f}x")
     say("targets:")
-    met = 0
+    targets = []
+
+    def target(text, ok, goal, why=""):
+        say(f"  {text}  (target {goal}{why}: {'met' if ok else 'NOT met'})")
+        targets.append(dict(text=text, target=goal, met=bool(ok)))
     for scenario in ("step", "minimize-raise"):
         r = rows[scenario]["ratio"]
-        ok = r <= TARGET
-        met += ok
-        say(f"  {scenario}: peak above baseline / (x + g + state) = {r:.2f}x  "
-            f"(target <= {TARGET}x: {'met' if ok else 'NOT met'})")
+        target(f"{scenario}: peak above baseline / (x + g + state) = {r:.2f}x", r <= TARGET,
+               f"<= {TARGET}x")
     r = rows["minimize-stop"]["ratio"]
     say(f"  minimize-stop (the default, keeps the last finite iterate): {r:.2f}x  (reported; "
         f"expected about 1.25x: one more copy of x)")
     tiles = TILE_MIB * 2**20 / (8 * math.isqrt(n) ** 2)           # in image buffers
     r = rows["cli-denoise"]["ratio"]
-    ok = r <= CLI_TARGET + tiles
-    met += ok
-    say(f"  cli-denoise: peak above baseline = {r:.2f} image buffers  (target <= "
-        f"{CLI_TARGET:g} + {TILE_MIB} MiB = {CLI_TARGET + tiles:.2f}: the run's 4, the tiled "
-        f"path's second momentum and tiles, at most 1 for reading and writing: "
-        f"{'met' if ok else 'NOT met'})")
+    target(f"cli-denoise: peak above baseline = {r:.2f} image buffers", r <= CLI_TARGET + tiles,
+           f"<= {CLI_TARGET:g} + {TILE_MIB} MiB = {CLI_TARGET + tiles:.2f}",
+           ": the run's 4, the tiled path's second momentum and tiles, at most 1 for reading "
+           "and writing")
     r = rows["cli-denoise-auto"]["ratio"]
-    ok = r <= CLI_AUTO_TARGET + tiles
-    met += ok
-    say(f"  cli-denoise-auto: peak above baseline = {r:.2f} image buffers  (target <= "
-        f"{CLI_AUTO_TARGET:g} + {TILE_MIB} MiB = {CLI_AUTO_TARGET + tiles:.2f}: and the "
-        f"perturbed f while lam is chosen: {'met' if ok else 'NOT met'})")
-    return dict(n=n, steps=STEPS, scenarios=rows, targets_met=met, targets=4,
-                tile_buffers=tiles)
+    target(f"cli-denoise-auto: peak above baseline = {r:.2f} image buffers",
+           r <= CLI_AUTO_TARGET + tiles,
+           f"<= {CLI_AUTO_TARGET:g} + {TILE_MIB} MiB = {CLI_AUTO_TARGET + tiles:.2f}",
+           ": and the perturbed f while lam is chosen")
+    # memory, unlike time, does not depend on the machine's load: no busy flag
+    return dict(n=n, steps=STEPS, scenarios=rows, targets=targets,
+                targets_met=sum(t["met"] for t in targets), tile_buffers=tiles)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ out of core.
    Throughput is voxel-iterations per second; the result is checked to be
    the in-memory one's to the bit.
 2. Seams: scikit-image's apply_parallel(denoise_tv_chambolle) on --seam-size^3
-   in chunks of half its side (depth 0 and depth 8), its time and its
+   in chunks of half its side (depth 0 and depth 8), --seam-iterations
+   iterations (default 50), its time and its
    largest deviation from chambolle on the whole volume (same weight and
    iterations); beside gdfast.dask.denoise's deviation from gdfast.denoise.
 3. Out of core (--out-of-core): a volume whose in-memory working set (f,
@@ -29,7 +30,7 @@ import time
 
 import numpy as np
 
-from .report import environment, fmt_time, report_targets
+from .report import environment, fmt_time, machine_state, report_targets
 from .stats import median_interval
 
 RATIO_TARGET = 0.6
@@ -59,7 +60,7 @@ def _cluster(workers, memory_limit=None):
 
 
 def run_dask_benchmark(size=512, iterations=64, sweep="auto", workers=2, rounds=3, seam_size=256,
-                       out_of_core=False, folder=None, say=print):
+                       out_of_core=False, folder=None, say=print, seam_iterations=50):
     """Run the suite; returns the figures as a dict (see the module docstring)."""
     import dask.array as da
     import zarr
@@ -68,9 +69,11 @@ def run_dask_benchmark(size=512, iterations=64, sweep="auto", workers=2, rounds=
     import gdfast.dask
     results = dict(suite="dask", environment=environment(False),
                    settings=dict(size=size, iterations=iterations, sweep=sweep, workers=workers,
-                                 rounds=rounds, seam_size=seam_size))
+                                 rounds=rounds, seam_size=seam_size,
+                                 seam_iterations=seam_iterations))
     say(f"gdfast bench dask: {results['environment']['summary']}; {workers} worker processes "
         f"of 1 thread on a LocalCluster (loopback)")
+    results["machine"] = machine_state(say)
     work = tempfile.mkdtemp(prefix="gdfast-bench-dask-", dir=folder)
     targets = []
     try:
@@ -127,7 +130,7 @@ def run_dask_benchmark(size=512, iterations=64, sweep="auto", workers=2, rounds=
                         f"{workers} workers", med_r >= RATIO_TARGET and all(phases),
                         f">= {RATIO_TARGET}x, bit for bit"))
         del f
-        results["seams"] = _seams(seam_size, lam, sweep, work, say)
+        results["seams"] = _seams(seam_size, lam, sweep, work, say, seam_iterations)
         if out_of_core:
             results["out_of_core"] = _out_of_core(work, lam, eps, sweep, workers, say)
             ooc = results["out_of_core"]
@@ -145,7 +148,7 @@ def run_dask_benchmark(size=512, iterations=64, sweep="auto", workers=2, rounds=
     return results
 
 
-def _seams(side, lam, sweep, work, say):
+def _seams(side, lam, sweep, work, say, iters=50):
     """apply_parallel(chambolle) per chunk against chambolle on the whole volume."""
     import dask.array as da
 
@@ -160,7 +163,6 @@ def _seams(side, lam, sweep, work, say):
     from skimage.util import apply_parallel
     f = np.random.default_rng(1).random((side,) * 3)
     chunk = max(side // 2, 1)
-    iters = 50
     say(f"[2/3] seams: {side}^3, chunks of {chunk}^3; chambolle weight {lam}, {iters} "
         "iterations, against chambolle on the whole volume")
     t0 = time.perf_counter()

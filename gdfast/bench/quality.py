@@ -31,7 +31,7 @@ import numpy as np
 
 from .._denoise import denoise
 from ..images import add_noise, camera_image, estimate_sigma, photo, psnr
-from .report import environment, fmt_time, report_targets
+from .report import environment, fmt_time, machine_state, report_targets
 from .timing import pyproximal_available, time_round_robin
 
 PHOTOS = ("camera", "astronaut", "coffee", "chelsea")
@@ -74,15 +74,17 @@ def anchors(with_pyproximal):
 
 def run_quality_benchmark(sizes=(512, 2048), photo_side=None, photos=PHOTOS, sigmas=SIGMAS,
                           rounds=5, with_pyproximal=None, frontier_only=False, out=None,
-                          textures=TEXTURES, texture_sigmas=TEXTURE_SIGMAS):
+                          textures=TEXTURES, texture_sigmas=TEXTURE_SIGMAS,
+                          weights=FRONTIER_WEIGHTS):
     """Measure and print the quality figures (sections 1-3 above; only 3 with
     frontier_only); return a dict. photo_side: the photographs' centre crop
-    (None: whole)."""
+    (None: whole); weights: the frontier's, x FRONTIER_SIGMA."""
     out = sys.stdout if out is None else out
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
     with_pyproximal = pyproximal_available() if with_pyproximal is None else with_pyproximal
     results = dict(environment=environment(False))
     say(f"gdfast denoising quality benchmark: {results['environment']['summary']}")
+    results["machine"] = machine_state(say)
     if not frontier_only:
         say(f"[1/3] lam='auto' on {len(photos)} photographs x {len(sigmas)} noise levels, "
             f"against the best exact-TV PSNR over {len(ORACLE_WEIGHTS)} weights ...")
@@ -96,9 +98,9 @@ def run_quality_benchmark(sizes=(512, 2048), photo_side=None, photos=PHOTOS, sig
     results["frontier"] = {}
     for i, size in enumerate(sizes):
         say(f"[3/3] frontier {i + 1}/{len(sizes)}: camera tiled to {size}x{size}, sigma "
-            f"{FRONTIER_SIGMA}, weights sigma x {', '.join(f'{w:.2f}' for w in FRONTIER_WEIGHTS)}"
+            f"{FRONTIER_SIGMA}, weights sigma x {', '.join(f'{w:.2f}' for w in weights)}"
             " ...")
-        results["frontier"][size] = _frontier(size, rounds, with_pyproximal, say)
+        results["frontier"][size] = _frontier(size, rounds, with_pyproximal, say, weights)
     if not with_pyproximal:
         say("  (pyproximal is not installed: pip install pyproximal for its TV prox)")
     _report_targets(results, say)
@@ -154,11 +156,11 @@ def _eps_table(photos, side, say):
                 largest_shortfall=float(max(0.0, -min(diffs))))
 
 
-def _frontier(size, rounds, with_pyproximal, say):
+def _frontier(size, rounds, with_pyproximal, say, weights=FRONTIER_WEIGHTS):
     clean = camera_image(size)
     sigma = FRONTIER_SIGMA
     f = add_noise(clean, sigma, seed=0)
-    weights = FRONTIER_WEIGHTS * sigma
+    weights = np.asarray(weights, dtype=float) * sigma
     # every method's (weight, iterations) -> PSNR; gdfast's from one history per weight
     curves = {}
     for name, eps in GDFAST_VARIANTS.items():

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 
 from .. import _optimizers as gd
-from .report import environment, fmt_time
+from .report import BUSY_WARNING, environment, fmt_time, machine_state
 from .stats import median_interval
 from .timing import stream_triad_bandwidth, time_round_robin_samples, torch_available
 
@@ -120,6 +120,7 @@ def run_rules_benchmark(sizes=SIZES, reps=10, with_torch=None, out=None):
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
     results = dict(environment=environment(with_torch), confidence=CONFIDENCE, sizes={})
     say(f"gdfast rules benchmark: {results['environment']['summary']}")
+    results["machine"] = machine_state(say)
     targets = []
     for n in sizes:
         rounds = rounds_for(n, reps)
@@ -147,8 +148,9 @@ def run_rules_benchmark(sizes=SIZES, reps=10, with_torch=None, out=None):
                 f"{row['gdfast_GBps'] * 1e9 / triad:>5.0%} {cell('torch foreach'):>13} "
                 f"{cell('torch fused'):>11}  {ratio}")
         results["sizes"][str(n)] = dict(rounds=rounds, triad_GBps=triad / 1e9, rules=rows)
+    busy = f" ({BUSY_WARNING}: rerun on an idle machine)" if results["machine"]["busy"] else ""
     say("targets (>= 3x at n = 10,000; not slower than torch's fastest at n >= 1,000,000); "
-        f"a tie is a miss whose {CONFIDENCE:.0%} interval reaches the target:")
+        f"a tie is a miss whose {CONFIDENCE:.0%} interval reaches the target{busy}:")
     for n, label, row, goal in targets:
         if row["verdict"] != "met":
             lo, hi = row["interval"]

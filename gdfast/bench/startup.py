@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from .report import environment, fmt_time, report_targets
+from .report import environment, fmt_time, machine_state, report_targets
 from .stats import median_interval
 from .timing import skimage_available
 
@@ -63,6 +63,9 @@ assert r.nopython
 """
 
 
+FIRST_RUN = ("gdfast denoise", "minimize_batch 16x16", "minimize jac='inplace'")
+
+
 def _noisy_png(path, size):
     from PIL import Image
 
@@ -82,19 +85,22 @@ def _timed(cmd, env):
     return seconds
 
 
-def run_startup_benchmark(size=512, reps=7, python=None, out=None):
+def run_startup_benchmark(size=512, reps=7, python=None, warm_only=False, out=None):
     """Measure and print the startup figures; return them as a dict.
 
     python: the interpreter of the gdfast and import candidates (default:
     this one), e.g. that of an environment with gdfast's minimal install;
-    the scikit-image script always runs with this interpreter."""
+    the scikit-image script always runs with this interpreter.
+    warm_only: no first run; the second run uses the compile cache this
+    Python already uses (NUMBA_CACHE_DIR when set, else gdfast's own folders),
+    the first round filling what it lacks."""
     out = sys.stdout if out is None else out
 
     def say(text=""):
         print(text, file=out, flush=True)
 
     env_info = environment(False)
-    results = dict(environment=env_info, size=size, reps=reps)
+    results = dict(environment=env_info, size=size, reps=reps, warm_only=warm_only)
     work = tempfile.mkdtemp(prefix="gdfast-startup-")
     try:
         src, dst = os.path.join(work, "noisy.png"), os.path.join(work, "out.png")
@@ -103,7 +109,10 @@ def run_startup_benchmark(size=512, reps=7, python=None, out=None):
         # would compile every module of an editable install in every process)
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("NUMBA_") and k != "PYTHONDONTWRITEBYTECODE"}
-        env["NUMBA_CACHE_DIR"] = os.path.join(work, "numba-cache")
+        if not warm_only:
+            env["NUMBA_CACHE_DIR"] = os.path.join(work, "numba-cache")
+        elif "NUMBA_CACHE_DIR" in os.environ:
+            env["NUMBA_CACHE_DIR"] = os.environ["NUMBA_CACHE_DIR"]
         py = python or sys.executable
         candidates = {
             "gdfast denoise": [py, "-m", "gdfast", "denoise", src, "-o", dst, "--force",
@@ -123,16 +132,21 @@ def run_startup_benchmark(size=512, reps=7, python=None, out=None):
         if python:
             say(f"gdfast and import candidates run with {python}; the scikit-image script "
                 f"with {sys.executable}")
-        say("first run (empty cache folder: compiling included):")
+        results["machine"] = machine_state(say)
         first = {}
-        for name in ("gdfast denoise", "minimize_batch 16x16", "minimize jac='inplace'"):
+        if warm_only:
+            say("first run: left out (--warm-only); the second run on this Python's own cache")
+        else:
+            say("first run (empty cache folder: compiling included):")
+        for name in () if warm_only else FIRST_RUN:
             first[name] = _timed(candidates[name], env)
             say(f"  {name:<28}{fmt_time(first[name]):>10}")
         samples = {name: [] for name in candidates}
         for _ in range(reps):                    # alternating, on the warm cache
             for name, cmd in candidates.items():
                 samples[name].append(_timed(cmd, env))
-        say(f"second run (cache warm; median of {reps}, 95% interval):")
+        say(f"second run (cache warm; median of {reps}, 95% interval"
+            + ("; its first round may compile what the cache lacks" if warm_only else "") + "):")
         med = {}
         for name, values in samples.items():
             med[name] = float(np.median(values))

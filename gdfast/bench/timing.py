@@ -17,14 +17,15 @@ from .. import kernels
 TRIAD_BYTES_PER_ELEMENT = 24
 
 
-def time_round_robin_samples(candidates, rounds):
+def time_round_robin_samples(candidates, rounds, warmup=True):
     """Seconds of every timed call of each candidate, in round order.
 
     candidates: {name: (fn, reps)}; fn() does one call, reps <= rounds is how
     many rounds it takes part in (slow candidates take fewer). Each fn is
-    called once untimed first. Returns {name: [seconds of round 0, 1, ...]}.
+    called once untimed first (unless warmup is False: the caller ran them).
+    Returns {name: [seconds of round 0, 1, ...]}.
     """
-    for fn, _ in candidates.values():
+    for fn, _ in candidates.values() if warmup else ():
         fn()
     times = {name: [] for name in candidates}
     for r in range(rounds):

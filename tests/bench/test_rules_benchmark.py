@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
+from gdfast.bench.report import exit_status
 from gdfast.bench.rules import PAIRS, bytes_per_element, compare, verdict
 from gdfast.bench.stats import median_interval
 from gdfast.cli import main
@@ -104,14 +105,15 @@ def test_compare_pairs_rounds_and_picks_the_fastest_torch_variant():
 
 def test_rules_suite_prints_every_rule_and_writes_json(tmp_path, capsys):
     path = tmp_path / "rules.json"
-    assert main(["bench", "rules", "--sizes", "1000", "20000", "--reps", "1",
-                 "--json", str(path)]) == 0
+    code = main(["bench", "rules", "--sizes", "1000", "20000", "--reps", "1",
+                 "--json", str(path)])
     out = capsys.readouterr().out
     assert out.count("STREAM triad in this run") == 2
     for label, *_ in PAIRS:
         rows = [line for line in out.splitlines() if line.startswith(f"  {label:<26} ")]
         assert len(rows) == 2, label
     results = json.loads(path.read_text())
+    assert code == exit_status(results)
     with_torch = [p for p in PAIRS if p[2]]
     assert len(results["targets"]) == 2 * len(with_torch)
     for t in results["targets"]:
@@ -129,7 +131,7 @@ def test_rules_suite_prints_every_rule_and_writes_json(tmp_path, capsys):
 
 def test_rules_suite_without_torch_times_gdfast_alone(capsys):
     assert main(["bench", "rules", "--sizes", "1000", "--reps", "1",
-                 "--no-torch"]) == 0
+                 "--no-torch"]) == 0                      # no targets: exit status 0
     out = capsys.readouterr().out
     assert "torch 2" not in out.splitlines()[0]
     assert "0 of 0 met, 0 ties" in out
