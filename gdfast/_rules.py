@@ -29,6 +29,12 @@ class Rule(NamedTuple):
         values = {**self.defaults, **overrides}
         return tuple(float(values[name]) for name in self.hyper)
 
+    def __reduce__(self):
+        # by name: unpickled in another process (a Dask worker) a numba
+        # dispatcher is rebuilt as a new object that compiles afresh; RULES'
+        # own are the ones whose kernels come from the disk cache
+        return (rule_named, (self.name,))
+
     def kernel_for(self, n):
         """The kernel for parameters of length n: serial below parallel_min_size."""
         return self.step if n < self.parallel_min_size else self.step_parallel
@@ -110,3 +116,8 @@ SCHEDULES = {
     for name in ("constant", "inverse_time_decay", "exponential_decay",
                  "step_decay", "cosine_decay", "warmup_cosine")
 }
+
+
+def rule_named(name):
+    """RULES[name] (how a pickled Rule is rebuilt)."""
+    return RULES[name]

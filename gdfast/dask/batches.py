@@ -5,6 +5,7 @@ the same rows of every batch_args array). Rows are independent problems and
 minimize_batch's results do not depend on how the rows are cut, so every
 problem's result is bit for bit the in-memory call's.
 """
+import importlib
 from collections.abc import Callable
 
 import dask.array as da
@@ -76,7 +77,7 @@ def minimize_batch(fun: Callable, X0, method: "str | Optimizer" = "adam", *, arg
     settings = dict(method=method, args=args, options=options, max_iter=max_iter, ftol=ftol,
                     gtol=gtol, xtol=xtol)
     # one float64 block per chunk: x, fun, nit, status code (exact as floats)
-    packed = da.map_blocks(_fit_rows, X, *[_rows_as_2d(b) for b in batch], fun=fun,
+    packed = da.map_blocks(_fit_rows, X, *[_rows_as_2d(b) for b in batch], fun=by_reference(fun),
                            shapes=tuple(b.shape[1:] for b in batch), settings=settings,
                            chunks=(X.chunks[0], (n + 3,)), dtype=np.float64)
     x = packed[:, :n]
@@ -86,6 +87,41 @@ def minimize_batch(fun: Callable, X0, method: "str | Optimizer" = "adam", *, arg
     return OptimizeResult(x=x, fun=packed[:, n], nit=packed[:, n + 1].astype(np.int64),
                           status=status, success=success,
                           messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE})
+
+
+class ImportedFunction:
+    """A module's function sent as the module and name to import it by, and
+    imported only where it runs (a graph is unpickled by the scheduler first,
+    so a __reduce__ that imports would hand the worker the function itself)."""
+
+    def __init__(self, module, qualname):
+        self.module, self.qualname = module, qualname
+
+    def resolve(self):
+        """The object `qualname` of `module` (imported)."""
+        obj = importlib.import_module(self.module)
+        for part in self.qualname.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+
+def by_reference(fun):
+    """What to send the workers for fun: a numba function that its module
+    defines as a global goes by name (an ImportedFunction), so each worker
+    imports it (registered by gdfast.cached_objective there, its compiled
+    loops load from the disk cache); pickled as itself, numba would rebuild it
+    in the worker as a new dispatcher and compile it, and every loop that
+    calls it, afresh."""
+    py_func = getattr(fun, "py_func", None)
+    if py_func is None or "<locals>" in py_func.__qualname__:
+        return fun
+    ref = ImportedFunction(py_func.__module__, py_func.__qualname__)
+    try:
+        if ref.resolve() is not fun:
+            return fun
+    except (ImportError, AttributeError):
+        return fun
+    return ref
 
 
 def _rows_as_2d(b):
@@ -100,6 +136,8 @@ def _fit_rows(X, *batch, fun, shapes, settings, block_info=None):
     rows = X.shape[0]
     if rows == 0:
         return np.empty((0, X.shape[1] + 3))
+    if isinstance(fun, ImportedFunction):
+        fun = fun.resolve()
     batch_args = tuple(np.ascontiguousarray(b).reshape((rows, *shape))
                        for b, shape in zip(batch, shapes))
     try:

@@ -70,3 +70,21 @@ def test_an_empty_chunk_of_rows_and_a_bad_row_named_in_x0s_numbering():
                                      batch_args=(Y,), args=(t,), max_iter=5)
     with pytest.raises(ValueError, match=r"in rows 3\.\.5 of X0 .*NaN or inf"):
         res.x.compute()
+
+
+def test_a_registered_objective_goes_to_the_workers_by_name():
+    # pickled as itself, numba rebuilds the objective in each worker as a new
+    # dispatcher that compiles afresh, with every loop that calls it (10 s a
+    # worker here); by name, the worker imports the registered one, whose
+    # loops load from the disk cache. The scheduler unpickles the graph on
+    # the way, so the name must survive a round trip unresolved.
+    import pickle
+
+    from gdfast.dask.batches import ImportedFunction, by_reference
+    sent = pickle.loads(pickle.dumps(by_reference(exp_decay_value_and_grad)))
+    assert isinstance(sent, ImportedFunction)
+    assert sent.resolve() is exp_decay_value_and_grad
+
+    def local(x, g):
+        return 0.0
+    assert by_reference(local) is local                  # not importable: as itself
