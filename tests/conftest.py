@@ -18,8 +18,9 @@ pytest-xdist (README's test command runs ``-n 2``; pyproject.toml's addopts
 say ``--dist loadgroup``): the tests that share an expensive fixture of
 module or session scope run on one worker, so it is built once, not once per
 worker: the Dask LocalCluster of tests/dask/conftest.py (``cluster``, which
-``client`` uses) and test_denoise_defaults.py's table of denoised photographs
-(``auto_table``). Without -n nothing changes.
+``client`` uses), test_denoise_defaults.py's table of denoised photographs
+(``auto_table``) and test_determinism.py's three probe processes
+(``determinism_runs``: built on each worker, they ran six). Without -n nothing changes.
 """
 import os
 
@@ -32,7 +33,8 @@ settings.register_profile("ci", max_examples=FULL_EXAMPLES // 4)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # fixture name -> the xdist group of every test that uses it
-SHARED_FIXTURES = {"cluster": "dask-cluster", "auto_table": "denoise-defaults-auto-table"}
+SHARED_FIXTURES = {"cluster": "dask-cluster", "auto_table": "denoise-defaults-auto-table",
+                   "determinism_runs": "determinism-probes"}
 
 
 @pytest.hookimpl(tryfirst=True)        # before xdist reads the groups

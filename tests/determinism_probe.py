@@ -220,13 +220,13 @@ def _numpy_value_and_grad(x, a, c):
 
 def minimize_cases(out):
     rng = np.random.default_rng(5)
-    n = 400_003
+    n = 100_003                  # > 3x PARALLEL_MIN_SIZE: the parallel kernels and norms
     a, c = rng.uniform(0.5, 2.0, n), rng.standard_normal(n)
     x0 = rng.standard_normal(n)
 
     def run(**kw):
         return gdfast.minimize(separable_value_and_grad, x0, gdfast.Adam(lr=0.05),
-                               jac="inplace", args=(a, c), max_iter=150, gtol=0.0, **kw)
+                               jac="inplace", args=(a, c), max_iter=60, gtol=0.0, **kw)
 
     res = run()
     assert res.nopython
@@ -235,9 +235,9 @@ def minimize_cases(out):
     assert not res.nopython
     out["minimize/inplace_njit@python_loop"] = _run_digest(res)
 
-    m = 150_001
+    m = 50_001
     res = gdfast.minimize(_numpy_value_and_grad, x0[:m], gdfast.RMSprop(lr=0.01, momentum=0.5),
-                          jac=True, args=(a[:m], c[:m]), max_iter=100, gtol=0.0)
+                          jac=True, args=(a[:m], c[:m]), max_iter=40, gtol=0.0)
     out["minimize/jac_true_numpy"] = _run_digest(res)
 
     x0r = np.linspace(-1.5, 1.5, 200)                   # >= 64 coordinates: parallel kernel
@@ -252,7 +252,7 @@ def gradient_cases(out):
     x, w = rng.standard_normal(n), rng.uniform(0.5, 5.0, n)
     out["gradient/njit@parallel"] = digest(gdfast.gradient(wavy, x, args=(w,)))
     g = np.empty(n)
-    central_differences(wavy, x, gdfast._gradients.default_steps(x), g, (w,))
+    central_differences(cacheable(wavy), x, gdfast._gradients.default_steps(x), g, (w,))
     out["gradient/njit@serial"] = digest(g)
 
 

@@ -34,8 +34,12 @@ def _exact_tv(f, weight, eps=1e-6):
 
 def _oracle_psnr(clean, f, sigma):
     """The best PSNR of exact TV over weights sigma * 0.2 .. 3 (12 steps of
-    1.28x: a step costs under 0.05 dB near the optimum)."""
-    return max(psnr(clean, _exact_tv(f, w)) for w in sigma * np.geomspace(0.2, 3.0, 12))
+    1.28x: a step costs under 0.05 dB near the optimum). Each run stops at
+    a relative energy change of 1e-5: its best PSNR is within 1e-3 dB of
+    the 1e-6 runs' (camera at sigma 0.01 and 0.1: 41.4876 against 41.4870,
+    27.9426 against 27.9428) in a third of the time."""
+    weights = sigma * np.geomspace(0.2, 3.0, 12)
+    return max(psnr(clean, _exact_tv(f, w, eps=1e-5)) for w in weights)
 
 
 @pytest.fixture(scope="module")

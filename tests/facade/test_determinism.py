@@ -61,7 +61,7 @@ def _run_probe(threads):
 
 
 @pytest.fixture(scope="module")
-def runs():
+def determinism_runs():
     """{label: {case: digest}} for each run in RUNS, one fresh process each."""
     return {label: _run_probe(threads) for label, threads in RUNS}
 
@@ -85,8 +85,8 @@ def _groups(digests):
     return groups
 
 
-def test_the_probe_covers_every_kernel_family(runs):
-    cases = runs["2 threads, run 1"]
+def test_the_probe_covers_every_kernel_family(determinism_runs):
+    cases = determinism_runs["2 threads, run 1"]
     expected = [f"rule/{name}@{variant}" for name in gdfast.RULES
                 for variant in ("serial", "parallel")]
     expected += [f"reduction/{name}@{variant}"
@@ -110,32 +110,32 @@ def test_the_probe_covers_every_kernel_family(runs):
     assert not missing, f"the probe no longer reports: {missing}"
 
 
-def test_different_cases_give_different_digests(runs):
+def test_different_cases_give_different_digests(determinism_runs):
     """A guard on the probe itself: a digest of nothing would make every check pass."""
     by_digest = defaultdict(set)
-    for key, value in runs["2 threads, run 1"].items():
+    for key, value in determinism_runs["2 threads, run 1"].items():
         by_digest[value].add(key.partition("@")[0])
     shared = [sorted(cases) for cases in by_digest.values() if len(cases) > 1]
     assert not shared, f"different cases with the same digest: {shared}"
 
 
-def test_repeated_runs_give_the_same_bits(runs):
-    diff = _differences(runs["2 threads, run 1"], runs["2 threads, run 2"])
+def test_repeated_runs_give_the_same_bits(determinism_runs):
+    diff = _differences(determinism_runs["2 threads, run 1"], determinism_runs["2 threads, run 2"])
     assert not diff, ("two runs with NUMBA_NUM_THREADS=2 differ in "
                       f"{len(diff)} case(s):\n" + "\n".join(diff))
 
 
-def test_one_and_two_threads_give_the_same_bits(runs):
-    diff = _differences(runs["2 threads, run 1"], runs["1 thread"])
+def test_one_and_two_threads_give_the_same_bits(determinism_runs):
+    diff = _differences(determinism_runs["2 threads, run 1"], determinism_runs["1 thread"])
     assert not diff, ("NUMBA_NUM_THREADS=2 and =1 differ in "
                       f"{len(diff)} case(s):\n" + "\n".join(diff))
 
 
 @pytest.mark.parametrize("label", [label for label, _ in RUNS])
-def test_variants_of_a_case_give_the_same_bits(runs, label):
+def test_variants_of_a_case_give_the_same_bits(determinism_runs, label):
     """serial == parallel kernels, energy-only == fused energy, nopython driver ==
     Python loop, denoise == minimize on its objective: bit for bit."""
-    groups = _groups(runs[label])
+    groups = _groups(determinism_runs[label])
     assert groups
     lines = [f"{case}: " + ", ".join(f"{variant} {value[:16]}..."
                                      for variant, value in sorted(variants.items()))
