@@ -40,10 +40,10 @@ class Schedule(NamedTuple):
     def __reduce__(self):
         # the kernel by name: unpickled in another process (a Dask worker) a
         # numba dispatcher is rebuilt as a new object that compiles afresh
-        return (schedule_of_kernel, (self.name, self.lr0, self.params))
+        return (_schedule_of_kernel, (self.name, self.lr0, self.params))
 
 
-def schedule_of_kernel(name: str, lr0: float, params: tuple) -> Schedule:
+def _schedule_of_kernel(name: str, lr0: float, params: tuple) -> Schedule:
     """Schedule(name, gdfast.kernels.<name>, lr0, params): how a pickled one is rebuilt."""
     return Schedule(name, getattr(kernels, name), lr0, params)
 
