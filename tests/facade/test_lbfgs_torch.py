@@ -20,6 +20,7 @@ TORCH_CONFIGS = [{}, {"lr": 0.01}, {"lr": "tensor 0.001"}, {"tolerance_grad": 1e
 N, STEPS = 16, 8
 
 
+@gdfast.cached_objective            # the kernels compiled for it are cached on disk
 @numba.njit(cache=True)
 def smooth_convex(x, g, a):
     """sum_i a_i (x_i - 1)^2 / 2 + log cosh(x_i + x_{i+1}): convex, curvature 0.5 .. 50."""
@@ -36,6 +37,7 @@ def smooth_convex(x, g, a):
     return f
 
 
+@gdfast.cached_objective
 @numba.njit(cache=True)
 def rosenbrock(x, g):
     f = 0.0

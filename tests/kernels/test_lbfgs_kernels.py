@@ -7,7 +7,9 @@ import numba
 import numpy as np
 import pytest
 
+import gdfast
 from gdfast.kernels import lbfgs, linalg, line_search
+from gdfast.kernels.function_refs import cacheable
 
 
 def dense_inverse_hessian(pairs, gamma):
@@ -91,6 +93,7 @@ def test_serial_and_parallel_kernels_give_the_same_bits(n):
 
 # --- line searches ---------------------------------------------------------------
 
+@gdfast.cached_objective            # passed as cacheable(...): the kernels are cached on disk
 @numba.njit(cache=True)
 def rosenbrock(x, g):
     f = 0.0
@@ -104,6 +107,7 @@ def rosenbrock(x, g):
     return f
 
 
+@gdfast.cached_objective
 @numba.njit(cache=True)
 def finite_below_one(x, g):
     """sum((x - 3)^2), but NaN once any x_i > 1: a minimum the line search cannot reach."""
@@ -122,6 +126,7 @@ def _search(fun, x0, d, t, c2=0.9, max_ls=25, parallel=False):
     g0 = np.empty(n)
     f0 = fun(x0, g0)
     x, g, G = np.empty(n), np.empty(n), np.empty((3, n))
+    fun = cacheable(fun)
     if parallel:
         out = line_search.strong_wolfe_parallel(fun, (), x0, f0, g0, d, t, g0 @ d, x, g, G, 1e-4,
                                                 c2, 1e-9, max_ls, linalg.workspace())
@@ -198,8 +203,9 @@ def test_armijo_backtracking_accepts_the_first_sufficient_decrease():
     g0 = np.empty(2)
     f0 = rosenbrock(x0, g0)
     x, g = np.empty(2), np.empty(2)
-    f, t, nfev, status = line_search.armijo_backtracking(rosenbrock, (), x0, f0, g0, -g0, 1.0,
-                                                         -(g0 @ g0), x, g, 1e-4, 0.5, 30)
+    f, t, nfev, status = line_search.armijo_backtracking(cacheable(rosenbrock), (), x0, f0, g0,
+                                                         -g0, 1.0, -(g0 @ g0), x, g, 1e-4, 0.5,
+                                                         30)
     assert status == line_search.ARMIJO and t == 0.5 ** (nfev - 1)
     assert f <= f0 - 1e-4 * t * (g0 @ g0)
     longer = np.empty(2)
@@ -211,13 +217,15 @@ def test_armijo_backtracking_that_fails_leaves_x0():
     g0 = np.empty(2)
     f0 = finite_below_one(x0, g0)
     x, g = np.empty(2), np.empty(2)
-    f, t, nfev, status = line_search.armijo_backtracking(finite_below_one, (), x0, f0, g0,
-                                                         np.full(2, 1e3), 1.0, -1.0, x, g, 1e-4,
+    f, t, nfev, status = line_search.armijo_backtracking(cacheable(finite_below_one), (), x0, f0,
+                                                         g0, np.full(2, 1e3), 1.0, -1.0, x, g,
+                                                         1e-4,
                                                          0.5, 3)
     assert status == line_search.MAX_LS and t == 0.0 and nfev == 3
     assert f == f0 and np.array_equal(x, x0) and np.array_equal(g, g0)
 
 
+@pytest.mark.slow
 def test_the_serial_kernels_run_inside_a_users_prange():
     @numba.njit(parallel=True)
     def solve_all(X, iters):
