@@ -425,6 +425,13 @@ def describe_choice(res, given, where=""):
     return f"sigma {res.sigma:.4g} ({how}), lam {res.lam:.4g} ({why})", res.guard
 
 
+def describe_eps(res):
+    """'eps 0.0089' for a line of `gdfast denoise`; with lam = 0 (nothing to
+    smooth: u = f) 'no smoothing', not the floor eps EPS_MIN that the run
+    carries."""
+    return f"eps {res.eps:.3g}" if res.lam > 0 else "no smoothing"
+
+
 def checked_settings(lam, sigma, eps, tol, max_iter, anisotropic):
     """denoise's settings checked (gdfast.dask.denoise's too): (lam, sigma,
     eps, tol, max_iter, anisotropic), lam a float or 'auto'; ValueError or

@@ -67,7 +67,7 @@ def _denoise(args):
     from . import zarr_denoise
     if zarr_denoise.is_zarr_path(args.input):
         return zarr_denoise.run(args)
-    from .._denoise import denoise, describe_choice
+    from .._denoise import denoise, describe_choice, describe_eps
     from .._files import check_distinct
     from ..checkpoint import checked_checkpoint_options
     from .image_files import check_writable, read_picture, write_picture
@@ -131,7 +131,7 @@ def _denoise(args):
         if lam == "auto":
             words, note = describe_choice(res, given=args.sigma is not None)
             chosen = words + ", "
-        print(f"  {name + ': ' if name else ''}{chosen}eps {res.eps:.3g}: energy {res.fun:.8g} "
+        print(f"  {name + ': ' if name else ''}{chosen}{describe_eps(res)}: energy {res.fun:.8g} "
               f"after {_iterations(res.nit)} ({_stopped(res)})")
         if note is not None:
             print(f"    guard: {note}")

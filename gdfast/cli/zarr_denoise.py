@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from .._denoise import describe_choice
+from .._denoise import describe_choice, describe_eps
 from .._files import TEMPORARY_TAG, remove_stale_temporaries, temporary_name
 
 ZARR_SUFFIX = ".zarr"
@@ -259,7 +259,7 @@ def _run_locked(args, source, store, lam):
         if lam == "auto":
             words, note = describe_choice(res, args.sigma is not None, " on the central crop")
             chosen = words + ", "
-        print(f"  {chosen}eps {res.eps:.3g}: energy {res.fun:.8g} after {res.nit} iterations "
+        print(f"  {chosen}{describe_eps(res)}: energy {res.fun:.8g} after {res.nit} iterations "
               f"in {res.sweeps} sweeps of up to {res.sweep} on chunks {res.chunks} "
               f"({res.status}: {res.message})")
         if note is not None:

@@ -23,6 +23,7 @@ def test_the_line_says_the_guard_left_a_texture_as_it_is(tmp_path, capsys):
     assert "fine detail reads as noise: the data support 0 to 0.02" in out
     assert "lam 0 (SURE, 0 tried; guarded)" in out and "    guard: " in out
     assert "left as it is" in out
+    assert "no smoothing: energy" in out and "e-154" not in out     # not the floor eps
     assert np.array_equal(np.load(tmp_path / "out.npy"), noisy)
 
 
