@@ -59,3 +59,19 @@ TV_RULES = {
     "rprop": lambda: gdfast.Rprop(lr=0.01),
     "lion": lambda: gdfast.Lion(lr=0.001),
 }
+
+
+@gdfast.cached_objective            # the kernels compiled for it are cached on disk
+@numba.njit(cache=True)
+def rosenbrock(x, g):
+    """The extended Rosenbrock function sum 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2,
+    its gradient written into g (the L-BFGS tests' valley)."""
+    f = 0.0
+    g[:] = 0.0
+    for i in range(x.size - 1):
+        a = x[i + 1] - x[i] * x[i]
+        b = 1.0 - x[i]
+        f += 100.0 * a * a + b * b
+        g[i] += -400.0 * a * x[i] - 2.0 * b
+        g[i + 1] += 200.0 * a
+    return f

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import gdfast
+from kernel_helpers import rosenbrock
 
 torch = pytest.importorskip("torch")
 
@@ -34,20 +35,6 @@ def smooth_convex(x, g, a):
         th = np.tanh(u)
         g[i] += th
         g[i + 1] += th
-    return f
-
-
-@gdfast.cached_objective
-@numba.njit(cache=True)
-def rosenbrock(x, g):
-    f = 0.0
-    g[:] = 0.0
-    for i in range(x.size - 1):
-        a = x[i + 1] - x[i] * x[i]
-        b = 1.0 - x[i]
-        f += 100.0 * a * a + b * b
-        g[i] += -400.0 * a * x[i] - 2.0 * b
-        g[i + 1] += 200.0 * a
     return f
 
 

@@ -10,6 +10,7 @@ import pytest
 import gdfast
 from gdfast.kernels import lbfgs, linalg, line_search
 from gdfast.kernels.function_refs import cacheable
+from kernel_helpers import rosenbrock
 
 
 def dense_inverse_hessian(pairs, gamma):
@@ -92,19 +93,6 @@ def test_serial_and_parallel_kernels_give_the_same_bits(n):
 
 
 # --- line searches ---------------------------------------------------------------
-
-@gdfast.cached_objective            # passed as cacheable(...): the kernels are cached on disk
-@numba.njit(cache=True)
-def rosenbrock(x, g):
-    f = 0.0
-    g[:] = 0.0
-    for i in range(x.size - 1):
-        a = x[i + 1] - x[i] * x[i]
-        b = 1.0 - x[i]
-        f += 100.0 * a * a + b * b
-        g[i] += -400.0 * a * x[i] - 2.0 * b
-        g[i + 1] += 200.0 * a
-    return f
 
 
 @gdfast.cached_objective
