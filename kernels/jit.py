@@ -411,6 +411,12 @@ class _CheckedCacheFile(caching.IndexDataCacheFile):
         self._write(self._data_path(name), self._dump(data))
 
 
+def launch_threads():
+    """Start numba's threading layer (once per process; later calls return at once)."""
+    from numba.np.ufunc import parallel
+    parallel._launch_threads()
+
+
 def _debug(message, *args):
     if config.DEBUG_CACHE:
         print(message % args)
@@ -445,7 +451,15 @@ class _GuardedCache(caching.FunctionCache):
         key = self._index_key(sig, target_context.codegen())
         try:
             data = self._cache_file.load(key)
-            return None if data is None else self._impl.rebuild(target_context, data)
+            if data is None:
+                return None
+            # A loaded serial kernel may call a parallel one compiled into it
+            # (descend with adam_step_parallel): numba starts its threading
+            # layer only when it compiles or loads a parallel function itself,
+            # so without this the first such call of a process jumps to a null
+            # pointer (a segfault on the second run of a script)
+            launch_threads()
+            return self._impl.rebuild(target_context, data)
         except Exception as error:               # a bad entry: compiled and written again
             _debug("[cache] entry of %s unreadable (%s): a miss", self._name, error)
             return None

@@ -230,3 +230,61 @@ def test_cached_objective_refuses_a_dependency_without_a_file(tmp_path):
         gdfast.cached_objective(exp_decay_value_and_grad, depends=[tmp_path / "missing.py"])
     with pytest.raises(ValueError, match="depends"):
         gdfast.cached_objective(exp_decay_value_and_grad, depends=[sys])
+
+
+PARALLEL_RULE_OBJECTIVE = '''
+import numba, gdfast
+
+
+@gdfast.cached_objective
+@numba.njit(cache=True)
+def value_and_grad(x, g):
+    f = 0.0
+    for i in range(x.size):
+        d = x[i] - 1.0
+        f += d * d
+        g[i] = 2.0 * d
+    return f
+'''
+
+PARALLEL_RULE_MINIMIZE = '''
+import numpy as np, gdfast
+import parallel_rule_objective as objective
+r = gdfast.minimize(objective.value_and_grad, np.zeros(400_000), gdfast.Adam(lr=0.1),
+                    jac="inplace", max_iter=20)
+print(repr(r.fun))
+'''
+
+PARALLEL_RULE_DRIVER = '''
+import numpy as np
+import parallel_rule_objective as objective
+from gdfast.kernels import adam_step_parallel, constant
+from gdfast.kernels.driver import minimize_nopython
+from gdfast.kernels.function_refs import cacheable
+n = 400_000
+r = minimize_nopython(cacheable(objective.value_and_grad), np.zeros(n), (),
+                      cacheable(adam_step_parallel), (np.zeros(n), np.zeros(n)),
+                      (0.9, 0.999, 1e-8, 0.0, 0.0), cacheable(constant), 0.1, (), 20, 0.0, 1e-6,
+                      0.0, np.empty(0), np.empty(0))
+print(repr(r.fun))
+'''
+
+
+@pytest.mark.slow
+def test_a_loaded_loop_that_calls_a_parallel_kernel_runs_in_a_fresh_process(tmp_path):
+    # the first thing the second process does is load the driver compiled for
+    # adam_step_parallel: numba had not started its threading layer for it,
+    # and the call jumped to a null pointer (exit -11) before kernels.jit
+    # launched the threads on every load from the disk cache
+    (tmp_path / "parallel_rule_objective.py").write_text(PARALLEL_RULE_OBJECTIVE)
+    (tmp_path / "via_minimize.py").write_text(PARALLEL_RULE_MINIMIZE)
+    (tmp_path / "via_driver.py").write_text(PARALLEL_RULE_DRIVER)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "cache")
+    # the sequence that crashed: minimize compiles and caches the loop, the
+    # driver's first run compiles its wrapper, its second loads both
+    scripts = ["via_minimize.py", "via_minimize.py", "via_driver.py", "via_driver.py"]
+    runs = [subprocess.run([sys.executable, str(tmp_path / s)], env=env, capture_output=True,
+                           text=True, timeout=900) for s in scripts]
+    assert [r.returncode for r in runs] == [0, 0, 0, 0], [r.stderr[-2000:] for r in runs]
+    assert len({r.stdout for r in runs}) == 1
