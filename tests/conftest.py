@@ -27,6 +27,14 @@ import os
 import pytest
 from hypothesis import settings
 
+# numba's OpenMP threads spin while they wait for work (libgomp's default):
+# with two pytest workers, their subprocesses and Dask workers on two cores,
+# spinning threads take the CPU from the processes that have work. PASSIVE
+# puts them to sleep; no test times anything, and the benchmarks (run as
+# users run them) keep the default. Read by libgomp when numba first starts
+# its threads, after this file is imported; the tests' subprocesses inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 FULL_EXAMPLES = 100          # Hypothesis's own default: the fuzz tests' written counts
 settings.register_profile("full", max_examples=FULL_EXAMPLES)
 settings.register_profile("ci", max_examples=FULL_EXAMPLES // 4)
