@@ -44,14 +44,13 @@ from .linalg import (
     abs_sum_parallel,
     fused,
     fused_parallel,
-    point,
-    point_parallel,
     workspace,
     write_pair,
     write_pair_parallel,
 )
 from .line_search import strong_wolfe, strong_wolfe_parallel
 from .reductions import max_abs, max_abs_parallel
+from .stream import triad, triad_parallel
 
 YS_MIN = 1e-10               # torch.optim.LBFGS's curvature threshold
 
@@ -151,6 +150,8 @@ def lbfgs_direction_parallel(g, d, S, Y, rho, alpha, count, newest, gamma, part)
 
 # --- torch.optim.LBFGS's step -------------------------------------------------
 
+# positions in lbfgs_torch_state's tuple: the gradient at x, the counts array
+GRADIENT, COUNTS = 0, 10
 # the entries of a torch-style run's counts (int64) and scalars (float64) arrays
 COUNT, NEWEST, N_ITER, FUNC_EVALS = range(4)
 GAMMA, STEP, PREV_LOSS = range(3)
@@ -200,7 +201,7 @@ def torch_step_body(direction, push, vec_abs_sum, vec_max_abs, vec_point, search
             opt_cond = vec_max_abs(g) <= tolerance_grad
         else:
             ls_evals = 0
-            vec_point(x, x, t, d)                             # x + t d
+            vec_point(x, x, d, t)                             # x + t d
             opt_cond = False
             if n_iter != max_iter:
                 loss = value_and_grad(x, g, *args)
@@ -243,10 +244,10 @@ def _search_serial(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2
 
 # (direction, push, abs_sum, max_abs, point, search) of torch_step_body's variants
 TORCH_SERIAL_PASSES = tuple(cacheable(f) for f in (_direction_serial, _push_serial, _abs_sum_serial,
-                                             max_abs, point, _search_serial))
+                                             max_abs, triad, _search_serial))
 TORCH_PARALLEL_PASSES = tuple(cacheable(f) for f in (lbfgs_direction_parallel, lbfgs_push_parallel,
                                                abs_sum_parallel, max_abs_parallel,
-                                               point_parallel, strong_wolfe_parallel))
+                                               triad_parallel, strong_wolfe_parallel))
 
 
 @njit(**SERIAL)

@@ -185,20 +185,6 @@ def write_pair_parallel(s, y, scale, d, g, g_prev, part):
 
 
 @njit(**SERIAL)
-def point(x, x0, t, d):
-    """x = x0 + t * d, elementwise (a trial point of a line search)."""
-    for i in range(x.size):
-        x[i] = x0[i] + t * d[i]
-
-
-@njit(**PARALLEL)
-def point_parallel(x, x0, t, d):
-    """:func:`point` over numba's threads (elementwise: the same bits)."""
-    for i in prange(x.size):
-        x[i] = x0[i] + t * d[i]
-
-
-@njit(**SERIAL)
 def workspace():
     """The ``part`` workspace of the parallel kernels: float64 (2 N_BLOCKS,)."""
     return np.empty(2 * N_BLOCKS)

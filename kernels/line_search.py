@@ -38,8 +38,9 @@ import numpy as np
 
 from .function_refs import cacheable
 from .jit import SERIAL, njit
-from .linalg import dot, dot_parallel, point, point_parallel
+from .linalg import dot, dot_parallel
 from .reductions import max_abs, max_abs_parallel
+from .stream import triad, triad_parallel
 
 WOLFE, MAX_LS, NARROW, ARMIJO = 0, 1, 2, 3
 G0 = -1                                   # the bracket index of g0 (the caller's array)
@@ -67,21 +68,12 @@ def _serial_dot(a, b, part):
     return dot(a, b)
 
 
-@njit(**SERIAL)
-def _serial_point(x, x0, t, d):
-    point(x, x0, t, d)
-
-
-@njit(**SERIAL)
-def _serial_max_abs(a):
-    return max_abs(a)
-
-
 # passed to the shared bodies as FunctionRefs: a dispatcher argument would
 # keep the kernels calling them off the disk cache (kernels.function_refs)
-# (dot, point, max_abs) of strong_wolfe_body's serial and parallel variants
-SERIAL_PASSES = (cacheable(_serial_dot), cacheable(_serial_point), cacheable(_serial_max_abs))
-PARALLEL_PASSES = (cacheable(dot_parallel), cacheable(point_parallel), cacheable(max_abs_parallel))
+# (dot, point, max_abs) of strong_wolfe_body's serial and parallel variants; a
+# trial point x = x0 + t d is the STREAM triad, triad(x, x0, d, t)
+SERIAL_PASSES = (cacheable(_serial_dot), cacheable(triad), cacheable(max_abs))
+PARALLEL_PASSES = (cacheable(dot_parallel), cacheable(triad_parallel), cacheable(max_abs_parallel))
 
 
 @njit(**SERIAL)
@@ -114,7 +106,7 @@ def strong_wolfe_body(vec_dot, vec_point, vec_max_abs, value_and_grad, args, x0,
     (``strong_wolfe_body.py_func``) for a Python objective, the same numbers."""
     d_norm = vec_max_abs(d)
     new = 0
-    vec_point(x, x0, t, d)
+    vec_point(x, x0, d, t)
     f_new = value_and_grad(x, G[new], *args)
     f_new, gtd_new = too_far_if_not_finite(f_new, vec_dot(G[new], d, part))
     nfev = 1
@@ -142,7 +134,7 @@ def strong_wolfe_body(vec_dot, vec_point, vec_max_abs, value_and_grad, args, x0,
         t = cubic_minimizer(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, min_step, max_step)
         t_prev, f_prev, gtd_prev = tmp, f_new, gtd_new
         prev, new = new, _free(new, G0)
-        vec_point(x, x0, t, d)
+        vec_point(x, x0, d, t)
         f_new = value_and_grad(x, G[new], *args)
         f_new, gtd_new = too_far_if_not_finite(f_new, vec_dot(G[new], d, part))
         nfev += 1
@@ -171,7 +163,7 @@ def strong_wolfe_body(vec_dot, vec_point, vec_max_abs, value_and_grad, args, x0,
         else:
             insuf_progress = False
         new = _free(bg0, bg1)
-        vec_point(x, x0, t, d)
+        vec_point(x, x0, d, t)
         f_new = value_and_grad(x, G[new], *args)
         f_new, gtd_new = too_far_if_not_finite(f_new, vec_dot(G[new], d, part))
         nfev += 1
@@ -201,7 +193,7 @@ def strong_wolfe_body(vec_dot, vec_point, vec_max_abs, value_and_grad, args, x0,
     else:
         t, f_new, low = b1, bf1, bg1
     g[:] = _grad(G, g0, low)
-    vec_point(x, x0, t, d)
+    vec_point(x, x0, d, t)
     return f_new, t, nfev, status
 
 
@@ -234,7 +226,7 @@ def strong_wolfe_parallel(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G,
 @njit(**SERIAL)
 def _armijo(vec_point, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho, max_ls):
     for k in range(max_ls):
-        vec_point(x, x0, t, d)
+        vec_point(x, x0, d, t)
         f = value_and_grad(x, g, *args)
         if np.isfinite(f) and f <= f0 + c1 * t * gtd0:
             return f, t, k + 1, ARMIJO
