@@ -181,7 +181,7 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     checkpoint_every, resume = checked_checkpoint_options(checkpoint, checkpoint_every, resume)
     if not isinstance(args, tuple):
         args = (args,)
-    objective = _Objective(fun, jac, args, x0_arr.shape)
+    objective = Objective(fun, jac, args, x0_arr.shape)
     nopython = (numba.extending.is_jitted(fun) and jac == "inplace" and x0_arr.ndim == 1
                 and callback is None and not check.boolean("progress", progress))
     run = _Run(x0_arr, opt, keep_prev=on_nonfinite != "raise" or xtol > 0,
@@ -424,7 +424,7 @@ class _Saver:
         run.nit, run.nfev, run.nskipped = c["nit"], c["nfev"], c["nskipped"]
 
 
-class _Objective:
+class Objective:
     """f(x) and the gradient written into a buffer, in one of the three jac modes."""
 
     def __init__(self, fun, jac, args, shape):

@@ -116,7 +116,7 @@ class OptimizerState:
         return f"OptimizerState(t={self.t}, {shapes})"
 
 
-def _flat_view(name, a):
+def flat_view(name, a):
     """The flat view of the C-contiguous array a (no copy); ValueError naming
     ``name`` if a is not C-contiguous (its flat view would be a copy)."""
     if not a.flags.c_contiguous:
@@ -131,7 +131,7 @@ def _flat_pair(x, g):
         raise TypeError(f"g must be a numpy.ndarray, got {type(g).__name__}")
     if g.shape != x.shape:
         raise ValueError(f"g must have the shape of x {x.shape}, got {g.shape}")
-    return _flat_view("x", x), _flat_view("g", g)
+    return flat_view("x", x), flat_view("g", g)
 
 
 def _root(a):
@@ -233,7 +233,7 @@ class Optimizer:
             options' initial values), and t = 0.
         """
         if type(x) is np.ndarray and x.ndim != 1:
-            x = _flat_view("x", x)
+            x = flat_view("x", x)
         check.kernel_array("x", x)
         n = x.shape[0]
         self._unused()

@@ -20,6 +20,8 @@ import numba.extending
 import numpy as np
 
 from .. import _validation as check
+from .._minimize import Objective
+from .._optimizers import flat_view
 from .._rules import SGD_PARALLEL_MIN_SIZE
 from ..kernels import lbfgs as kernels
 from ..kernels import line_search
@@ -73,11 +75,11 @@ class LBFGSState:
 
     @property
     def n_iter(self) -> int:
-        return int(self.arrays[10][kernels.N_ITER])
+        return int(self.arrays[kernels.COUNTS][kernels.N_ITER])
 
     @property
     def func_evals(self) -> int:
-        return int(self.arrays[10][kernels.FUNC_EVALS])
+        return int(self.arrays[kernels.COUNTS][kernels.FUNC_EVALS])
 
     def __repr__(self):
         return (f"LBFGSState(n={self.n}, history_size={self.history_size}, "
@@ -188,12 +190,12 @@ class LBFGS:
 
     @staticmethod
     def _flat(name, x):
-        if type(x) is not np.ndarray:
-            raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
-        if x.dtype != np.float64 or not x.flags.c_contiguous:
-            raise ValueError(f"{name} must be a C-contiguous float64 array, got {x.dtype} "
-                             f"{'C-contiguous' if x.flags.c_contiguous else 'non-contiguous'}")
-        return x.reshape(-1)
+        """x's flat view, checked as Optimizer.step checks x (any shape, C-contiguous,
+        native float64); TypeError or ValueError naming ``name``."""
+        if type(x) is np.ndarray and x.ndim != 1:
+            x = flat_view(name, x)
+        check.kernel_array(name, x)
+        return x
 
     def step(self, fun: Callable, x: np.ndarray, state: LBFGSState, *,
              jac: "bool | str" = True, args: tuple = ()) -> float:
@@ -229,8 +231,7 @@ class LBFGS:
             without a line search: lr too large).
         """
         flat = self._flat("x", x)
-        if not flat.flags.writeable:
-            raise ValueError("x must be writable (the step updates it in place)")
+        check.writable("x", flat)
         if type(state) is not LBFGSState:
             raise TypeError(f"state must be the LBFGSState of LBFGS.init, got "
                             f"{type(state).__name__}")
@@ -240,8 +241,9 @@ class LBFGS:
                              f"history_size={self.history_size}: make a new state with init(x)")
         if not isinstance(args, tuple):
             raise TypeError(f"args must be a tuple, got {type(args).__name__}")
-        if jac is True:
-            value_and_grad = _inplace(fun, x.shape)
+        value_and_grad: Callable
+        if jac is True:                  # minimize's adapter: f and g, checked, g into the buffer
+            value_and_grad, args = Objective(fun, True, args, x.shape), ()
         elif jac == "inplace":
             value_and_grad = fun
         else:
@@ -258,24 +260,13 @@ class LBFGS:
             loss = _python(kernels.torch_step_body)(*passes[:5], _python_search, value_and_grad,
                                                     args, flat, state.arrays, *hyper)
         loss = float(loss)
-        stayed = state.n_iter == n_iter
-        if stayed and not (math.isfinite(loss) and np.isfinite(state.arrays[0]).all()):
+        finite = math.isfinite(loss) and np.isfinite(state.arrays[kernels.GRADIENT]).all()
+        if not finite and state.n_iter == n_iter:      # the kernel stopped at x: untouched
             raise FloatingPointError(f"LBFGS.step: f = {loss} or its gradient is NaN or inf at "
                                      "x: x and the state are left as they are")
-        if not (np.isfinite(flat).all() and np.isfinite(state.arrays[0]).all()):
+        if not (finite and np.isfinite(flat).all()):
             raise FloatingPointError("LBFGS.step went to NaN or inf (x or the gradient there): a "
                                      "step of length lr without a line search went too far (a "
                                      "smaller lr, or line_search_fn='strong_wolfe')")
         return loss
 
-
-def _inplace(fun, shape):
-    """fun(x, *args) -> (f, g) as value_and_grad(x_flat, g_flat, *args) -> f."""
-    def value_and_grad(x, g, *args):
-        f, grad = fun(x.reshape(shape), *args)
-        grad = np.asarray(grad, dtype=np.float64)
-        if grad.shape != shape:
-            raise ValueError(f"fun returned a gradient of shape {grad.shape}, expected {shape}")
-        g[:] = grad.reshape(-1)
-        return check.real("fun's f", f)
-    return value_and_grad
