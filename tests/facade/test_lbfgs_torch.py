@@ -55,17 +55,22 @@ def _gdfast_kwargs(config):
     return kw
 
 
+def _torch_closure(p, fun, args):
+    """torch's closure for parameter p, evaluated by the numba objective fun(x, g, *args)."""
+    def closure():
+        g = np.empty(p.numel())
+        f = fun(p.detach().numpy().copy(), g, *args)
+        p.grad = torch.from_numpy(g)
+        return torch.tensor(f)
+    return closure
+
+
 def torch_trajectory(fun, args, x0, config, steps):
     torch.set_default_dtype(torch.float64)
     p = torch.tensor(x0.copy(), requires_grad=True)
     opt = torch.optim.LBFGS([p], **_torch_kwargs(config))
 
-    def closure():
-        g = np.empty(x0.size)
-        f = fun(p.detach().numpy().copy(), g, *args)
-        p.grad = torch.from_numpy(g)
-        return torch.tensor(f)
-
+    closure = _torch_closure(p, fun, args)
     xs = []
     for _ in range(steps):
         opt.step(closure)
@@ -145,13 +150,7 @@ def test_a_hyperparameter_set_between_steps_is_used_from_the_next_step():
     torch.set_default_dtype(torch.float64)
     p = torch.tensor(x0.copy(), requires_grad=True)
     t_opt = torch.optim.LBFGS([p], lr=0.01)
-
-    def closure():
-        g = np.empty(N)
-        f = smooth_convex(p.detach().numpy().copy(), g, A)
-        p.grad = torch.from_numpy(g)
-        return torch.tensor(f)
-
+    closure = _torch_closure(p, smooth_convex, (A,))
     opt = gdfast.LBFGS(lr=0.01)
     x = x0.copy()
     state = opt.init(x)
