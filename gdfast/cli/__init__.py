@@ -90,7 +90,7 @@ def _denoise(args):
     progress = _tqdm_installed()
     lam = "auto" if args.lam is None else args.lam
     eps = "lam/10, then lam/100" if args.eps is None else args.eps
-    print(f"{args.input}: {_describe(picture, gloss=True)}; lam={lam}, eps={eps}, "
+    print(f"{args.input}: {picture.describe(gloss=True)}; lam={lam}, eps={eps}, "
           f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
     planes, start = [], time.perf_counter()
     stack = picture.layout == "pages" and len(picture.planes) > 1
@@ -145,25 +145,8 @@ def _denoise(args):
                   "slices of one volume, --volume denoises them together in 3-D")
     seconds = time.perf_counter() - start
     write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
-    print(f"wrote {args.output} ({_describe(picture)}): {seconds:.2f} s")
+    print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s")
     return 0
-
-
-def _describe(picture, gloss=False):
-    """'RGB 512x600 uint8' for a photograph 512 wide: the size as width x
-    height (x pages or depth for a stack), with gloss '(width x height)'."""
-    kind = {"gray": "gray", "rgb": "RGB", "volume": "volume",
-            "pages": "page stack"}[picture.layout]
-    alpha = "+alpha" if picture.alpha is not None else ""
-    height, width = picture.planes[0].shape[-2:]
-    sides, names = [width, height], ["width", "height"]
-    if picture.layout in ("volume", "pages"):
-        depth = len(picture.planes) if picture.layout == "pages" else picture.planes[0].shape[0]
-        sides.append(depth)
-        names.append("pages" if picture.layout == "pages" else "depth")
-    size = "x".join(map(str, sides))
-    said = f" ({' x '.join(names)})" if gloss else ""
-    return f"{kind}{alpha} {size} {picture.dtype.name}{said}"
 
 
 # a stack's lam is chosen on at most STACK_SAMPLE of its pages, evenly spaced

@@ -187,11 +187,25 @@ class Picture:
             return s + (3 + (self.alpha is not None),)
         return s + ((2,) if self.alpha is not None else ())
 
-    def describe(self):
+    def describe(self, gloss=False):
+        """'RGB 512x600 uint8' for a photograph 512 wide and 600 high: the
+        kind, the size as width x height (x pages, or x depth for a volume),
+        as photographers read a size, and the stored type; with gloss, what
+        the sides are: '(width x height)'. The one describer of a picture, on
+        the command's lines and in its error messages."""
         kind = {"gray": "gray", "rgb": "RGB", "volume": "volume",
                 "pages": "page stack"}[self.layout]
         alpha = "+alpha" if self.alpha is not None else ""
-        return f"{kind}{alpha} {'x'.join(map(str, self.shape))} {self.dtype.name}"
+        height, width = self.planes[0].shape[-2:]
+        depth = None
+        if self.layout in ("volume", "pages"):
+            depth = len(self.planes) if self.layout == "pages" else self.planes[0].shape[0]
+        said = ""
+        if gloss:
+            names = ["width", "height"] + ([] if depth is None else
+                                           ["pages" if self.layout == "pages" else "depth"])
+            said = f" ({' x '.join(names)})"
+        return f"{kind}{alpha} {size_text(width, height, depth)} {self.dtype.name}{said}"
 
     def plane_names(self):
         """Names of the planes, as the CLI reports them and tags checkpoints:
@@ -248,6 +262,25 @@ class Picture:
         np.lib.format.write_array_header_1_0(fh, header)
         for _, chunk in self._stored_chunks():
             fh.write(memoryview(np.ascontiguousarray(chunk, dtype=dtype)).cast("B"))
+
+
+def size_text(width, height, depth=None):
+    """'512x600' for an image 512 wide and 600 high (x depth or pages for a
+    stack): width first, as photographers read a size."""
+    return "x".join(map(str, (width, height) + (() if depth is None else (depth,))))
+
+
+def _declared_size(shape, colour, pages=1):
+    """A stored shape as size_text reads it: (H, W), (H, W, C) with colour,
+    or (D, H, W); '7x6, 3 channels' for (6, 7, 3), ', in 2 pages' added."""
+    shape = tuple(shape)
+    channels = shape[-1] if colour else None
+    sides = shape[:-1] if colour else shape
+    depth = sides[0] if len(sides) == 3 else None
+    text = size_text(sides[-1], sides[-2], depth)
+    if channels is not None:
+        text += f", {channels} channels"
+    return text + (f", in {pages} pages" if pages > 1 else "")
 
 
 # elements converted to the stored type at a time when writing (8 MiB of float64)
@@ -326,8 +359,8 @@ def _check_memory(path, shape, itemsize, colour, pages=1):
                              itemsize, colour)
     free = available_memory()
     if free is not None and needed > free:
-        what = "x".join(map(str, shape)) + (f" in {pages} pages" if pages > 1 else "")
-        raise ValueError(f"{path}: declares a {what} image of {itemsize}-byte values; "
+        raise ValueError(f"{path}: declares an image of {_declared_size(shape, colour, pages)} "
+                         f"(width x height) of {itemsize}-byte values; "
                          f"denoising it needs about {needed / 2**30:.1f} GiB of memory and "
                          f"{free / 2**30:.1f} GiB are available")
 
@@ -516,8 +549,9 @@ def _read_npy(path):
     except (ValueError, OSError, EOFError) as err:
         raise ValueError(f"{path}: not a readable .npy file ({err})") from None
     except MemoryError:
-        raise ValueError(f"{path}: not enough memory to read {'x'.join(map(str, shape))} "
-                         f"{dtype} values") from None
+        raise ValueError(f"{path}: not enough memory to read an image of "
+                         f"{_declared_size(shape, len(shape) == 3 and shape[-1] in (3, 4))} "
+                         f"(width x height) of {dtype} values") from None
     byteorder = "=" if array.dtype.isnative else array.dtype.byteorder
     if byteorder != "=":
         array = array.byteswap(inplace=True).view(native)       # in place: no second copy
@@ -588,7 +622,8 @@ def _read_with_pillow(path):
     except (OSError, SyntaxError, EOFError) as err:     # truncated or corrupt data
         raise ValueError(f"{path}: unreadable image ({err})") from None
     except MemoryError:
-        raise ValueError(f"{path}: not enough memory to read a {width}x{height} image") from None
+        raise ValueError(f"{path}: not enough memory to read a {size_text(width, height)} "
+                         "image (width x height)") from None
     if use_tifffile is not None:
         return _read_with_tifffile(path, use_tifffile)
     return pages, metadata
@@ -761,8 +796,9 @@ def _read_with_tifffile(path, why):
             try:
                 arrays = [_tiff_page_array(page) for page in pages]
             except MemoryError:
-                raise ValueError(f"{path}: not enough memory to read a "
-                                 f"{'x'.join(map(str, shape))} image") from None
+                raise ValueError(f"{path}: not enough memory to read an image of "
+                                 f"{_declared_size(shape, len(shape) == 3)} (width x "
+                                 "height)") from None
             except (ValueError, OSError, EOFError, KeyError, IndexError) as err:
                 raise _TiffDecodeError(str(err)) from None
             metadata = _tifffile_metadata(tif)

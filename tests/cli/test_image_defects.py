@@ -103,7 +103,15 @@ def test_16_bit_rgb_npy_can_be_written_as_tiff(tmp_path, capsys):
     np.save(src, stored)
     _identity(src, dst, capsys)
     np.testing.assert_array_equal(tifffile.imread(dst), stored)
-    assert read_picture(dst).describe() == "RGB+alpha 6x7x4 uint16"
+    assert read_picture(dst).describe() == "RGB+alpha 7x6 uint16"     # width x height
+
+
+def test_an_error_message_gives_the_size_as_the_run_line_does(tmp_path, capsys):
+    """One describer (issue 28): the refusal names the picture width x
+    height, as the run's first line does, not as the array's H x W x C."""
+    np.save(tmp_path / "in.npy", _rgb16())                      # 7 wide, 6 high
+    code, _, err = _run([tmp_path / "in.npy", "-o", tmp_path / "out.jpg"], capsys)
+    _one_line_error(code, err, "Pillow cannot write 16-bit colour or alpha (RGB 7x6 uint16)")
 
 
 def test_without_tifffile_16_bit_colour_tiff_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
@@ -138,7 +146,8 @@ def test_the_memory_check_counts_16_bit_colour_tiff_at_2_bytes(tmp_path, capsys,
     tifffile.imwrite(src, _rgb16(), photometric="rgb")
     monkeypatch.setattr(image_files, "available_memory", lambda: 1000)
     code, _, err = _run([src, "-o", tmp_path / "out.tif"], capsys)
-    _one_line_error(code, err, "declares a 6x7x3 image of 2-byte values")
+    _one_line_error(code, err, "declares an image of 7x6, 3 channels (width x height) of "
+                    "2-byte values")
 
 
 # 2. transparency (tRNS)
@@ -215,7 +224,7 @@ def test_16_bit_gray_png_transparency_keeps_16_bits_and_alpha(tmp_path, capsys):
     np.testing.assert_array_equal(back[..., 1], np.where(g == g[2, 1], 0, 65535))
     _identity(src, tmp_path / "out.tif", capsys)                # TIFF holds it, with tifffile
     np.testing.assert_array_equal(tifffile.imread(tmp_path / "out.tif"), back)
-    assert read_picture(tmp_path / "out.tif").describe() == "gray+alpha 4x5x2 uint16"
+    assert read_picture(tmp_path / "out.tif").describe() == "gray+alpha 5x4 uint16"
     code, _, err = _run([src, "-o", tmp_path / "out.png", "--lam", "0"], capsys)
     _one_line_error(code, err, "16-bit", "alpha", "write .npy or TIFF")   # not silently 8 bits
     assert not (tmp_path / "out.png").exists()
