@@ -425,6 +425,14 @@ def describe_choice(res, given, where=""):
     return f"sigma {res.sigma:.4g} ({how}), lam {res.lam:.4g} ({why})", res.guard
 
 
+def print_guard(note):
+    """Print `gdfast denoise`'s line saying how the guard changed SURE's lam
+    (note: describe_choice's; nothing when it is None), under the run's line
+    of an image, a page stack or a zarr array."""
+    if note is not None:
+        print(f"    guard: {note}")
+
+
 def describe_eps(res):
     """'eps 0.0089' for a line of `gdfast denoise`; with lam = 0 (nothing to
     smooth: u = f) 'no smoothing', not the floor eps EPS_MIN that the run

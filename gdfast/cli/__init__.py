@@ -67,7 +67,7 @@ def _denoise(args):
     from . import zarr_denoise
     if zarr_denoise.is_zarr_path(args.input):
         return zarr_denoise.run(args)
-    from .._denoise import denoise, describe_choice, describe_eps
+    from .._denoise import denoise, describe_choice, describe_eps, print_guard
     from .._files import check_distinct
     from ..checkpoint import checked_checkpoint_options
     from .image_files import check_writable, read_picture, write_picture
@@ -97,8 +97,7 @@ def _denoise(args):
     if stack and lam == "auto":
         lam, words, note = _stack_choice(picture.planes, args)
         print(f"  {len(picture.planes)} pages: {words}")
-        if note is not None:
-            print(f"    guard: {note}")
+        print_guard(note)
     runs = []
     for name, plane, ckpt, resume in zip(names, picture.planes, checkpoints, resumes):
         what = ("channel " + name if len(name) == 1 else name) if name else ""
@@ -133,8 +132,7 @@ def _denoise(args):
             chosen = words + ", "
         print(f"  {name + ': ' if name else ''}{chosen}{describe_eps(res)}: energy {res.fun:.8g} "
               f"after {_iterations(res.nit)} ({_stopped(res)})")
-        if note is not None:
-            print(f"    guard: {note}")
+        print_guard(note)
     hint = _unconverged_hint(runs, args)
     if hint:
         print(f"  {hint}")

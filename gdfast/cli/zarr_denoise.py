@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from .._denoise import describe_choice, describe_eps
+from .._denoise import describe_choice, describe_eps, print_guard
 from .._files import TEMPORARY_TAG, remove_stale_temporaries, temporary_name
 
 ZARR_SUFFIX = ".zarr"
@@ -262,8 +262,7 @@ def _run_locked(args, source, store, lam):
         print(f"  {chosen}{describe_eps(res)}: energy {res.fun:.8g} after {res.nit} iterations "
               f"in {res.sweeps} sweeps of up to {res.sweep} on chunks {res.chunks} "
               f"({res.status}: {res.message})")
-        if note is not None:
-            print(f"    guard: {note}")
+        print_guard(note)
         write_output(_unscaled(res.x, source.dtype, scale), args.output, args.force)
     finally:
         client.close()
