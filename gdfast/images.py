@@ -380,8 +380,7 @@ def _blocks_estimate(x):
         return (float(math.sqrt(np.quantile(means[:blocks], FLAT_QUANTILE) / CHI2_64_QUANTILE)),
                 "flat blocks")
     n = (unclipped_to_front_2d if x.ndim == 2 else unclipped_to_front_3d)(x, detail)
-    if n < MIN_UNCLIPPED:
-        detail = _detail(x)
+    if n < MIN_UNCLIPPED:                        # detail still holds every coefficient
         n = nonzero_to_front(detail.reshape(-1))
     return _median_estimate(detail.reshape(-1), n), "median"
 

@@ -39,7 +39,9 @@ Two estimates are made from |d| (gdfast.estimate_sigma):
   its maximum, where there are too few such blocks (a clipped background
   cuts most of them): unclipped_to_front_* moves those coefficients that
   are not exactly zero to the front of out.ravel(), in C order, and returns
-  their count.
+  their count. It swaps them there, so out keeps every coefficient (in
+  another order), and nonzero_to_front still finds all the nonzero ones
+  where too few are unclipped: the detail is computed once.
 """
 import numpy as np
 
@@ -175,7 +177,8 @@ def block_mean_squares_3d(x, d, b, means):
 def unclipped_to_front_2d(x, d):
     """Move the nonzero coefficients of d = |detail of x| whose pixels hold
     neither x's minimum nor its maximum to the front of d.ravel(), in C
-    order; return their count. See the module."""
+    order, by swaps (d keeps every coefficient); return their count. See
+    the module."""
     lo, hi = _extremes(x.ravel())
     H, W = x.shape
     flat = d.ravel()
@@ -189,6 +192,7 @@ def unclipped_to_front_2d(x, d):
                     inside = inside and lo < x[r, _reflect(1 + 2 * o1 - j1, W)] < hi
             v = d[o0, o1]
             if inside and v != 0.0:
+                flat[o0 * d.shape[1] + o1] = flat[n]    # at or after n: already read
                 flat[n] = v
                 n += 1
     return n
@@ -213,6 +217,7 @@ def unclipped_to_front_3d(x, d):
                             inside = inside and lo < x[p, r, _reflect(1 + 2 * o2 - j2, W)] < hi
                 v = d[o0, o1, o2]
                 if inside and v != 0.0:
+                    flat[(o0 * d.shape[1] + o1) * d.shape[2] + o2] = flat[n]   # read already
                     flat[n] = v
                     n += 1
     return n

@@ -201,3 +201,18 @@ def test_the_block_means_are_those_of_pywavelets_coefficients(shape):
     n = (block_mean_squares_2d if x.ndim == 2 else block_mean_squares_3d)(x, ours, b, means)
     assert 0 < n < np.prod(counts)                  # some blocks touch the clipped values
     np.testing.assert_allclose(means[:n], want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_moving_the_unclipped_coefficients_keeps_every_coefficient(ndim):
+    """kernels.noise.unclipped_to_front_* swaps (issue 28 leftover 3): the
+    unclipped ones come first, and the detail still holds all of them, so
+    the fallback to every nonzero coefficient needs no second transform."""
+    from gdfast.kernels.noise import unclipped_to_front_2d, unclipped_to_front_3d
+    shape = (20, 24) if ndim == 2 else (10, 12, 14)
+    x = np.clip(np.random.default_rng(4).standard_normal(shape), -1.5, 1.5)   # mostly clipped
+    d = np.random.default_rng(5).random(tuple((n + 3) // 2 for n in shape)) + 0.5
+    before = np.sort(d.ravel())
+    n = (unclipped_to_front_2d if ndim == 2 else unclipped_to_front_3d)(x, d)
+    assert 0 < n < d.size
+    np.testing.assert_array_equal(np.sort(d.ravel()), before)
