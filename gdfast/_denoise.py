@@ -118,9 +118,9 @@ def default_optimizer(method, lam, eps, ndim):
         + 1)^2, momentum=((sqrt(L) - 1) / (sqrt(L) + 1))^2), the constants
         that are optimal on quadratics (rate (sqrt(L) - 1) / (sqrt(L) + 1)).
         Measured: 1.6-1.9x fewer iterations than Nesterov to the same energy
-        on every lam, eps and 2-D / 3-D case of tests/kernels/test_tv.py's sweep, and
-        to chambolle's PSNR in `gdfast bench`. Unlike Nesterov it has no
-        global convergence guarantee for non-quadratic energies.
+        on every lam, eps and 2-D / 3-D case of tests/kernels/test_tv.py's
+        sweep. Unlike Nesterov it has no global convergence guarantee for
+        non-quadratic energies.
     'nesterov': SGD(lr=1/L, nesterov=True, momentum=(sqrt(L) - 1) / (sqrt(L)
         + 1)), Nesterov's constant-momentum scheme: guaranteed to converge.
     'gd': SGD(lr=1/L); every step decreases E.
