@@ -60,6 +60,10 @@ SURE_DELTA = 0.01
 # the guard (choose_lam): lams halving from SURE's, at most AUTO_GUARD_TRIALS
 # more (down to 2^-8 of it, where TV changes f by less than its noise's 1%)
 AUTO_GUARD_TRIALS = 8
+# the most lams one choice tries, the total of its progress bar: the walk's
+# AUTO_TRIALS, the guard's AUTO_GUARD_TRIALS halvings, and the sqrt(2)
+# neighbour of the halving that passes
+AUTO_MOST_TRIALS = AUTO_TRIALS + AUTO_GUARD_TRIALS + 1
 # an estimated sigma at or below ROUNDING_NOISE * max|f| is float64 rounding
 # in the wavelet transform (db2's taps sum to 0 within ~1e-17), not noise
 ROUNDING_NOISE = 1e-14
@@ -374,8 +378,8 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
             guard = (f"no noise found (the detail reads {sigma:.3g}, float64 rounding of the "
                      "data): left as it is (lam 0)")
         else:
-            choice_bar = progress_bar(show, AUTO_TRIALS + AUTO_GUARD_TRIALS,
-                                      f"{label}: choosing lam", unit="lam")
+            choice_bar = progress_bar(show, AUTO_MOST_TRIALS, f"{label}: choosing lam",
+                                      unit="lam")
             try:
                 lam, trials, guard = choose_lam(image, sigma, eps, anisotropic, noise.low,
                                                 on_trial=choice_bar.trial)
@@ -505,7 +509,7 @@ def choose_lam(f, sigma, eps=None, anisotropic=False, sigma_low=None, on_trial=N
                that delta is 0: lam = 0, nothing to remove)
     sigma_low  0 <= sigma_low <= sigma, or None (sigma)
     on_trial   None, or called as on_trial(lam, SURE) after each lam tried (at
-               most AUTO_TRIALS + AUTO_GUARD_TRIALS): denoise's progress bar
+               most AUTO_MOST_TRIALS): denoise's progress bar
     Returns (lam, trials, guard): trials (m, 2), rows (lam, SURE) in the
     order tried (SURE NaN where a trial's solve diverged: the guard then
     lets SURE's lam through, and the final solve reports the divergence);
