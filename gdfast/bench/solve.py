@@ -399,7 +399,39 @@ def table_lines(result: ProblemResult) -> list[str]:
         seconds = "-" if not math.isfinite(run.seconds) else fmt_time(run.seconds)
         lines.append(f"{head}  {run.solver:<15} {_fmt_f(run.f):>17} {run.nfev:>6} "
                      f"{seconds:>10}  {'yes' if run.solved else 'NO':<4} {run.message}")
+    note = best_f_note(result)
+    if note:
+        lines.append(" " * 45 + note)
     return lines
+
+
+def best_f_note(result: ProblemResult) -> str:
+    """'' when the best f found is the source's f* (to the 6 digits MGH print,
+    or SOLVED_ATOL where f* = 0); else what it is: one of the source's local
+    minima, or neither.
+
+    Parameters
+    ----------
+    result : ProblemResult
+        With f_best set (`mark_solved`).
+
+    Returns
+    -------
+    str
+    """
+    p, best = result.problem, result.f_best
+    if p.f_star is None or not math.isfinite(best):
+        return ""
+
+    def near(value):
+        return abs(best - value) <= max(1e-5 * abs(value), SOLVED_ATOL)
+    if near(p.f_star):
+        return ""
+    for value in p.f_local:
+        if near(value):
+            return (f"(the best f is the local minimum {value:g} the source gives, "
+                    f"not f* = {p.f_star:g})")
+    return f"(no solver reached f* = {p.f_star:g})"
 
 
 TABLE_HEAD = (f"{'problem':<24} {'n':>6} {'f*':>11}  {'solver':<15} {'f':>17} {'nfev':>6} "

@@ -51,6 +51,12 @@ MGH = ("J. J. More, B. S. Garbow, K. E. Hillstrom, Testing unconstrained optimiz
        "software, ACM TOMS 7(1), 17-41 (1981); definitions and x0 as in their Algorithm 566, "
        "ACM TOMS 7(1), 136-140 (1981)")
 
+
+
+def _source(number):
+    return f"problem ({number}) of {MGH}"
+
+
 # the options of every kernel here: gdfast's (error_model='numpy': a division
 # by zero gives inf or NaN, as in numpy, instead of raising)
 _OPTIONS = dict(cache=True, error_model="numpy")
@@ -151,7 +157,14 @@ def _helical_theta(x1, x2):
 @_kernel
 def helical_valley_residuals(x, r):
     """Helical valley residuals r (3,) at x (3,): r1 = 10 (x3 - 10 theta),
-    r2 = 10 (|(x1, x2)| - 1), r3 = x3, 2 pi theta = atan(x2/x1) (+ pi for x1 < 0)."""
+    r2 = 10 (|(x1, x2)| - 1), r3 = x3, 2 pi theta = atan(x2/x1) (+ pi for x1 < 0).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     r[0] = 10.0 * (x[2] - 10.0 * _helical_theta(x[0], x[1]))
     r[1] = 10.0 * (math.sqrt(x[0] * x[0] + x[1] * x[1]) - 1.0)
     r[2] = x[2]
@@ -160,7 +173,14 @@ def helical_valley_residuals(x, r):
 @_kernel
 def helical_valley_jacobian(x, J):
     """Helical valley Jacobian J (3, 3) at x (3,); d theta/dx1 = -x2 / (2 pi rho^2),
-    d theta/dx2 = x1 / (2 pi rho^2), rho^2 = x1^2 + x2^2."""
+    d theta/dx2 = x1 / (2 pi rho^2), rho^2 = x1^2 + x2^2.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     rho2 = x[0] * x[0] + x[1] * x[1]
     rho = math.sqrt(rho2)
     c = 100.0 / (2.0 * math.pi * rho2)
@@ -177,7 +197,19 @@ def helical_valley_jacobian(x, J):
 
 @_kernel
 def helical_valley_value_and_grad(x, g):
-    """Helical valley f = r1^2 + r2^2 + r3^2 at x (3,), gradient into g (3,)."""
+    """Helical valley f = r1^2 + r2^2 + r3^2 at x (3,), gradient into g (3,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     rho2 = x[0] * x[0] + x[1] * x[1]
     rho = math.sqrt(rho2)
     r1 = 10.0 * (x[2] - 10.0 * _helical_theta(x[0], x[1]))
@@ -198,7 +230,7 @@ def helical_valley() -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("helical_valley", 3, np.array([-1.0, 0.0, 0.0]),
-                        helical_valley_value_and_grad, 0.0, MGH,
+                        helical_valley_value_and_grad, 0.0, _source(7),
                         x_star=np.array([1.0, 0.0, 0.0]), m=3,
                         residuals=helical_valley_residuals, jacobian=helical_valley_jacobian)
 
@@ -215,7 +247,14 @@ BIGGS_M = 13
 @_kernel
 def biggs_exp6_residuals(x, r):
     """Biggs EXP6 residuals r (13,) at x (6,): r_i = x3 exp(-t x1) - x4 exp(-t x2)
-    + x6 exp(-t x5) - y_i, t = i/10, y_i = exp(-t) - 5 exp(-10 t) + 3 exp(-4 t)."""
+    + x6 exp(-t x5) - y_i, t = i/10, y_i = exp(-t) - 5 exp(-10 t) + 3 exp(-4 t).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     for i in range(r.size):
         t = (i + 1) / 10.0
         y = math.exp(-t) - 5.0 * math.exp(-10.0 * t) + 3.0 * math.exp(-4.0 * t)
@@ -225,7 +264,14 @@ def biggs_exp6_residuals(x, r):
 
 @_kernel
 def biggs_exp6_jacobian(x, J):
-    """Biggs EXP6 Jacobian J (13, 6) at x (6,)."""
+    """Biggs EXP6 Jacobian J (13, 6) at x (6,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     for i in range(J.shape[0]):
         t = (i + 1) / 10.0
         e1 = math.exp(-t * x[0])
@@ -241,7 +287,19 @@ def biggs_exp6_jacobian(x, J):
 
 @_kernel
 def biggs_exp6_value_and_grad(x, g):
-    """Biggs EXP6 f = sum_i r_i^2 (m = 13) at x (6,), gradient into g (6,)."""
+    """Biggs EXP6 f = sum_i r_i^2 (m = 13) at x (6,), gradient into g (6,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     f = 0.0
     for j in range(6):
         g[j] = 0.0
@@ -274,7 +332,7 @@ def biggs_exp6() -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("biggs_exp6", 6, np.array([1.0, 2.0, 1.0, 1.0, 1.0, 1.0]),
-                        biggs_exp6_value_and_grad, 0.0, MGH, f_local=(5.65565e-3,),
+                        biggs_exp6_value_and_grad, 0.0, _source(18), f_local=(5.65565e-3,),
                         x_star=np.array([1.0, 10.0, 1.0, 5.0, 4.0, 3.0]), m=BIGGS_M,
                         residuals=biggs_exp6_residuals, jacobian=biggs_exp6_jacobian)
 
@@ -291,7 +349,14 @@ GAUSSIAN_Y = np.array([0.0009, 0.0044, 0.0175, 0.0540, 0.1295, 0.2420, 0.3521, 0
 @_kernel
 def gaussian_residuals(x, r):
     """Gaussian residuals r (15,) at x (3,): r_i = x1 exp(-x2 (t_i - x3)^2 / 2) - y_i,
-    t_i = (8 - i)/2, y the bell-shaped data of MGH (GAUSSIAN_Y)."""
+    t_i = (8 - i)/2, y the bell-shaped data of MGH (GAUSSIAN_Y).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     for i in range(r.size):
         d = (7 - i) / 2.0 - x[2]
         r[i] = x[0] * math.exp(-0.5 * x[1] * d * d) - GAUSSIAN_Y[i]
@@ -299,7 +364,14 @@ def gaussian_residuals(x, r):
 
 @_kernel
 def gaussian_jacobian(x, J):
-    """Gaussian Jacobian J (15, 3) at x (3,)."""
+    """Gaussian Jacobian J (15, 3) at x (3,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     for i in range(J.shape[0]):
         d = (7 - i) / 2.0 - x[2]
         e = math.exp(-0.5 * x[1] * d * d)
@@ -310,7 +382,19 @@ def gaussian_jacobian(x, J):
 
 @_kernel
 def gaussian_value_and_grad(x, g):
-    """Gaussian f = sum_i r_i^2 (m = 15) at x (3,), gradient into g (3,)."""
+    """Gaussian f = sum_i r_i^2 (m = 15) at x (3,), gradient into g (3,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     f = 0.0
     g[0] = g[1] = g[2] = 0.0
     for i in range(GAUSSIAN_Y.size):
@@ -333,7 +417,7 @@ def gaussian() -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("gaussian", 3, np.array([0.4, 1.0, 0.0]), gaussian_value_and_grad,
-                        1.12793e-8, MGH, m=15, residuals=gaussian_residuals,
+                        1.12793e-8, _source(9), m=15, residuals=gaussian_residuals,
                         jacobian=gaussian_jacobian)
 
 
@@ -345,14 +429,28 @@ def gaussian() -> SolveProblem:
 @_kernel
 def powell_badly_scaled_residuals(x, r):
     """Powell badly scaled residuals r (2,) at x (2,): r1 = 1e4 x1 x2 - 1,
-    r2 = exp(-x1) + exp(-x2) - 1.0001."""
+    r2 = exp(-x1) + exp(-x2) - 1.0001.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     r[0] = 1e4 * x[0] * x[1] - 1.0
     r[1] = math.exp(-x[0]) + math.exp(-x[1]) - 1.0001
 
 
 @_kernel
 def powell_badly_scaled_jacobian(x, J):
-    """Powell badly scaled Jacobian J (2, 2) at x (2,)."""
+    """Powell badly scaled Jacobian J (2, 2) at x (2,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     J[0, 0] = 1e4 * x[1]
     J[0, 1] = 1e4 * x[0]
     J[1, 0] = -math.exp(-x[0])
@@ -361,7 +459,19 @@ def powell_badly_scaled_jacobian(x, J):
 
 @_kernel
 def powell_badly_scaled_value_and_grad(x, g):
-    """Powell badly scaled f = r1^2 + r2^2 at x (2,), gradient into g (2,)."""
+    """Powell badly scaled f = r1^2 + r2^2 at x (2,), gradient into g (2,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     e1 = math.exp(-x[0])
     e2 = math.exp(-x[1])
     r1 = 1e4 * x[0] * x[1] - 1.0
@@ -379,7 +489,7 @@ def powell_badly_scaled() -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("powell_badly_scaled", 2, np.array([0.0, 1.0]),
-                        powell_badly_scaled_value_and_grad, 0.0, MGH,
+                        powell_badly_scaled_value_and_grad, 0.0, _source(3),
                         x_star=np.array([1.098e-5, 9.106]), m=2,
                         residuals=powell_badly_scaled_residuals,
                         jacobian=powell_badly_scaled_jacobian,
@@ -397,7 +507,14 @@ BOX_M = 10
 @_kernel
 def box_3d_residuals(x, r):
     """Box 3-D residuals r (m,) at x (3,): r_i = exp(-t x1) - exp(-t x2)
-    - x3 (exp(-t) - exp(-10 t)), t = i/10."""
+    - x3 (exp(-t) - exp(-10 t)), t = i/10.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     for i in range(r.size):
         t = (i + 1) / 10.0
         r[i] = (math.exp(-t * x[0]) - math.exp(-t * x[1])
@@ -406,7 +523,14 @@ def box_3d_residuals(x, r):
 
 @_kernel
 def box_3d_jacobian(x, J):
-    """Box 3-D Jacobian J (m, 3) at x (3,)."""
+    """Box 3-D Jacobian J (m, 3) at x (3,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     for i in range(J.shape[0]):
         t = (i + 1) / 10.0
         J[i, 0] = -t * math.exp(-t * x[0])
@@ -416,7 +540,19 @@ def box_3d_jacobian(x, J):
 
 @_kernel
 def box_3d_value_and_grad(x, g):
-    """Box 3-D f = sum_i r_i^2 (m = 10) at x (3,), gradient into g (3,)."""
+    """Box 3-D f = sum_i r_i^2 (m = 10) at x (3,), gradient into g (3,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     f = 0.0
     g[0] = g[1] = g[2] = 0.0
     for i in range(BOX_M):
@@ -442,7 +578,7 @@ def box_3d() -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("box_3d", 3, np.array([0.0, 10.0, 20.0]), box_3d_value_and_grad, 0.0,
-                        MGH, x_star=np.array([1.0, 10.0, 1.0]), m=BOX_M,
+                        _source(12), x_star=np.array([1.0, 10.0, 1.0]), m=BOX_M,
                         residuals=box_3d_residuals, jacobian=box_3d_jacobian,
                         notes="also f = 0 at (10, 1, -1) and on x1 = x2, x3 = 0")
 
@@ -455,7 +591,14 @@ def box_3d() -> SolveProblem:
 @_kernel
 def variably_dimensioned_residuals(x, r):
     """Variably dimensioned residuals r (n + 2,) at x (n,): r_j = x_j - 1,
-    r_{n+1} = s, r_{n+2} = s^2, s = sum_j j (x_j - 1)."""
+    r_{n+1} = s, r_{n+2} = s^2, s = sum_j j (x_j - 1).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     n = x.size
     s = 0.0
     for j in range(n):
@@ -467,7 +610,14 @@ def variably_dimensioned_residuals(x, r):
 
 @_kernel
 def variably_dimensioned_jacobian(x, J):
-    """Variably dimensioned Jacobian J (n + 2, n) at x (n,)."""
+    """Variably dimensioned Jacobian J (n + 2, n) at x (n,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     n = x.size
     s = 0.0
     for j in range(n):
@@ -483,7 +633,19 @@ def variably_dimensioned_jacobian(x, J):
 @_kernel
 def variably_dimensioned_value_and_grad(x, g):
     """Variably dimensioned f = sum_j (x_j - 1)^2 + s^2 + s^4 at x (n,), gradient
-    into g (n,): g_j = 2 (x_j - 1) + 2 j s (1 + 2 s^2)."""
+    into g (n,): g_j = 2 (x_j - 1) + 2 j s (1 + 2 s^2).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     n = x.size
     s = 0.0
     f = 0.0
@@ -509,7 +671,7 @@ def variably_dimensioned(n: int = 10) -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("variably_dimensioned", n, 1.0 - np.arange(1, n + 1) / n,
-                        variably_dimensioned_value_and_grad, 0.0, MGH, x_star=np.ones(n),
+                        variably_dimensioned_value_and_grad, 0.0, _source(25), x_star=np.ones(n),
                         m=n + 2, residuals=variably_dimensioned_residuals,
                         jacobian=variably_dimensioned_jacobian)
 
@@ -528,7 +690,14 @@ WATSON_F_STAR = {6: 2.28767e-3, 9: 1.39976e-6, 12: 4.72238e-10}
 def watson_residuals(x, r):
     """Watson residuals r (31,) at x (n,): for t = i/29, i = 1..29,
     r_i = sum_{j>=2} (j-1) x_j t^(j-2) - (sum_j x_j t^(j-1))^2 - 1;
-    r_30 = x1, r_31 = x2 - x1^2 - 1."""
+    r_30 = x1, r_31 = x2 - x1^2 - 1.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     n = x.size
     for i in range(29):
         t = (i + 1) / 29.0
@@ -547,7 +716,14 @@ def watson_residuals(x, r):
 
 @_kernel
 def watson_jacobian(x, J):
-    """Watson Jacobian J (31, n) at x (n,): dr_i/dx_j = (j-1) t^(j-2) - 2 b t^(j-1)."""
+    """Watson Jacobian J (31, n) at x (n,): dr_i/dx_j = (j-1) t^(j-2) - 2 b t^(j-1).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     n = x.size
     for i in range(29):
         t = (i + 1) / 29.0
@@ -570,7 +746,19 @@ def watson_jacobian(x, J):
 
 @_kernel
 def watson_value_and_grad(x, g):
-    """Watson f = sum_i r_i^2 (m = 31) at x (n,), gradient into g (n,)."""
+    """Watson f = sum_i r_i^2 (m = 31) at x (n,), gradient into g (n,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     n = x.size
     for j in range(n):
         g[j] = 0.0
@@ -613,7 +801,7 @@ def watson(n: int = 9) -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("watson", n, np.zeros(n), watson_value_and_grad,
-                        WATSON_F_STAR.get(n), MGH, m=WATSON_M, residuals=watson_residuals,
+                        WATSON_F_STAR.get(n), _source(20), m=WATSON_M, residuals=watson_residuals,
                         jacobian=watson_jacobian)
 
 
@@ -629,7 +817,14 @@ PENALTY_1_F_STAR = {4: 2.24997e-5, 10: 7.08765e-5}
 @_kernel
 def penalty_1_residuals(x, r):
     """Penalty I residuals r (n + 1,) at x (n,): r_j = sqrt(1e-5) (x_j - 1),
-    r_{n+1} = sum_j x_j^2 - 1/4."""
+    r_{n+1} = sum_j x_j^2 - 1/4.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     n = x.size
     sa = math.sqrt(PENALTY_A)
     s = -0.25
@@ -641,7 +836,14 @@ def penalty_1_residuals(x, r):
 
 @_kernel
 def penalty_1_jacobian(x, J):
-    """Penalty I Jacobian J (n + 1, n) at x (n,)."""
+    """Penalty I Jacobian J (n + 1, n) at x (n,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     n = x.size
     sa = math.sqrt(PENALTY_A)
     for i in range(n):
@@ -654,7 +856,19 @@ def penalty_1_jacobian(x, J):
 @_kernel
 def penalty_1_value_and_grad(x, g):
     """Penalty I f = a sum_j (x_j - 1)^2 + (sum_j x_j^2 - 1/4)^2 at x (n,), gradient
-    into g (n,)."""
+    into g (n,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     n = x.size
     s = -0.25
     q = 0.0
@@ -680,8 +894,8 @@ def penalty_1(n: int = 10) -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("penalty_1", n, np.arange(1.0, n + 1.0), penalty_1_value_and_grad,
-                        PENALTY_1_F_STAR.get(n), MGH, m=n + 1, residuals=penalty_1_residuals,
-                        jacobian=penalty_1_jacobian)
+                        PENALTY_1_F_STAR.get(n), _source(23), m=n + 1,
+                        residuals=penalty_1_residuals, jacobian=penalty_1_jacobian)
 
 
 # ---------------------------------------------------------------------------
@@ -700,7 +914,14 @@ def penalty_2_residuals(x, r):
     """Penalty II residuals r (2n,) at x (n,) (1-based): r_1 = x1 - 0.2;
     r_i = sqrt(a) (exp(x_i/10) + exp(x_{i-1}/10) - exp(i/10) - exp((i-1)/10)) and
     r_{n+i-1} = sqrt(a) (exp(x_i/10) - exp(-1/10)) for 2 <= i <= n;
-    r_2n = sum_j (n - j + 1) x_j^2 - 1; a = 1e-5."""
+    r_2n = sum_j (n - j + 1) x_j^2 - 1; a = 1e-5.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     n = x.size
     sa = math.sqrt(PENALTY_A)
     r[0] = x[0] - 0.2
@@ -716,7 +937,14 @@ def penalty_2_residuals(x, r):
 
 @_kernel
 def penalty_2_jacobian(x, J):
-    """Penalty II Jacobian J (2n, n) at x (n,)."""
+    """Penalty II Jacobian J (2n, n) at x (n,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     n = x.size
     sa = math.sqrt(PENALTY_A)
     for i in range(2 * n):
@@ -733,7 +961,19 @@ def penalty_2_jacobian(x, J):
 
 @_kernel
 def penalty_2_value_and_grad(x, g):
-    """Penalty II f = sum_i r_i^2 (m = 2n) at x (n,), gradient into g (n,)."""
+    """Penalty II f = sum_i r_i^2 (m = 2n) at x (n,), gradient into g (n,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     n = x.size
     s = 0.0
     for j in range(n):
@@ -770,8 +1010,8 @@ def penalty_2(n: int = 10) -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("penalty_2", n, np.full(n, 0.5), penalty_2_value_and_grad,
-                        PENALTY_2_F_STAR.get(n), MGH, m=2 * n, residuals=penalty_2_residuals,
-                        jacobian=penalty_2_jacobian)
+                        PENALTY_2_F_STAR.get(n), _source(24), m=2 * n,
+                        residuals=penalty_2_residuals, jacobian=penalty_2_jacobian)
 
 
 # ---------------------------------------------------------------------------
@@ -782,7 +1022,14 @@ def penalty_2(n: int = 10) -> SolveProblem:
 @_kernel
 def brown_badly_scaled_residuals(x, r):
     """Brown badly scaled residuals r (3,) at x (2,): r1 = x1 - 1e6,
-    r2 = x2 - 2e-6, r3 = x1 x2 - 2."""
+    r2 = x2 - 2e-6, r3 = x1 x2 - 2.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     r[0] = x[0] - 1e6
     r[1] = x[1] - 2e-6
     r[2] = x[0] * x[1] - 2.0
@@ -790,7 +1037,14 @@ def brown_badly_scaled_residuals(x, r):
 
 @_kernel
 def brown_badly_scaled_jacobian(x, J):
-    """Brown badly scaled Jacobian J (3, 2) at x (2,)."""
+    """Brown badly scaled Jacobian J (3, 2) at x (2,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     J[0, 0] = 1.0
     J[0, 1] = 0.0
     J[1, 0] = 0.0
@@ -801,7 +1055,19 @@ def brown_badly_scaled_jacobian(x, J):
 
 @_kernel
 def brown_badly_scaled_value_and_grad(x, g):
-    """Brown badly scaled f = r1^2 + r2^2 + r3^2 at x (2,), gradient into g (2,)."""
+    """Brown badly scaled f = r1^2 + r2^2 + r3^2 at x (2,), gradient into g (2,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     r1 = x[0] - 1e6
     r2 = x[1] - 2e-6
     r3 = x[0] * x[1] - 2.0
@@ -818,7 +1084,7 @@ def brown_badly_scaled() -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("brown_badly_scaled", 2, np.array([1.0, 1.0]),
-                        brown_badly_scaled_value_and_grad, 0.0, MGH,
+                        brown_badly_scaled_value_and_grad, 0.0, _source(4),
                         x_star=np.array([1e6, 2e-6]), m=3,
                         residuals=brown_badly_scaled_residuals,
                         jacobian=brown_badly_scaled_jacobian)
@@ -835,7 +1101,14 @@ BROWN_DENNIS_M = 20
 @_kernel
 def brown_dennis_residuals(x, r):
     """Brown and Dennis residuals r (m,) at x (4,): r_i = (x1 + t x2 - exp(t))^2
-    + (x3 + x4 sin t - cos t)^2, t = i/5."""
+    + (x3 + x4 sin t - cos t)^2, t = i/5.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     for i in range(r.size):
         t = (i + 1) / 5.0
         a = x[0] + t * x[1] - math.exp(t)
@@ -845,7 +1118,14 @@ def brown_dennis_residuals(x, r):
 
 @_kernel
 def brown_dennis_jacobian(x, J):
-    """Brown and Dennis Jacobian J (m, 4) at x (4,)."""
+    """Brown and Dennis Jacobian J (m, 4) at x (4,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     for i in range(J.shape[0]):
         t = (i + 1) / 5.0
         a = x[0] + t * x[1] - math.exp(t)
@@ -858,7 +1138,19 @@ def brown_dennis_jacobian(x, J):
 
 @_kernel
 def brown_dennis_value_and_grad(x, g):
-    """Brown and Dennis f = sum_i r_i^2 (m = 20) at x (4,), gradient into g (4,)."""
+    """Brown and Dennis f = sum_i r_i^2 (m = 20) at x (4,), gradient into g (4,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     f = 0.0
     g[0] = g[1] = g[2] = g[3] = 0.0
     for i in range(BROWN_DENNIS_M):
@@ -883,7 +1175,7 @@ def brown_dennis() -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("brown_dennis", 4, np.array([25.0, 5.0, -5.0, -1.0]),
-                        brown_dennis_value_and_grad, 85822.2, MGH, m=BROWN_DENNIS_M,
+                        brown_dennis_value_and_grad, 85822.2, _source(16), m=BROWN_DENNIS_M,
                         residuals=brown_dennis_residuals, jacobian=brown_dennis_jacobian)
 
 
@@ -900,7 +1192,14 @@ GULF_M = 99
 @_kernel
 def gulf_residuals(x, r):
     """Gulf residuals r (m,) at x (3,): r_i = exp(-|y_i - x2|^x3 / x1) - t_i,
-    t_i = i/100, y_i = 25 + (-50 ln t_i)^(2/3)."""
+    t_i = i/100, y_i = 25 + (-50 ln t_i)^(2/3).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     for i in range(r.size):
         t = (i + 1) / 100.0
         y = 25.0 + (-50.0 * math.log(t)) ** (2.0 / 3.0)
@@ -909,7 +1208,14 @@ def gulf_residuals(x, r):
 
 @_kernel
 def gulf_jacobian(x, J):
-    """Gulf Jacobian J (m, 3) at x (3,) (the x2 column is 0 where y_i = x2)."""
+    """Gulf Jacobian J (m, 3) at x (3,) (the x2 column is 0 where y_i = x2).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     for i in range(J.shape[0]):
         t = (i + 1) / 100.0
         y = 25.0 + (-50.0 * math.log(t)) ** (2.0 / 3.0)
@@ -924,7 +1230,19 @@ def gulf_jacobian(x, J):
 
 @_kernel
 def gulf_value_and_grad(x, g):
-    """Gulf f = sum_i r_i^2 (m = 99) at x (3,), gradient into g (3,)."""
+    """Gulf f = sum_i r_i^2 (m = 99) at x (3,), gradient into g (3,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     f = 0.0
     g[0] = g[1] = g[2] = 0.0
     for i in range(GULF_M):
@@ -950,7 +1268,8 @@ def gulf() -> SolveProblem:
     -------
     SolveProblem
     """
-    return SolveProblem("gulf", 3, np.array([5.0, 2.5, 0.15]), gulf_value_and_grad, 0.0, MGH,
+    return SolveProblem("gulf", 3, np.array([5.0, 2.5, 0.15]), gulf_value_and_grad, 0.0,
+                        _source(11),
                         x_star=np.array([50.0, 25.0, 1.5]), m=GULF_M,
                         residuals=gulf_residuals, jacobian=gulf_jacobian)
 
@@ -966,7 +1285,14 @@ TRIGONOMETRIC_F_LOCAL = {10: (2.79506e-5,)}
 @_kernel
 def trigonometric_residuals(x, r):
     """Trigonometric residuals r (n,) at x (n,): r_i = n - sum_j cos x_j
-    + i (1 - cos x_i) - sin x_i."""
+    + i (1 - cos x_i) - sin x_i.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     n = x.size
     c = 0.0
     for j in range(n):
@@ -978,7 +1304,14 @@ def trigonometric_residuals(x, r):
 @_kernel
 def trigonometric_jacobian(x, J):
     """Trigonometric Jacobian J (n, n) at x (n,): dr_i/dx_j = sin x_j
-    + [i = j] (i sin x_i - cos x_i)."""
+    + [i = j] (i sin x_i - cos x_i).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     n = x.size
     for i in range(n):
         for j in range(n):
@@ -989,7 +1322,19 @@ def trigonometric_jacobian(x, J):
 @_kernel
 def trigonometric_value_and_grad(x, g):
     """Trigonometric f = sum_i r_i^2 at x (n,), gradient into g (n,):
-    g_j = 2 (sin x_j sum_i r_i + r_j (j sin x_j - cos x_j))."""
+    g_j = 2 (sin x_j sum_i r_i + r_j (j sin x_j - cos x_j)).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     n = x.size
     c = 0.0
     for j in range(n):
@@ -1023,8 +1368,9 @@ def trigonometric(n: int = 10) -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("trigonometric", n, np.full(n, 1.0 / n), trigonometric_value_and_grad,
-                        0.0, MGH, f_local=TRIGONOMETRIC_F_LOCAL.get(n, ()), x_star=np.zeros(n),
-                        m=n, residuals=trigonometric_residuals, jacobian=trigonometric_jacobian)
+                        0.0, _source(26), f_local=TRIGONOMETRIC_F_LOCAL.get(n, ()),
+                        x_star=np.zeros(n), m=n, residuals=trigonometric_residuals,
+                        jacobian=trigonometric_jacobian)
 
 
 
@@ -1036,7 +1382,14 @@ def trigonometric(n: int = 10) -> SolveProblem:
 @_kernel
 def extended_rosenbrock_residuals(x, r):
     """Extended Rosenbrock residuals r (n,) at x (n,), n even:
-    r_{2k-1} = 10 (x_{2k} - x_{2k-1}^2), r_{2k} = 1 - x_{2k-1}."""
+    r_{2k-1} = 10 (x_{2k} - x_{2k-1}^2), r_{2k} = 1 - x_{2k-1}.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     for k in range(0, x.size, 2):
         r[k] = 10.0 * (x[k + 1] - x[k] * x[k])
         r[k + 1] = 1.0 - x[k]
@@ -1044,7 +1397,14 @@ def extended_rosenbrock_residuals(x, r):
 
 @_kernel
 def extended_rosenbrock_jacobian(x, J):
-    """Extended Rosenbrock Jacobian J (n, n) at x (n,) (dense; block diagonal)."""
+    """Extended Rosenbrock Jacobian J (n, n) at x (n,) (dense; block diagonal).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     n = x.size
     for i in range(n):
         for j in range(n):
@@ -1058,7 +1418,19 @@ def extended_rosenbrock_jacobian(x, J):
 @_kernel
 def extended_rosenbrock_value_and_grad(x, g):
     """Extended Rosenbrock f = sum_k 100 (x_{2k} - x_{2k-1}^2)^2 + (1 - x_{2k-1})^2
-    at x (n,), gradient into g (n,). O(n), one pass."""
+    at x (n,), gradient into g (n,). O(n), one pass.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     f = 0.0
     for k in range(0, x.size, 2):
         u = x[k + 1] - x[k] * x[k]
@@ -1093,7 +1465,7 @@ def extended_rosenbrock(n: int = 10) -> SolveProblem:
         raise ValueError(f"extended Rosenbrock needs an even n >= 2, got {n}")
     x0 = np.tile([-1.2, 1.0], n // 2)
     name = "extended_rosenbrock" if n == 10 else f"extended_rosenbrock_{n}"
-    return SolveProblem(name, n, x0, extended_rosenbrock_value_and_grad, 0.0, MGH,
+    return SolveProblem(name, n, x0, extended_rosenbrock_value_and_grad, 0.0, _source(21),
                         x_star=np.ones(n), m=n, residuals=extended_rosenbrock_residuals,
                         jacobian=extended_rosenbrock_jacobian)
 
@@ -1125,7 +1497,14 @@ def large_rosenbrock(n: int = 10**4) -> SolveProblem:
 @_kernel
 def extended_powell_residuals(x, r):
     """Extended Powell singular residuals r (n,) at x (n,), n a multiple of 4:
-    per block (a, b, c, d): a + 10 b, sqrt5 (c - d), (b - 2c)^2, sqrt10 (a - d)^2."""
+    per block (a, b, c, d): a + 10 b, sqrt5 (c - d), (b - 2c)^2, sqrt10 (a - d)^2.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     s5 = math.sqrt(5.0)
     s10 = math.sqrt(10.0)
     for k in range(0, x.size, 4):
@@ -1138,7 +1517,14 @@ def extended_powell_residuals(x, r):
 
 @_kernel
 def extended_powell_jacobian(x, J):
-    """Extended Powell singular Jacobian J (n, n) at x (n,) (dense; block diagonal)."""
+    """Extended Powell singular Jacobian J (n, n) at x (n,) (dense; block diagonal).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     n = x.size
     s5 = math.sqrt(5.0)
     s10 = math.sqrt(10.0)
@@ -1160,7 +1546,19 @@ def extended_powell_jacobian(x, J):
 @_kernel
 def extended_powell_value_and_grad(x, g):
     """Extended Powell singular f = sum over blocks of (a + 10b)^2 + 5 (c - d)^2
-    + (b - 2c)^4 + 10 (a - d)^4 at x (n,), gradient into g (n,)."""
+    + (b - 2c)^4 + 10 (a - d)^4 at x (n,), gradient into g (n,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     f = 0.0
     for k in range(0, x.size, 4):
         a, b, c, d = x[k], x[k + 1], x[k + 2], x[k + 3]
@@ -1197,7 +1595,7 @@ def extended_powell(n: int = 12) -> SolveProblem:
     if n < 4 or n % 4:
         raise ValueError(f"extended Powell singular needs n a positive multiple of 4, got {n}")
     return SolveProblem("extended_powell", n, np.tile([3.0, -1.0, 0.0, 1.0], n // 4),
-                        extended_powell_value_and_grad, 0.0, MGH, x_star=np.zeros(n), m=n,
+                        extended_powell_value_and_grad, 0.0, _source(22), x_star=np.zeros(n), m=n,
                         residuals=extended_powell_residuals, jacobian=extended_powell_jacobian)
 
 
@@ -1211,14 +1609,28 @@ BEALE_C = np.array([1.5, 2.25, 2.625])
 
 @_kernel
 def beale_residuals(x, r):
-    """Beale residuals r (3,) at x (2,): r_i = c_i - x1 (1 - x2^i), c = (1.5, 2.25, 2.625)."""
+    """Beale residuals r (3,) at x (2,): r_i = c_i - x1 (1 - x2^i), c = (1.5, 2.25, 2.625).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     for i in range(3):
         r[i] = BEALE_C[i] - x[0] * (1.0 - x[1] ** (i + 1))
 
 
 @_kernel
 def beale_jacobian(x, J):
-    """Beale Jacobian J (3, 2) at x (2,)."""
+    """Beale Jacobian J (3, 2) at x (2,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     for i in range(3):
         J[i, 0] = -(1.0 - x[1] ** (i + 1))
         J[i, 1] = x[0] * (i + 1) * x[1] ** i
@@ -1226,7 +1638,19 @@ def beale_jacobian(x, J):
 
 @_kernel
 def beale_value_and_grad(x, g):
-    """Beale f = sum_i (c_i - x1 (1 - x2^i))^2 at x (2,), gradient into g (2,)."""
+    """Beale f = sum_i (c_i - x1 (1 - x2^i))^2 at x (2,), gradient into g (2,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     f = 0.0
     g[0] = g[1] = 0.0
     for i in range(3):
@@ -1244,7 +1668,7 @@ def beale() -> SolveProblem:
     -------
     SolveProblem
     """
-    return SolveProblem("beale", 2, np.array([1.0, 1.0]), beale_value_and_grad, 0.0, MGH,
+    return SolveProblem("beale", 2, np.array([1.0, 1.0]), beale_value_and_grad, 0.0, _source(5),
                         x_star=np.array([3.0, 0.5]), m=3, residuals=beale_residuals,
                         jacobian=beale_jacobian)
 
@@ -1258,7 +1682,14 @@ def beale() -> SolveProblem:
 @_kernel
 def wood_residuals(x, r):
     """Wood residuals r (6,) at x (4,): 10 (x2 - x1^2), 1 - x1, sqrt90 (x4 - x3^2),
-    1 - x3, sqrt10 (x2 + x4 - 2), (x2 - x4)/sqrt10."""
+    1 - x3, sqrt10 (x2 + x4 - 2), (x2 - x4)/sqrt10.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     r[0] = 10.0 * (x[1] - x[0] * x[0])
     r[1] = 1.0 - x[0]
     r[2] = math.sqrt(90.0) * (x[3] - x[2] * x[2])
@@ -1269,7 +1700,14 @@ def wood_residuals(x, r):
 
 @_kernel
 def wood_jacobian(x, J):
-    """Wood Jacobian J (6, 4) at x (4,)."""
+    """Wood Jacobian J (6, 4) at x (4,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     for i in range(6):
         for j in range(4):
             J[i, j] = 0.0
@@ -1287,7 +1725,19 @@ def wood_jacobian(x, J):
 @_kernel
 def wood_value_and_grad(x, g):
     """Wood f = 100 (x2 - x1^2)^2 + (1 - x1)^2 + 90 (x4 - x3^2)^2 + (1 - x3)^2
-    + 10 (x2 + x4 - 2)^2 + (x2 - x4)^2 / 10 at x (4,), gradient into g (4,)."""
+    + 10 (x2 + x4 - 2)^2 + (x2 - x4)^2 / 10 at x (4,), gradient into g (4,).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     s1 = x[1] - x[0] * x[0]
     s2 = 1.0 - x[0]
     t1 = x[3] - x[2] * x[2]
@@ -1309,7 +1759,7 @@ def wood() -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("wood", 4, np.array([-3.0, -1.0, -3.0, -1.0]), wood_value_and_grad, 0.0,
-                        MGH, x_star=np.ones(4), m=6, residuals=wood_residuals,
+                        _source(14), x_star=np.ones(4), m=6, residuals=wood_residuals,
                         jacobian=wood_jacobian)
 
 
@@ -1326,7 +1776,14 @@ CHEBYQUAD_F_STAR = {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.0, 5: 0.0, 6: 0.0, 7: 0.0, 8: 3
 @_kernel
 def chebyquad_residuals(x, r):
     """Chebyquad residuals r (m,) at x (n,): r_i = mean_j T_i(2 x_j - 1)
-    + [i even] 1/(i^2 - 1), T_i the Chebyshev polynomials (T_{k+1} = 2y T_k - T_{k-1})."""
+    + [i even] 1/(i^2 - 1), T_i the Chebyshev polynomials (T_{k+1} = 2y T_k - T_{k-1}).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    r : ndarray of float64, shape (m,)
+        Overwritten with r(x); ``f(x) = sum(r**2)``.
+    """
     n = x.size
     m = r.size
     for i in range(m):
@@ -1347,7 +1804,14 @@ def chebyquad_residuals(x, r):
 @_kernel
 def chebyquad_jacobian(x, J):
     """Chebyquad Jacobian J (m, n) at x (n,): dr_i/dx_j = (2/n) T_i'(2 x_j - 1),
-    T'_{k+1} = 2 T_k + 2y T'_k - T'_{k-1}."""
+    T'_{k+1} = 2 T_k + 2y T'_k - T'_{k-1}.
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    J : ndarray of float64, shape (m, n)
+        Overwritten with J(x), ``J[i, j] = dr_i/dx_j`` (every entry written).
+    """
     n = x.size
     m = J.shape[0]
     for j in range(n):
@@ -1363,7 +1827,19 @@ def chebyquad_jacobian(x, J):
 def chebyquad_value_and_grad(x, g):
     """Chebyquad f = sum_i r_i^2 (m = n) at x (n,), gradient into g (n,):
     g_j = (4/n) sum_i r_i T_i'(2 x_j - 1). O(n^2); the one kernel here that
-    allocates (r, n floats per call: every g_j needs all of r)."""
+    allocates (r, n floats per call: every g_j needs all of r).
+
+    Parameters
+    ----------
+    x : ndarray of float64, shape (n,)
+    g : ndarray of float64, shape (n,)
+        Overwritten with grad f(x).
+
+    Returns
+    -------
+    float
+        f(x).
+    """
     n = x.size
     r = np.zeros(n)
     for j in range(n):
@@ -1405,7 +1881,7 @@ def chebyquad(n: int = 10) -> SolveProblem:
     SolveProblem
     """
     return SolveProblem("chebyquad", n, np.arange(1, n + 1) / (n + 1.0),
-                        chebyquad_value_and_grad, CHEBYQUAD_F_STAR.get(n), MGH, m=n,
+                        chebyquad_value_and_grad, CHEBYQUAD_F_STAR.get(n), _source(35), m=n,
                         residuals=chebyquad_residuals, jacobian=chebyquad_jacobian)
 
 
@@ -1421,7 +1897,25 @@ def logistic_value_and_grad(w, g, A, b, lam):
     gradient into g (d,); A (N, d) C-contiguous, b (N,) of +-1, lam >= 0.
 
     One serial pass over A's rows (deterministic: a fixed order of sums);
-    log(1 + e^-u) and sigma(-u) are computed without overflow for any u."""
+    log(1 + e^-u) and sigma(-u) are computed without overflow for any u.
+
+    Parameters
+    ----------
+    w : ndarray of float64, shape (d,)
+    g : ndarray of float64, shape (d,)
+        Overwritten with grad f(w).
+    A : ndarray of float64, shape (N, d)
+        The features, one sample a row.
+    b : ndarray of float64, shape (N,)
+        The labels, +1.0 or -1.0.
+    lam : float
+        The L2 weight.
+
+    Returns
+    -------
+    float
+        f(w).
+    """
     N, d = A.shape
     for j in range(d):
         g[j] = 0.0

@@ -308,6 +308,16 @@ def test_solved_is_within_1e_8_of_the_best_f_and_1e_12_where_f_star_is_0():
     assert [run.solved for run in z.runs.values()] == [True, True, False]
 
 
+def test_the_table_says_when_the_best_f_is_not_the_papers_f_star():
+    assert solve.best_f_note(_result("p", 2.0, a=(2.0 + 1e-6, 1, 1.0))) == ""
+    assert solve.best_f_note(_result("p", None, a=(3.0, 1, 1.0))) == ""
+    assert "no solver reached f* = 0" in solve.best_f_note(_result("p", 0.0, a=(3e-10, 1, 1.0)))
+    res = _result("p", 0.0, a=(5.65565e-3, 1, 1.0))
+    res.problem.f_local = (5.65565e-3,)
+    assert "local minimum 0.00565565" in solve.best_f_note(res)
+    assert res.problem.source == "test" and sp.gaussian().source.startswith("problem (9) of J. J.")
+
+
 def test_performance_profile_counts_problems_within_tau_of_the_best():
     results = [_result("p1", None, a=(1.0, 10, 1.0), b=(1.0, 20, 4.0)),
                _result("p2", None, a=(1.0, 30, 2.0), b=(1.0, 10, 1.0)),
