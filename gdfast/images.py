@@ -312,8 +312,8 @@ def estimate_sigma(image: ArrayLike, channel_axis: int | None = None,
     cannot be told from noise).
 
     Nothing depends on the image's units: the coefficients are computed in
-    units of the power of two just above max |image| (a power of two changes
-    no rounding), so ``estimate_sigma(2**k * image) == 2**k *
+    units of the power of two just above ``max(abs(image))`` (a power of two
+    changes no rounding), so ``estimate_sigma(2**k * image) == 2**k *
     estimate_sigma(image)`` exactly, and an image near 1e300 or 1e-300 reads
     as it does near 1 (the squares of its coefficients would overflow or
     underflow).
