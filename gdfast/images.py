@@ -19,7 +19,7 @@ from .kernels.noise import (
     unclipped_to_front_2d,
     unclipped_to_front_3d,
 )
-from .kernels.reductions import mean_squared_difference_parallel
+from .kernels.reductions import mean_squared_difference, mean_squared_difference_parallel
 
 # The 75th percentile of |N(0, 1)|'s parent: Phi^-1(0.75) = sqrt(2) erfinv(1/2),
 # scipy.stats.norm.ppf(0.75) (tests/facade/test_noise_estimate.py checks it)
@@ -204,7 +204,9 @@ def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
 
     ``10 log10(data_range^2 / mean((clean - image)^2))``. The mean is a
     compiled, thread-count-independent pass without temporaries
-    (`gdfast.denoise` records it at every iteration).
+    (`gdfast.denoise` records it at every iteration), over numba's threads
+    from denoise's parallel threshold (65,536 pixels) up: the serial and
+    parallel passes sum the same fixed blocks in order, the same bits.
 
     Parameters
     ----------
@@ -230,7 +232,9 @@ def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
     if a.shape != b.shape:
         raise ValueError(f"image must have the shape of clean {np.shape(clean)}, "
                          f"got {np.shape(image)}")
-    mse = mean_squared_difference_parallel(a, b)
+    from ._denoise import PARALLEL_MIN_PIXELS  # _denoise imports this module
+    mse = (mean_squared_difference_parallel if a.size >= PARALLEL_MIN_PIXELS
+           else mean_squared_difference)(a, b)
     return float(10.0 * math.log10(data_range ** 2 / mse)) if mse > 0 else math.inf
 
 
