@@ -4,8 +4,9 @@
 
 prints one JSON line: ``compiled`` (the functions numba compiled in this
 process: its "numba:compile" events, which fire only when no cache entry was
-loaded) and ``results`` (run name -> SHA-256 of the result's x and fun, to
-compare processes bit for bit). Runs:
+loaded), ``loaded`` (the kernels of gdfast.kernels called from Python whose
+machine code came from the disk cache) and ``results`` (run name -> SHA-256
+of the result's x and fun, to compare processes bit for bit). Runs:
 
     denoise-momentum-2d, denoise-nesterov-2d (128x128, the serial kernel),
     denoise-momentum-2d-parallel (256x256, the parallel kernel),
@@ -94,12 +95,25 @@ def run(name):
     return _digest(r.x, np.atleast_1d(r.fun))
 
 
+def _loaded():
+    """The dispatchers of gdfast.kernels' modules with a signature loaded
+    from the disk cache in this process (numba counts its cache hits)."""
+    from numba.core.dispatcher import Dispatcher
+    names = set()
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("gdfast.kernels"):
+            for value in vars(module).values():
+                if isinstance(value, Dispatcher) and sum(value._cache_hits.values()):
+                    names.add(value.py_func.__qualname__)
+    return sorted(names)
+
+
 def main(names):
     with event.install_recorder("numba:compile") as recorder:
         results = {name: run(name) for name in names}
     compiled = sorted({ev.data["dispatcher"].py_func.__qualname__
                        for _, ev in recorder.buffer if ev.is_start})
-    print(json.dumps(dict(compiled=compiled, results=results)))
+    print(json.dumps(dict(compiled=compiled, loaded=_loaded(), results=results)))
 
 
 if __name__ == "__main__":

@@ -215,18 +215,20 @@ def test_armijo_backtracking_that_fails_leaves_x0():
 
 @pytest.mark.slow
 def test_the_serial_kernels_run_inside_a_users_prange():
-    @numba.njit(parallel=True)
-    def solve_all(X, iters):
+    def solve_rows(X, iters):
         for i in numba.prange(X.shape[0]):
             state = lbfgs.lbfgs_torch_state(X.shape[1], 5)
             for _ in range(iters):
                 lbfgs.lbfgs_torch_step(rosenbrock, (), X[i], state, 1.0, 20, 25, 1e-7, 1e-9, True)
 
+    # the rows one after the other in the user's @njit code (prange is range
+    # there): the same call of lbfgs_torch_step, compiled once for both
+    # (compiling it again from Python, for types of its own, took 30 s)
+    solve_all = numba.njit(parallel=True)(solve_rows)
+    solve_serially = numba.njit(solve_rows)
     X = np.random.default_rng(3).uniform(-2, 2, (8, 4))
     want = X.copy()
-    for row in want:
-        state = lbfgs.lbfgs_torch_state(4, 5)
-        for _ in range(3):
-            lbfgs.lbfgs_torch_step(rosenbrock, (), row, state, 1.0, 20, 25, 1e-7, 1e-9, True)
+    solve_serially(want, 3)
+    assert not any(np.array_equal(a, b) for a, b in zip(want, X))   # every row moved
     solve_all(X, 3)
     assert np.array_equal(X, want)
