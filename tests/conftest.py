@@ -21,6 +21,15 @@ worker: the Dask LocalCluster of tests/dask/conftest.py (``cluster``, which
 ``client`` uses), test_denoise_defaults.py's table of denoised photographs
 (``auto_table``) and test_determinism.py's three probe processes
 (``determinism_runs``: built on each worker, they ran six). Without -n nothing changes.
+
+The same for compilation: a test module that sets ``COMPILE_GROUP = (param,
+prefix)`` puts each of its tests that takes the parameter ``param`` in the
+group ``prefix-<value>`` (test_tv_tiles.py and test_tv_descent.py: one group
+per update rule, ``tv-rule-adam``), because the tests of one value compile
+the same kernel signatures (a fused or tiled TV kernel for that rule: 5-35 s
+each). Spread over two workers, two of them started at once compiled the
+same signature in each worker; in one group the second reuses the first's
+compilation in its process (GDFAST_COMPILE_LOG shows each compiled once).
 """
 import os
 
@@ -45,12 +54,22 @@ SHARED_FIXTURES = {"cluster": "dask-cluster", "auto_table": "denoise-defaults-au
                    "determinism_runs": "determinism-probes"}
 
 
+def compile_group(item):
+    """The xdist group of ``item`` by its module's COMPILE_GROUP, or None."""
+    param, prefix = getattr(getattr(item, "module", None), "COMPILE_GROUP", (None, None))
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return f"{prefix}-{params[param]}" if param in params else None
+
+
 @pytest.hookimpl(tryfirst=True)        # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         for fixture, group in SHARED_FIXTURES.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(pytest.mark.xdist_group(group))
+        group = compile_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 # GDFAST_COMPILE_LOG=FILE: every numba compilation in the test processes is

@@ -87,3 +87,23 @@ def test_grouped_tests_carry_their_group_under_xdist(request):
     if "PYTEST_XDIST_WORKER" not in os.environ:
         pytest.skip("groups exist only under pytest-xdist (-n)")
     assert request.node.nodeid.endswith("@grouping-check"), request.node.nodeid
+
+
+@pytest.mark.xdist_group("grouping-check")
+def test_the_tests_of_one_compile_group_share_its_xdist_group(request):
+    # the tv kernel tests of one update rule compile the same signatures: in
+    # one group (COMPILE_GROUP, tests/conftest.py) on one worker they compile
+    # them once; without the group two workers compiled each of them at once
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        pytest.skip("groups exist only under pytest-xdist (-n)")
+    grouped = {}
+    for item in request.session.items:
+        param, prefix = getattr(item.module, "COMPILE_GROUP", (None, None))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if param in params:
+            group = f"{prefix}-{params[param]}"
+            assert item.nodeid.endswith(f"@{group}"), item.nodeid
+            grouped.setdefault(Path(item.fspath).stem, set()).add(group)
+    for module in ("test_tv_tiles", "test_tv_descent"):     # one group per rule
+        collected = any(Path(item.fspath).stem == module for item in request.session.items)
+        assert not collected or len(grouped.get(module, ())) >= 12, grouped.get(module)

@@ -13,6 +13,10 @@ from gdfast.kernels import tv_descent
 from gdfast.kernels.function_refs import cacheable
 from kernel_helpers import TV_RULES as OPTIMIZERS
 
+# with -n, the tests of one rule run on one worker (tests/conftest.py): they
+# compile the same kernels for it, once there instead of once in each worker
+COMPILE_GROUP = ("name", "tv-rule")
+
 
 def _fused(ndim, parallel):
     name = f"tv_descent_step_{ndim}d" + ("_parallel" if parallel else "")

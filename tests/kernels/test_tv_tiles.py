@@ -15,6 +15,10 @@ from gdfast.kernels.tv import ROW_SEGMENT, n_segments
 from gdfast.kernels.tv_tiles import image_records, tv_descent_tiled_2d
 from kernel_helpers import TV_RULES as OPTIMIZERS
 
+# with -n, the tests of one rule run on one worker (tests/conftest.py): they
+# compile the same kernels for it, once there instead of once in each worker
+COMPILE_GROUP = ("name", "tv-rule")
+
 
 def _whole_image(f, u, opt, state, t0, K, lam, eps, anisotropic):
     """K fused iterations of the whole image; their (E, max|g|), iterates t0 .. t0 + K."""
