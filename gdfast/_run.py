@@ -314,6 +314,22 @@ def progress_bar(progress, total, label="minimize", unit="it"):
 
 
 @contextlib.contextmanager
+def sigint_handled(handler):
+    """Within the block SIGINT (Ctrl-C) goes to handler (a function, or
+    signal.SIG_IGN: ignored); the previous handler comes back on exit.
+    Yields whether it was installed: outside the main thread, where Python
+    cannot install signal handlers, nothing changes (False)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield True
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
 def deferred_interrupt():
     """Within the block, the first SIGINT (Ctrl-C) only sets a flag, which the
     loop reads between iterations (yields the function that reads it); a
@@ -321,9 +337,6 @@ def deferred_interrupt():
     handler comes back on exit. Outside the main thread (where Python cannot
     install signal handlers) the flag never rises and Ctrl-C acts as usual.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
     caught = []
 
     def handler(signum, frame):
@@ -331,8 +344,5 @@ def deferred_interrupt():
             raise KeyboardInterrupt
         caught.append(signum)
 
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(caught)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with sigint_handled(handler) as installed:
+        yield (lambda: bool(caught)) if installed else (lambda: False)

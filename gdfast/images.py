@@ -14,6 +14,7 @@ from .kernels.noise import (
     block_mean_squares_3d,
     diagonal_detail_2d,
     diagonal_detail_3d,
+    max_magnitude,
     nonzero_to_front,
     unclipped_to_front_2d,
     unclipped_to_front_3d,
@@ -300,6 +301,13 @@ def estimate_sigma(image: ArrayLike, channel_axis: int | None = None,
     where it is everywhere (grass, gravel: texture at the scale of a pixel
     cannot be told from noise).
 
+    Nothing depends on the image's units: the coefficients are computed in
+    units of the power of two just above max |image| (a power of two changes
+    no rounding), so ``estimate_sigma(2**k * image) == 2**k *
+    estimate_sigma(image)`` exactly, and an image near 1e300 or 1e-300 reads
+    as it does near 1 (the squares of its coefficients would overflow or
+    underflow).
+
     Examples
     --------
     >>> import gdfast
@@ -339,8 +347,8 @@ def _side_by_side(x):
 def _sigma_of_plane(x, method):
     if method == "blocks":
         return _blocks_estimate(_readable_plane(x))[0]
-    detail = _detail(x)
-    return _median_estimate(detail.reshape(-1), nonzero_to_front(detail.reshape(-1)))
+    detail, unit = _detail(x)
+    return _median_estimate(detail.reshape(-1), nonzero_to_front(detail.reshape(-1))) * unit
 
 
 def _readable_plane(x):
@@ -355,9 +363,16 @@ def _readable_plane(x):
 
 
 def _detail(x):
+    """(|detail| of x / unit, unit): the coefficients of x in units of
+    ``unit`` = 2^e for max |x| = m 2^e (0.5 <= m < 1), so that their squares
+    neither overflow (x near 1e300) nor underflow (near 1e-300), and an
+    estimate from them times unit is exactly unit-free:
+    estimate_sigma(2^k x) = 2^k estimate_sigma(x)."""
+    top = max_magnitude(x)
+    unit = math.ldexp(1.0, max(math.frexp(top)[1], -1023)) if top > 0.0 else 1.0
     detail = np.empty(tuple((n + 3) // 2 for n in x.shape))
-    (diagonal_detail_2d if x.ndim == 2 else diagonal_detail_3d)(x, detail)
-    return detail
+    (diagonal_detail_2d if x.ndim == 2 else diagonal_detail_3d)(x, detail, 1.0 / unit)
+    return detail, unit
 
 
 def _median_estimate(flat, n):
@@ -371,18 +386,18 @@ def _blocks_estimate(x):
     """('blocks' estimate of x, read from): read from 'flat blocks' (at least
     MIN_BLOCKS of them) or 'median' (fewer: the unclipped coefficients'
     median, or all nonzero ones' if fewer than MIN_UNCLIPPED are unclipped)."""
-    detail = _detail(x)
+    detail, unit = _detail(x)
     side = BLOCK_SIDE[x.ndim]
     means = np.empty(max(detail.size // side ** x.ndim, 1))
     blocks = (block_mean_squares_2d if x.ndim == 2 else block_mean_squares_3d)(
         x, detail, side, means)
     if blocks >= MIN_BLOCKS:
-        return (float(math.sqrt(np.quantile(means[:blocks], FLAT_QUANTILE) / CHI2_64_QUANTILE)),
-                "flat blocks")
+        return (float(math.sqrt(np.quantile(means[:blocks], FLAT_QUANTILE) / CHI2_64_QUANTILE))
+                * unit, "flat blocks")
     n = (unclipped_to_front_2d if x.ndim == 2 else unclipped_to_front_3d)(x, detail)
     if n < MIN_UNCLIPPED:                        # detail still holds every coefficient
         n = nonzero_to_front(detail.reshape(-1))
-    return _median_estimate(detail.reshape(-1), n), "median"
+    return _median_estimate(detail.reshape(-1), n) * unit, "median"
 
 
 class NoiseRange(NamedTuple):

@@ -1,7 +1,8 @@
 """The finest wavelet detail of an image, from which its noise level is estimated.
 
-    diagonal_detail_2d(x, out)            # out: float64 ((H + 3) // 2, (W + 3) // 2)
-    diagonal_detail_3d(x, out)            # out: float64 ((D + 3) // 2, ...)
+    top = max_magnitude(x)                # max |x|, any shape and strides
+    diagonal_detail_2d(x, out, scale)     # out: float64 ((H + 3) // 2, (W + 3) // 2)
+    diagonal_detail_3d(x, out, scale)     # out: float64 ((D + 3) // 2, ...)
     n = nonzero_to_front(out.ravel())
     n = block_mean_squares_2d(x, out, b, means)   # means: float64, one per block at least
     n = block_mean_squares_3d(x, out, b, means)
@@ -18,8 +19,13 @@ default 'symmetric' boundary: along an axis of length N,
 with x~ the half-sample symmetric extension of x (x~[-1 - m] = x[m],
 x~[N + m] = x[N - 1 - m], repeated for short axes) and h = db2's decomposition
 high-pass filter. The separable filter is applied as one 4^ndim stencil
-per coefficient, summed over axis 0's taps outermost. The only array is out
-(1/4 of the image in 2-D, 1/8 in 3-D).
+per coefficient, summed over axis 0's taps outermost, to the pixels times
+scale: a power of two that brings max |x| near 1 (gdfast.estimate_sigma
+takes 2^-e for max |x| = m 2^e), so that neither the taps' sums nor the
+squares of the coefficients over- or underflow whatever x's units (1e300,
+1e-300), and the coefficients are those of x times scale exactly (a power
+of two commutes with rounding). The only array is out (1/4 of the image in
+2-D, 1/8 in 3-D).
 
 Two estimates are made from |d| (gdfast.estimate_sigma):
 
@@ -71,8 +77,18 @@ def nonzero_to_front(flat):
 
 
 @njit(**SERIAL)
-def diagonal_detail_2d(x, out):
-    """|db2 diagonal detail| of a 2-D array x into out; see the module."""
+def max_magnitude(x):
+    """max |x| over an array of any shape and strides (0 for all zeros)."""
+    top = 0.0
+    for v in x.flat:
+        top = max(top, abs(v))
+    return top
+
+
+@njit(**SERIAL)
+def diagonal_detail_2d(x, out, scale):
+    """|db2 diagonal detail| of a 2-D array x times scale (a power of two)
+    into out; see the module."""
     h = DB2_HIGH_PASS
     H, W = x.shape
     for o0 in range(out.shape[0]):
@@ -82,14 +98,15 @@ def diagonal_detail_2d(x, out):
                 r = _reflect(1 + 2 * o0 - j0, H)
                 t = 0.0
                 for j1 in range(4):
-                    t += h[j1] * x[r, _reflect(1 + 2 * o1 - j1, W)]
+                    t += h[j1] * (x[r, _reflect(1 + 2 * o1 - j1, W)] * scale)
                 s += h[j0] * t
             out[o0, o1] = abs(s)
 
 
 @njit(**SERIAL)
-def diagonal_detail_3d(x, out):
-    """|db2 diagonal detail| of a 3-D array x into out; see the module."""
+def diagonal_detail_3d(x, out, scale):
+    """|db2 diagonal detail| of a 3-D array x times scale (a power of two)
+    into out; see the module."""
     h = DB2_HIGH_PASS
     D, H, W = x.shape
     for o0 in range(out.shape[0]):
@@ -103,7 +120,7 @@ def diagonal_detail_3d(x, out):
                         r = _reflect(1 + 2 * o1 - j1, H)
                         u = 0.0
                         for j2 in range(4):
-                            u += h[j2] * x[p, r, _reflect(1 + 2 * o2 - j2, W)]
+                            u += h[j2] * (x[p, r, _reflect(1 + 2 * o2 - j2, W)] * scale)
                         t += h[j1] * u
                     s += h[j0] * t
                 out[o0, o1, o2] = abs(s)

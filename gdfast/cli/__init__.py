@@ -1,6 +1,7 @@
 """The gdfast command: denoise image files, draw the demo figures, run the
 benchmarks and the tutorials' problem. python -m gdfast is the same."""
 import argparse
+import contextlib
 import difflib
 import errno
 import os
@@ -103,11 +104,12 @@ def _denoise(args):
         what = ("channel " + name if len(name) == 1 else name) if name else ""
         if args.resume and not resume:
             print(f"  no checkpoint {ckpt}: {what or 'the image'} starts afresh")
-        res = denoise(plane, lam, args.eps, method=args.method, max_iter=args.max_iter,
-                      tol=args.tol,
-                      progress=f"denoise {name}".rstrip() if progress else False,
-                      checkpoint=ckpt, checkpoint_every=args.checkpoint_every if ckpt else 0,
-                      resume=resume, sigma=args.sigma if lam == "auto" else None)
+        with _naming_input(args.input, what):
+            res = denoise(plane, lam, args.eps, method=args.method, max_iter=args.max_iter,
+                          tol=args.tol,
+                          progress=f"denoise {name}".rstrip() if progress else False,
+                          checkpoint=ckpt, checkpoint_every=args.checkpoint_every if ckpt else 0,
+                          resume=resume, sigma=args.sigma if lam == "auto" else None)
         if res.status == "interrupted":
             where = f"{what}, " if what else ""
             saved = (f"; the run is saved in {ckpt}: go on with the same command and --resume"
@@ -161,10 +163,21 @@ def _stack_choice(pages, args):
     from .._denoise import denoise, describe_choice
     picks = np.unique(np.linspace(0, len(pages) - 1, min(STACK_SAMPLE, len(pages))).round())
     sample = np.concatenate([pages[int(k)] for k in picks], axis=1)
-    chosen = denoise(sample, "auto", args.eps, max_iter=0, sigma=args.sigma)
+    with _naming_input(args.input, f"{len(picks)} of its pages side by side"):
+        chosen = denoise(sample, "auto", args.eps, tol=args.tol, max_iter=0, sigma=args.sigma)
     words, note = describe_choice(chosen, args.sigma is not None,
                                   f" on {len(picks)} of the pages side by side")
     return chosen.lam, words + " for every page", note
+
+
+@contextlib.contextmanager
+def _naming_input(path, what=""):
+    """A ValueError of gdfast.denoise about the data (f) said of INPUT:
+    'INPUT in.tif (channel R): f ranges from ...'."""
+    try:
+        yield
+    except ValueError as err:
+        raise ValueError(f"INPUT {path}{f' ({what})' if what else ''}: {err}") from None
 
 
 def _print_stack_summary(runs, verbose):

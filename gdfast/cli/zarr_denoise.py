@@ -11,17 +11,16 @@ tcp://host:port``); its work group (``--store``, default OUTPUT's folder +
 kept on Ctrl-C for ``--resume``. OUTPUT appears whole or not at all: it is
 written beside its place under a temporary name and renamed into it.
 """
-import contextlib
 import json
 import os
 import shutil
 import signal
 import sys
-import threading
 import time
 
 from .._denoise import describe_choice, describe_eps, print_guard
 from .._files import TEMPORARY_TAG, remove_stale_temporaries, temporary_name
+from .._run import sigint_handled
 
 ZARR_SUFFIX = ".zarr"
 SCHEDULER_TIMEOUT = 10      # seconds to reach --scheduler
@@ -150,7 +149,7 @@ def scheduler(args):
     # the workers ignore SIGINT (inherited across their spawn): Ctrl-C in a
     # terminal reaches the whole process group, and workers killed by it
     # left the client waiting; this process alone stops, after the sweep
-    with _sigint_ignored():
+    with sigint_handled(signal.SIG_IGN):
         cluster = distributed.LocalCluster(
             n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
             host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
@@ -160,22 +159,11 @@ def scheduler(args):
     return client
 
 
-@contextlib.contextmanager
-def _sigint_ignored():
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def run(args):
     """``gdfast denoise`` with zarr INPUT and OUTPUT; returns the exit status."""
-    try:
-        import gdfast.dask  # noqa: F401  (the extra is there: checked before any work)
+    try:                          # the extra is there: checked before any work
+        from ..dask import denoise, workdir
+        from ..dask.denoising import WORKER_BASELINE, NoWorkers
     except ImportError:
         raise ModuleNotFoundError("zarr INPUT runs on Dask, an optional extra: "
                                   "pip install 'gdfast[dask]'") from None
@@ -183,8 +171,6 @@ def run(args):
         raise ValueError("--workers must be at least 1")
     if args.memory_limit is not None:
         from dask.utils import format_bytes, parse_bytes
-
-        from ..dask.denoising import WORKER_BASELINE
         try:
             limit = parse_bytes(args.memory_limit)
         except ValueError:
@@ -212,11 +198,9 @@ def run(args):
           f"eps={'lam/10, then lam/100' if args.eps is None else args.eps}, "
           f"method={args.method}, sweeps of {args.sweep} iterations")
     start = time.perf_counter()
-    from ..dask import workdir
-    from ..dask.denoising import NoWorkers
     with workdir.locked(workdir.store_path(store)):    # held until OUTPUT is written
         try:
-            code = _run_locked(args, source, store, lam)
+            code = _run_locked(args, source, store, lam, denoise)
         except (KeyboardInterrupt, NoWorkers) as err:
             if not workdir.is_workdir(store):
                 raise
@@ -232,9 +216,9 @@ def run(args):
     return code
 
 
-def _run_locked(args, source, store, lam):
-    """The run on Dask and the OUTPUT written, the store's lock held."""
-    import gdfast.dask
+def _run_locked(args, source, store, lam, denoise):
+    """The run on Dask (denoise: gdfast.dask.denoise) and the OUTPUT written,
+    the store's lock held."""
     client = scheduler(args)
     try:
         where = args.scheduler or (f"a LocalCluster of {len(client.scheduler_info()['workers'])} "
@@ -242,10 +226,9 @@ def _run_locked(args, source, store, lam):
         print(f"  on {where}; work group {store}")
         import dask.array as da
         f, scale = _scaled(da.from_zarr(source))
-        res = gdfast.dask.denoise(f, lam, args.eps, args.method,
-                                  max_iter=args.max_iter, tol=args.tol, store=store,
-                                  sweep=args.sweep, resume=args.resume, sigma=args.sigma,
-                                  progress="denoise" if _tqdm() else False)
+        res = denoise(f, lam, args.eps, args.method, max_iter=args.max_iter, tol=args.tol,
+                      store=store, sweep=args.sweep, resume=args.resume, sigma=args.sigma,
+                      progress="denoise" if _tqdm() else False)
         if res.status == "interrupted":
             print(f"interrupted (iteration {res.nit}); {args.output} not written; the run is "
                   f"in {store}: go on with the same command and --resume", file=sys.stderr)

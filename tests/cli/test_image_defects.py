@@ -281,3 +281,18 @@ def test_a_float32_result_beyond_the_range_is_clipped_not_inf(tmp_path, suffix):
     expected = np.array([[0.5, big, -big], [1.0, 2.0, 3.0]], np.float32)
     np.testing.assert_array_equal(back, expected)
     assert np.isfinite(back).all()
+
+
+@pytest.mark.parametrize("lam", [[], ["--lam", "0.1"]])
+def test_a_float32_tiff_with_one_3e38_pixel_is_refused_naming_it(tmp_path, capsys, lam):
+    """Issue 28 leftover 9: the pixel held the whole energy, and the run
+    stopped after 1 iteration (--lam) or read 'no noise found' (lam auto),
+    writing the noisy input back without a word."""
+    f = np.clip(add_noise(synthetic_image(64), 0.05, seed=1), 0, 1).astype(np.float32)
+    f[20, 30] = 3e38
+    src, dst = tmp_path / "in.tif", tmp_path / "out.tif"
+    tifffile.imwrite(src, f)
+    code, _, err = _run([src, "-o", dst] + lam, capsys)
+    _one_line_error(code, err, f"INPUT {src}: f ranges from 0 to 3e+38",
+                    "expected values of one scale", "float32's largest")
+    assert not dst.exists()

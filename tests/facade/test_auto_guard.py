@@ -109,3 +109,50 @@ def test_the_choice_of_lam_shows_its_trials_on_the_progress_bar(capsys):
     res = gdfast.denoise(f, progress="page7", max_iter=0)
     err = capsys.readouterr().err
     assert "page7: choosing lam" in err and f"lam={res.sure[-1, 0]:.4g}" in err
+
+
+def test_the_choice_of_lam_never_runs_past_its_bars_total(monkeypatch):
+    """The longest choice (issue 28 leftover 4): SURE falling for all 12
+    trials of the walk, then the guard failing down to its last halving,
+    which passes, and that lam's sqrt(2) neighbour tried as well: 21 lams.
+    The solves are replaced by a risk table (R per lam, D = 0, sigma 1:
+    a lam passes the guard when R <= 2); the bar's total must hold them."""
+    pytest.importorskip("tqdm")
+    import tqdm.auto
+
+    from gdfast import _denoise
+    smallest = _denoise.AUTO_FIRST * _denoise.AUTO_RATIO ** -25.5   # passes below this only
+    solves = []
+
+    def solve(objective, lam, stages, max_iter, tol):   # u carries its lam; D = 0
+        solves.append(lam)
+        return np.full(objective.f.shape, lam), 1, False
+
+    def residual(u, f):
+        return 1.0 if u[0] < smallest else 3.0 + u[0]
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, desc, unit):
+            self.total, self.desc, self.n = total, desc, 0
+            bars.append(self)
+
+        def set_postfix_str(self, text, refresh=True):
+            pass
+
+        def update(self, n):
+            self.n += n
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(_denoise, "_trial_solve", solve)
+    monkeypatch.setattr(_denoise, "mean_squared_difference_parallel", residual)
+    monkeypatch.setattr(_denoise, "difference_dot_parallel", lambda b, f, u: 0.0)
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    f = np.random.default_rng(3).random((16, 16))
+    res = gdfast.denoise(f, sigma=1.0, max_iter=0, progress=True)
+    choice = next(bar for bar in bars if "choosing lam" in bar.desc)
+    assert len(res.sure) == len(solves) // 2 == choice.n == 21, res.guard
+    assert choice.n <= choice.total

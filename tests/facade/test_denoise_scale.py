@@ -61,3 +61,26 @@ def test_a_thin_volume_reads_its_noise_as_its_planes():
 def test_a_tiny_sigma_leaves_the_image_as_it_is(sigma):
     res = gdfast.denoise(F, sigma=sigma, max_iter=5)
     assert res.lam < 1e-150 and np.abs(res.x - F).max() < 1e-12
+
+
+def _with_one_pixel(value):
+    f = np.clip(add_noise(synthetic_image(128), 0.05, seed=1), 0.0, 1.0)
+    f[60, 70] = value
+    return f
+
+
+@pytest.mark.parametrize("kwargs", [dict(lam=0.1), dict()])
+def test_a_pixel_that_makes_the_whole_energy_is_refused_not_a_one_iteration_run(kwargs):
+    """Issue 28 leftover 9: one pixel of 3e38 (float32's largest, a marker of
+    missing data) in an image on [0, 1] holds the energy; its rest is below
+    the energy's rounding, and the run stopped after 1 iteration (lam given)
+    or left f as it was ('no noise found', lam='auto'), silently."""
+    with pytest.raises(ValueError, match=r"f ranges from 0 to 3e\+38 .*expected values of "
+                                         r"one scale"):
+        gdfast.denoise(_with_one_pixel(3e38), **kwargs)
+
+
+def test_a_pixel_far_from_the_rest_that_leaves_the_image_visible_is_denoised():
+    f = _with_one_pixel(1e7)          # 13 iterations, the rest's PSNR as without it
+    res = gdfast.denoise(f, lam=0.1)
+    assert res.status == "ftol" and res.nit > 5

@@ -196,7 +196,7 @@ def test_the_block_means_are_those_of_pywavelets_coefficients(shape):
         if pixels.min() > x.min() and pixels.max() < x.max():
             want.append(np.mean(block ** 2))
     ours = np.empty(d.shape, dtype=np.float64)
-    (diagonal_detail_2d if x.ndim == 2 else diagonal_detail_3d)(x, ours)
+    (diagonal_detail_2d if x.ndim == 2 else diagonal_detail_3d)(x, ours, 1.0)
     means = np.empty(d.size)
     n = (block_mean_squares_2d if x.ndim == 2 else block_mean_squares_3d)(x, ours, b, means)
     assert 0 < n < np.prod(counts)                  # some blocks touch the clipped values
@@ -216,3 +216,32 @@ def test_moving_the_unclipped_coefficients_keeps_every_coefficient(ndim):
     n = (unclipped_to_front_2d if ndim == 2 else unclipped_to_front_3d)(x, d)
     assert 0 < n < d.size
     np.testing.assert_array_equal(np.sort(d.ravel()), before)
+
+
+def _scale_cases():
+    from gdfast.images import add_noise
+    f = add_noise(synthetic_image(128), 0.05, seed=2)
+    volume = np.random.default_rng(6).standard_normal((40, 40, 40)) * 0.1 + 0.5   # 64 blocks
+    return {"flat blocks": (f, "blocks"), "mad": (f, "mad"), "3-D": (volume, "blocks"),
+            "median": (np.clip(f[:60, :60], 0.0, 1.0), "blocks")}
+
+
+@pytest.mark.parametrize("k", [900, -900])
+@pytest.mark.parametrize("case", ["flat blocks", "mad", "3-D", "median"])
+def test_the_estimate_does_not_depend_on_the_units(case, k):
+    """Issue 28 leftover 8: at 1e300 the squares of the coefficients
+    overflowed (NaN), at 1e-300 they underflowed (0). Powers of two are
+    exact, so the estimate must scale exactly."""
+    f, method = _scale_cases()[case]
+    sigma = gdfast.estimate_sigma(f, method=method)
+    scaled = gdfast.estimate_sigma(f * 2.0 ** k, method=method)
+    assert np.isfinite(scaled) and scaled > 0
+    assert scaled == 2.0 ** k * sigma
+
+
+@pytest.mark.parametrize("k", [900, -900])
+def test_the_least_supported_level_does_not_depend_on_the_units(k):
+    from gdfast.images import sigma_range
+    f, _ = _scale_cases()["flat blocks"]
+    assert sigma_range(f * 2.0 ** k) == tuple(v * 2.0 ** k for v in sigma_range(f)[:2]) + (
+        "flat blocks",)

@@ -1,0 +1,562 @@
+"""Time to the answer: solvers side by side on the problems of `solve_problems`
+(the anchors of ``gdfast bench solve``, issue 30).
+
+For each problem every solver of `SOLVERS` runs from the problem's x0 on the
+same numba value-and-gradient kernel (``fun(x, g, *args) -> f``):
+
+- ``gdfast``: ``gdfast.minimize(fun, x0, jac='inplace', args=args)`` with
+  minimize's defaults, in its nopython mode. This is the slot of gdfast's
+  default method: it calls minimize as a user would, so when L-BFGS becomes
+  minimize's default (issue 30, item 3) this column follows with no edit here;
+  a solver under development can be put beside it under another name
+  (``SOLVERS['gdfast lbfgs'] = ...``).
+- ``scipy L-BFGS-B``: ``scipy.optimize.minimize(..., jac=True,
+  method='L-BFGS-B')`` on the kernel wrapped to return (f, g).
+- ``torch LBFGS``: ``torch.optim.LBFGS(line_search_fn='strong_wolfe')`` in
+  float64, one ``step(closure)`` of up to `MAX_ITER` iterations, the closure
+  calling the kernel (if torch imports).
+
+The anchors (scipy, torch) run with tight tolerances (`SCIPY_OPTIONS`,
+`TORCH_OPTIONS`), to their own numerical convergence, so that the best f
+found is the problem's minimum to rounding, not a stopping rule's; their
+evaluation counts include those last iterations. Each solver counts its
+evaluations of fun (f and g together: one evaluation) and its wall time, the
+compile time excluded: the kernel is called once first, and a solver with its
+own compiled loop (gdfast) makes one warm-up call before it is timed. The
+time is the median of ``reps`` runs.
+
+Solved: ``f <= f_best + tol``, f_best the least f any solver found on the
+problem and ``tol = 1e-8 |f_best|`` (`SOLVED_RTOL`), or ``1e-12``
+(`SOLVED_ATOL`) where the problem's f* is 0. The Dolan-More performance
+profile (`performance_profile`, `draw_performance_profile`) is over the solved
+runs, in time and in evaluations.
+
+``python -m gdfast.bench.solve --quick`` prints the table (the suite at small
+sizes); the suite is not yet a sub-command of ``gdfast bench``.
+"""
+import argparse
+import importlib.util
+import math
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .report import environment, fmt_time, machine_state
+from .solve_problems import SolveProblem, solve_suite
+
+SOLVED_RTOL = 1e-8
+SOLVED_ATOL = 1e-12           # where f* = 0
+MAX_ITER = 15_000             # scipy's default maxiter and maxfun
+MAX_EVAL = 15_000
+# ftol: L-BFGS-B stops when (f_k - f_k+1) / max(|f_k|, |f_k+1|, 1) <= ftol
+# (scipy's default 2.2e-9 leaves f* = 1e-8 problems at 1e-9 absolute); gtol on
+# max |projected g| (default 1e-5)
+SCIPY_OPTIONS = dict(ftol=1e-15, gtol=1e-10, maxiter=MAX_ITER, maxfun=MAX_EVAL, maxcor=10)
+# torch stops on max|g| <= tolerance_grad, or |f_k - f_k+1| or max|t d| <= tolerance_change
+TORCH_OPTIONS = dict(lr=1.0, max_iter=MAX_ITER, max_eval=MAX_EVAL, tolerance_grad=1e-10,
+                     tolerance_change=1e-15, history_size=10, line_search_fn="strong_wolfe")
+
+
+@dataclass
+class SolverRun:
+    """One solver's run on one problem.
+
+    Parameters
+    ----------
+    solver : str
+    problem : str
+    f : float
+        f at the solver's last iterate (NaN if it failed).
+    nfev : int
+        Evaluations of fun (value and gradient together).
+    seconds : float
+        Wall time of the run, compile time excluded (the median of the reps).
+    message : str
+        The solver's own stopping message.
+    solved : bool, default False
+        Set by `mark_solved`.
+    """
+
+    solver: str
+    problem: str
+    f: float
+    nfev: int
+    seconds: float
+    message: str
+    solved: bool = False
+
+
+@dataclass
+class ProblemResult:
+    """Every solver's run on one problem.
+
+    Parameters
+    ----------
+    problem : SolveProblem
+    runs : dict of str to SolverRun
+        By solver name, in `SOLVERS`' order.
+    f_best : float
+        The least finite f of the runs (NaN if none is finite).
+    """
+
+    problem: SolveProblem
+    runs: dict[str, SolverRun] = field(default_factory=dict)
+    f_best: float = math.nan
+
+
+class _Counted:
+    """fun(x, g, *args) counted, as (f, g) for jac=True callers."""
+
+    def __init__(self, problem: SolveProblem):
+        self.fun, self.args = problem.fun, problem.args
+        self.g = np.empty(problem.n)
+        self.nfev = 0
+
+    def __call__(self, x):
+        self.nfev += 1
+        f = self.fun(x, self.g, *self.args)
+        return float(f), self.g.copy()
+
+
+def run_gdfast_default(problem: SolveProblem) -> SolverRun:
+    """gdfast's default: ``gdfast.minimize(fun, x0, jac='inplace', args=args)``.
+
+    minimize's defaults (method, max_iter, gtol) as a user gets them, in its
+    nopython mode. One warm-up call with max_iter=1 compiles (or loads) the
+    compiled loop for fun first; it is not timed.
+
+    Parameters
+    ----------
+    problem : SolveProblem
+
+    Returns
+    -------
+    SolverRun
+    """
+    import gdfast
+    gdfast.minimize(problem.fun, problem.x0, jac="inplace", args=problem.args, max_iter=1)
+    t0 = time.perf_counter()
+    res = gdfast.minimize(problem.fun, problem.x0, jac="inplace", args=problem.args)
+    seconds = time.perf_counter() - t0
+    return SolverRun("gdfast", problem.name, float(res.fun), int(res.nfev), seconds,
+                     f"{res.status.value}, {res.nit} iterations")
+
+
+def run_scipy_lbfgsb(problem: SolveProblem) -> SolverRun:
+    """scipy.optimize.minimize(method='L-BFGS-B', jac=True) with `SCIPY_OPTIONS`.
+
+    Parameters
+    ----------
+    problem : SolveProblem
+
+    Returns
+    -------
+    SolverRun
+    """
+    from scipy.optimize import minimize
+    fg = _Counted(problem)
+    t0 = time.perf_counter()
+    res = minimize(fg, problem.x0.copy(), jac=True, method="L-BFGS-B",
+                   options=SCIPY_OPTIONS)
+    seconds = time.perf_counter() - t0
+    return SolverRun("scipy L-BFGS-B", problem.name, float(res.fun), fg.nfev, seconds,
+                     f"{res.message}, {res.nit} iterations")
+
+
+def run_torch_lbfgs(problem: SolveProblem) -> SolverRun:
+    """torch.optim.LBFGS(line_search_fn='strong_wolfe') in float64, `TORCH_OPTIONS`.
+
+    One ``step(closure)`` from x0 (up to MAX_ITER iterations); the closure
+    calls the kernel on the parameter's memory and hands torch a copy of the
+    gradient. A warm-up step of one iteration on another copy is not timed.
+
+    Parameters
+    ----------
+    problem : SolveProblem
+
+    Returns
+    -------
+    SolverRun
+    """
+    import torch
+
+    def solve(options):
+        p = torch.tensor(problem.x0, dtype=torch.float64, requires_grad=True)
+        g = np.empty(problem.n)
+        count = [0]
+
+        def closure():
+            count[0] += 1
+            f = problem.fun(p.detach().numpy(), g, *problem.args)
+            p.grad = torch.from_numpy(g.copy())
+            return torch.tensor(float(f), dtype=torch.float64)
+
+        opt = torch.optim.LBFGS([p], **options)
+        opt.step(closure)
+        x = p.detach().numpy().copy()
+        n_iter = opt.state[p].get("n_iter", 0)
+        return float(problem.fun(x, g, *problem.args)), count[0], n_iter
+
+    solve(dict(TORCH_OPTIONS, max_iter=1, max_eval=2))
+    t0 = time.perf_counter()
+    f, nfev, n_iter = solve(TORCH_OPTIONS)
+    seconds = time.perf_counter() - t0
+    return SolverRun("torch LBFGS", problem.name, f, nfev, seconds, f"{n_iter} iterations")
+
+
+def default_solvers() -> dict[str, Callable[[SolveProblem], SolverRun]]:
+    """The solvers side by side, by name: gdfast's default first, then the
+    anchors that are installed (scipy, torch).
+
+    Returns
+    -------
+    dict of str to callable
+        ``solver(problem) -> SolverRun``.
+    """
+    solvers: dict[str, Callable[[SolveProblem], SolverRun]] = {"gdfast": run_gdfast_default}
+    # found, not imported (torch takes seconds to import): a run imports them
+    if importlib.util.find_spec("scipy") is not None:
+        solvers["scipy L-BFGS-B"] = run_scipy_lbfgsb
+    if importlib.util.find_spec("torch") is not None:
+        solvers["torch LBFGS"] = run_torch_lbfgs
+    return solvers
+
+
+# The slot: solver name -> solver(problem) -> SolverRun. "gdfast" is gdfast's
+# default (minimize as a user calls it); put a new gdfast method beside it here.
+SOLVERS: dict[str, Callable[[SolveProblem], SolverRun]] = default_solvers()
+
+
+def mark_solved(result: ProblemResult) -> None:
+    """Set f_best and each run's ``solved``: ``f <= f_best + tol``.
+
+    ``tol = SOLVED_RTOL |f_best|``, and at least SOLVED_ATOL where the
+    problem's f* is 0.
+
+    Parameters
+    ----------
+    result : ProblemResult
+        Changed in place.
+    """
+    finite = [r.f for r in result.runs.values() if math.isfinite(r.f)]
+    result.f_best = min(finite) if finite else math.nan
+    tol = SOLVED_RTOL * abs(result.f_best)
+    if result.problem.f_star == 0.0:
+        tol = max(tol, SOLVED_ATOL)
+    for r in result.runs.values():
+        r.solved = bool(finite) and math.isfinite(r.f) and r.f <= result.f_best + tol
+
+
+def _failed(name, problem, error):
+    return SolverRun(name, problem.name, math.nan, 0, math.nan,
+                     f"failed: {type(error).__name__}: {error}")
+
+
+def run_problem(problem: SolveProblem,
+                solvers: dict[str, Callable[[SolveProblem], SolverRun]] | None = None,
+                reps: int = 1) -> ProblemResult:
+    """Every solver on one problem, the kernel compiled first; solved marked.
+
+    Parameters
+    ----------
+    problem : SolveProblem
+    solvers : dict of str to callable, optional
+        Default `SOLVERS`.
+    reps : int, default 1
+        Runs of each solver, round-robin; the time is their median (f and nfev
+        are the last run's: the runs are deterministic).
+
+    Returns
+    -------
+    ProblemResult
+    """
+    solvers = SOLVERS if solvers is None else solvers
+    problem.fun(problem.x0.copy(), np.empty(problem.n), *problem.args)     # compile
+    result = ProblemResult(problem)
+    times: dict[str, list[float]] = {name: [] for name in solvers}
+    for _ in range(max(1, reps)):
+        for name, solver in solvers.items():
+            try:
+                run = solver(problem)
+            except Exception as error:           # a solver's failure is a row, not a crash
+                run = _failed(name, problem, error)
+            run.solver = name
+            result.runs[name] = run
+            times[name].append(run.seconds)
+    for name, run in result.runs.items():
+        run.seconds = statistics.median(times[name])
+    mark_solved(result)
+    return result
+
+
+def performance_profile(results: Sequence[ProblemResult], metric: str = "seconds"
+                        ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Dolan & More's performance profile (Math. Program. 91, 201-213, 2002).
+
+    For problem p and solver s, ``t_ps`` = the metric of s's run if solved,
+    else inf; ``r_ps = t_ps / min_s t_ps``; ``rho_s(tau)`` = the fraction of
+    problems with ``r_ps <= tau``.
+
+    Parameters
+    ----------
+    results : sequence of ProblemResult
+        With solved marked (`run_problem` does).
+    metric : {'seconds', 'nfev'}, default 'seconds'
+
+    Returns
+    -------
+    dict of str to (tau, rho)
+        By solver: tau (k,) the increasing ratios where rho steps, from 1;
+        rho (k,) the fraction of problems solved within tau times the best.
+    """
+    if metric not in ("seconds", "nfev"):
+        raise ValueError(f"metric must be 'seconds' or 'nfev', got {metric!r}")
+    solvers = list(dict.fromkeys(name for res in results for name in res.runs))
+    ratios: dict[str, list[float]] = {s: [] for s in solvers}
+    for res in results:
+        cost = {s: (float(getattr(res.runs[s], metric)) if s in res.runs and res.runs[s].solved
+                    else math.inf) for s in solvers}
+        best = min(cost.values())
+        for s in solvers:
+            ratios[s].append(cost[s] / best if math.isfinite(best) and best > 0
+                             else (1.0 if cost[s] == best and math.isfinite(best) else math.inf))
+    n_problems = max(len(results), 1)
+    out = {}
+    for s in solvers:
+        r = np.sort(np.array(ratios[s]))
+        finite = r[np.isfinite(r)]
+        tau = np.unique(np.concatenate([[1.0], finite]))
+        rho = np.array([np.count_nonzero(r <= t) for t in tau]) / n_problems
+        out[s] = (tau, rho)
+    return out
+
+
+def draw_performance_profile(results: Sequence[ProblemResult], path: str) -> str:
+    """The performance profiles in time and in evaluations, side by side, as a PNG.
+
+    Parameters
+    ----------
+    results : sequence of ProblemResult
+    path : str
+        Where to write the PNG.
+
+    Returns
+    -------
+    str
+        path.
+
+    Raises
+    ------
+    ImportError
+        matplotlib is not installed (``pip install matplotlib``).
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for ax, metric, label in zip(axes, ("seconds", "nfev"), ("wall time", "evaluations")):
+        profile = performance_profile(results, metric)
+        top = max([t[-1] for t, _ in profile.values()] + [2.0])
+        for solver, (tau, rho) in profile.items():
+            ax.step(np.append(tau, top * 2), np.append(rho, rho[-1]), where="post", label=solver)
+        ax.set_xscale("log", base=2)
+        ax.set_xlim(1, top * 2)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel(f"tau: within tau times the best {label}")
+        ax.set_ylabel("fraction of problems solved")
+        ax.set_title(f"performance profile: {label}")
+        ax.legend(loc="lower right")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _fmt_f(f):
+    return "nan" if not math.isfinite(f) else f"{f:.10e}"
+
+
+def table_lines(result: ProblemResult) -> list[str]:
+    """One problem's rows of the printed table: a row per solver.
+
+    Parameters
+    ----------
+    result : ProblemResult
+
+    Returns
+    -------
+    list of str
+    """
+    p = result.problem
+    f_star = "?" if p.f_star is None else f"{p.f_star:.6g}"
+    lines = []
+    for i, run in enumerate(result.runs.values()):
+        head = f"{p.name:<24} {p.n:>6} {f_star:>11}" if i == 0 else " " * 43
+        seconds = "-" if not math.isfinite(run.seconds) else fmt_time(run.seconds)
+        lines.append(f"{head}  {run.solver:<15} {_fmt_f(run.f):>17} {run.nfev:>6} "
+                     f"{seconds:>10}  {'yes' if run.solved else 'NO':<4} {run.message}")
+    note = best_f_note(result)
+    if note:
+        lines.append(" " * 45 + note)
+    return lines
+
+
+def best_f_note(result: ProblemResult) -> str:
+    """'' when the best f found is the source's f* (to the 6 digits MGH print,
+    or SOLVED_ATOL where f* = 0); else what it is: one of the source's local
+    minima, or neither.
+
+    Parameters
+    ----------
+    result : ProblemResult
+        With f_best set (`mark_solved`).
+
+    Returns
+    -------
+    str
+    """
+    p, best = result.problem, result.f_best
+    if p.f_star is None or not math.isfinite(best):
+        return ""
+
+    def near(value):
+        return abs(best - value) <= max(1e-5 * abs(value), SOLVED_ATOL)
+    if near(p.f_star):
+        return ""
+    for value in p.f_local:
+        if near(value):
+            return (f"(the best f is the local minimum {value:g} the source gives, "
+                    f"not f* = {p.f_star:g})")
+    return f"(no solver reached f* = {p.f_star:g})"
+
+
+TABLE_HEAD = (f"{'problem':<24} {'n':>6} {'f*':>11}  {'solver':<15} {'f':>17} {'nfev':>6} "
+              f"{'time':>10}  solved")
+
+
+def summary_lines(results: Sequence[ProblemResult]) -> list[str]:
+    """Per solver: problems solved, and the geometric mean over the problems
+    both solve of its evaluations and time relative to scipy L-BFGS-B's.
+
+    Parameters
+    ----------
+    results : sequence of ProblemResult
+
+    Returns
+    -------
+    list of str
+    """
+    solvers = list(dict.fromkeys(name for res in results for name in res.runs))
+    lines = []
+    ref = "scipy L-BFGS-B"
+    for s in solvers:
+        solved = [res for res in results if s in res.runs and res.runs[s].solved]
+        line = f"{s:<15} solved {len(solved)}/{len(results)}"
+        both = [res for res in solved if ref in res.runs and res.runs[ref].solved]
+        if s != ref and both:
+            ev = [res.runs[s].nfev / max(res.runs[ref].nfev, 1) for res in both]
+            tm = [res.runs[s].seconds / res.runs[ref].seconds for res in both
+                  if res.runs[ref].seconds > 0]
+            line += (f"; on the {len(both)} scipy also solves: evaluations "
+                     f"{_geomean(ev):.3g}x scipy's, time {_geomean(tm):.3g}x (geometric means)")
+        lines.append(line)
+    return lines
+
+
+def _geomean(values):
+    values = [v for v in values if v > 0 and math.isfinite(v)]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
+
+
+def run_solve_benchmark(problems: Sequence[SolveProblem] | None = None, *, quick: bool = False,
+                        reps: int | None = None, png: str | None = None,
+                        solvers: dict[str, Callable[[SolveProblem], SolverRun]] | None = None,
+                        say: Callable[[str], None] = print) -> list[ProblemResult]:
+    """Run the solvers on the problems, printing the table as it goes.
+
+    Parameters
+    ----------
+    problems : sequence of SolveProblem, optional
+        Default ``solve_suite(quick)``.
+    quick : bool, default False
+        The suite at small sizes, one rep.
+    reps : int, optional
+        Runs per solver (the median time); default 1 with quick, else 3 (1
+        for problems with n >= 10**4 or data arguments).
+    png : str, optional
+        Also draw the performance profiles there (needs matplotlib).
+    solvers : dict of str to callable, optional
+        Default `SOLVERS`.
+    say : callable, default print
+
+    Returns
+    -------
+    list of ProblemResult
+    """
+    problems = solve_suite(quick) if problems is None else problems
+    solvers = SOLVERS if solvers is None else solvers
+    machine_state(say)
+    say(environment("torch LBFGS" in solvers)["summary"]
+        + f"; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+    if "scipy L-BFGS-B" in solvers and "OPENBLAS_NUM_THREADS" not in os.environ:
+        say("note: scipy's L-BFGS-B calls OpenBLAS, whose threads on a loaded machine can make "
+            "a small problem 100x slower; OPENBLAS_NUM_THREADS=1 in the environment keeps it "
+            "to one thread")
+    say(TABLE_HEAD)
+    results = []
+    for p in problems:
+        r = reps if reps is not None else (1 if quick or p.n >= 10**4 or p.args else 3)
+        result = run_problem(p, solvers, r)
+        results.append(result)
+        for line in table_lines(result):
+            say(line)
+    say("")
+    for line in summary_lines(results):
+        say(line)
+    if png is not None:
+        say(f"performance profiles: {draw_performance_profile(results, png)}")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m gdfast.bench.solve [--quick] [--problems A,B] [--reps K] [--png FILE]``.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Default sys.argv[1:].
+
+    Returns
+    -------
+    int
+        0.
+    """
+    parser = argparse.ArgumentParser(prog="python -m gdfast.bench.solve",
+                                     description="solvers side by side on the MGH suite, "
+                                                 "extended Rosenbrock and a logistic regression")
+    parser.add_argument("--quick", action="store_true",
+                        help="the suite at small sizes (n = 100 Rosenbrock, 2,000 x 20 "
+                             "logistic), one rep")
+    parser.add_argument("--problems", default=None,
+                        help="comma-separated problem names (default: all)")
+    parser.add_argument("--reps", type=int, default=None, help="runs per solver (median time)")
+    parser.add_argument("--png", default=None, help="draw the performance profiles to FILE")
+    args = parser.parse_args(argv)
+    problems = solve_suite(args.quick)
+    if args.problems:
+        wanted = [name.strip() for name in args.problems.split(",") if name.strip()]
+        known = {p.name: p for p in problems}
+        missing = [w for w in wanted if w not in known]
+        if missing:
+            parser.error(f"unknown problems {missing}; known: {', '.join(known)}")
+        problems = [known[w] for w in wanted]
+    run_solve_benchmark(problems, quick=args.quick, reps=args.reps, png=args.png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
