@@ -429,18 +429,22 @@ def denoise(f: ArrayLike, lam: "float | str" = "auto", eps: float | None = None,
     return res
 
 
-def describe_choice(res, given, where=""):
+def describe_choice(res, given, where="", correlated=False):
     """(words, note) for a line of `gdfast denoise` on lam='auto''s result res
-    (sigma given by the user or not; where: ' on the central crop' or ''):
-    'sigma 0.0209 (estimated), lam 0.0118 (SURE, 4 tried)' with what makes
-    the estimate rough or the data ambiguous, and note the guard's sentence
-    (None when it did not act)."""
+    (sigma given by the user or not; where: ' on the central crop' or '';
+    correlated: the picture's noise looks correlated, gdfast.images.
+    looks_correlated): 'sigma 0.0209 (estimated), lam 0.0118 (SURE, 4
+    tried)' with what makes the estimate rough, unreliable or the data
+    ambiguous, and note the guard's sentence (None when it did not act)."""
     if given:
         how = "given"
     elif res.sigma_read_from == "median":
         how = "estimated from the median detail, too few flat unclipped blocks: rough"
     else:
         how = "estimated"
+    if not given and correlated:
+        how += ("; looks unreliable: the noise is correlated (e.g. JPEG: its colour is smooth "
+                "at the finest scale), which reads low there; give --sigma if it is known")
     if not given and res.sigma_low < 0.8 * res.sigma:
         how += (f"; fine detail reads as noise: the data support {res.sigma_low:.3g} to "
                 f"{res.sigma:.3g}")

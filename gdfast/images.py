@@ -19,7 +19,7 @@ from .kernels.noise import (
     unclipped_to_front_2d,
     unclipped_to_front_3d,
 )
-from .kernels.reductions import mean_squared_difference_parallel
+from .kernels.reductions import mean_squared_difference, mean_squared_difference_parallel
 
 # The 75th percentile of |N(0, 1)|'s parent: Phi^-1(0.75) = sqrt(2) erfinv(1/2),
 # scipy.stats.norm.ppf(0.75) (tests/facade/test_noise_estimate.py checks it)
@@ -48,6 +48,16 @@ MIN_UNCLIPPED = 64
 # most SCALE_GROWTH^-1 of the finest scale's variance that does not recur,
 # grown, at the next is the image's; the rest is noise (sigma_range)
 SCALE_GROWTH = 4.0
+# chroma_ratio above this: the noise of a colour image is correlated (JPEG's
+# chroma subsampling). Chosen on scikit-image's rocket, immunohistochemistry,
+# retina and colorwheel (not the tests' astronaut, coffee and chelsea), noise
+# 0.005 to 0.2, seeds 1 and 2: white noise (float and 8-bit) read at most
+# 1.19, the same saved as JPEG at quality 75, 85 and 95 at least 1.82 (but
+# for a few low-noise JPEGs whose colour is flat at both scales: 0 or nan,
+# not flagged); just below the JPEGs' least, as a false alarm on white noise
+# costs a wrong hint. hubble_deep_field, a JPEG itself, reads 1.65 to 2.54
+# with white noise of 0.01 and less: its own JPEG colour is the noise there
+CORRELATED_CHROMA = 1.75
 
 
 def synthetic_image(size: int, seed: int = 0) -> np.ndarray:
@@ -194,7 +204,9 @@ def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
 
     ``10 log10(data_range^2 / mean((clean - image)^2))``. The mean is a
     compiled, thread-count-independent pass without temporaries
-    (`gdfast.denoise` records it at every iteration).
+    (`gdfast.denoise` records it at every iteration), over numba's threads
+    from denoise's parallel threshold (65,536 pixels) up: the serial and
+    parallel passes sum the same fixed blocks in order, the same bits.
 
     Parameters
     ----------
@@ -220,7 +232,9 @@ def psnr(clean: ArrayLike, image: ArrayLike, data_range: float = 1.0) -> float:
     if a.shape != b.shape:
         raise ValueError(f"image must have the shape of clean {np.shape(clean)}, "
                          f"got {np.shape(image)}")
-    mse = mean_squared_difference_parallel(a, b)
+    from ._denoise import PARALLEL_MIN_PIXELS  # _denoise imports this module
+    mse = (mean_squared_difference_parallel if a.size >= PARALLEL_MIN_PIXELS
+           else mean_squared_difference)(a, b)
     return float(10.0 * math.log10(data_range ** 2 / mse)) if mse > 0 else math.inf
 
 
@@ -302,8 +316,8 @@ def estimate_sigma(image: ArrayLike, channel_axis: int | None = None,
     cannot be told from noise).
 
     Nothing depends on the image's units: the coefficients are computed in
-    units of the power of two just above max |image| (a power of two changes
-    no rounding), so ``estimate_sigma(2**k * image) == 2**k *
+    units of the power of two just above ``max(abs(image))`` (a power of two
+    changes no rounding), so ``estimate_sigma(2**k * image) == 2**k *
     estimate_sigma(image)`` exactly, and an image near 1e300 or 1e-300 reads
     as it does near 1 (the squares of its coefficients would overflow or
     underflow).
@@ -473,6 +487,121 @@ def sigma_range(image: ArrayLike) -> NoiseRange:
     ratio = 2.0 ** (x.ndim / 2) * _blocks_estimate(_readable_plane(coarse))[0]
     low = sigma * math.sqrt(max(SCALE_GROWTH - ratio * ratio, 0.0) / (SCALE_GROWTH - 1.0))
     return NoiseRange(sigma, min(low, sigma), read_from)
+
+
+def chroma_ratio(image: ArrayLike, channel_axis: int = -1) -> float:
+    """How white the noise of a colour image looks, from its colour differences.
+
+    The colour differences R - G and B - G carry the noise of two channels
+    and little of the picture (its light and shade is in all three). White
+    noise reads the same at the finest scale and at the next coarser one, as
+    `sigma_range` reads them: this ratio is then about 1 (at most 1.61 from
+    sigma 0.005 to 0.2 on scikit-image's colour photographs; the picture's
+    own colour edges add to it at low noise). A JPEG file stores its colour at
+    half the resolution (4:2:0 chroma subsampling, what cameras, phones and
+    Pillow write) and quantises it: the colour differences of its noise are
+    smooth at the finest scale and grainy at the next, blotches of 2 to 16
+    pixels, and the ratio reads 1.8 and up. That noise is correlated: the
+    finest scale reads it low, and each channel's `estimate_sigma` with it
+    (0.027 to 0.032 for noise 0.05 saved at quality 85). A gray JPEG has no
+    colour to tell: its noise is not judged.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W, 3 or 4)
+        A colour image (a fourth channel, alpha, is ignored), real numbers,
+        finite, each side at least ``2 * MIN_NOISE_SIDE``.
+    channel_axis : int, default -1
+        The axis of the colour channels.
+
+    Returns
+    -------
+    float
+        The larger of the two colour differences' ratios; above
+        ``CORRELATED_CHROMA`` the noise is not white (``looks_correlated``).
+        nan where a difference has no detail at the finest scale to compare
+        with (a gray picture stored as colour).
+
+    Raises
+    ------
+    ValueError
+        image is not (H, W) by 3 or 4 channels, or is too small.
+    TypeError
+        channel_axis is not an int.
+    """
+    x = check.real_array("image", image)
+    if not isinstance(channel_axis, (int, np.integer)) or isinstance(channel_axis, bool):
+        raise TypeError(f"channel_axis must be an int, got {channel_axis!r}")
+    if x.ndim != 3 or not -3 <= channel_axis < 3 or x.shape[channel_axis] not in (3, 4):
+        raise ValueError("image must be a colour image, (H, W) by 3 or 4 channels along "
+                         f"channel_axis, got shape {x.shape} and channel_axis {channel_axis}")
+    return chroma_ratio_of_planes(*(np.take(x, k, axis=channel_axis) for k in range(3)))
+
+
+def chroma_ratio_of_planes(red: ArrayLike, green: ArrayLike, blue: ArrayLike) -> float:
+    """`chroma_ratio` of a colour image given as its three planes.
+
+    Parameters
+    ----------
+    red, green, blue : array_like, shape (H, W)
+        The planes, real numbers, finite, one shape, each side at least
+        ``2 * MIN_NOISE_SIDE``.
+
+    Returns
+    -------
+    float
+        As `chroma_ratio`: inf where a colour difference has no detail at
+        the finest scale and some at the next (JPEG flattened it), nan where
+        it has none at either.
+
+    Raises
+    ------
+    ValueError
+        The planes are not 2-D of one shape, or are too small.
+    """
+    planes = [check.real_array(name, p) for name, p in
+              (("red", red), ("green", green), ("blue", blue))]
+    if planes[0].ndim != 2 or any(p.shape != planes[0].shape for p in planes):
+        raise ValueError("red, green and blue must be 2-D planes of one shape, got "
+                         f"{[p.shape for p in planes]}")
+    if min(planes[0].shape) < 2 * MIN_NOISE_SIDE:
+        raise ValueError(f"planes of shape {planes[0].shape} are too small to compare two "
+                         f"scales of their noise (a side under {2 * MIN_NOISE_SIDE} pixels)")
+    r, g, b = planes
+    ratios = []
+    for difference in (r - g, b - g):
+        fine = _blocks_estimate(difference)[0]
+        if fine == 0.0:                          # flat at the finest scale: grainy at the next?
+            ratios.append(math.inf if _blocks_estimate(_halved(difference))[0] > 0.0
+                          else math.nan)
+            continue
+        coarse = _halved(difference, 1.0 / fine)      # in units of fine: no overflow
+        ratios.append(2.0 * _blocks_estimate(coarse)[0])
+    known = [v for v in ratios if not math.isnan(v)]
+    return max(known) if known else math.nan
+
+
+def looks_correlated(image: ArrayLike, channel_axis: int = -1) -> bool:
+    """Whether a colour image's noise looks correlated (JPEG's colour).
+
+    ``chroma_ratio(image, channel_axis) > CORRELATED_CHROMA``: then the noise
+    is not white, `gdfast.estimate_sigma` reads it low at the finest scale,
+    and ``denoise(lam='auto')`` with it leaves blotches: give the noise level
+    (``sigma=``, ``--sigma``) if it is known.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W, 3 or 4)
+        A colour image, as `chroma_ratio` takes it.
+    channel_axis : int, default -1
+        The axis of the colour channels.
+
+    Returns
+    -------
+    bool
+        False where the ratio is nan (no colour detail to read).
+    """
+    return bool(chroma_ratio(image, channel_axis) > CORRELATED_CHROMA)
 
 
 def _halved(x, scale=1.0):

@@ -93,6 +93,7 @@ def _denoise(args):
     eps = "lam/10, then lam/100" if args.eps is None else args.eps
     print(f"{args.input}: {picture.describe(gloss=True)}; lam={lam}, eps={eps}, "
           f"method={args.method}" + ("" if progress else " (pip install tqdm for a progress bar)"))
+    correlated = lam == "auto" and args.sigma is None and _noise_looks_correlated(picture)
     planes, start = [], time.perf_counter()
     stack = picture.layout == "pages" and len(picture.planes) > 1
     if stack and lam == "auto":
@@ -130,7 +131,7 @@ def _denoise(args):
             continue
         chosen, note = "", None
         if lam == "auto":
-            words, note = describe_choice(res, given=args.sigma is not None)
+            words, note = describe_choice(res, args.sigma is not None, correlated=correlated)
             chosen = words + ", "
         print(f"  {name + ': ' if name else ''}{chosen}{describe_eps(res)}: energy {res.fun:.8g} "
               f"after {_iterations(res.nit)} ({_stopped(res)})")
@@ -147,6 +148,17 @@ def _denoise(args):
     write_picture(args.output, picture.with_planes(planes), overwrite=args.force)
     print(f"wrote {args.output} ({picture.describe()}): {seconds:.2f} s")
     return 0
+
+
+def _noise_looks_correlated(picture):
+    """Whether an RGB picture's noise looks correlated, as JPEG's colour
+    leaves it (gdfast.images.chroma_ratio above CORRELATED_CHROMA): each
+    channel's estimate then reads low. False for gray pictures and stacks,
+    and below 16 pixels a side (nothing to compare)."""
+    from ..images import CORRELATED_CHROMA, MIN_NOISE_SIDE, chroma_ratio_of_planes
+    if picture.layout != "rgb" or min(picture.planes[0].shape) < 2 * MIN_NOISE_SIDE:
+        return False
+    return bool(chroma_ratio_of_planes(*picture.planes) > CORRELATED_CHROMA)
 
 
 # a stack's lam is chosen on at most STACK_SAMPLE of its pages, evenly spaced

@@ -1,8 +1,11 @@
 """The norms behind the convergence checks: exact, NaN-aware, thread-independent."""
+import math
+
 import numpy as np
 import pytest
 
 from gdfast import kernels
+from gdfast._denoise import PARALLEL_MIN_PIXELS
 
 # also run as Python under NUMBA_DISABLE_JIT=1 (README's test command)
 pytestmark = pytest.mark.nojit
@@ -52,3 +55,20 @@ def test_difference_dot_is_the_sum_of_the_products_in_fixed_blocks(n):
             part += (a[i] - b[i]) * c[i]
         want += part
     assert got == want
+
+
+@pytest.mark.parametrize("n", [1, 7, 65, PARALLEL_MIN_PIXELS - 1, PARALLEL_MIN_PIXELS, 100_003])
+def test_psnr_gives_the_parallel_passs_bits_on_either_side_of_the_threshold(n):
+    # gdfast.images.psnr takes the serial pass below denoise's parallel
+    # threshold (65,536 pixels) and the parallel one from it up: both sum the
+    # same fixed blocks in order, so the switch changes no bit
+    from gdfast.images import psnr
+    from gdfast.kernels.reductions import mean_squared_difference, mean_squared_difference_parallel
+    rng = np.random.default_rng(n)
+    a, b = rng.random(n), rng.random(n)
+    mse = mean_squared_difference_parallel(a, b)
+    assert mean_squared_difference(a, b) == mse
+    np.testing.assert_allclose(mse, np.mean((a - b) ** 2), rtol=1e-12)
+    assert psnr(a, b) == float(10.0 * math.log10(1.0 / mse))
+    assert psnr(a.reshape(1, n), b.reshape(1, n), data_range=2.0) == \
+        float(10.0 * math.log10(4.0 / mse))
