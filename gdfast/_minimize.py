@@ -51,9 +51,9 @@ FIRST_ORDER_FTOL, FIRST_ORDER_GTOL = 0.0, 1e-6
 FIRST_ORDER_SCALES = np.ones(2)
 
 
-def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "lbfgs", *,
+def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = "lbfgs", *,
              jac: "bool | str | Callable" = True, args: tuple = (), options: dict | None = None,
-             bounds=None, max_iter: int = 1000, ftol: float | None = None,
+             bounds: object = None, max_iter: int = 1000, ftol: float | None = None,
              gtol: float | None = None, xtol: float = 0.0,
              callback: Callable[[OptimizeResult], None] | None = None, progress: bool = False,
              on_nonfinite: str = "stop", max_skips: int = 10,
@@ -105,15 +105,15 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "lbfgs", 
         The most iterations, >= 0.
     ftol : float, optional
         Stop when the relative change of f is at most ftol: with 'lbfgs'
-        (default ``1e7 * eps`` = 2.2e-9, scipy's factr) ``|f_prev - f| <= ftol
-        * max(|f_prev|, |f|)``, relative to f alone, so the run does not
-        depend on f's units; with a first-order rule (default 0 = off)
-        ``|f_prev - f| <= ftol * max(|f_prev|, |f|, 1)`` (scipy's rule).
+        ``|f_prev - f| <= ftol * max(|f_prev|, |f|)``, relative to f alone, so
+        the run does not depend on f's units (default 1e-12); with a
+        first-order rule ``|f_prev - f| <= ftol * max(|f_prev|, |f|, 1)``
+        (scipy's rule; default 0 = off).
     gtol : float, optional
         Stop when the gradient's norm ``max_i |g_i|`` (with bounds, the
         projected gradient's, ``max_i |P(x - g)_i - x_i|``, P the projection
         onto the bounds) is at most gtol times its value at x0 for 'lbfgs'
-        (default 1e-9: a relative test), at most gtol for a first-order rule
+        (default 1e-12: a relative test), at most gtol for a first-order rule
         (default 1e-6). Also checked at x0; with 0 only an exactly zero
         gradient stops.
     xtol : float, default 0.0
@@ -246,15 +246,15 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "lbfgs", 
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
     advance: _NopythonSteps | _PythonSteps | _PythonLoopSteps
     bar = None if nopython else progress_bar(progress, max_iter)
-    if quasi_newton:
-        steps, data = opt.loop(run.state, lower, upper, python=not nopython)
-        advance = (_NopythonSteps(cacheable(fun), args, steps, data, run.state.scales, run, limits)
-                   if nopython else
-                   _PythonLoopSteps(objective, steps, data, run.state.scales, run, limits,
-                                    callback, bar))
+    if quasi_newton and nopython:
+        advance = _NopythonSteps(cacheable(fun), args, opt.compiled_loop(run.state, lower, upper),
+                                 run, limits)
+    elif quasi_newton:
+        steps, data = opt.python_loop(run.state, lower, upper, ftol)
+        advance = _PythonLoopSteps(objective, steps, data, run.state.scales, run, limits,
+                                   callback, bar)
     elif nopython:
-        advance = _NopythonSteps(cacheable(fun), args, FIRST_ORDER, _first_order_data(opt, run),
-                                 FIRST_ORDER_SCALES, run, limits)
+        advance = _NopythonSteps(cacheable(fun), args, _first_order_loop(opt, run), run, limits)
     else:
         advance = _PythonSteps(objective, opt, run, limits, callback, bar)
     try:
@@ -303,14 +303,6 @@ def _project(x, lower, upper):
 
 def _bounds_digest(lower, upper):
     return hashlib.sha256(lower.tobytes() + upper.tobytes()).hexdigest()
-
-
-def _first_order_data(opt, run):
-    """The method tuple of kernels.driver.first_order_advance for opt's run:
-    refs where the functions have them, so that the compiled loop is cached."""
-    lr = opt.lr
-    return (cacheable(opt.rule.kernel_for(run.x.size)), run.state.arrays, opt.hyper,
-            cacheable(lr.kernel), lr.lr0, lr.params)
 
 
 class _Limits:
@@ -451,9 +443,10 @@ class _NopythonSteps:
     for a method's (steps, data), in chunks of about NOPYTHON_CHUNK_SECONDS
     so that Ctrl-C is answered."""
 
-    def __init__(self, fun, args, steps, data, scales, run, limits):
-        self.fun, self.args, self.steps, self.data, self.scales = fun, args, steps, data, scales
-        self.run, self.limits = run, limits
+    def __init__(self, fun, args, loop, run, limits):
+        # loop(fun, args, run, limits, stop) -> DriverResult: the compiled loop
+        # of the method, from the run's iterate until iteration stop
+        self.fun, self.args, self.loop, self.run, self.limits = fun, args, loop, run, limits
         self.chunk = 1
 
     def close(self):
@@ -472,8 +465,7 @@ class _NopythonSteps:
         chunk_end = run.nit + self.chunk
         stop = chunk_end if pause_at < 0 else min(pause_at, chunk_end)
         start, before = time.perf_counter(), run.nit
-        r = _descend_chunk(descend, self.fun, self.args, self.steps, self.data, self.scales, run,
-                           self.limits, stop)
+        r = self.loop(self.fun, self.args, run, self.limits, stop)
         self._next_chunk(time.perf_counter() - start, r.nit - before)
         _absorb(run, r, r.nfev)
 
@@ -502,8 +494,12 @@ class _PythonLoopSteps:
             before = self.objective.nfev         # a '3-point' gradient counts its evaluations
             stop = run.nit + 1 if run.evaluated else run.nit
             run.history.make_room(stop)
-            r = _descend_chunk(self.descend, self.objective, (), self.steps, self.data,
-                               self.scales, run, self.limits, stop)
+            hist_f, hist_g = run.history.reserve()
+            r = self.descend(self.objective, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit,
+                             run.evaluated, (), self.steps, self.data,
+                             min(self.limits.max_iter, INT64_MAX), stop, self.limits.ftol,
+                             self.limits.gtol, self.limits.xtol, self.scales,
+                             self.limits.max_skips, hist_f, hist_g)
             stepped = r.nit > run.nit
             _absorb(run, r, self.objective.nfev - before)
             if stepped:
@@ -515,12 +511,20 @@ class _PythonLoopSteps:
                         run.status = Status.CALLBACK
 
 
-def _descend_chunk(loop, fun, args, steps, data, scales, run, lim, stop):
-    """descend (or its py_func) from the run's iterate until iteration stop."""
-    hist_f, hist_g = run.history.reserve()
-    return loop(fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated, args,
-                steps, data, min(lim.max_iter, INT64_MAX), stop, lim.ftol, lim.gtol, lim.xtol,
-                scales, lim.max_skips, hist_f, hist_g)
+def _first_order_loop(opt, run):
+    """The compiled loop of opt's run for _NopythonSteps: descend with
+    FIRST_ORDER (refs where the functions have them, so that the compiled loop
+    is cached on disk)."""
+    lr = opt.lr
+    data = (cacheable(opt.rule.kernel_for(run.x.size)), run.state.arrays, opt.hyper,
+            cacheable(lr.kernel), lr.lr0, lr.params)
+
+    def loop(fun, args, run, lim, stop):
+        hist_f, hist_g = run.history.reserve()
+        return descend(fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated,
+                       args, FIRST_ORDER, data, min(lim.max_iter, INT64_MAX), stop, lim.ftol,
+                       lim.gtol, lim.xtol, FIRST_ORDER_SCALES, lim.max_skips, hist_f, hist_g)
+    return loop
 
 
 def _absorb(run, r, nfev):

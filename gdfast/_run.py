@@ -26,7 +26,8 @@ class Status(str, enum.Enum):
     GTOL : 'gtol'
         The gradient's norm max|g_i| <= gtol.
     FTOL : 'ftol'
-        The relative change of f <= ftol.
+        The relative change of f <= ftol (for 'lbfgs' also: the change its
+        step predicts is below ftol and rounding lets f go no lower).
     XTOL : 'xtol'
         The step's norm max|dx_i| <= xtol * max(1, max|x_i|).
     MAX_ITER : 'max_iter'

@@ -34,13 +34,16 @@ descent stays feasible). descend's stopping rules apply to it.
 
 The method's data, ``method`` of descend::
 
-    (passes, state, lo, hi, c1, max_ls)
+    (passes, state, lo, hi, c1, max_ls, ftol)
     passes  LBFGS_B_SERIAL or LBFGS_B_PARALLEL: the vector passes (same bits)
     state   lbfgs_b_state(n, m): (d, w, x0, g0, G, S, Y, rho, alpha, part, scalars)
     lo, hi  float64 (n,) bounds (-inf / +inf for a free side), or both (0,):
             no bounds
     c1      the sufficient-decrease constant (1e-4), max_ls the most
             evaluations of one search (20, scipy's maxls)
+    ftol    the loop's ftol: a search that fails where the step's predicted
+            change of f, -g . d / 2, is at most ftol |f| ends the run with
+            status FTOL (f is at its rounding floor), not LINE_SEARCH
 
 Everything is preallocated in the state; nothing is allocated per iteration.
 The serial passes are safe inside a user's ``prange``.
@@ -48,7 +51,7 @@ The serial passes are safe inside a user's ``prange``.
 import numpy as np
 from numba import prange
 
-from .driver import LINE_SEARCH, RUNNING
+from .driver import FTOL, LINE_SEARCH, RUNNING, descend
 from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
 from .lbfgs import (
@@ -58,9 +61,9 @@ from .lbfgs import (
     lbfgs_push_parallel,
     lbfgs_workspace,
 )
-from .line_search import strong_wolfe, strong_wolfe_parallel
 from .linalg import blocks, dot, dot_parallel
-from .reductions import N_BLOCKS, block_bounds, max_abs, max_abs_parallel
+from .line_search import strong_wolfe, strong_wolfe_parallel
+from .reductions import block_bounds, max_abs, max_abs_parallel
 
 # the scalars array of lbfgs_b_state: pairs kept, the newest's row, H_0's scale
 COUNT, NEWEST, GAMMA = range(3)
@@ -278,7 +281,7 @@ LBFGS_B_PARALLEL = tuple(cacheable(f) for f in (
 def lbfgs_b_begin(value_and_grad, args, x, g, method, max_skips):
     """f and g at the start x (inside the bounds) and its stationarity measure:
     (f, g_norm, 1)."""
-    passes, state, lo, hi, c1, max_ls = method
+    passes, state, lo, hi, c1, max_ls, ftol = method
     max_abs_, gradient_norm = passes[4], passes[8]
     part = state[9]
     f = value_and_grad(x, g, *args)
@@ -291,8 +294,9 @@ def lbfgs_b_begin(value_and_grad, args, x, g, method, max_skips):
 def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, max_skips):
     """One L-BFGS iteration (module docstring): x, g, f at the next iterate.
     Returns (f, g_norm, max|dx_i|, evaluations, 0, status): status RUNNING,
-    or LINE_SEARCH (x, g, f unchanged) when no lower f was found."""
-    passes, state, lo, hi, c1, max_ls = method
+    or LINE_SEARCH (x, g, f unchanged) when no lower f was found (FTOL if
+    the change predicted was below ftol |f|: the rounding floor)."""
+    passes, state, lo, hi, c1, max_ls, ftol = method
     (direction, push, wolfe, dot_, max_abs_, free, hold_, path, gradient_norm,
      step) = passes
     d, w, x0, g0, G, S, Y, rho, alpha, part, scalars = state
@@ -301,6 +305,7 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
     x0[:] = x
     g0[:] = g
     n_eval = 0
+    predicted = np.inf                     # -g . d / 2 along the first direction
     for attempt in range(2):               # the L-BFGS direction, then steepest descent
         if bounded:
             free(w, g0, x0, lo, hi, part)
@@ -308,6 +313,8 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
             hold_(d, g0, x0, lo, hi, part)
         else:
             gtd = direction(g0, d, S, Y, rho, alpha, count, newest, gamma, part)
+        if attempt == 0:
+            predicted = -0.5 * gtd
         if not gtd < 0.0:                  # no descent left along d (g = 0 on the free set)
             if count == 0:
                 break
@@ -348,8 +355,45 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
     x[:] = x0
     g[:] = g0
     scalars[COUNT], scalars[NEWEST], scalars[GAMMA] = count, newest, gamma
-    return f, g_norm, 0.0, n_eval, 0, LINE_SEARCH
+    status = FTOL if predicted <= ftol * abs(f) else LINE_SEARCH
+    return f, g_norm, 0.0, n_eval, 0, status
 
 
 # (begin, advance) for kernels.driver.descend
 LBFGS_B = (cacheable(lbfgs_b_begin), cacheable(lbfgs_b_advance))
+
+
+# --- the whole loop, for the facade and for users' numba code ---------------
+
+@njit(**SERIAL)
+def _descend(passes, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0, g0, G, S,
+             Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at, ftol, gtol,
+             scales, fun_history, grad_norm_history):
+    state = (d, w, x0, g0, G, S, Y, rho, alpha, part, scalars)
+    return descend(value_and_grad, x, g, x[:0], f, g_norm, nit, evaluated, args, LBFGS_B,
+                   (passes, state, lo, hi, C1, max_ls, ftol), max_iter, pause_at, ftol, gtol,
+                   0.0, scales, 0, fun_history, grad_norm_history)
+
+
+@njit(**SERIAL)
+def lbfgs_b_descend(value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0, g0, G, S,
+                    Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at, ftol, gtol,
+                    scales, fun_history, grad_norm_history):
+    """kernels.driver.descend with LBFGS_B and the serial passes, its method
+    data given flat (the state's arrays one by one, as lbfgs_b_state makes
+    them): one call from Python types each argument on numba's fast path,
+    where a nested tuple costs milliseconds. Arguments as descend's (x_prev
+    none, xtol 0, max_skips 0); safe inside a user's ``prange``."""
+    return _descend(LBFGS_B_SERIAL, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w,
+                    x0, g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter,
+                    pause_at, ftol, gtol, scales, fun_history, grad_norm_history)
+
+
+@njit(**SERIAL)            # the passes it calls are the parallel ones
+def lbfgs_b_descend_parallel(value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0,
+                             g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter,
+                             pause_at, ftol, gtol, scales, fun_history, grad_norm_history):
+    """:func:`lbfgs_b_descend` with the parallel passes, the same bits."""
+    return _descend(LBFGS_B_PARALLEL, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d,
+                    w, x0, g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter,
+                    pause_at, ftol, gtol, scales, fun_history, grad_norm_history)
