@@ -162,3 +162,45 @@ def check_grad(fun: Callable[..., float], grad: Callable[..., ArrayLike], x: Arr
     if analytic.shape != x_arr.shape:
         raise ValueError(f"grad must return an array of shape {x_arr.shape}, got {analytic.shape}")
     return float(np.sqrt(np.sum((analytic - gradient(fun, x_arr, h, args)) ** 2)))
+
+
+class Objective:
+    """f(x) and the gradient written into a buffer, in one of the three jac modes."""
+
+    def __init__(self, fun, jac, args, shape):
+        if not callable(fun):
+            raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+        if not (jac is True or callable(jac) or jac in ("3-point", "inplace")):
+            raise ValueError(f"jac must be True, a callable, '3-point' or 'inplace', got {jac!r}")
+        self.fun, self.jac, self.args, self.shape = fun, jac, args, shape
+        self.nfev = 0
+
+    def __call__(self, x, g):
+        view = x.reshape(self.shape)
+        self.nfev += 1
+        if self.jac is True:
+            out = self.fun(view, *self.args)
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise TypeError("fun must return (f, g) when jac=True; pass jac='3-point' "
+                                "or jac=callable for a fun that returns f alone")
+            f, grad = out
+            self._store(grad, g, "fun")
+        elif self.jac == "inplace":
+            f = self.fun(view, g.reshape(self.shape), *self.args)
+        elif self.jac == "3-point":
+            f = self.fun(view, *self.args)
+            central_difference_gradient(self.fun, x, default_steps(x), g, self.args, self.shape)
+            self.nfev += 2 * x.size
+        else:
+            f = self.fun(view, *self.args)
+            self._store(self.jac(view, *self.args), g, "jac")
+        return scalar_value("fun", f)
+
+    def _store(self, grad, g, who):
+        grad = np.asarray(grad)
+        if grad.shape != self.shape:
+            raise ValueError(f"{who} must return a gradient of shape {self.shape} (the shape "
+                             f"of x0), got shape {grad.shape}")
+        if grad.dtype.kind not in "fiu":
+            raise TypeError(f"{who} must return a real gradient, got dtype {grad.dtype}")
+        np.copyto(g.reshape(self.shape), grad)

@@ -1,4 +1,5 @@
 """gdfast.minimize: run an optimizer to convergence, scipy.optimize style."""
+import hashlib
 import math
 import os
 import time
@@ -10,8 +11,8 @@ from numpy.typing import ArrayLike
 
 from . import _validation as check
 from . import kernels
-from ._gradients import central_difference_gradient, default_steps, scalar_value
-from ._optimizers import Optimizer, make_optimizer
+from ._gradients import Objective
+from ._optimizers import METHODS, Optimizer, make_optimizer
 from ._rules import SGD_PARALLEL_MIN_SIZE
 from ._run import (
     STATUS_OF_CODE,
@@ -24,8 +25,15 @@ from ._run import (
     run_result,
 )
 from .checkpoint import checked_checkpoint_options, fingerprint_of
-from .kernels.driver import RUNNING, convergence_status, descend
+from .kernels.driver import FIRST_ORDER, RUNNING, convergence_status, descend
 from .kernels.function_refs import cacheable
+from .quasi_newton.minimize_method import (
+    DEFAULT_FTOL,
+    DEFAULT_GTOL,
+    LBFGSB,
+    checked_bounds,
+    make_method,
+)
 
 # The norms of the convergence checks are memory-bound passes like the plain
 # update rules, and go parallel at the same length.
@@ -37,16 +45,21 @@ NOPYTHON_HISTORY_CAP = 10_000_000
 NOPYTHON_CHUNK_SECONDS = 0.1
 # max_iter beyond an int64 means "no bound" to the compiled loops
 INT64_MAX = 2**63 - 1
+# the first-order rules' ftol and gtol defaults, and their tests' scales
+# (kernels.driver.convergence_status: scipy's rules, absolute gtol)
+FIRST_ORDER_FTOL, FIRST_ORDER_GTOL = 0.0, 1e-6
+FIRST_ORDER_SCALES = np.ones(2)
 
 
-def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *,
+def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = "lbfgs", *,
              jac: "bool | str | Callable" = True, args: tuple = (), options: dict | None = None,
-             max_iter: int = 1000, ftol: float = 0.0, gtol: float = 1e-6, xtol: float = 0.0,
+             bounds: object = None, max_iter: int = 1000, ftol: float | None = None,
+             gtol: float | None = None, xtol: float = 0.0,
              callback: Callable[[OptimizeResult], None] | None = None, progress: bool = False,
              on_nonfinite: str = "stop", max_skips: int = 10,
              checkpoint: "str | os.PathLike | None" = None, checkpoint_every: int = 0,
              resume: bool = False) -> OptimizeResult:
-    """Minimise fun from x0 with a first-order method.
+    """Minimise fun from x0: L-BFGS (with bounds, if given) or a first-order rule.
 
     Parameters
     ----------
@@ -58,12 +71,17 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     x0 : array_like
         Real numbers, any shape, finite, not empty; it is copied, never
         modified.
-    method : Optimizer or str, default 'adam'
-        An optimizer object (`gdfast.SGD`, `Adagrad`, `RMSprop`, `Adam`, ...)
-        or a name: 'gd' (SGD, lr 0.1), 'sgd', 'momentum' (lr 0.1, momentum
-        0.9), 'nesterov' (likewise), 'adagrad', 'rmsprop', 'adam', 'adamw',
-        'adamax', 'nadam', 'radam', 'adadelta', 'rprop', 'lion'; a name takes
-        its hyperparameters from ``options``.
+    method : Optimizer or str, default 'lbfgs'
+        'lbfgs': L-BFGS with a strong Wolfe line search, or with ``bounds``
+        a projected one (docs/minimize.md); no learning rate to choose.
+        ``options`` may set ``m`` (pairs kept, default 10, scipy's maxcor)
+        and ``max_ls`` (evaluations per line search, default 20).
+        Or a first-order rule, for stochastic objectives or when a step must
+        cost one gradient: an optimizer object (`gdfast.SGD`, `Adagrad`,
+        `RMSprop`, `Adam`, ...) or a name: 'gd' (SGD, lr 0.1), 'sgd',
+        'momentum' (lr 0.1, momentum 0.9), 'nesterov' (likewise), 'adagrad',
+        'rmsprop', 'adam', 'adamw', 'adamax', 'nadam', 'radam', 'adadelta',
+        'rprop', 'lion'; a name takes its hyperparameters from ``options``.
     jac : bool, callable, '3-point' or 'inplace', default True
         True: fun returns (f, g). A callable ``jac(x, *args) -> g``.
         '3-point': central differences (compiled and parallel over coordinates
@@ -76,13 +94,28 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     options : dict, optional
         The hyperparameters of a method given by name (``{'lr': 0.01}``); not
         allowed with an optimizer object, which holds its own.
+    bounds : scipy.optimize.Bounds, sequence or pair of arrays, optional
+        For 'lbfgs': lower and upper bounds on x, as a
+        ``scipy.optimize.Bounds``, a sequence of one (lo, hi) pair per
+        element of x0, or a pair (lo, hi) of arrays (or numbers) broadcast
+        to x0's shape; None or +-inf for a free side. An x0 outside them is
+        projected onto them (said in the result's message). Every point
+        evaluated lies inside them.
     max_iter : int, default 1000
-        The most optimizer steps, >= 0.
-    ftol : float, default 0.0
-        Stop when ``|f_prev - f| <= ftol * max(|f_prev|, |f|, 1)``; 0 = off.
-    gtol : float, default 1e-6
-        Stop when ``max_i |g_i| <= gtol`` (also checked at x0); with 0 only an
-        exactly zero gradient stops.
+        The most iterations, >= 0.
+    ftol : float, optional
+        Stop when the relative change of f is at most ftol: with 'lbfgs'
+        ``|f_prev - f| <= ftol * max(|f_prev|, |f|)``, relative to f alone, so
+        the run does not depend on f's units (default 1e-12); with a
+        first-order rule ``|f_prev - f| <= ftol * max(|f_prev|, |f|, 1)``
+        (scipy's rule; default 0 = off).
+    gtol : float, optional
+        Stop when the gradient's norm ``max_i |g_i|`` (with bounds, the
+        projected gradient's, ``max_i |P(x - g)_i - x_i|``, P the projection
+        onto the bounds) is at most gtol times its value at x0 for 'lbfgs'
+        (default 1e-12: a relative test), at most gtol for a first-order rule
+        (default 1e-6). Also checked at x0; with 0 only an exactly zero
+        gradient stops.
     xtol : float, default 0.0
         Stop when ``max_i |dx_i| <= xtol * max(1, max_i |x_i|)``; 0 = off.
     callback : callable, optional
@@ -95,6 +128,10 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
         ``pip install tqdm``).
     on_nonfinite : {'stop', 'raise', 'skip'}, default 'stop'
         What a NaN or inf in f, the gradient or the new iterate does.
+        'lbfgs' never steps to such a point: its line search counts a trial
+        point with NaN or inf as too far and shortens the step (as scipy
+        does); a NaN or inf at x0 stops the run ('stop') or raises
+        ('raise'), and 'skip' is for first-order rules only.
         'stop': stop with status 'non-finite' and return the last finite
         iterate (keeps a copy of x for that).
         'raise': raise FloatingPointError (keeps no copy: the least memory,
@@ -169,12 +206,24 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     gtol 1 [1. 1. 1.]
     """
     x0_arr = check.real_array("x0", x0)      # not copied yet: the loops copy it once
-    opt = make_optimizer(method, options)
+    opt = _method(method, options)
+    quasi_newton = isinstance(opt, LBFGSB)
     max_iter = check.whole_number("max_iter", max_iter, 0)
+    if ftol is None:
+        ftol = DEFAULT_FTOL if quasi_newton else FIRST_ORDER_FTOL
+    if gtol is None:
+        gtol = DEFAULT_GTOL if quasi_newton else FIRST_ORDER_GTOL
     ftol, gtol, xtol = (check.non_negative(k, v) for k, v in
                         (("ftol", ftol), ("gtol", gtol), ("xtol", xtol)))
     if on_nonfinite not in ("stop", "raise", "skip"):
         raise ValueError(f"on_nonfinite must be 'stop', 'raise' or 'skip', got {on_nonfinite!r}")
+    if quasi_newton and on_nonfinite == "skip":
+        raise ValueError("on_nonfinite='skip' is for the first-order rules (a stochastic "
+                         "objective); 'lbfgs' shortens a step that reaches NaN or inf instead")
+    if bounds is not None and not quasi_newton:
+        raise ValueError(f"bounds are for method='lbfgs'; {type(opt).__name__} takes no bounds")
+    lower, upper = (checked_bounds(bounds, x0_arr.shape) if bounds is not None
+                    else (np.empty(0), np.empty(0)))
     max_skips = check.whole_number("max_skips", max_skips, 1)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
@@ -184,21 +233,30 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     objective = Objective(fun, jac, args, x0_arr.shape)
     nopython = (numba.extending.is_jitted(fun) and jac == "inplace" and x0_arr.ndim == 1
                 and callback is None and not check.boolean("progress", progress))
-    run = _Run(x0_arr, opt, keep_prev=on_nonfinite != "raise" or xtol > 0,
+    run = _Run(x0_arr, opt, keep_prev=not quasi_newton and (on_nonfinite != "raise" or xtol > 0),
                history_cap=NOPYTHON_HISTORY_CAP if nopython else None, max_iter=max_iter)
+    projected = lower.size > 0 and _project(run.x, lower, upper)
+    bounds_settings = {} if lower.size == 0 else {"bounds_sha256": _bounds_digest(lower, upper)}
     saver = _Saver(None if checkpoint is None else
                    Checkpoints(checkpoint, checkpoint_every, "minimize",
-                               fingerprint_of(opt, x0_arr)),
+                               fingerprint_of(opt, x0_arr, **bounds_settings)),
                    run)
     if resume:
         saver.restore()
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
-    advance: _NopythonSteps | _PythonSteps
-    if nopython:
-        advance = _NopythonSteps(fun, args, opt, run, limits)
+    advance: _NopythonSteps | _PythonSteps | _PythonLoopSteps
+    bar = None if nopython else progress_bar(progress, max_iter)
+    if quasi_newton and nopython:
+        advance = _NopythonSteps(cacheable(fun), args, opt.compiled_loop(run.state, lower, upper),
+                                 run, limits)
+    elif quasi_newton:
+        steps, data = opt.python_loop(run.state, lower, upper, ftol)
+        advance = _PythonLoopSteps(objective, steps, data, run.state.scales, run, limits,
+                                   callback, bar)
+    elif nopython:
+        advance = _NopythonSteps(cacheable(fun), args, _first_order_loop(opt, run), run, limits)
     else:
-        advance = _PythonSteps(objective, opt, run, limits, callback,
-                               progress_bar(progress, max_iter))
+        advance = _PythonSteps(objective, opt, run, limits, callback, bar)
     try:
         with deferred_interrupt() as interrupted:
             while run.status is None:
@@ -209,11 +267,42 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer" = "adam", *
     finally:
         advance.close()
     if run.status == Status.NON_FINITE and on_nonfinite == "raise":
+        hint = ("f or its gradient is NaN or inf at x0" if quasi_newton else
+                "lower the learning rate, or pass on_nonfinite='stop' to get the last finite "
+                "iterate back")
         raise FloatingPointError(
             f"non-finite value after {run.nit} steps: f = {run.failed_f!r}, max|g| = "
-            f"{run.failed_g_norm!r} (or a non-finite iterate); lower the learning rate, or "
-            "pass on_nonfinite='stop' to get the last finite iterate back")
-    return run.result(nopython)
+            f"{run.failed_g_norm!r} (or a non-finite iterate); {hint}")
+    result = run.result(nopython)
+    if projected:
+        result.message += " (x0 was outside the bounds: projected onto them)"
+    return result
+
+
+def _method(method, options):
+    """minimize's method: LBFGSB for 'lbfgs' (or an LBFGSB), else an Optimizer."""
+    if isinstance(method, LBFGSB):
+        if options:
+            raise TypeError("options is only for a method given by name; "
+                            "pass the hyperparameters to the method object")
+        return method
+    if isinstance(method, str) and method.lower() == "lbfgs":
+        return make_method(options)
+    if isinstance(method, str) and method.lower() not in METHODS:
+        raise ValueError(f"method must be 'lbfgs', an Optimizer or one of {sorted(METHODS)}, "
+                         f"got {method!r}")
+    return make_optimizer(method, options)
+
+
+def _project(x, lower, upper):
+    """Clip x into [lower, upper] in place; True if that moved it."""
+    outside = bool(((x < lower) | (x > upper)).any())
+    np.clip(x, lower, upper, out=x)
+    return outside
+
+
+def _bounds_digest(lower, upper):
+    return hashlib.sha256(lower.tobytes() + upper.tobytes()).hexdigest()
 
 
 class _Limits:
@@ -342,22 +431,22 @@ class _PythonSteps:
                 except StopIteration:
                     run.status = Status.CALLBACK
                     return
-            code = convergence_status(g_norm, f_prev, f, step_norm, x, lim.gtol, lim.ftol, lim.xtol)
+            code = convergence_status(g_norm, f_prev, f, step_norm, x, lim.gtol, lim.ftol, lim.xtol,
+                                      FIRST_ORDER_SCALES)
             if code != RUNNING:
                 run.status = STATUS_OF_CODE[code]
                 return
 
 
 class _NopythonSteps:
-    """The loop of minimize in compiled code (gdfast.kernels.driver.descend),
-    in chunks of about NOPYTHON_CHUNK_SECONDS so that Ctrl-C is answered."""
+    """The loop of minimize in compiled code (gdfast.kernels.driver.descend)
+    for a method's (steps, data), in chunks of about NOPYTHON_CHUNK_SECONDS
+    so that Ctrl-C is answered."""
 
-    def __init__(self, fun, args, opt, run, limits):
-        # refs where the functions have them, so that the compiled loop is cached
-        self.fun, self.args, self.opt, self.run, self.limits = (cacheable(fun), args, opt, run,
-                                                                 limits)
-        self.kernel = cacheable(opt.rule.kernel_for(run.x.size))
-        self.schedule = cacheable(opt.lr.kernel)
+    def __init__(self, fun, args, loop, run, limits):
+        # loop(fun, args, run, limits, stop) -> DriverResult: the compiled loop
+        # of the method, from the run's iterate until iteration stop
+        self.fun, self.args, self.loop, self.run, self.limits = fun, args, loop, run, limits
         self.chunk = 1
 
     def close(self):
@@ -372,29 +461,86 @@ class _NopythonSteps:
         self.chunk = max(1, min(fit, self.chunk * 1024, 1 << 40))
 
     def __call__(self, pause_at, interrupted):
-        run, lim, lr = self.run, self.limits, self.opt.lr
+        run = self.run
         chunk_end = run.nit + self.chunk
         stop = chunk_end if pause_at < 0 else min(pause_at, chunk_end)
+        start, before = time.perf_counter(), run.nit
+        r = self.loop(self.fun, self.args, run, self.limits, stop)
+        self._next_chunk(time.perf_counter() - start, r.nit - before)
+        _absorb(run, r, r.nfev)
+
+
+class _PythonLoopSteps:
+    """kernels.driver.descend run as Python (its py_func, with the method's
+    Python bodies over the compiled vector passes) for a Python objective,
+    one iteration per call so that the callback, the progress bar and
+    Ctrl-C are served between iterations."""
+
+    def __init__(self, objective, steps, data, scales, run, limits, callback, bar):
+        self.objective, self.steps, self.data, self.scales = objective, steps, data, scales
+        self.run, self.limits, self.callback, self.bar = run, limits, callback, bar
+        self.descend = getattr(descend, "py_func", descend)
+        self.x_view = run.x.reshape(run.shape).view()
+        self.x_view.flags.writeable = False
+
+    def close(self):
+        self.bar.close()
+
+    def __call__(self, pause_at, interrupted):
+        run = self.run
+        while run.status is None:
+            if run.evaluated and (run.nit == pause_at or interrupted()):
+                return
+            before = self.objective.nfev         # a '3-point' gradient counts its evaluations
+            stop = run.nit + 1 if run.evaluated else run.nit
+            run.history.make_room(stop)
+            hist_f, hist_g = run.history.reserve()
+            r = self.descend(self.objective, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit,
+                             run.evaluated, (), self.steps, self.data,
+                             min(self.limits.max_iter, INT64_MAX), stop, self.limits.ftol,
+                             self.limits.gtol, self.limits.xtol, self.scales,
+                             self.limits.max_skips, hist_f, hist_g)
+            stepped = r.nit > run.nit
+            _absorb(run, r, self.objective.nfev - before)
+            if stepped:
+                self.bar.update(run.f)
+                if self.callback is not None and run.status is None:
+                    try:
+                        self.callback(OptimizeResult(x=self.x_view, fun=run.f, nit=run.nit))
+                    except StopIteration:
+                        run.status = Status.CALLBACK
+
+
+def _first_order_loop(opt, run):
+    """The compiled loop of opt's run for _NopythonSteps: descend with
+    FIRST_ORDER (refs where the functions have them, so that the compiled loop
+    is cached on disk)."""
+    lr = opt.lr
+    data = (cacheable(opt.rule.kernel_for(run.x.size)), run.state.arrays, opt.hyper,
+            cacheable(lr.kernel), lr.lr0, lr.params)
+
+    def loop(fun, args, run, lim, stop):
         hist_f, hist_g = run.history.reserve()
-        start = time.perf_counter()
-        r = descend(self.fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated,
-                    self.args, self.kernel, run.state.arrays, self.opt.hyper, self.schedule, lr.lr0,
-                    lr.params, min(lim.max_iter, INT64_MAX), stop, lim.ftol, lim.gtol, lim.xtol,
-                    lim.max_skips,
-                    hist_f, hist_g)
-        self._next_chunk(time.perf_counter() - start, r.nit - run.nit)
-        failed_at_start = not run.evaluated and r.nfev == r.skipped
-        run.nfev += r.nfev
-        run.nskipped += r.skipped
-        run.nit = r.nit
-        run.state.t = r.nit
-        run.f, run.g_norm, run.evaluated = r.fun, r.grad_norm, not failed_at_start
-        # entry nit is recorded unless every evaluation at the start failed
-        run.history.size = min(r.nit + (not failed_at_start), hist_f.size)
-        if r.status != RUNNING:
-            run.status = STATUS_OF_CODE[r.status]
-            if run.status in (Status.NON_FINITE, Status.MAX_SKIPS):
-                run.failed_f, run.failed_g_norm = r.fun, r.grad_norm
+        return descend(fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated,
+                       args, FIRST_ORDER, data, min(lim.max_iter, INT64_MAX), stop, lim.ftol,
+                       lim.gtol, lim.xtol, FIRST_ORDER_SCALES, lim.max_skips, hist_f, hist_g)
+    return loop
+
+
+def _absorb(run, r, nfev):
+    """Take a descend call's DriverResult r (nfev evaluations) into the run."""
+    failed_at_start = not run.evaluated and r.nfev == r.skipped
+    run.nfev += nfev
+    run.nskipped += r.skipped
+    run.nit = r.nit
+    run.state.t = r.nit
+    run.f, run.g_norm, run.evaluated = r.fun, r.grad_norm, not failed_at_start
+    # entry nit is recorded unless every evaluation at the start failed
+    run.history.size = min(r.nit + (not failed_at_start), run.history.reserve()[0].size)
+    if r.status != RUNNING:
+        run.status = STATUS_OF_CODE[r.status]
+        if run.status in (Status.NON_FINITE, Status.MAX_SKIPS):
+            run.failed_f, run.failed_g_norm = r.fun, r.grad_norm
 
 
 class _Saver:
@@ -422,45 +568,3 @@ class _Saver:
         run = self.run
         c, _, run.state = self.checkpoints.restore(run.opt, run.x, run.history)
         run.nit, run.nfev, run.nskipped = c["nit"], c["nfev"], c["nskipped"]
-
-
-class Objective:
-    """f(x) and the gradient written into a buffer, in one of the three jac modes."""
-
-    def __init__(self, fun, jac, args, shape):
-        if not callable(fun):
-            raise TypeError(f"fun must be callable, got {type(fun).__name__}")
-        if not (jac is True or callable(jac) or jac in ("3-point", "inplace")):
-            raise ValueError(f"jac must be True, a callable, '3-point' or 'inplace', got {jac!r}")
-        self.fun, self.jac, self.args, self.shape = fun, jac, args, shape
-        self.nfev = 0
-
-    def __call__(self, x, g):
-        view = x.reshape(self.shape)
-        self.nfev += 1
-        if self.jac is True:
-            out = self.fun(view, *self.args)
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise TypeError("fun must return (f, g) when jac=True; pass jac='3-point' "
-                                "or jac=callable for a fun that returns f alone")
-            f, grad = out
-            self._store(grad, g, "fun")
-        elif self.jac == "inplace":
-            f = self.fun(view, g.reshape(self.shape), *self.args)
-        elif self.jac == "3-point":
-            f = self.fun(view, *self.args)
-            central_difference_gradient(self.fun, x, default_steps(x), g, self.args, self.shape)
-            self.nfev += 2 * x.size
-        else:
-            f = self.fun(view, *self.args)
-            self._store(self.jac(view, *self.args), g, "jac")
-        return scalar_value("fun", f)
-
-    def _store(self, grad, g, who):
-        grad = np.asarray(grad)
-        if grad.shape != self.shape:
-            raise ValueError(f"{who} must return a gradient of shape {self.shape} (the shape "
-                             f"of x0), got shape {grad.shape}")
-        if grad.dtype.kind not in "fiu":
-            raise TypeError(f"{who} must return a real gradient, got dtype {grad.dtype}")
-        np.copyto(g.reshape(self.shape), grad)

@@ -26,7 +26,8 @@ class Status(str, enum.Enum):
     GTOL : 'gtol'
         The gradient's norm max|g_i| <= gtol.
     FTOL : 'ftol'
-        The relative change of f <= ftol.
+        The relative change of f <= ftol (for 'lbfgs' also: the change its
+        step predicts is below ftol and rounding lets f go no lower).
     XTOL : 'xtol'
         The step's norm max|dx_i| <= xtol * max(1, max|x_i|).
     MAX_ITER : 'max_iter'
@@ -41,6 +42,10 @@ class Status(str, enum.Enum):
         gradient; the last finite iterate is returned.
     INTERRUPTED : 'interrupted'
         Ctrl-C; x is the last complete iterate.
+    LINE_SEARCH : 'line_search'
+        L-BFGS's line search found no lower f along the L-BFGS direction nor
+        along the steepest descent (f is as low as rounding lets it go, or
+        the gradient is wrong); x is the best iterate.
     """
     GTOL = "gtol"
     FTOL = "ftol"
@@ -50,6 +55,7 @@ class Status(str, enum.Enum):
     NON_FINITE = "non-finite"
     MAX_SKIPS = "max_skips"
     INTERRUPTED = "interrupted"
+    LINE_SEARCH = "line_search"
 
     def __str__(self):
         return self.value
@@ -66,11 +72,13 @@ MESSAGES = {
     Status.MAX_SKIPS: "max_skips steps in a row skipped for NaN or inf in f or the "
                       "gradient; returning the last finite iterate",
     Status.INTERRUPTED: "interrupted (Ctrl-C); x is the last complete iterate",
+    Status.LINE_SEARCH: "the line search found no lower f (f is as low as rounding allows, "
+                        "or the gradient does not match f); x is the best iterate",
 }
 SUCCESS = frozenset({Status.GTOL, Status.FTOL, Status.XTOL})
 # The integer codes of gdfast.kernels.driver, in order.
 STATUS_OF_CODE = (Status.GTOL, Status.FTOL, Status.XTOL, Status.MAX_ITER, Status.CALLBACK,
-                  Status.NON_FINITE, Status.MAX_SKIPS, Status.INTERRUPTED)
+                  Status.NON_FINITE, Status.MAX_SKIPS, Status.INTERRUPTED, Status.LINE_SEARCH)
 
 
 def energy_status(g_norm, e_prev, e, tol):
@@ -189,12 +197,16 @@ class History:
 
     def record_at(self, k, f, g_norm):
         """Entry k (and forget any after it)."""
-        while k >= self._f.size:
-            self._f = np.concatenate([self._f, np.empty_like(self._f)])
-            self._g = np.concatenate([self._g, np.empty_like(self._g)])
+        self.make_room(k)
         self._f[k] = f
         self._g[k] = g_norm
         self.size = k + 1
+
+    def make_room(self, k):
+        """Grow the arrays (doubling) until entry k fits."""
+        while k >= self._f.size:
+            self._f = np.concatenate([self._f, np.empty_like(self._f)])
+            self._g = np.concatenate([self._g, np.empty_like(self._g)])
 
     def reserve(self):
         """The two arrays (f, max|g|), for a compiled loop writing entry k while k < len."""

@@ -130,6 +130,8 @@ def optimizer_fingerprint(optimizer):
         Class, rule, hyperparameters and learning-rate schedule, as JSON
         values.
     """
+    if hasattr(optimizer, "fingerprint"):          # minimize's 'lbfgs'
+        return optimizer.fingerprint()
     lr = optimizer.lr
     return dict(optimizer=type(optimizer).__name__, rule=optimizer.rule.name,
                 hyper=[float(h) for h in optimizer.hyper],

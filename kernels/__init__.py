@@ -31,7 +31,13 @@ of a user's @njit objective; ``reductions`` the norms the convergence checks
 use; ``tv`` the smoothed total-variation energy and gradient of images, and
 ``tv_descent`` one denoising iteration in one pass (that gradient fused with
 any update rule), ``tv_tiles`` K of them by cache-sized tiles; ``guard`` a
-step that is skipped when the gradient holds NaN or inf. ``jit`` compiles
+step that is skipped when the gradient holds NaN or inf; ``driver`` the loop
+of gdfast.minimize for every method (``descend``) and ``minimize_nopython``.
+The quasi-Newton family has its own modules: ``lbfgs`` (the two-loop
+recursion over a ring buffer of pairs, and torch.optim.LBFGS's step),
+``line_search`` (strong Wolfe, Armijo), ``linalg`` (dot products in fixed
+blocks) and ``lbfgs_b`` (L-BFGS with bounds as a method of ``descend``;
+``lbfgs_b_descend`` runs it whole from a user's numba code). ``jit`` compiles
 every kernel and keeps it on disk; ``function_refs`` passes functions to
 kernels in a form whose compiled code is cached too (``cacheable``,
 ``cached_objective``).

@@ -22,28 +22,35 @@ from collections import namedtuple
 import numpy as np
 from numba import prange
 
+from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
 from .reductions import max_abs, max_abs_diff
 from .tuples import rows
 
 # Status codes, in the order of gdfast.Status.
-GTOL, FTOL, XTOL, MAX_ITER, CALLBACK, NON_FINITE, MAX_SKIPS, INTERRUPTED = range(8)
+GTOL, FTOL, XTOL, MAX_ITER, CALLBACK, NON_FINITE, MAX_SKIPS, INTERRUPTED, LINE_SEARCH = range(9)
 RUNNING = -1
+# the entries of descend's ``scales`` array: the floor under the energies of
+# the ftol test and the scale of the gtol test (module docstring of descend)
+F_FLOOR, G_SCALE = 0, 1
 
 DriverResult = namedtuple("DriverResult", ["x", "fun", "jac", "nit", "status", "nfev",
                                            "skipped", "grad_norm"])
 
 
 @njit(**SERIAL)
-def convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol):
+def convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol, scales):
     """GTOL, FTOL or XTOL if that rule stops the run after a step, else RUNNING.
 
-    gtol: max|g_i| <= gtol; ftol (0 = off): |f_prev - f| <= ftol *
-    max(|f_prev|, |f|, 1); xtol (0 = off): max|dx_i| <= xtol * max(1, max|x_i|).
+    gtol: max|g_i| <= gtol * scales[G_SCALE]; ftol (0 = off): |f_prev - f| <=
+    ftol * max(|f_prev|, |f|, scales[F_FLOOR]); xtol (0 = off): max|dx_i| <=
+    xtol * max(1, max|x_i|). The first-order rules' scales are (1, 1):
+    scipy's rules; L-BFGS's are (0, g_norm at x_0): relative to f alone and
+    to the start's gradient, so they do not depend on the units of f.
     """
-    if g_norm <= gtol:
+    if g_norm <= gtol * scales[G_SCALE]:
         return GTOL
-    if ftol > 0.0 and abs(f_prev - f) <= ftol * max(abs(f_prev), abs(f), 1.0):
+    if ftol > 0.0 and abs(f_prev - f) <= ftol * max(abs(f_prev), abs(f), scales[F_FLOOR]):
         return FTOL
     if xtol > 0.0 and step_norm <= xtol * max(1.0, max_abs(x)):
         return XTOL
@@ -69,29 +76,96 @@ def evaluate(value_and_grad, x, g, args, max_skips):
 
 
 @njit(**SERIAL)
-def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_step, state,
-            hyper, schedule, lr0, schedule_params, max_iter, pause_at, ftol, gtol, xtol,
-            max_skips, fun_history, grad_norm_history):
-    """The loop of minimize_nopython, able to pause and go on.
+def first_order_begin(value_and_grad, args, x, g, method, max_skips):
+    """A first-order method's start: f and g at x (``evaluate``); returns
+    (f, max|g_i|, evaluations)."""
+    return evaluate(value_and_grad, x, g, args, max_skips)
 
-    x is iterate ``nit`` (``nit`` steps taken; state is the rule's state
-    after them). With evaluated=False, f and the gradient at x are evaluated
-    first (into g) and the gtol test is applied to them, as at a start; with
-    evaluated=True, f, g and g_norm = max|g_i| already hold them and the
-    run is going on. The loop stops when a stopping rule fires, or pauses
-    with status RUNNING when nit reaches pause_at: calling again with
-    evaluated=True and the returned values goes on exactly as if it had not
-    paused.
+
+@njit(**SERIAL)
+def first_order_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method, max_skips):
+    """Step t of an update rule, then f and g at the new x.
+
+    method = (rule_step, state, hyper, schedule, lr0, schedule_params): the
+    rule's kernel, state and hyperparameters and the schedule of its
+    learning rate. Returns (f, max|g_i|, max|dx_i|, evaluations, skipped,
+    status): status RUNNING after a step, NON_FINITE or MAX_SKIPS as
+    ``descend`` describes (x, f and g then those of the last finite iterate
+    where x_prev kept it).
+    """
+    rule_step, state, hyper, schedule, lr0, schedule_params = method
+    keep = x_prev.size > 0
+    if keep:
+        x_prev[:] = x
+    wrote_nonfinite = rule_step(x, g, state, t, schedule(t, lr0, schedule_params), hyper)
+    if wrote_nonfinite:                    # NaN or inf in x or the state
+        step_norm = np.nan
+    else:                                  # without x_prev: 0.0, the step is finite
+        step_norm = max_abs_diff(x, x_prev) if keep else 0.0
+    f_prev, g_norm_prev, n_eval = f, g_norm, 0
+    if np.isfinite(step_norm):             # NaN or inf written: no evaluation can help
+        f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)
+    if np.isfinite(f) and np.isfinite(g_norm) and np.isfinite(step_norm):
+        return f, g_norm, step_norm, n_eval, n_eval - 1, RUNNING
+    skipped = n_eval
+    status = MAX_SKIPS if max_skips > 0 and np.isfinite(step_norm) else NON_FINITE
+    if keep:
+        x[:] = x_prev
+        f, g_norm, n_again = evaluate(value_and_grad, x, g, args, 1)
+        n_eval += n_again
+        if not (np.isfinite(f) and np.isfinite(g_norm)):   # still broken there:
+            skipped += n_again                            # keep f as recorded
+            f, g_norm = f_prev, g_norm_prev
+    return f, g_norm, step_norm, n_eval, skipped, status
+
+
+# (begin, advance) of an update rule's run, as FunctionRefs so that the loop
+# compiled for them is cached on disk
+FIRST_ORDER = (cacheable(first_order_begin), cacheable(first_order_advance))
+
+
+@njit(**SERIAL)
+def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, steps, method,
+            max_iter, pause_at, ftol, gtol, xtol, scales, max_skips, fun_history,
+            grad_norm_history):
+    """The loop of gdfast.minimize, for every method, able to pause and go on.
+
+    A method is two functions, ``steps = (begin, advance)`` (FIRST_ORDER for
+    the update rules, kernels.lbfgs_b's LBFGS_B for L-BFGS), and its data
+    ``method``, which they alone read::
+
+        begin(value_and_grad, args, x, g, method, max_skips)
+            -> (f, g_norm, evaluations)          # f and g at the start x
+        advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method, max_skips)
+            -> (f, g_norm, step_norm, evaluations, skipped, status)
+
+    advance takes step t (x, g, f at iterate t - 1 in, iterate t out; status
+    RUNNING, or why the run cannot go on). g_norm is the method's measure of
+    stationarity (max|g_i|; the projected gradient's with bounds) and
+    step_norm max|dx_i|. The loop keeps the counts, the histories and the
+    stopping rules (``convergence_status``).
+
+    x is iterate ``nit`` (``nit`` steps taken). With evaluated=False, f and
+    the gradient at x are evaluated first (into g) and the gtol test is
+    applied to them, as at a start; with evaluated=True, f, g and g_norm
+    already hold them and the run is going on. The loop stops when a
+    stopping rule fires, or pauses with status RUNNING when nit reaches
+    pause_at: calling again with evaluated=True and the returned values goes
+    on exactly as if it had not paused.
+
+    scales (float64 (2,)): the F_FLOOR and G_SCALE of the stopping tests
+    (``convergence_status``); a G_SCALE < 0 is set to g_norm at the start
+    evaluation, and kept for the calls that go on.
 
     max_skips = 0: a NaN or inf in f or the gradient ends the run with status
-    NON_FINITE. max_skips = N >= 1: the step is skipped instead (x and state
-    untouched) and f and g are evaluated again (see ``evaluate``); N
-    non-finite evaluations in a row end the run with status MAX_SKIPS.
-    x_prev: float64 (n,) workspace, or an empty array (no copy of x, which
-    saves memory): then a failed step is not undone, x holds the non-finite
-    iterate on return, and xtol must be 0.
+    NON_FINITE. max_skips = N >= 1 (first-order methods): the step is skipped
+    instead (x and state untouched) and f and g are evaluated again (see
+    ``evaluate``); N non-finite evaluations in a row end the run with status
+    MAX_SKIPS. x_prev: float64 (n,) workspace, or an empty array (no copy of
+    x, which saves memory): then a failed step is not undone, x holds the
+    non-finite iterate on return, and xtol must be 0.
 
-    f and max|g_i| of iterate k go to fun_history[k], grad_norm_history[k]
+    f and g_norm of iterate k go to fun_history[k], grad_norm_history[k]
     while k < their length. Returns DriverResult(x, fun, jac=g, nit, status,
     nfev, skipped, grad_norm): nfev evaluations made by this call, skipped
     the non-finite ones among them. On NON_FINITE or MAX_SKIPS (with
@@ -99,17 +173,19 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_
     gradient evaluated once more (non-finite if the objective no longer
     gives a finite one there; fun is then the value recorded before).
     """
-    keep = x_prev.size > 0
+    begin, advance = steps
     nfev, skipped, status = 0, 0, RUNNING
     if not evaluated:
-        f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)
+        f, g_norm, n_eval = begin(value_and_grad, args, x, g, method, max_skips)
         nfev += n_eval
         if not (np.isfinite(f) and np.isfinite(g_norm)):
             status = MAX_SKIPS if max_skips > 0 else NON_FINITE
             return DriverResult(x, f, g, nit, status, nfev, n_eval, g_norm)
         skipped += n_eval - 1
+        if scales[G_SCALE] < 0:
+            scales[G_SCALE] = g_norm
         _record(nit, f, g_norm, fun_history, grad_norm_history)
-        if g_norm <= gtol:
+        if g_norm <= gtol * scales[G_SCALE]:
             return DriverResult(x, f, g, nit, GTOL, nfev, skipped, g_norm)
     while True:
         if nit >= max_iter:
@@ -117,33 +193,16 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_
             break
         if nit == pause_at:
             break
-        if keep:
-            x_prev[:] = x
-        t = nit + 1
-        wrote_nonfinite = rule_step(x, g, state, t, schedule(t, lr0, schedule_params), hyper)
-        if wrote_nonfinite:                    # NaN or inf in x or the state
-            step_norm = np.nan
-        else:                                  # without x_prev: 0.0, the step is finite
-            step_norm = max_abs_diff(x, x_prev) if keep else 0.0
-        f_prev, g_norm_prev, n_eval = f, g_norm, 0
-        if np.isfinite(step_norm):             # NaN or inf written: no evaluation can help
-            f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, max_skips)
-            nfev += n_eval
-        if not (np.isfinite(f) and np.isfinite(g_norm) and np.isfinite(step_norm)):
-            skipped += n_eval
-            status = MAX_SKIPS if max_skips > 0 and np.isfinite(step_norm) else NON_FINITE
-            if keep:
-                x[:] = x_prev
-                f, g_norm, n_eval = evaluate(value_and_grad, x, g, args, 1)
-                nfev += n_eval
-                if not (np.isfinite(f) and np.isfinite(g_norm)):   # still broken there:
-                    skipped += n_eval                             # keep f as recorded
-                    f, g_norm = f_prev, g_norm_prev
+        f_prev = f
+        f, g_norm, step_norm, n_eval, n_skipped, status = advance(
+            value_and_grad, args, x, g, x_prev, f, g_norm, nit + 1, method, max_skips)
+        nfev += n_eval
+        skipped += n_skipped
+        if status != RUNNING:
             break
-        skipped += n_eval - 1
-        nit = t
+        nit += 1
         _record(nit, f, g_norm, fun_history, grad_norm_history)
-        status = convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol)
+        status = convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol, scales)
         if status != RUNNING:
             break
     return DriverResult(x, f, g, nit, status, nfev, skipped, g_norm)
@@ -184,8 +243,9 @@ def minimize_nopython(value_and_grad, x, args, rule_step, state, hyper, schedule
     """
     n = x.size
     return descend(value_and_grad, x, np.empty(n), np.empty(n), 0.0, 0.0, 0, False, args,
-                   rule_step, state, hyper, schedule, lr0, schedule_params, max_iter, -1, ftol,
-                   gtol, xtol, max_skips, fun_history, grad_norm_history)
+                   FIRST_ORDER, (rule_step, state, hyper, schedule, lr0, schedule_params),
+                   max_iter, -1, ftol, gtol, xtol, np.ones(2), max_skips, fun_history,
+                   grad_norm_history)
 
 
 @njit(**PARALLEL)
@@ -216,9 +276,10 @@ def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, h
             continue
         start = nit[i] if pause_after >= 0 else 0
         r = descend(value_and_grad, X[i], np.empty(n), np.empty(n), 0.0, 0.0, start, False,
-                    rows(batch_args, i) + args, rule_step, rows(S, i), hyper, schedule, lr0,
-                    schedule_params, max_iter, start + pause_after if pause_after >= 0 else -1,
-                    ftol, gtol, xtol, 0, empty, empty)
+                    rows(batch_args, i) + args, FIRST_ORDER,
+                    (rule_step, rows(S, i), hyper, schedule, lr0, schedule_params), max_iter,
+                    start + pause_after if pause_after >= 0 else -1, ftol, gtol, xtol,
+                    np.ones(2), 0, empty, empty)
         fun[i] = r.fun
         nit[i] = r.nit
         status[i] = r.status

@@ -20,7 +20,9 @@ EXAMPLES = """examples:
   gdfast bench quality                  # denoising quality per time, against the anchors
   gdfast bench dask                     # gdfast.dask beside the in-memory run (needs gdfast[dask])
   gdfast bench dask --out-of-core       # also a volume 1.5x the machine's RAM
-  gdfast bench blocking                 # K iterations by tiles against the fused pass"""
+  gdfast bench blocking                 # K iterations by tiles against the fused pass
+  gdfast bench solve                    # minimize's default against scipy and torch L-BFGS
+  gdfast bench solve --quick --png p.png # the suite at small sizes, performance profiles"""
 
 TORCH_SUITES = ("denoise", "adam", "rules")
 
@@ -61,6 +63,9 @@ SUITES = {
             "bit for bit), apply_parallel's seams, and out of core",
     "blocking": "K iterations by cache-sized tiles (temporal blocking) against denoise's "
                 "fused pass at 2048^2 and 4096^2, beside a STREAM triad",
+    "solve": "time to the answer: gdfast.minimize's default beside scipy's L-BFGS-B and "
+             "torch's LBFGS on More, Garbow & Hillstrom's 18 problems, extended Rosenbrock "
+             "and a logistic regression",
 }
 
 
@@ -154,6 +159,15 @@ def _add_suite_arguments(name, p):
         p.add_argument("--iterations", type=int, default=64,
                        help="iterations per timed call, a multiple of every K (default 64)")
         p.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
+    elif name == "solve":
+        p.add_argument("--quick", action="store_true",
+                       help="the suite at small sizes (Rosenbrock n = 100, logistic 2,000 x 20)")
+        p.add_argument("--problems", nargs="+", metavar="NAME",
+                       help="only these problems (default: all)")
+        p.add_argument("--reps", type=int, default=None,
+                       help="runs per solver, the median time (default 3; 1 with --quick "
+                       "and for the large problems)")
+        p.add_argument("--png", metavar="PATH", help="draw the performance profiles there")
     elif name == "memory":
         p.add_argument("--n", type=int, default=16_000_000,
                        help="parameters of the Adam runs, pixels of the denoised image "
@@ -219,6 +233,10 @@ def run_bench(args, parsers):
                                          tiles=tuple(args.tiles), slabs=tuple(args.slabs),
                                          iterations=args.iterations,
                                          rounds=args.rounds)
+    elif args.suite == "solve":
+        from .solve import run_solve_suite
+        results = run_solve_suite(quick=args.quick, problems=args.problems, reps=args.reps,
+                                  png=args.png)
     elif args.suite == "memory":
         from .memory import run_memory_benchmark
         results = run_memory_benchmark(n=args.n)

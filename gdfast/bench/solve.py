@@ -11,15 +11,18 @@ same numba value-and-gradient kernel (``fun(x, g, *args) -> f``):
   a solver under development can be put beside it under another name
   (``SOLVERS['gdfast lbfgs'] = ...``).
 - ``scipy L-BFGS-B``: ``scipy.optimize.minimize(..., jac=True,
-  method='L-BFGS-B')`` on the kernel wrapped to return (f, g).
+  method='L-BFGS-B')`` on the kernel wrapped to return (f, g), with scipy's
+  defaults, as a user calls it: the solver gdfast's targets compare with.
+- ``scipy tight``: the same with tight tolerances (`SCIPY_OPTIONS`), a
+  reference for the best f (it is timed and counted, not compared with).
 - ``torch LBFGS``: ``torch.optim.LBFGS(line_search_fn='strong_wolfe')`` in
   float64, one ``step(closure)`` of up to `MAX_ITER` iterations, the closure
   calling the kernel (if torch imports).
 
-The anchors (scipy, torch) run with tight tolerances (`SCIPY_OPTIONS`,
-`TORCH_OPTIONS`), to their own numerical convergence, so that the best f
-found is the problem's minimum to rounding, not a stopping rule's; their
-evaluation counts include those last iterations. Each solver counts its
+The references (scipy tight, torch) run with tight tolerances
+(`SCIPY_OPTIONS`, `TORCH_OPTIONS`), to their own numerical convergence, so
+that the best f found is the problem's minimum to rounding, not a stopping
+rule's; their evaluation counts include those last iterations. Each solver counts its
 evaluations of fun (f and g together: one evaluation) and its wall time, the
 compile time excluded: the kernel is called once first, and a solver with its
 own compiled loop (gdfast) makes one warm-up call before it is timed. The
@@ -31,8 +34,8 @@ problem and ``tol = 1e-8 |f_best|`` (`SOLVED_RTOL`), or ``1e-12``
 profile (`performance_profile`, `draw_performance_profile`) is over the solved
 runs, in time and in evaluations.
 
-``python -m gdfast.bench.solve --quick`` prints the table (the suite at small
-sizes); the suite is not yet a sub-command of ``gdfast bench``.
+``gdfast bench solve`` (`run_solve_suite`) prints the table and the targets
+of issue 30 (`solve_targets`); ``--quick`` runs the suite at small sizes.
 """
 import argparse
 import importlib.util
@@ -147,8 +150,48 @@ def run_gdfast_default(problem: SolveProblem) -> SolverRun:
                      f"{res.status.value}, {res.nit} iterations")
 
 
-def run_scipy_lbfgsb(problem: SolveProblem) -> SolverRun:
-    """scipy.optimize.minimize(method='L-BFGS-B', jac=True) with `SCIPY_OPTIONS`.
+def run_scipy_lbfgsb(problem: SolveProblem, options: dict | None = None,
+                     name: str = "scipy L-BFGS-B") -> SolverRun:
+    """scipy.optimize.minimize(method='L-BFGS-B', jac=True), scipy's defaults
+    unless options are given.
+
+    Parameters
+    ----------
+    problem : SolveProblem
+    options : dict, optional
+        scipy's options (`SCIPY_OPTIONS` for the tight reference).
+    name : str, default 'scipy L-BFGS-B'
+        The run's solver name.
+
+    Returns
+    -------
+    SolverRun
+    """
+    from scipy.optimize import minimize
+    fg = _Counted(problem)
+    with _one_blas_thread():
+        t0 = time.perf_counter()
+        res = minimize(fg, problem.x0.copy(), jac=True, method="L-BFGS-B", options=options)
+        seconds = time.perf_counter() - t0
+    return SolverRun(name, problem.name, float(res.fun), fg.nfev, seconds,
+                     f"{res.message}, {res.nit} iterations")
+
+
+def _one_blas_thread():
+    """scipy's L-BFGS-B with one OpenBLAS thread (threadpoolctl, in the bench
+    extra): its threads make a problem of 10 variables up to 100x slower on a
+    loaded machine, which would flatter gdfast. Without threadpoolctl, as
+    the environment has it (the header says OPENBLAS_NUM_THREADS)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def run_scipy_tight(problem: SolveProblem) -> SolverRun:
+    """`run_scipy_lbfgsb` with `SCIPY_OPTIONS`: the reference for the best f.
 
     Parameters
     ----------
@@ -158,14 +201,7 @@ def run_scipy_lbfgsb(problem: SolveProblem) -> SolverRun:
     -------
     SolverRun
     """
-    from scipy.optimize import minimize
-    fg = _Counted(problem)
-    t0 = time.perf_counter()
-    res = minimize(fg, problem.x0.copy(), jac=True, method="L-BFGS-B",
-                   options=SCIPY_OPTIONS)
-    seconds = time.perf_counter() - t0
-    return SolverRun("scipy L-BFGS-B", problem.name, float(res.fun), fg.nfev, seconds,
-                     f"{res.message}, {res.nit} iterations")
+    return run_scipy_lbfgsb(problem, SCIPY_OPTIONS, "scipy tight")
 
 
 def run_torch_lbfgs(problem: SolveProblem) -> SolverRun:
@@ -222,6 +258,7 @@ def default_solvers() -> dict[str, Callable[[SolveProblem], SolverRun]]:
     # found, not imported (torch takes seconds to import): a run imports them
     if importlib.util.find_spec("scipy") is not None:
         solvers["scipy L-BFGS-B"] = run_scipy_lbfgsb
+        solvers["scipy tight"] = run_scipy_tight
     if importlib.util.find_spec("torch") is not None:
         solvers["torch LBFGS"] = run_torch_lbfgs
     return solvers
@@ -475,7 +512,8 @@ def _geomean(values):
 def run_solve_benchmark(problems: Sequence[SolveProblem] | None = None, *, quick: bool = False,
                         reps: int | None = None, png: str | None = None,
                         solvers: dict[str, Callable[[SolveProblem], SolverRun]] | None = None,
-                        say: Callable[[str], None] = print) -> list[ProblemResult]:
+                        say: Callable[[str], None] = print,
+                        machine: dict | None = None) -> list[ProblemResult]:
     """Run the solvers on the problems, printing the table as it goes.
 
     Parameters
@@ -492,6 +530,9 @@ def run_solve_benchmark(problems: Sequence[SolveProblem] | None = None, *, quick
     solvers : dict of str to callable, optional
         Default `SOLVERS`.
     say : callable, default print
+    machine : dict, optional
+        Receives the machine's state before the run under 'machine' (see
+        report.machine_state).
 
     Returns
     -------
@@ -499,13 +540,17 @@ def run_solve_benchmark(problems: Sequence[SolveProblem] | None = None, *, quick
     """
     problems = solve_suite(quick) if problems is None else problems
     solvers = SOLVERS if solvers is None else solvers
-    machine_state(say)
+    state = machine_state(say)
+    if machine is not None:
+        machine["machine"] = state
     say(environment("torch LBFGS" in solvers)["summary"]
         + f"; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
-    if "scipy L-BFGS-B" in solvers and "OPENBLAS_NUM_THREADS" not in os.environ:
-        say("note: scipy's L-BFGS-B calls OpenBLAS, whose threads on a loaded machine can make "
-            "a small problem 100x slower; OPENBLAS_NUM_THREADS=1 in the environment keeps it "
-            "to one thread")
+    if "scipy L-BFGS-B" in solvers:
+        has_limits = importlib.util.find_spec("threadpoolctl") is not None
+        say("scipy's L-BFGS-B runs with one BLAS thread (threadpoolctl)" if has_limits else
+            "note: scipy's L-BFGS-B calls OpenBLAS, whose threads on a loaded machine can make "
+            "a small problem 100x slower; install threadpoolctl (gdfast[bench]) or set "
+            "OPENBLAS_NUM_THREADS=1 to keep it to one thread")
     say(TABLE_HEAD)
     results = []
     for p in problems:
@@ -520,6 +565,96 @@ def run_solve_benchmark(problems: Sequence[SolveProblem] | None = None, *, quick
     if png is not None:
         say(f"performance profiles: {draw_performance_profile(results, png)}")
     return results
+
+
+# issue 30's targets: gdfast's default against scipy's L-BFGS-B at its defaults
+TARGET_EVALUATIONS = 1.25      # geometric mean of nfev / scipy's, on the problems both solve
+TARGET_SMALL_TIME = 0.1        # n <= SMALL_N, nopython: >= 10x shorter
+TARGET_LARGE_TIME = 1.0        # n >= LARGE_N
+TARGET_LOGISTIC_TIME = 1.2     # the logistic regression, f* within 1e-8
+SMALL_N, LARGE_N = 100, 10_000
+
+
+def solve_targets(results: Sequence[ProblemResult], gdfast: str = "gdfast",
+                  scipy: str = "scipy L-BFGS-B") -> list[tuple[str, bool, str]]:
+    """The targets of issue 30 as (text, met, goal) lines for report_targets.
+
+    Parameters
+    ----------
+    results : sequence of ProblemResult
+    gdfast, scipy : str
+        The solvers compared.
+
+    Returns
+    -------
+    list of (str, bool, str)
+    """
+    both = [r for r in results if gdfast in r.runs and scipy in r.runs]
+    scipy_solved = [r for r in both if r.runs[scipy].solved]
+    missed = [r.problem.name for r in scipy_solved if not r.runs[gdfast].solved]
+    lines = [(f"{gdfast} solves {len(scipy_solved) - len(missed)} of the {len(scipy_solved)} "
+              f"problems {scipy} solves" + (f" (not: {', '.join(missed)})" if missed else ""),
+              not missed, "all")]
+    solved = [r for r in scipy_solved if r.runs[gdfast].solved]
+    if solved:
+        ratio = _geomean([r.runs[gdfast].nfev / max(r.runs[scipy].nfev, 1) for r in solved])
+        lines.append((f"evaluations: {ratio:.3g}x {scipy}'s (geometric mean, {len(solved)} "
+                      "problems)", ratio <= TARGET_EVALUATIONS, f"<= {TARGET_EVALUATIONS}x"))
+    for label, rows, goal in (
+            (f"n <= {SMALL_N}", [r for r in solved if r.problem.n <= SMALL_N],
+             TARGET_SMALL_TIME),
+            (f"n >= {LARGE_N}", [r for r in solved if r.problem.n >= LARGE_N],
+             TARGET_LARGE_TIME),
+            ("the logistic regression", [r for r in solved if r.problem.name.startswith(
+                "logistic")], TARGET_LOGISTIC_TIME)):
+        if rows:
+            ratio = _geomean([r.runs[gdfast].seconds / r.runs[scipy].seconds for r in rows])
+            lines.append((f"wall time, {label}: {ratio:.3g}x {scipy}'s ({len(rows)} "
+                          "problems)", ratio <= goal, f"<= {goal}x"))
+    return lines
+
+
+def run_solve_suite(*, quick: bool = False, problems: Sequence[str] | None = None,
+                    reps: int | None = None, png: str | None = None,
+                    say: Callable[[str], None] = print) -> dict:
+    """``gdfast bench solve``: the table, the summary and the targets.
+
+    Parameters
+    ----------
+    quick : bool, default False
+        The suite at small sizes (`solve_suite`), one rep.
+    problems : sequence of str, optional
+        Only these problems (by name); ValueError for an unknown one.
+    reps : int, optional
+        Runs per solver (see `run_solve_benchmark`).
+    png : str, optional
+        Draw the performance profiles there.
+    say : callable, default print
+
+    Returns
+    -------
+    dict
+        machine, environment, problems (per problem and solver: f, nfev,
+        seconds, solved, note) and targets, as JSON values.
+    """
+    suite = solve_suite(quick)
+    if problems:
+        known = {p.name: p for p in suite}
+        missing = [w for w in problems if w not in known]
+        if missing:
+            raise ValueError(f"unknown problems {missing}; known: {', '.join(known)}")
+        suite = [known[w] for w in problems]
+    from .report import report_targets
+    results_dict: dict = {"suite": "solve", "quick": quick}
+    results = run_solve_benchmark(suite, quick=quick, reps=reps, png=png, say=say,
+                                  machine=results_dict)
+    results_dict["problems"] = [
+        dict(problem=r.problem.name, n=r.problem.n, f_best=r.f_best,
+             runs={name: dict(f=run.f, nfev=run.nfev, seconds=run.seconds,
+                              solved=run.solved, message=run.message)
+                   for name, run in r.runs.items()}) for r in results]
+    report_targets(results_dict, solve_targets(results), say)
+    return results_dict
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,7 @@ import numba.extending
 import numpy as np
 
 from .. import _validation as check
-from .._minimize import Objective
+from .._gradients import Objective
 from .._optimizers import flat_view
 from .._rules import SGD_PARALLEL_MIN_SIZE
 from ..kernels import lbfgs as kernels

@@ -125,7 +125,7 @@ BAD_MINIMIZE = [
     (dict(fun=lambda x: float(x @ x), jac=lambda x: x[:1]), ValueError,
      "jac must return a gradient"),
     (dict(jac="2-point"), ValueError, "jac must be True, a callable, '3-point' or 'inplace'"),
-    (dict(method="lbfgs"), ValueError, "method must be an Optimizer or one of"),
+    (dict(method="newton"), ValueError, "method must be 'lbfgs', an Optimizer or one of"),
     (dict(max_iter=-1), ValueError, "max_iter must be >= 0"),
     (dict(gtol=-1.0), ValueError, "gtol must be >= 0"),
     (dict(ftol=float("nan")), ValueError, "ftol must be finite"),
