@@ -10,6 +10,7 @@ Each test writes a small image with Pillow or tifffile, runs the command in
 this process, and reads the output back with Pillow or tifffile: the oracle
 is the input's metadata as that library reads it.
 """
+import functools
 import sys
 
 import numpy as np
@@ -39,7 +40,10 @@ def _pixels(shape, dtype=np.uint8, seed=0):
         else np.clip(values, 0, 1).astype(dtype)
 
 
+@functools.cache
 def _srgb_profile():
+    # made once: the profile's header stamps the time it was made, so two made
+    # a second apart differ (bytes 24-35)
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
