@@ -91,6 +91,18 @@ def max_or_nan(a, b):
 
 
 @njit(**SERIAL)
+def copy_2d(dst, src):
+    """dst[...] = src for two 2-D arrays of one shape, by explicit loops:
+    numba compiles a slice assignment of one array to another with a
+    formatted error message for a shape mismatch, 5-15 s in each process."""
+    if dst.shape != src.shape:
+        raise ValueError("copy_2d: the arrays' shapes differ")
+    for i in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(**SERIAL)
 def _row_update(x, g, rule_step, state, lo, t, lr, hyper, step):
     """x (holding a copy of the row of u) updated by rule_step with gradient g
     and the state entries lo..lo+W-1, if step (else x stays the copy)."""
@@ -348,7 +360,7 @@ def tv_descent_steps_2d(u, scratch, f, lam, eps, anisotropic, rule_step, state, 
         records[j, 0], records[j, 1] = work[0, ENERGY_ROW, W], work[0, _G, W]
         a, b = b, a
     if records.shape[0] == n and n % 2 == 1:     # iterate n was written to scratch
-        u[...] = scratch
+        copy_2d(u, scratch)
 
 
 @njit(**SERIAL)

@@ -35,7 +35,7 @@ from numba.extending import overload
 
 from .jit import PARALLEL, SERIAL, njit
 from .tv import ROW_SEGMENT, block_rows, n_blocks_2d, n_segments
-from .tv_descent import max_or_nan, tv_descent_steps_2d, tv_tile_workspace_2d
+from .tv_descent import copy_2d, max_or_nan, tv_descent_steps_2d, tv_tile_workspace_2d
 
 
 def tiles_of(arrays, shape, rows, cols):
@@ -76,8 +76,8 @@ def _put_tiles(arrays, shape, rows, cols, tiles, tile_shape, tile_rows, tile_col
 
     def impl(arrays, shape, rows, cols, tiles, tile_shape, tile_rows, tile_cols):
         if arrays[0].size:
-            arrays[0].reshape(shape)[rows, cols] = \
-                tiles[0].reshape(tile_shape)[tile_rows, tile_cols]
+            copy_2d(arrays[0].reshape(shape)[rows, cols],
+                    tiles[0].reshape(tile_shape)[tile_rows, tile_cols])
         put_tiles(arrays[1:], shape, rows, cols, tiles[1:], tile_shape, tile_rows, tile_cols)
     return impl
 
@@ -138,7 +138,7 @@ def tv_descent_tiled_2d(u, u_next, f, lam, eps, anisotropic, rule_step, state, s
                                 row_sums[:, r0:r1, s0:s0 + n_segments(c1 - c0)],
                                 tv_tile_workspace_2d(tu.shape))
         own_rows, own_cols = slice(r0 - R0, r1 - R0), slice(c0 - C0, c1 - C0)
-        u_next[r0:r1, c0:c1] = tu[own_rows, own_cols]
+        copy_2d(u_next[r0:r1, c0:c1], tu[own_rows, own_cols])
         put_tiles(state_next, (H, W), slice(r0, r1), slice(c0, c1), ts, tu.shape, own_rows,
                   own_cols)
 
