@@ -221,12 +221,12 @@ def torch_step_body(direction, push, vec_abs_sum, vec_max_abs, vec_point, search
 
 
 @njit(**SERIAL)
-def _direction_serial(g, d, S, Y, rho, alpha, count, newest, gamma, part):
+def direction_serial_pass(g, d, S, Y, rho, alpha, count, newest, gamma, part):
     return lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma)
 
 
 @njit(**SERIAL)
-def _push_serial(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
+def push_serial_pass(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
     return lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min)
 
 
@@ -236,15 +236,16 @@ def _abs_sum_serial(a, part):
 
 
 @njit(**SERIAL)
-def _search_serial(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
+def strong_wolfe_serial_pass(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
                    tolerance_change, max_ls, part):
     return strong_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
                         tolerance_change, max_ls)
 
 
 # (direction, push, abs_sum, max_abs, point, search) of torch_step_body's variants
-TORCH_SERIAL_PASSES = tuple(cacheable(f) for f in (_direction_serial, _push_serial, _abs_sum_serial,
-                                             max_abs, triad, _search_serial))
+TORCH_SERIAL_PASSES = tuple(cacheable(f) for f in (direction_serial_pass, push_serial_pass,
+                                                   _abs_sum_serial, max_abs, triad,
+                                                   strong_wolfe_serial_pass))
 TORCH_PARALLEL_PASSES = tuple(cacheable(f) for f in (lbfgs_direction_parallel, lbfgs_push_parallel,
                                                abs_sum_parallel, max_abs_parallel,
                                                triad_parallel, strong_wolfe_parallel))

@@ -55,14 +55,15 @@ from .driver import FTOL, LINE_SEARCH, RUNNING, descend
 from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
 from .lbfgs import (
-    lbfgs_direction,
+    direction_serial_pass,
     lbfgs_direction_parallel,
-    lbfgs_push,
     lbfgs_push_parallel,
     lbfgs_workspace,
+    push_serial_pass,
+    strong_wolfe_serial_pass,
 )
-from .linalg import blocks, dot, dot_parallel
-from .line_search import strong_wolfe, strong_wolfe_parallel
+from .linalg import blocks, dot_parallel
+from .line_search import dot_serial_pass, strong_wolfe_parallel
 from .reductions import block_bounds, max_abs, max_abs_parallel
 
 # the scalars array of lbfgs_b_state: pairs kept, the newest's row, H_0's scale
@@ -138,6 +139,16 @@ def _step_range(d, x, x0, a, b):
 
 
 @njit(**SERIAL)
+def _largest(part, nb):
+    """The largest of part[:nb] (NaN wins, as in max_abs)."""
+    m = 0.0
+    for k in range(nb):
+        if not part[k] <= m:
+            m = part[k]
+    return m
+
+
+@njit(**SERIAL)
 def free_gradient(w, g, x, lo, hi, part):
     """w = g with the held entries (module docstring) zeroed."""
     _free_range(w, g, x, lo, hi, 0, x.size)
@@ -204,11 +215,7 @@ def projected_gradient_norm_parallel(x, g, lo, hi, part):
     for k in prange(nb):
         a, b = block_bounds(x.size, nb, k)
         part[k] = _projected_range(x, g, lo, hi, a, b)
-    m = 0.0
-    for k in range(nb):
-        if not part[k] <= m:
-            m = part[k]
-    return m
+    return _largest(part, nb)
 
 
 @njit(**SERIAL)
@@ -224,54 +231,20 @@ def step_taken_parallel(d, x, x0, part):
     for k in prange(nb):
         a, b = block_bounds(x.size, nb, k)
         part[k] = _step_range(d, x, x0, a, b)
-    m = 0.0
-    for k in range(nb):
-        if not part[k] <= m:
-            m = part[k]
-    return m
-
-
-@njit(**SERIAL)
-def _dot_serial(a, b, part):
-    return dot(a, b)
-
-
-@njit(**SERIAL)
-def _max_abs_serial(a, part):
-    return max_abs(a)
-
-
-@njit(**SERIAL)
-def _max_abs_parallel(a, part):
-    return max_abs_parallel(a)
-
-
-@njit(**SERIAL)
-def _direction_serial(g, d, S, Y, rho, alpha, count, newest, gamma, part):
-    return lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma)
-
-
-@njit(**SERIAL)
-def _push_serial(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
-    return lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min)
-
-
-@njit(**SERIAL)
-def _wolfe_serial(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
-                  tolerance_change, max_ls, part):
-    return strong_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
-                        tolerance_change, max_ls)
+    return _largest(part, nb)
 
 
 # (direction, push, wolfe, dot, max_abs, free_gradient, hold, projected_path,
 #  projected_gradient_norm, step_taken): FunctionRefs, so that the loops
 # compiled for them are cached on disk
+# (the serial kernels take the parallel ones' ``part`` argument through the
+# *_serial_pass adapters of kernels.lbfgs and kernels.line_search)
 LBFGS_B_SERIAL = tuple(cacheable(f) for f in (
-    _direction_serial, _push_serial, _wolfe_serial, _dot_serial, _max_abs_serial,
+    direction_serial_pass, push_serial_pass, strong_wolfe_serial_pass, dot_serial_pass, max_abs,
     free_gradient, hold, projected_path, projected_gradient_norm, step_taken))
 LBFGS_B_PARALLEL = tuple(cacheable(f) for f in (
     lbfgs_direction_parallel, lbfgs_push_parallel, strong_wolfe_parallel, dot_parallel,
-    _max_abs_parallel, free_gradient_parallel, hold_parallel, projected_path_parallel,
+    max_abs_parallel, free_gradient_parallel, hold_parallel, projected_path_parallel,
     projected_gradient_norm_parallel, step_taken_parallel))
 
 
@@ -287,7 +260,7 @@ def lbfgs_b_begin(value_and_grad, args, x, g, method, max_skips):
     f = value_and_grad(x, g, *args)
     if lo.size > 0:
         return f, gradient_norm(x, g, lo, hi, part), 1
-    return f, max_abs_(g, part), 1
+    return f, max_abs_(g), 1
 
 
 @njit(**SERIAL)
@@ -337,7 +310,7 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
                 else:
                     t = 0.1 * t
         else:
-            tolerance = EPS * max_abs_(x0, part)          # a bracket narrower than x's ulp
+            tolerance = EPS * max_abs_(x0)          # a bracket narrower than x's ulp
             f_new, t, k, _ = wolfe(value_and_grad, args, x0, f, g0, d, t, gtd, x, g, G, c1, C2,
                                    tolerance, max_ls, part)
             n_eval += k
@@ -347,7 +320,7 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
             count, newest, gamma = push(S, Y, rho, count, newest, gamma, 1.0, d, g, g0,
                                         EPS * -decrease, part)
             scalars[COUNT], scalars[NEWEST], scalars[GAMMA] = count, newest, gamma
-            norm = gradient_norm(x, g, lo, hi, part) if bounded else max_abs_(g, part)
+            norm = gradient_norm(x, g, lo, hi, part) if bounded else max_abs_(g)
             return f_new, norm, step_norm, n_eval, 0, RUNNING
         if count == 0:
             break

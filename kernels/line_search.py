@@ -64,7 +64,7 @@ def cubic_minimizer(x1, f1, g1, x2, f2, g2, lo, hi):
 
 
 @njit(**SERIAL)
-def _serial_dot(a, b, part):
+def dot_serial_pass(a, b, part):
     return dot(a, b)
 
 
@@ -72,7 +72,7 @@ def _serial_dot(a, b, part):
 # keep the kernels calling them off the disk cache (kernels.function_refs)
 # (dot, point, max_abs) of strong_wolfe_body's serial and parallel variants; a
 # trial point x = x0 + t d is the STREAM triad, triad(x, x0, d, t)
-SERIAL_PASSES = (cacheable(_serial_dot), cacheable(triad), cacheable(max_abs))
+SERIAL_PASSES = (cacheable(dot_serial_pass), cacheable(triad), cacheable(max_abs))
 PARALLEL_PASSES = (cacheable(dot_parallel), cacheable(triad_parallel), cacheable(max_abs_parallel))
 
 

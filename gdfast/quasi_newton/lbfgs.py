@@ -33,19 +33,19 @@ HYPERPARAMETERS = ("lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_ch
                    "history_size", "line_search_fn")
 
 
-def _python(fn):
+def python_body(fn):
     """The Python function behind an @njit one (itself under NUMBA_DISABLE_JIT)."""
     return getattr(fn, "py_func", fn)
 
 
-def _python_search(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
-                   tolerance_change, max_ls, part):
+def python_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
+                 tolerance_change, max_ls, part):
     """kernels.line_search's strong Wolfe body run as Python (a Python objective)."""
     passes = (line_search.PARALLEL_PASSES if x.size >= PARALLEL_MIN_SIZE else
               line_search.SERIAL_PASSES)
-    return _python(line_search.strong_wolfe_body)(*passes, value_and_grad, args, x0, f0, g0, d,
-                                                  t, gtd0, x, g, G, c1, c2, tolerance_change,
-                                                  max_ls, part)
+    body = python_body(line_search.strong_wolfe_body)
+    return body(*passes, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
+                tolerance_change, max_ls, part)
 
 
 class LBFGSState:
@@ -257,8 +257,9 @@ class LBFGS:
             loss = kernel(cacheable(fun), args, flat, state.arrays, *hyper)
         else:
             passes = kernels.TORCH_PARALLEL_PASSES if parallel else kernels.TORCH_SERIAL_PASSES
-            loss = _python(kernels.torch_step_body)(*passes[:5], _python_search, value_and_grad,
-                                                    args, flat, state.arrays, *hyper)
+            body = python_body(kernels.torch_step_body)
+            loss = body(*passes[:5], python_wolfe, value_and_grad, args, flat, state.arrays,
+                        *hyper)
         loss = float(loss)
         finite = math.isfinite(loss) and np.isfinite(state.arrays[kernels.GRADIENT]).all()
         if not finite and state.n_iter == n_iter:      # the kernel stopped at x: untouched

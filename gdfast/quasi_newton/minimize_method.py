@@ -10,11 +10,9 @@ import math
 import numpy as np
 
 from .. import _validation as check
-from .._rules import SGD_PARALLEL_MIN_SIZE
-from ..kernels import lbfgs_b, line_search
+from ..kernels import lbfgs_b
+from .lbfgs import PARALLEL_MIN_SIZE, python_body, python_wolfe
 
-# the vector passes go over numba's threads from this length on (same bits)
-PARALLEL_MIN_SIZE = SGD_PARALLEL_MIN_SIZE
 # minimize's defaults for this method: the relative change of f (to f alone)
 # and the stationarity measure relative to its value at x0. Chosen on the
 # solver suite (gdfast bench solve): scipy's factr (2.2e-9, floor 1) and
@@ -24,21 +22,6 @@ PARALLEL_MIN_SIZE = SGD_PARALLEL_MIN_SIZE
 # the polynomial fit of gdfast.problems 1e3 times less accurate in x).
 DEFAULT_FTOL = 1e-12
 DEFAULT_GTOL = 1e-12
-
-
-def _python(fn):
-    """The Python function behind an @njit one (itself under NUMBA_DISABLE_JIT)."""
-    return getattr(fn, "py_func", fn)
-
-
-def _python_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
-                  tolerance_change, max_ls, part):
-    """kernels.line_search's strong Wolfe body run as Python (a Python objective)."""
-    passes = (line_search.PARALLEL_PASSES if x.size >= PARALLEL_MIN_SIZE else
-              line_search.SERIAL_PASSES)
-    return _python(line_search.strong_wolfe_body)(*passes, value_and_grad, args, x0, f0, g0, d,
-                                                  t, gtd0, x, g, G, c1, c2, tolerance_change,
-                                                  max_ls, part)
 
 
 class LBFGSBState:
@@ -108,8 +91,8 @@ class LBFGSB:
         numbers."""
         passes = lbfgs_b.LBFGS_B_PARALLEL if state.n >= PARALLEL_MIN_SIZE else \
             lbfgs_b.LBFGS_B_SERIAL
-        passes = passes[:2] + (_python_wolfe,) + passes[3:]
-        steps = (_python(lbfgs_b.lbfgs_b_begin), _python(lbfgs_b.lbfgs_b_advance))
+        passes = passes[:2] + (python_wolfe,) + passes[3:]
+        steps = (python_body(lbfgs_b.lbfgs_b_begin), python_body(lbfgs_b.lbfgs_b_advance))
         return steps, (passes, state.kernel, lower, upper, lbfgs_b.C1, self.max_ls, ftol)
 
     def __repr__(self):
