@@ -600,16 +600,20 @@ def solve_targets(results: Sequence[ProblemResult], gdfast: str = "gdfast",
         ratio = _geomean([r.runs[gdfast].nfev / max(r.runs[scipy].nfev, 1) for r in solved])
         lines.append((f"evaluations: {ratio:.3g}x {scipy}'s (geometric mean, {len(solved)} "
                       "problems)", ratio <= TARGET_EVALUATIONS, f"<= {TARGET_EVALUATIONS}x"))
+    # time: over the problems gdfast solves, against scipy's run whatever it
+    # reached (a run that stops short stops sooner: the comparison is not
+    # flattered)
+    ours = [r for r in both if r.runs[gdfast].solved]
     for label, rows, goal in (
-            (f"n <= {SMALL_N}", [r for r in solved if r.problem.n <= SMALL_N],
+            (f"n <= {SMALL_N}", [r for r in ours if r.problem.n <= SMALL_N],
              TARGET_SMALL_TIME),
-            (f"n >= {LARGE_N}", [r for r in solved if r.problem.n >= LARGE_N],
+            (f"n >= {LARGE_N}", [r for r in ours if r.problem.n >= LARGE_N],
              TARGET_LARGE_TIME),
-            ("the logistic regression", [r for r in solved if r.problem.name.startswith(
+            ("the logistic regression", [r for r in ours if r.problem.name.startswith(
                 "logistic")], TARGET_LOGISTIC_TIME)):
         if rows:
             ratio = _geomean([r.runs[gdfast].seconds / r.runs[scipy].seconds for r in rows])
-            lines.append((f"wall time, {label}: {ratio:.3g}x {scipy}'s ({len(rows)} "
+            lines.append((f"wall time, {label}: {ratio:.3g}x {scipy}'s ({len(rows)} solved "
                           "problems)", ratio <= goal, f"<= {goal}x"))
     return lines
 
