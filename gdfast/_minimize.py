@@ -25,7 +25,7 @@ from ._run import (
     run_result,
 )
 from .checkpoint import checked_checkpoint_options, fingerprint_of
-from .kernels.driver import FIRST_ORDER, RUNNING, convergence_status, descend
+from .kernels.driver import RUNNING, convergence_status, descend, first_order_descend
 from .kernels.function_refs import cacheable
 from .quasi_newton.minimize_method import (
     DEFAULT_FTOL,
@@ -513,17 +513,18 @@ class _PythonLoopSteps:
 
 def _first_order_loop(opt, run):
     """The compiled loop of opt's run for _NopythonSteps: descend with
-    FIRST_ORDER (refs where the functions have them, so that the compiled loop
-    is cached on disk)."""
+    FIRST_ORDER (kernels.driver.first_order_descend; refs where the functions
+    have them, so that the compiled loop is cached on disk)."""
     lr = opt.lr
-    data = (cacheable(opt.rule.kernel_for(run.x.size)), run.state.arrays, opt.hyper,
-            cacheable(lr.kernel), lr.lr0, lr.params)
+    kernel, schedule = cacheable(opt.rule.kernel_for(run.x.size)), cacheable(lr.kernel)
 
     def loop(fun, args, run, lim, stop):
         hist_f, hist_g = run.history.reserve()
-        return descend(fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated,
-                       args, FIRST_ORDER, data, min(lim.max_iter, INT64_MAX), stop, lim.ftol,
-                       lim.gtol, lim.xtol, FIRST_ORDER_SCALES, lim.max_skips, hist_f, hist_g)
+        return first_order_descend(fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit,
+                                   run.evaluated, args, kernel, run.state.arrays, opt.hyper,
+                                   schedule, lr.lr0, lr.params, min(lim.max_iter, INT64_MAX),
+                                   stop, lim.ftol, lim.gtol, lim.xtol, lim.max_skips, hist_f,
+                                   hist_g)
     return loop
 
 

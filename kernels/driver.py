@@ -82,7 +82,7 @@ def first_order_begin(value_and_grad, args, x, g, method, max_skips):
     return evaluate(value_and_grad, x, g, args, max_skips)
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def first_order_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method, max_skips):
     """Step t of an update rule, then f and g at the new x.
 
@@ -209,6 +209,20 @@ def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, steps
 
 
 @njit(**SERIAL)
+def first_order_descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, rule_step,
+                        state, hyper, schedule, lr0, schedule_params, max_iter, pause_at, ftol,
+                        gtol, xtol, max_skips, fun_history, grad_norm_history):
+    """``descend`` with FIRST_ORDER, the method's data given as separate
+    arguments (rule_step, state, hyper, schedule, lr0, schedule_params as
+    first_order_advance's): what minimize's nopython mode calls, since numba
+    types a nested tuple argument from Python slowly (about 0.1 ms per call
+    here). The scales are the rules' (1, 1)."""
+    return descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, FIRST_ORDER,
+                   (rule_step, state, hyper, schedule, lr0, schedule_params), max_iter, pause_at,
+                   ftol, gtol, xtol, np.ones(2), max_skips, fun_history, grad_norm_history)
+
+
+@njit(**SERIAL)
 def _record(k, f, g_norm, fun_history, grad_norm_history):
     if k < fun_history.size:
         fun_history[k] = f
@@ -271,6 +285,7 @@ def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, h
     """
     empty = np.empty(0)
     n = X.shape[1]
+    scales = np.ones(2)        # the rules' (read only: G_SCALE >= 0 is never set)
     for i in prange(X.shape[0]):
         if pause_after >= 0 and status[i] != RUNNING:
             continue
@@ -279,7 +294,7 @@ def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, h
                     rows(batch_args, i) + args, FIRST_ORDER,
                     (rule_step, rows(S, i), hyper, schedule, lr0, schedule_params), max_iter,
                     start + pause_after if pause_after >= 0 else -1, ftol, gtol, xtol,
-                    np.ones(2), 0, empty, empty)
+                    scales, 0, empty, empty)
         fun[i] = r.fun
         nit[i] = r.nit
         status[i] = r.status
