@@ -106,7 +106,7 @@ def session_cache_copy(dest):
 # the kernels every path of GDFAST_RUNS calls from Python (cache_probe's "loaded")
 GDFAST_KERNELS = {"tv_descent_step_2d", "tv_descent_step_2d_parallel", "tv_descent_step_3d",
                   "tv_descent_tiled_2d", "tv_descent_steps_2d", "tv_descent_steps_3d",
-                  "minimize_batch_nopython", "descend", "block_mean_squares_2d",
+                  "minimize_batch_nopython", "first_order_descend", "block_mean_squares_2d",
                   "difference_dot_parallel", "mean_squared_difference_parallel"}
 
 
