@@ -51,7 +51,7 @@ The serial passes are safe inside a user's ``prange``.
 import numpy as np
 from numba import prange
 
-from .driver import FTOL, LINE_SEARCH, RUNNING, descend
+from .driver import F_FLOOR, FTOL, G_SCALE, LINE_SEARCH, RUNNING, descend
 from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
 from .lbfgs import (
@@ -62,9 +62,10 @@ from .lbfgs import (
     push_serial_pass,
     strong_wolfe_serial_pass,
 )
-from .linalg import blocks, dot_parallel
+from .linalg import blocks, dot_parallel, workspace
 from .line_search import dot_serial_pass, strong_wolfe_parallel
 from .reductions import block_bounds, max_abs, max_abs_parallel
+from .tuples import rows
 
 # the scalars array of lbfgs_b_state: pairs kept, the newest's row, H_0's scale
 COUNT, NEWEST, GAMMA = range(3)
@@ -370,3 +371,46 @@ def lbfgs_b_descend_parallel(value_and_grad, x, g, f, g_norm, nit, evaluated, ar
     return _descend(LBFGS_B_PARALLEL, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d,
                     w, x0, g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter,
                     pause_at, ftol, gtol, scales, fun_history, grad_norm_history)
+
+
+@njit(**PARALLEL)
+def lbfgs_b_batch(value_and_grad, X, batch_args, args, LO, HI, S, Y, rho, scalars, scales,
+                  max_ls, max_iter, ftol, gtol, fun, nit, status, pause_after=-1):
+    """lbfgs_b_descend on every row of X, rows in parallel (gdfast.minimize_batch).
+
+    X (P, n): the starts (inside the bounds), rows updated in place. Problem
+    i calls value_and_grad(X[i], g, *rows(batch_args, i), *args). LO, HI
+    (P, n): each problem's bounds (-inf / inf for a free side), or (P, 0):
+    none. The memory of each problem, kept between calls: S, Y (P, m + 1, n),
+    rho (P, m + 1), scalars (P, 3) (COUNT, NEWEST, GAMMA) and scales (P, 2)
+    (descend's F_FLOOR, G_SCALE). fun (P,) float64, nit (P,) int64, status
+    (P,) int64 receive the results.
+
+    pause_after -1 (default): every row runs from its start (its memory
+                reset). K >= 0: only the rows whose status is RUNNING on entry
+                run, from iterate nit[i] with the memory a paused call left
+                them (f and g evaluated again there: the same numbers for a
+                deterministic objective), for at most K iterations; a row
+                still running keeps status RUNNING. Calls of K iterations go
+                as one call goes, bit for bit.
+    """
+    n = X.shape[1]
+    m1 = S.shape[1]
+    empty = np.empty(0)
+    for i in prange(X.shape[0]):
+        if pause_after >= 0 and status[i] != RUNNING:
+            continue
+        start = nit[i] if pause_after >= 0 else 0
+        if pause_after < 0 or start == 0:
+            scalars[i, COUNT], scalars[i, NEWEST], scalars[i, GAMMA] = 0.0, 0.0, 1.0
+            scales[i, F_FLOOR], scales[i, G_SCALE] = 0.0, -1.0
+        x = X[i]
+        r = _descend(LBFGS_B_SERIAL, value_and_grad, x, np.empty(n), 0.0, 0.0, start, False,
+                     rows(batch_args, i) + args, np.empty(n), np.empty(n), np.empty(n),
+                     np.empty(n), np.empty((3, n)), S[i], Y[i], rho[i], np.empty(m1),
+                     workspace(), scalars[i], LO[i], HI[i], max_ls, max_iter,
+                     start + pause_after if pause_after >= 0 else -1, ftol, gtol, scales[i],
+                     empty, empty)
+        fun[i] = r.fun
+        nit[i] = r.nit
+        status[i] = r.status
