@@ -23,6 +23,7 @@ from . import checkpoint, images, kernels, problems, reference, schedules
 from ._batch import minimize_batch
 from ._denoise import denoise
 from ._gradients import check_grad, gradient
+from ._least_squares import least_squares_batch
 from ._minimize import minimize
 from ._optimizers import (
     SGD,
@@ -47,7 +48,8 @@ from .quasi_newton import LBFGS, LBFGSState
 
 __version__ = "0.1.0"
 __all__ = [
-    "minimize", "minimize_batch", "denoise", "estimate_sigma", "cached_objective",
+    "minimize", "minimize_batch", "least_squares_batch", "denoise", "estimate_sigma",
+    "cached_objective",
     "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
     "Rprop", "Lion", "Optimizer", "OptimizerState", "LBFGS", "LBFGSState",

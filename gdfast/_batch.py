@@ -147,7 +147,7 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
     codes = np.full(m, RUNNING, dtype=np.int64)
     kernel_fun = cacheable(fun)      # a ref where fun has one: the compiled loop is cached
     projected = False
-    if quasi_newton:
+    if isinstance(opt, LBFGSB):
         lower, upper = (batch_bounds(bounds, m, n) if bounds is not None else
                         (np.empty((m, 0)), np.empty((m, 0))))
         projected = lower.size > 0 and project_into(X, lower, upper)

@@ -247,10 +247,10 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
     advance: _NopythonSteps | _PythonSteps | _PythonLoopSteps
     bar = None if nopython else progress_bar(progress, max_iter)
-    if quasi_newton and nopython:
+    if isinstance(opt, LBFGSB) and nopython:
         advance = _NopythonSteps(cacheable(fun), args, opt.compiled_loop(run.state, lower, upper),
                                  run, limits)
-    elif quasi_newton:
+    elif isinstance(opt, LBFGSB):
         steps, data = opt.python_loop(run.state, lower, upper, ftol)
         advance = _PythonLoopSteps(objective, steps, data, run.state.scales, run, limits,
                                    callback, bar)

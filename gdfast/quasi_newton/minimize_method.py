@@ -211,4 +211,5 @@ def batch_bounds(bounds, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
             raise
         lo, hi = checked_bounds(bounds, (m, n))
         return lo.reshape(m, n), hi.reshape(m, n)
-    return tuple(np.ascontiguousarray(np.broadcast_to(a, (m, n))) for a in shared)
+    lo, hi = (np.ascontiguousarray(np.broadcast_to(a, (m, n))) for a in shared)
+    return lo, hi
