@@ -23,7 +23,6 @@ from . import checkpoint, images, kernels, problems, reference, schedules
 from ._batch import minimize_batch
 from ._denoise import denoise
 from ._gradients import check_grad, gradient
-from ._least_squares import least_squares_batch
 from ._minimize import minimize
 from ._optimizers import (
     SGD,
@@ -44,6 +43,7 @@ from ._rules import RULES, SCHEDULES
 from ._run import OptimizeResult, Status
 from .images import estimate_sigma
 from .kernels.function_refs import cached_objective
+from .least_squares import least_squares_batch
 from .quasi_newton import LBFGS, LBFGSState
 
 __version__ = "0.1.0"

@@ -121,7 +121,7 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
     if not is_jitted(fun):
         raise TypeError("fun must be a numba @njit function value_and_grad(x, g, *args) -> f; "
                         f"got {type(fun).__name__}")
-    X = _checked_batch(X0)
+    X = checked_batch(X0)
     m, n = X.shape
     opt = resolve_method(method, options)
     quasi_newton = isinstance(opt, LBFGSB)
@@ -140,8 +140,8 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
         raise TypeError(f"args must be a tuple, got {type(args).__name__}")
     if not isinstance(batch_args, tuple):
         raise TypeError(f"batch_args must be a tuple of arrays, got {type(batch_args).__name__}")
-    batch_args = tuple(_checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
-    _check_arity(fun, len(batch_args), len(args))
+    batch_args = tuple(checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
+    check_arity(fun, len(batch_args), len(args))
     fun_out = np.full(m, math.nan)
     nit = np.zeros(m, dtype=np.int64)
     codes = np.full(m, RUNNING, dtype=np.int64)
@@ -173,7 +173,7 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
                                     gtol, xtol, fun_out[rows], nit[rows], codes[rows], steps)
             return bool((codes[rows] == RUNNING).any())
     try:
-        _run_in_chunks(run, m, max_iter)
+        run_in_chunks(run, m, max_iter)
     except numba.core.errors.TypingError as err:
         lines = [ln for ln in str(err).splitlines() if ln.strip()]
         raise TypeError(f"fun could not be compiled as fun(x, g, *batch_rows, *args) with "
@@ -188,14 +188,14 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
                           messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE})
 
 
-def _checked_batch(X0):
+def checked_batch(X0):
     X = np.array(check.real_array("X0", X0), order="C")     # copied: the rows are updated
     if X.ndim != 2:
         raise ValueError(f"X0 must be 2-D (n_problems, n_params), got shape {X.shape}")
     return X
 
 
-def _checked_batch_arg(k, b, m):
+def checked_batch_arg(k, b, m):
     if not isinstance(b, np.ndarray):
         raise TypeError(f"batch_args[{k}] must be a numpy array, got {type(b).__name__}")
     if b.ndim == 0 or b.shape[0] != m:
@@ -204,7 +204,7 @@ def _checked_batch_arg(k, b, m):
     return np.ascontiguousarray(b)
 
 
-def _check_arity(fun, n_batch, n_args):
+def check_arity(fun, n_batch, n_args):
     """TypeError naming batch_args and args when fun takes another number of
     parameters than x, g, one row per batch_args array and the args."""
     try:
@@ -223,7 +223,7 @@ def _check_arity(fun, n_batch, n_args):
                         "and shared data as args=(...)")
 
 
-def _run_in_chunks(run, m, max_iter):
+def run_in_chunks(run, m, max_iter):
     """run(rows, steps) over slices of range(m), each call ``steps``
     iterations at most (run says whether a row of the slice is still
     running), both sized to about CHUNK_SECONDS a call, stopping between

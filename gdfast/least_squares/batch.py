@@ -12,13 +12,13 @@ import numpy as np
 from numba.extending import is_jitted
 from numpy.typing import ArrayLike
 
-from . import _validation as check
-from ._batch import _check_arity, _checked_batch, _checked_batch_arg, _run_in_chunks
-from ._run import STATUS_OF_CODE, OptimizeResult, Status, batch_statuses
-from .kernels.driver import RUNNING
-from .kernels.function_refs import cacheable
-from .kernels.levenberg_marquardt import least_squares_batch_nopython
-from .quasi_newton.minimize_method import batch_bounds, project_into
+from .. import _validation as check
+from .._batch import check_arity, checked_batch, checked_batch_arg, run_in_chunks
+from .._run import STATUS_OF_CODE, OptimizeResult, Status, batch_statuses
+from ..kernels.driver import RUNNING
+from ..kernels.function_refs import cacheable
+from ..kernels.levenberg_marquardt import least_squares_batch_nopython
+from ..quasi_newton.minimize_method import batch_bounds, project_into
 
 # what each status means for this method (the result's ``messages``)
 LM_MESSAGES = {
@@ -124,7 +124,7 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
     for name, f in (("fun", fun), ("jac", jac)):
         if f is not None and not is_jitted(f):
             raise TypeError(f"{name} must be a numba @njit function; got {type(f).__name__}")
-    X = _checked_batch(X0)
+    X = checked_batch(X0)
     m, n = X.shape
     n_res = check.whole_number("n_residuals", n_residuals, 1)
     max_iter = check.whole_number("max_iter", max_iter, 0)
@@ -134,10 +134,10 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
         raise TypeError(f"args must be a tuple, got {type(args).__name__}")
     if not isinstance(batch_args, tuple):
         raise TypeError(f"batch_args must be a tuple of arrays, got {type(batch_args).__name__}")
-    batch_args = tuple(_checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
+    batch_args = tuple(checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
     for f in (fun, jac):
         if f is not None:
-            _check_arity(f, len(batch_args), len(args))
+            check_arity(f, len(batch_args), len(args))
     lower, upper = (batch_bounds(bounds, m, n) if bounds is not None else
                     (np.empty((m, 0)), np.empty((m, 0))))
     if m > 0:
@@ -158,7 +158,7 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
                                      counts[rows], steps)
         return bool((codes[rows] == RUNNING).any())
     try:
-        _run_in_chunks(run, m, max_iter)
+        run_in_chunks(run, m, max_iter)
     except numba.core.errors.TypingError as err:
         lines = [ln for ln in str(err).splitlines() if ln.strip()]
         raise TypeError(f"fun (or jac) could not be compiled as fun(x, r, *batch_rows, *args) "
