@@ -90,7 +90,8 @@ CHANGES = [
     ("Lion", dict(lr=0.01), "weight_decay", 0.1),
     ("Lion", dict(lr=0.01), "maximize", True),
 ]
-IDS = [f"{c}({','.join(b)}).{a}={v}" for c, b, a, v in CHANGES]
+IDS = [f"{c}({','.join(b)}).{a}={v.name if isinstance(v, schedules.Schedule) else v}"
+       for c, b, a, v in CHANGES]
 
 
 def _inputs(steps):
