@@ -15,18 +15,23 @@ for bit as on ``x.ravel()``; the state arrays are 1-D, of length x.size.
 Arrays of at least the rule's ``parallel_min_size`` elements (gdfast._rules)
 go to the parallel kernel; both kernels give bitwise the same result.
 """
-import functools
-from collections.abc import Callable, Sequence
+import copy
+import math
+import numbers
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import _validation as check
-from ._rules import RULES, Rule
+from . import kernels
+from ._rules import RULES, SCHEDULES, Rule
 from ._validation import F8
+from .kernels.adam_family import nadam_mu
 from .kernels.reductions import max_abs, max_abs_parallel
-from .schedules import Schedule, as_schedule
+from .schedules import Schedule
 
-# lr: a float > 0 or a schedule from gdfast.schedules
+# lr: a float >= 0 or a schedule from gdfast.schedules
 LearningRate = float | Schedule
 
 class OptimizerState:
@@ -62,6 +67,12 @@ class OptimizerState:
         gradient: in all, and since the last step taken.
     unused : tuple of bool or None
         Which arrays the options leave unused (length 0); None when n is 0.
+    kind : str or None
+        The class name of the optimizer whose ``init`` (or ``load_state_dict``)
+        made it; None for a state built by hand. The state follows a live
+        change of that optimizer object's options: its next step lays the
+        arrays out for the new options (`Optimizer.step`); another optimizer
+        refuses a state made for other options.
 
     Raises
     ------
@@ -70,23 +81,53 @@ class OptimizerState:
         neither n nor 0.
     """
     __slots__ = ("names", "arrays", "t", "n", "skipped", "skipped_in_a_row", "unused",
-                 "_ids", "_owned")
+                 "kind", "_ids", "_owned", "_kept", "_owner")
 
     def __init__(self, names: Sequence[str], arrays: Sequence[np.ndarray], n: int,
-                 t: int = 0) -> None:
-        self.names, self.arrays, self.n, self.t = tuple(names), tuple(arrays), n, t
+                 t: int = 0, kind: str | None = None) -> None:
+        self.n, self.t, self.kind = n, t, kind
         self.skipped = self.skipped_in_a_row = 0
-        for name, a in zip(self.names, self.arrays):
+        for name, a in zip(names, arrays):
             check.kernel_array(f"state[{name!r}]", a)
             if a.shape[0] not in (0, n):
                 raise ValueError(f"state[{name!r}] has length {a.shape[0]}, expected {n} "
                                  "(or 0 for an array the options leave unused)")
+        # arrays of buffers the options turned off (kept, as torch keeps them in
+        # its state, for when they are turned on again), by name
+        self._kept: dict[str, np.ndarray] = {}
+        self._owner: object = None     # the token of the optimizer whose init made it
+        self.set_layout(names, arrays)
+
+    def set_layout(self, names: Sequence[str], arrays: Sequence[np.ndarray]) -> None:
+        """Replace the names and arrays (checked by the caller), and what step's
+        fast path reads from them.
+
+        Parameters
+        ----------
+        names : sequence of str
+        arrays : sequence of ndarray
+            Each of length n or 0.
+        """
+        self.names, self.arrays = tuple(names), tuple(arrays)
         # which arrays the options leave unused (length 0): a state made for
         # other options must not reach a kernel that would index them
-        self.unused = tuple(a.shape[0] == 0 for a in self.arrays) if n else None
+        self.unused = tuple(a.shape[0] == 0 for a in self.arrays) if self.n else None
         # for step's fast test that x and g are not (views of) state arrays
         self._ids = frozenset(map(id, self.arrays))
         self._owned = all(a.base is None for a in self.arrays)
+
+    def arrays_by_name(self) -> dict[str, np.ndarray]:
+        """Every array of length n the state holds, by name: those of the
+        current options, and the buffers of options turned off since (kept).
+
+        Returns
+        -------
+        dict of str to ndarray
+            The arrays themselves, not copies.
+        """
+        out = dict(self._kept)
+        out.update((k, a) for k, a in zip(self.names, self.arrays) if a.shape[0] == self.n)
+        return out
 
     def apart_from(self, x: np.ndarray, g: np.ndarray) -> bool:
         """True if neither x nor g shares memory with a state array.
@@ -144,13 +185,20 @@ def _root(a):
 class Optimizer:
     """Base class of the optimizers, torch.optim style.
 
-    Subclasses set ``self.rule`` (a ``gdfast._rules.Rule``), ``self.hyper``
-    (its tuple of floats) and ``self.lr``. The hyperparameters are fixed once
-    the optimizer is made: the compiled step reads ``hyper`` and a cached rate,
-    so an assignment such as ``opt.lr = 0.2`` would be silently ignored; it
-    raises AttributeError instead, saying how to change them (a new optimizer,
-    whose ``init`` state the old run's state can be copied into; or a schedule
-    as lr).
+    A subclass names its hyperparameters and their checks in ``_spec``
+    (torch's argument names, in the constructor's order), and turns the
+    checked values into a rule and its ``hyper`` tuple in ``_configure``.
+    Every hyperparameter is live: ``opt.betas = (0.8, 0.99)`` (or torch's
+    spelling, ``opt.param_groups[0]["betas"] = ...``) is checked as the
+    constructor checks it -- a bad value raises TypeError or ValueError naming
+    the attribute, and changes nothing -- and the next step uses it, as the
+    same step of a fresh optimizer made with that value would from the same
+    state. An option that changes which state arrays the rule keeps (SGD's
+    momentum from 0, RMSprop's centered, Adam's amsgrad, ...) lays the state
+    out anew at the next step: a buffer turned on starts as torch starts it
+    (zeros; SGD's momentum buffer as the first step's d), one turned off is
+    kept in the state for when it is turned on again. ``rule`` and ``hyper``
+    are derived and read-only.
 
     Attributes
     ----------
@@ -160,7 +208,11 @@ class Optimizer:
     hyper : tuple of float
         The rule's hyperparameters, in the kernel's order.
     lr : Schedule
-        The learning rate (a constant is ``schedules.constant(lr)``).
+        The learning rate (a number given is ``schedules.constant(lr)``; read
+        it as given from ``param_groups[0]["lr"]``).
+    param_groups : list of ParamGroup
+        torch.optim's view of the hyperparameters: one group, a mapping from
+        torch's names to the values, writable.
 
     Examples
     --------
@@ -173,49 +225,103 @@ class Optimizer:
     ...     opt.step(x, 2 * x + 5, state)
     >>> print(x, state.t)
     [-2.5] 100
+    >>> opt.lr = 0.05                       # live: the next step uses it
+    >>> opt.param_groups[0]["momentum"] = 0.9
     """
 
     rule: Rule
     hyper: tuple[float, ...] = ()
     lr: Schedule
+    _values: dict
+    _spec: dict[str, Callable[[str, Any], Any]] = {}
     _unused_mask = None        # set by _unused(); the fast path of step compares it
-    _building = 0              # > 0 while a constructor runs: then attributes may be set
+    _lr_constant: float | None = None
+    _token: object
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is None:
-            return
+    def _configure(self, v: dict) -> tuple[Rule, tuple[float, ...]]:
+        """The rule and its hyper tuple for the checked values ``v``."""
+        raise NotImplementedError
 
-        @functools.wraps(init)
-        def building(self, *args, **kw):
-            depth = self._building
-            object.__setattr__(self, "_building", depth + 1)
-            try:
-                init(self, *args, **kw)
-            finally:
-                object.__setattr__(self, "_building", depth)
-        cls.__init__ = building
+    def _cross_check(self, v: dict) -> None:
+        """Checks that involve several hyperparameters (ValueError naming them)."""
+
+    def _apply(self, raw: dict) -> None:
+        """Check every value of ``raw`` (a value for each name of ``_spec``) and
+        take them; nothing is changed if a check fails."""
+        v = {name: checker(name, raw[name]) for name, checker in self._spec.items()}
+        self._cross_check(v)
+        rule, hyper = self._configure(v)
+        if "_token" not in self.__dict__:
+            # which states this optimizer made: those follow its live changes
+            object.__setattr__(self, "_token", object())
+        lr = v["lr"]
+        schedule = lr if isinstance(lr, Schedule) else Schedule("constant", kernels.constant,
+                                                                lr, ())
+        for name, value in (("_values", v), ("rule", rule), ("hyper", hyper), ("lr", schedule),
+                            # A constant rate skips the schedule call on every step.
+                            ("_lr_constant",
+                             schedule.lr0 if schedule.name == "constant" else None),
+                            ("_unused_mask", None)):
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # only for names not found the ordinary way: the hyperparameters
+        values = self.__dict__.get("_values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name, value):
-        if self._building or name.startswith("_"):
+        if name.startswith("_"):
             object.__setattr__(self, name, value)
-            return
-        raise AttributeError(
-            f"{type(self).__name__}'s hyperparameters are fixed once it is made, so "
-            f"{name} = {value!r} would be ignored: make a new optimizer (e.g. "
-            f"{type(self).__name__}(lr=..., ...)) and copy the run's state arrays into its "
-            "init(x) state, or pass lr a schedule (gdfast.schedules) for a rate that changes")
+        elif name in self._spec:
+            self._apply({**self._values, name: value})
+        elif name in ("rule", "hyper"):
+            raise AttributeError(f"{type(self).__name__}.{name} is derived from the "
+                                 f"hyperparameters; set those instead ({', '.join(self._spec)})")
+        else:
+            raise AttributeError(f"{type(self).__name__} has no hyperparameter {name!r}; "
+                                 f"its hyperparameters are {', '.join(self._spec)}")
 
     def __delattr__(self, name):
         raise AttributeError(f"{type(self).__name__}'s attributes cannot be deleted")
 
-    def _set_lr(self, lr):
-        if not isinstance(lr, Schedule):
-            lr = as_schedule(check.positive("lr", lr))
-        self.lr = lr
-        # A constant rate skips the schedule call on every step.
-        self._lr_constant = lr.lr0 if lr.name == "constant" else None
+    @property
+    def param_groups(self) -> list["ParamGroup"]:
+        """torch.optim's ``param_groups``: one group, a live view of the
+        hyperparameters (``opt.param_groups[0]["lr"] = 0.01`` sets ``opt.lr``)."""
+        return [ParamGroup(self)]
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters by torch's names, as given (checked).
+
+        Returns
+        -------
+        dict
+            lr as the number or the Schedule given, pairs as tuples of float,
+            flags as bool, the rest as float.
+        """
+        return dict(self._values)
+
+    def set_hyperparameters(self, **values: Any) -> None:
+        """Set several hyperparameters at once, checked together (e.g. SGD's
+        ``momentum=0.9, nesterov=True``); nothing changes if a check fails.
+
+        Parameters
+        ----------
+        **values
+            torch's names (the constructor's arguments) and their new values.
+
+        Raises
+        ------
+        TypeError, ValueError
+            An unknown name, or a value out of its range (named).
+        """
+        unknown = [k for k in values if k not in self._spec]
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no hyperparameter(s) {unknown}; "
+                            f"its hyperparameters are {', '.join(self._spec)}")
+        self._apply({**self._values, **values})
 
     def init(self, x: np.ndarray) -> OptimizerState:
         """Allocate the state for parameters x.
@@ -237,7 +343,10 @@ class Optimizer:
         check.kernel_array("x", x)
         n = x.shape[0]
         self._unused()
-        return OptimizerState(self.rule.state, self._initial_state(n), n)
+        state = OptimizerState(self.rule.state, self._initial_state(n), n,
+                               kind=type(self).__name__)
+        state._owner = self._token
+        return state
 
     def _initial_state(self, n):
         return tuple(np.zeros(n) for _ in self.rule.state)
@@ -256,6 +365,9 @@ class Optimizer:
             be x itself); neither x nor g may share memory with a state array.
         state : OptimizerState
             The state that this optimizer's ``init`` made for x.size parameters.
+            If the options changed since in a way that changes which state
+            arrays the rule keeps, the state is laid out for the new options
+            first (see `Optimizer`).
 
         Returns
         -------
@@ -268,15 +380,17 @@ class Optimizer:
         FloatingPointError
             When the step wrote NaN or inf into x or the state: a NaN or inf in g
             (or already in x or the state), or an overflow (a huge lr or
-            weight_decay, g^2 beyond 1e308). The kernel counts such entries in the
-            same pass (``gdfast.kernels.nonfinite``), so the check costs no extra
-            pass. The step has then been taken, as IEEE arithmetic gives it
-            (state.t counts it): x and the state hold those values. To skip
+            weight_decay, g^2 beyond 1e308), or 0 / 0 with eps = 0 where a
+            gradient entry and its history are 0. The kernel counts such entries
+            in the same pass (``gdfast.kernels.nonfinite``), so the check costs
+            no extra pass. The step has then been taken, as IEEE arithmetic gives
+            it (state.t counts it): x and the state hold those values. To skip
             gradients with NaN or inf instead, use `step_if_finite`; to recover
             from an overflow, keep a copy.
         """
         if type(x) is np.ndarray and x.ndim != 1:
             x, g = _flat_pair(x, g)
+        fresh = False
         # One cheap test for the common case; the slow path names the problem.
         if not (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype is F8
                 and g.dtype is F8 and x.ndim == 1 and g.shape == x.shape
@@ -293,6 +407,8 @@ class Optimizer:
                      and id(x) not in state._ids and id(g) not in state._ids
                      or state.apart_from(x, g))):
             self._check_step_arguments(x, g, state)
+            if state.names != self.rule.state or state.unused not in (None, self._unused()):
+                fresh = self._relayout(state)
         t = state.t + 1
         lr = self._lr_constant
         if lr is None:
@@ -301,7 +417,9 @@ class Optimizer:
         # the rest of the dispatch on this per-step path
         rule = self.rule
         kernel = rule.step if x.shape[0] < rule.parallel_min_size else rule.step_parallel
-        bad = kernel(x, g, state.arrays, t, lr, self.hyper)
+        # a momentum buffer started mid-run starts as the step's d, as torch's
+        # does: the kernel's first-step branch (its only use of t)
+        bad = kernel(x, g, state.arrays, 1 if fresh else t, lr, self.hyper)
         state.t = t
         if bad:
             raise FloatingPointError(
@@ -309,6 +427,26 @@ class Optimizer:
                 f"entries of x or the state (step t={t}, lr={lr:g}): a NaN or inf in g, x "
                 "or the state, or an overflow; x and the state now hold those values "
                 "(step_if_finite skips gradients with NaN or inf)")
+
+    def _relayout(self, state):
+        """Lay out a state of this optimizer, made for other options, for the
+        current ones: arrays by name, a buffer turned on starting as the rule's
+        initial state (kept from before if it was turned off), one turned off
+        kept aside. Returns True if SGD's momentum buffer was started afresh
+        (its first step then takes the kernel's t == 1 branch)."""
+        held = state.arrays_by_name()
+        names, arrays, started = self.rule.state, [], []
+        for name, start in zip(names, self._initial_state(state.n)):
+            if start.shape[0] == 0 or name not in held:
+                arrays.append(start)
+                if start.shape[0]:
+                    started.append(name)
+            else:
+                arrays.append(held.pop(name))
+        state._kept = held
+        state.set_layout(names, arrays)
+        return state.t > 0 and "momentum_buffer" in started and self.rule.name in (
+            "momentum", "nesterov")
 
     def step_if_finite(self, x: np.ndarray, g: np.ndarray, state: OptimizerState) -> bool:
         """``step(x, g, state)`` if every g_i is finite; else skip, and count it.
@@ -354,20 +492,21 @@ class Optimizer:
         if type(g) is np.ndarray and g.ndim != 1:
             raise ValueError(f"g must have the shape of x {x.shape}, got {g.shape}")
         check.kernel_array("g", g, x.shape[0])
-        if type(state) is not OptimizerState or state.names != self.rule.state:
+        ours = type(state) is OptimizerState and state._owner is self._token
+        if type(state) is not OptimizerState or not (ours or state.names == self.rule.state):
             raise TypeError(f"state must be the OptimizerState made by this optimizer's "
                             f"init(x), got {state!r}")
         if state.n != x.shape[0]:
             raise ValueError(f"state arrays have length {state.n} but x has length "
                              f"{x.shape[0]}; call init(x) for these parameters")
-        if state.unused not in (None, self._unused()):
+        if not ours and state.unused not in (None, self._unused()):
             raise TypeError(f"state was made for other options of {type(self).__name__} "
                             f"(state arrays in use: {state.unused}); call init(x) of this "
                             "optimizer")
         if g is not x and np.may_share_memory(x, g) and x.ctypes.data != g.ctypes.data:
             raise ValueError("g overlaps x in memory (a shifted view of the same buffer); "
                              "pass a copy of g")
-        for name, a in zip(state.names, state.arrays):
+        for name, a in state.arrays_by_name().items():
             for what, b in (("x", x), ("g", g)):
                 if np.may_share_memory(a, b):
                     raise ValueError(f"{what} shares memory with state[{name!r}]: the update "
@@ -380,9 +519,191 @@ class Optimizer:
             self._unused_mask = tuple(a.shape[0] == 0 for a in self._initial_state(1))
         return self._unused_mask
 
+    def state_dict(self, state: OptimizerState) -> dict[str, Any]:
+        """The hyperparameters and the run's state, as plain values.
+
+        ``load_state_dict`` of a new optimizer of the same class gives back a
+        state from which the run continues with the same bits. The dict holds
+        Python numbers, strings, lists and copies of the arrays (np.savez or
+        pickle keep it; for torch.optim's form see `to_torch_state_dict`).
+
+        Parameters
+        ----------
+        state : OptimizerState
+            The run's state, made by this optimizer's ``init``.
+
+        Returns
+        -------
+        dict
+            ``{"optimizer": class name, "hyperparameters": {torch's name: value}
+            (lr a number, or {"schedule": name, "lr0": float, "params": list}),
+            "t": int, "n": int, "skipped": int, "skipped_in_a_row": int,
+            "state": {name: float64 array of shape (n,)}}``; "state" holds the
+            arrays in use and the buffers of options turned off since.
+
+        Raises
+        ------
+        TypeError
+            state is not an OptimizerState of this optimizer's class.
+        """
+        return _state_dict_of(self, state)
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> OptimizerState:
+        """Take the hyperparameters of ``state_dict`` and return its state.
+
+        Parameters
+        ----------
+        state_dict : mapping
+            As `state_dict` made it, for an optimizer of this class.
+
+        Returns
+        -------
+        OptimizerState
+            New arrays holding copies of the saved ones, t and the skip counts
+            as saved.
+
+        Raises
+        ------
+        TypeError, ValueError
+            The dict is not one of this class's (its optimizer, a missing or
+            malformed entry, a hyperparameter out of range, an array of the
+            wrong shape or dtype): the optimizer is left unchanged.
+        """
+        return _state_from_dict(self, state_dict)
+
+    def to_torch_state_dict(self, state: OptimizerState,
+                            shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+        """The same run as torch.optim's ``optimizer.state_dict()``, for one
+        parameter tensor: ``torch_opt.load_state_dict(opt.to_torch_state_dict(state))``
+        continues it in torch (imports torch, which it needs for the tensors).
+
+        Parameters
+        ----------
+        state : OptimizerState
+            The run's state.
+        shape : tuple of int, optional
+            The torch parameter's shape (default ``(state.n,)``).
+
+        Returns
+        -------
+        dict
+            ``{"state": {0: {"step": tensor, name: float64 tensor, ...}},
+            "param_groups": [{torch's hyperparameters..., "params": [0]}]}``;
+            lr is the rate of the next step (a schedule's value at t + 1:
+            torch's schedulers are objects of their own).
+
+        Raises
+        ------
+        ValueError
+            The optimizer has no torch.optim counterpart (Lion), or shape does
+            not hold state.n entries.
+        """
+        return _torch_state_dict_of(self, state, shape)
+
+    def load_torch_state_dict(self, state_dict: Mapping[str, Any],
+                              x: np.ndarray) -> OptimizerState:
+        """Take a torch.optim state_dict of the same optimizer (one parameter)
+        and return the state to continue its run with gdfast, for parameters x.
+
+        The tensors are read through numpy (``tensor.detach().cpu().numpy()``);
+        torch is not imported. Keys that have no counterpart (foreach, fused,
+        capturable, differentiable, a scheduler's initial_lr) are ignored.
+
+        Parameters
+        ----------
+        state_dict : mapping
+            ``torch_optimizer.state_dict()`` of the class of the same name,
+            with one param group holding one parameter.
+        x : ndarray of float64
+            gdfast's parameters (the tensor's values, any shape; only the size
+            is read).
+
+        Returns
+        -------
+        OptimizerState
+
+        Raises
+        ------
+        TypeError, ValueError
+            More than one group or parameter, a state array that does not hold
+            x.size entries, a missing or out-of-range hyperparameter, NAdam's
+            mu_product not the product of its mu's (see docs/optimizers.md):
+            the optimizer is left unchanged.
+        """
+        return _state_from_torch(self, state_dict, x)
+
     def __repr__(self):
         opts = ", ".join(f"{k}={v}" for k, v in zip(self.rule.hyper, self.hyper))
         return f"{type(self).__name__}(lr={self.lr}, rule={self.rule.name}, {opts})"
+
+
+class ParamGroup(MutableMapping):
+    """torch.optim's param group of an `Optimizer`: its hyperparameters by
+    torch's names, read and written through to the optimizer's attributes
+    (so a value is checked, and taken at the next step, as ``opt.name = value``).
+    The keys are fixed: no key can be added or deleted.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    """
+
+    __slots__ = ("optimizer",)
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        self.optimizer = optimizer
+
+    def __getitem__(self, key: str) -> Any:
+        values = self.optimizer._values
+        if key not in values:
+            raise KeyError(f"{type(self.optimizer).__name__} has no hyperparameter {key!r}; "
+                           f"its keys are {', '.join(values)}")
+        return values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key not in self.optimizer._values:
+            raise KeyError(f"{type(self.optimizer).__name__} has no hyperparameter {key!r} "
+                           f"(torch's foreach, fused, capturable and differentiable have no "
+                           f"counterpart); its keys are {', '.join(self.optimizer._values)}")
+        setattr(self.optimizer, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("a param group's hyperparameters cannot be deleted")
+
+    def __iter__(self):
+        return iter(self.optimizer._values)
+
+    def __len__(self) -> int:
+        return len(self.optimizer._values)
+
+    def __repr__(self):
+        return f"ParamGroup({self.optimizer._values!r})"
+
+
+def _lr(name, value):
+    """lr: a Schedule, or a number >= 0 (a 0-d array counts as its number)."""
+    return value if isinstance(value, Schedule) else check.non_negative(name, value)
+
+
+def _pair(what):
+    def checked(name, value):
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise TypeError(f"{name} must be a pair {what}, got {value!r}")
+        return value[0], value[1]
+    return checked
+
+
+def _betas(name, betas):
+    b0, b1 = _pair("(beta1, beta2)")(name, betas)
+    return (check.in_unit_interval(f"{name}[0]", b0), check.in_unit_interval(f"{name}[1]", b1))
+
+
+def _unit_closed(name, value):
+    return check.in_unit_interval(name, value, closed_right=True)
+
+
+# the checks by kind, shared by the classes' _spec tables
+POSITIVE, NON_NEGATIVE, FLAG = check.positive, check.non_negative, check.flag
 
 
 class SGD(Optimizer):
@@ -396,11 +717,12 @@ class SGD(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 1e-3
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0 (0 freezes x), or a schedule from
+        `gdfast.schedules`.
     momentum : float, default 0.0
         >= 0; 0 is plain gradient descent.
     dampening : float, default 0.0
-        In [0, 1].
+        Any finite number (torch's range; 0 to 1 is the usual one).
     weight_decay : float, default 0.0
         >= 0, the L2 penalty's weight (added to the gradient).
     nesterov : bool, default False
@@ -414,27 +736,28 @@ class SGD(Optimizer):
         A hyperparameter out of its range, named in the message.
     """
 
+    _spec = dict(lr=_lr, momentum=NON_NEGATIVE, dampening=check.finite,
+                 weight_decay=NON_NEGATIVE, nesterov=FLAG, maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *,
                  maximize: bool = False) -> None:
-        self._set_lr(lr)
-        momentum = check.non_negative("momentum", momentum)
-        dampening = check.in_unit_interval("dampening", dampening, closed_right=True)
-        weight_decay = check.non_negative("weight_decay", weight_decay)
-        nesterov = check.boolean("nesterov", nesterov)
-        maximize_flag = float(check.boolean("maximize", maximize))
-        if nesterov and (momentum <= 0.0 or dampening != 0.0):
+        self._apply(dict(lr=lr, momentum=momentum, dampening=dampening,
+                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def _cross_check(self, v):
+        if v["nesterov"] and (v["momentum"] <= 0.0 or v["dampening"] != 0.0):
             raise ValueError("nesterov=True requires momentum > 0 and dampening = 0, got "
-                             f"momentum={momentum!r}, dampening={dampening!r}")
-        if nesterov:
-            self.rule = RULES["nesterov"]
-            self.hyper = (momentum, weight_decay, maximize_flag)
-        elif momentum > 0.0:
-            self.rule = RULES["momentum"]
-            self.hyper = (momentum, dampening, weight_decay, maximize_flag)
-        else:
-            self.rule = RULES["gd"]
-            self.hyper = (weight_decay, maximize_flag)
+                             f"momentum={v['momentum']!r}, dampening={v['dampening']!r}")
+
+    def _configure(self, v):
+        maximize = float(v["maximize"])
+        if v["nesterov"]:
+            return RULES["nesterov"], (v["momentum"], v["weight_decay"], maximize)
+        if v["momentum"] > 0.0:
+            return RULES["momentum"], (v["momentum"], v["dampening"], v["weight_decay"],
+                                       maximize)
+        return RULES["gd"], (v["weight_decay"], maximize)
 
 
 class Adagrad(Optimizer):
@@ -445,32 +768,38 @@ class Adagrad(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 1e-2
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     lr_decay : float, default 0.0
         >= 0.
     weight_decay : float, default 0.0
         >= 0, the L2 penalty's weight (added to the gradient).
     initial_accumulator_value : float, default 0.0
-        >= 0, the starting sum of squared gradients.
+        >= 0, the starting sum of squared gradients: read by ``init`` (as
+        torch reads it when it makes the state), so a change applies to the
+        states made afterwards.
     eps : float, default 1e-10
-        > 0, added outside the square root.
+        >= 0, added outside the square root (0: a gradient entry 0 with a sum
+        0 gives 0 / 0, which step reports, as torch gives NaN).
     maximize : bool, default False
         Ascend f instead (keyword only).
     """
 
+    _spec = dict(lr=_lr, lr_decay=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                 initial_accumulator_value=NON_NEGATIVE, eps=NON_NEGATIVE, maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
                  maximize: bool = False) -> None:
-        self._set_lr(lr)
-        self.rule = RULES["adagrad"]
-        self.initial_accumulator_value = check.non_negative(
-            "initial_accumulator_value", initial_accumulator_value)
-        self.hyper = (check.non_negative("lr_decay", lr_decay), check.positive("eps", eps),
-                      check.non_negative("weight_decay", weight_decay),
-                      float(check.boolean("maximize", maximize)))
+        self._apply(dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps,
+                         maximize=maximize))
+
+    def _configure(self, v):
+        return RULES["adagrad"], (v["lr_decay"], v["eps"], v["weight_decay"],
+                                  float(v["maximize"]))
 
     def _initial_state(self, n):
-        return (np.full(n, self.initial_accumulator_value),)
+        return (np.full(n, self._values["initial_accumulator_value"]),)
 
 
 class RMSprop(Optimizer):
@@ -483,11 +812,13 @@ class RMSprop(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 1e-2
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     alpha : float, default 0.99
-        In [0, 1), the decay of the squared-gradient average.
+        In [0, 1], the decay of the squared-gradient average (1 keeps it at
+        its start, 0, so the step is lr d / eps; torch allows alpha > 1, whose
+        average goes negative at the first step: NaN).
     eps : float, default 1e-8
-        > 0, added outside the square root.
+        >= 0, added outside the square root; > 0 with alpha = 1 (else d / 0).
     weight_decay : float, default 0.0
         >= 0, the L2 penalty's weight (added to the gradient).
     momentum : float, default 0.0
@@ -498,36 +829,32 @@ class RMSprop(Optimizer):
         Ascend f instead (keyword only).
     """
 
+    _spec = dict(lr=_lr, alpha=_unit_closed, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                 momentum=NON_NEGATIVE, centered=FLAG, maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
                  maximize: bool = False) -> None:
-        self._set_lr(lr)
-        alpha = check.in_unit_interval("alpha", alpha)
-        eps = check.positive("eps", eps)
-        weight_decay = check.non_negative("weight_decay", weight_decay)
-        self.momentum = check.non_negative("momentum", momentum)
-        self.centered = check.boolean("centered", centered)
-        maximize_flag = float(check.boolean("maximize", maximize))
-        if self.momentum == 0.0 and not self.centered:
-            self.rule = RULES["rmsprop"]
-            self.hyper = (alpha, eps, weight_decay, maximize_flag)
-        else:
-            self.rule = RULES["rmsprop_full"]
-            self.hyper = (alpha, eps, weight_decay, self.momentum, float(self.centered),
-                          maximize_flag)
+        self._apply(dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                         momentum=momentum, centered=centered, maximize=maximize))
+
+    def _cross_check(self, v):
+        if v["alpha"] == 1.0 and v["eps"] == 0.0:
+            raise ValueError("alpha = 1 with eps = 0 divides by 0 at every step (the average "
+                             "of g^2 stays 0): give eps > 0 or alpha < 1")
+
+    def _configure(self, v):
+        maximize = float(v["maximize"])
+        if v["momentum"] == 0.0 and not v["centered"]:
+            return RULES["rmsprop"], (v["alpha"], v["eps"], v["weight_decay"], maximize)
+        return RULES["rmsprop_full"], (v["alpha"], v["eps"], v["weight_decay"], v["momentum"],
+                                       float(v["centered"]), maximize)
 
     def _initial_state(self, n):
         if self.rule.name == "rmsprop":
             return (np.zeros(n),)
-        return (np.zeros(n), np.zeros(n if self.centered else 0),
-                np.zeros(n if self.momentum > 0 else 0))
-
-
-def _betas(betas):
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    return (check.in_unit_interval("betas[0]", betas[0]),
-            check.in_unit_interval("betas[1]", betas[1]))
+        return (np.zeros(n), np.zeros(n if self._values["centered"] else 0),
+                np.zeros(n if self._values["momentum"] > 0 else 0))
 
 
 class Adam(Optimizer):
@@ -539,11 +866,12 @@ class Adam(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 1e-3
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     betas : (float, float), default (0.9, 0.999)
         (beta1, beta2), each in [0, 1).
     eps : float, default 1e-8
-        > 0, added outside the square root.
+        >= 0, added outside the square root (0: 0 / 0 where a gradient entry
+        and its history are 0, which step reports; torch gives NaN).
     weight_decay : float, default 0.0
         >= 0: L2 added to the gradient, or AdamW's decoupled decay with
         decoupled_weight_decay=True.
@@ -555,44 +883,46 @@ class Adam(Optimizer):
         AdamW's decoupled decay (keyword only).
     """
 
+    _spec = dict(lr=_lr, betas=_betas, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                 amsgrad=FLAG, maximize=FLAG, decoupled_weight_decay=FLAG)
+
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
                  maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
-        self._set_lr(lr)
-        beta1, beta2 = _betas(betas)
-        eps = check.positive("eps", eps)
-        weight_decay = check.non_negative("weight_decay", weight_decay)
-        self.amsgrad = check.boolean("amsgrad", amsgrad)
-        decoupled = check.boolean("decoupled_weight_decay", decoupled_weight_decay)
-        maximize_flag = float(check.boolean("maximize", maximize))
-        if not self.amsgrad and not decoupled:
-            self.rule = RULES["adam"]
-            self.hyper = (beta1, beta2, eps, weight_decay, maximize_flag)
-        else:
-            self.rule = RULES["adamw"]
-            self.hyper = (beta1, beta2, eps, weight_decay, float(decoupled),
-                          float(self.amsgrad), maximize_flag)
+        self._apply(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize,
+                         decoupled_weight_decay=decoupled_weight_decay))
+
+    def _configure(self, v):
+        (beta1, beta2), maximize = v["betas"], float(v["maximize"])
+        if not v["amsgrad"] and not v["decoupled_weight_decay"]:
+            return RULES["adam"], (beta1, beta2, v["eps"], v["weight_decay"], maximize)
+        return RULES["adamw"], (beta1, beta2, v["eps"], v["weight_decay"],
+                                float(v["decoupled_weight_decay"]), float(v["amsgrad"]),
+                                maximize)
 
     def _initial_state(self, n):
         if self.rule.name == "adam":
             return (np.zeros(n), np.zeros(n))
-        return (np.zeros(n), np.zeros(n), np.zeros(n if self.amsgrad else 0))
+        return (np.zeros(n), np.zeros(n), np.zeros(n if self._values["amsgrad"] else 0))
 
 
 class AdamW(Adam):
     """AdamW: torch.optim.AdamW's arguments and defaults.
 
     weight_decay 0.01, decoupled: ``x <- x (1 - lr weight_decay)`` before the
-    Adam step. Equations: `gdfast.kernels.adamw_step`.
+    Adam step. Equations: `gdfast.kernels.adamw_step`. Its
+    ``decoupled_weight_decay`` hyperparameter (True) is settable, as in
+    torch's param group.
 
     Parameters
     ----------
     lr : float or Schedule, default 1e-3
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     betas : (float, float), default (0.9, 0.999)
         (beta1, beta2), each in [0, 1).
     eps : float, default 1e-8
-        > 0, added outside the square root.
+        >= 0, added outside the square root.
     weight_decay : float, default 1e-2
         >= 0, the decoupled decay's weight.
     amsgrad : bool, default False
@@ -616,40 +946,47 @@ class Adamax(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 2e-3
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     betas : (float, float), default (0.9, 0.999)
         (beta1, beta2), each in [0, 1).
     eps : float, default 1e-8
-        > 0.
+        >= 0 (0: 0 / 0 where a gradient entry and its history are 0).
     weight_decay : float, default 0.0
         >= 0, the L2 penalty's weight (added to the gradient).
     maximize : bool, default False
         Ascend f instead (keyword only).
     """
 
+    _spec = dict(lr=_lr, betas=_betas, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                 maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, *,
                  maximize: bool = False) -> None:
-        self._set_lr(lr)
-        self.rule = RULES["adamax"]
-        self.hyper = (*_betas(betas), check.positive("eps", eps),
-                      check.non_negative("weight_decay", weight_decay),
-                      float(check.boolean("maximize", maximize)))
+        self._apply(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         maximize=maximize))
+
+    def _configure(self, v):
+        return RULES["adamax"], (*v["betas"], v["eps"], v["weight_decay"], float(v["maximize"]))
 
 
 class NAdam(Optimizer):
     """NAdam with torch.optim.NAdam's arguments and defaults.
 
     lr 2e-3, momentum_decay 4e-3. Equations: `gdfast.kernels.nadam_step`.
+    The product of the momentum schedule, mu_1 ... mu_t, is recomputed from
+    betas[0] and momentum_decay at every step (torch keeps it in its state as
+    ``mu_product``): after a live change of either, gdfast's step is that of a
+    fresh optimizer with the new values, torch's keeps the old factors.
 
     Parameters
     ----------
     lr : float or Schedule, default 2e-3
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     betas : (float, float), default (0.9, 0.999)
         (beta1, beta2), each in [0, 1).
     eps : float, default 1e-8
-        > 0, added outside the square root.
+        >= 0, added outside the square root.
     weight_decay : float, default 0.0
         >= 0: L2 added to the gradient, or decoupled with
         decoupled_weight_decay=True.
@@ -661,16 +998,19 @@ class NAdam(Optimizer):
         Ascend f instead (keyword only).
     """
 
+    _spec = dict(lr=_lr, betas=_betas, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                 momentum_decay=NON_NEGATIVE, decoupled_weight_decay=FLAG, maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
-        self._set_lr(lr)
-        self.rule = RULES["nadam"]
-        self.hyper = (*_betas(betas), check.positive("eps", eps),
-                      check.non_negative("weight_decay", weight_decay),
-                      check.non_negative("momentum_decay", momentum_decay),
-                      float(check.boolean("decoupled_weight_decay", decoupled_weight_decay)),
-                      float(check.boolean("maximize", maximize)))
+        self._apply(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         momentum_decay=momentum_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+    def _configure(self, v):
+        return RULES["nadam"], (*v["betas"], v["eps"], v["weight_decay"], v["momentum_decay"],
+                                float(v["decoupled_weight_decay"]), float(v["maximize"]))
 
 
 class RAdam(Optimizer):
@@ -681,11 +1021,11 @@ class RAdam(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 1e-3
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     betas : (float, float), default (0.9, 0.999)
         (beta1, beta2), each in [0, 1).
     eps : float, default 1e-8
-        > 0, added outside the square root.
+        >= 0, added outside the square root.
     weight_decay : float, default 0.0
         >= 0: L2 added to the gradient, or decoupled with
         decoupled_weight_decay=True.
@@ -695,15 +1035,18 @@ class RAdam(Optimizer):
         Ascend f instead (keyword only).
     """
 
+    _spec = dict(lr=_lr, betas=_betas, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                 decoupled_weight_decay=FLAG, maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0,
                  decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
-        self._set_lr(lr)
-        self.rule = RULES["radam"]
-        self.hyper = (*_betas(betas), check.positive("eps", eps),
-                      check.non_negative("weight_decay", weight_decay),
-                      float(check.boolean("decoupled_weight_decay", decoupled_weight_decay)),
-                      float(check.boolean("maximize", maximize)))
+        self._apply(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+    def _configure(self, v):
+        return RULES["radam"], (*v["betas"], v["eps"], v["weight_decay"],
+                                float(v["decoupled_weight_decay"]), float(v["maximize"]))
 
 
 class Adadelta(Optimizer):
@@ -715,25 +1058,53 @@ class Adadelta(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 1.0
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     rho : float, default 0.9
         In [0, 1], the decay of the running averages.
     eps : float, default 1e-6
-        > 0, inside the square roots.
+        >= 0, inside the square roots; > 0 with rho = 1 (else 0 / 0). With
+        eps = 0 the accumulated update stays 0, so x never moves (as in torch).
     weight_decay : float, default 0.0
         >= 0, the L2 penalty's weight (added to the gradient).
     maximize : bool, default False
         Ascend f instead (keyword only).
     """
 
+    _spec = dict(lr=_lr, rho=_unit_closed, eps=NON_NEGATIVE, weight_decay=NON_NEGATIVE,
+                 maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0.0, *, maximize: bool = False) -> None:
-        self._set_lr(lr)
-        self.rule = RULES["adadelta"]
-        self.hyper = (check.in_unit_interval("rho", rho, closed_right=True),
-                      check.positive("eps", eps),
-                      check.non_negative("weight_decay", weight_decay),
-                      float(check.boolean("maximize", maximize)))
+        self._apply(dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+    def _cross_check(self, v):
+        if v["rho"] == 1.0 and v["eps"] == 0.0:
+            raise ValueError("rho = 1 with eps = 0 gives 0 / 0 at every step (both averages "
+                             "stay 0): give eps > 0 or rho < 1")
+
+    def _configure(self, v):
+        return RULES["adadelta"], (v["rho"], v["eps"], v["weight_decay"], float(v["maximize"]))
+
+
+def _rprop_lr(name, value):
+    """Rprop's lr: a Schedule or a number in [0, inf] (torch clamps it to step_max)."""
+    return value if isinstance(value, Schedule) else check.non_negative_or_inf(name, value)
+
+
+def _etas(name, etas):
+    a, b = _pair("(eta_minus, eta_plus)")(name, etas)
+    eta_minus, eta_plus = check.positive(f"{name}[0]", a), check.positive(f"{name}[1]", b)
+    if not eta_minus < 1.0 < eta_plus:
+        raise ValueError(f"{name} must satisfy 0 < eta_minus < 1 < eta_plus, got {etas!r}")
+    return eta_minus, eta_plus
+
+
+def _step_sizes(name, step_sizes):
+    a, b = _pair("(min, max)")(name, step_sizes)
+    lo, hi = check.non_negative(f"{name}[0]", a), check.non_negative(f"{name}[1]", b)
+    if lo > hi:
+        raise ValueError(f"{name} must satisfy min <= max, got {step_sizes!r}")
+    return lo, hi
 
 
 class Rprop(Optimizer):
@@ -744,7 +1115,11 @@ class Rprop(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 1e-2
-        The initial step size of every coordinate, > 0.
+        The initial step size of every coordinate, in [0, inf] (inf: the
+        first step clamps it to step_sizes[1], as torch does). Read by
+        ``init`` (a schedule's lr(1)), as torch reads it when it makes the
+        state: a change applies to the states made afterwards, not to a run's
+        step sizes (as in torch).
     etas : (float, float), default (0.5, 1.2)
         (eta_minus, eta_plus) with 0 < eta_minus < 1 < eta_plus.
     step_sizes : (float, float), default (1e-6, 50.0)
@@ -753,26 +1128,21 @@ class Rprop(Optimizer):
         Ascend f instead (keyword only).
     """
 
+    _spec = dict(lr=_rprop_lr, etas=_etas, step_sizes=_step_sizes, maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
                  step_sizes: tuple[float, float] = (1e-6, 50.0), *,
                  maximize: bool = False) -> None:
-        self._set_lr(lr)
-        if not isinstance(etas, (tuple, list)) or len(etas) != 2:
-            raise TypeError(f"etas must be a pair (eta_minus, eta_plus), got {etas!r}")
-        if not isinstance(step_sizes, (tuple, list)) or len(step_sizes) != 2:
-            raise TypeError(f"step_sizes must be a pair (min, max), got {step_sizes!r}")
-        eta_minus, eta_plus = check.positive("etas[0]", etas[0]), check.positive("etas[1]", etas[1])
-        if not eta_minus < 1.0 < eta_plus:
-            raise ValueError(f"etas must satisfy 0 < eta_minus < 1 < eta_plus, got {etas!r}")
-        lo = check.non_negative("step_sizes[0]", step_sizes[0])
-        hi = check.non_negative("step_sizes[1]", step_sizes[1])
-        if lo > hi:
-            raise ValueError(f"step_sizes must satisfy min <= max, got {step_sizes!r}")
-        self.rule = RULES["rprop"]
-        self.hyper = (eta_minus, eta_plus, lo, hi, float(check.boolean("maximize", maximize)))
+        self._apply(dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize))
+
+    def _configure(self, v):
+        return RULES["rprop"], (*v["etas"], *v["step_sizes"], float(v["maximize"]))
 
     def _initial_state(self, n):
-        return (np.zeros(n), np.full(n, self.lr(1)))
+        # the first step multiplies the step sizes by 1 (prev = 0) and clamps them
+        # to [min, max]: starting from min(lr, max) gives the same step sizes,
+        # and keeps an lr of inf out of the state
+        return (np.zeros(n), np.full(n, min(self.lr(1), self._values["step_sizes"][1])))
 
 
 class Lion(Optimizer):
@@ -784,7 +1154,7 @@ class Lion(Optimizer):
     Parameters
     ----------
     lr : float or Schedule, default 1e-4
-        The learning rate, > 0, or a schedule from `gdfast.schedules`.
+        The learning rate, >= 0, or a schedule from `gdfast.schedules`.
     b1 : float, default 0.9
         In [0, 1], the momentum's weight in the update's sign.
     b2 : float, default 0.99
@@ -795,14 +1165,291 @@ class Lion(Optimizer):
         Ascend f instead (keyword only).
     """
 
+    _spec = dict(lr=_lr, b1=_unit_closed, b2=_unit_closed, weight_decay=NON_NEGATIVE,
+                 maximize=FLAG)
+
     def __init__(self, lr: LearningRate = 1e-4, b1: float = 0.9, b2: float = 0.99,
                  weight_decay: float = 1e-3, *, maximize: bool = False) -> None:
-        self._set_lr(lr)
-        self.rule = RULES["lion"]
-        self.hyper = (check.in_unit_interval("b1", b1, closed_right=True),
-                      check.in_unit_interval("b2", b2, closed_right=True),
-                      check.non_negative("weight_decay", weight_decay),
-                      float(check.boolean("maximize", maximize)))
+        self._apply(dict(lr=lr, b1=b1, b2=b2, weight_decay=weight_decay, maximize=maximize))
+
+    def _configure(self, v):
+        return RULES["lion"], (v["b1"], v["b2"], v["weight_decay"], float(v["maximize"]))
+
+
+# --- state_dict: gdfast's own form, and torch.optim's --------------------------
+# An optimizer's run as a dict: gdfast's own form, and torch.optim's.
+#
+# ``Optimizer.state_dict(state)`` / ``load_state_dict(d)``: the
+# hyperparameters, the step count, the skip counts and copies of the state
+# arrays, as plain Python values and float64 arrays; a run restored from it
+# continues with the same bits as the run that made it.
+#
+# ``Optimizer.to_torch_state_dict(state, shape)`` /
+# ``load_torch_state_dict(d, x)``: torch.optim's ``optimizer.state_dict()``
+# of the class of the same name, for one parameter tensor (one param group
+# holding one parameter). The state arrays have torch's names already
+# (gdfast's state names are torch's keys). Reading a torch dict needs no
+# torch: tensors are read through ``tensor.detach().cpu().numpy()``; writing
+# one imports torch to make the tensors.
+
+# Every state array each class can hold (over all of its options): torch's keys.
+STATE_KEYS = {
+    "SGD": ("momentum_buffer",),
+    "Adagrad": ("sum",),
+    "RMSprop": ("square_avg", "grad_avg", "momentum_buffer"),
+    "Adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    "AdamW": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    "Adamax": ("exp_avg", "exp_inf"),
+    "NAdam": ("exp_avg", "exp_avg_sq"),
+    "RAdam": ("exp_avg", "exp_avg_sq"),
+    "Adadelta": ("square_avg", "acc_delta"),
+    "Rprop": ("prev", "step_size"),
+}
+# torch.optim's param-group switches that gdfast has no counterpart for, with
+# torch 2.13's defaults (written by to_torch, ignored when read)
+TORCH_SWITCHES = {
+    "SGD": dict(foreach=None, differentiable=False, fused=None),
+    "Adagrad": dict(foreach=None, differentiable=False, fused=None),
+    "RMSprop": dict(capturable=False, foreach=None, differentiable=False),
+    "Adam": dict(foreach=None, capturable=False, differentiable=False, fused=None),
+    "AdamW": dict(foreach=None, capturable=False, differentiable=False, fused=None),
+    "Adamax": dict(foreach=None, differentiable=False, capturable=False),
+    "NAdam": dict(foreach=None, capturable=False, differentiable=False),
+    "RAdam": dict(foreach=None, capturable=False, differentiable=False),
+    "Adadelta": dict(capturable=False, foreach=None, differentiable=False),
+    "Rprop": dict(foreach=None, differentiable=False, capturable=False),
+}
+IGNORED_GROUP_KEYS = {"params", "param_names", "initial_lr", "foreach", "fused", "capturable",
+                      "differentiable"}
+FORMAT = "gdfast.optimizer_state/1"
+
+
+def _check_state(opt, state):
+    if type(state) is not OptimizerState or state.kind != type(opt).__name__:
+        raise TypeError(f"state must be an OptimizerState made by a {type(opt).__name__}'s "
+                        f"init(x), got {state!r}")
+
+
+def _plain_lr(lr):
+    if isinstance(lr, Schedule):
+        return {"schedule": lr.name, "lr0": float(lr.lr0), "params": [float(p) for p in lr.params]}
+    return lr
+
+
+def _schedule_from(name, value):
+    if not isinstance(value, Mapping):
+        return value
+    if set(value) != {"schedule", "lr0", "params"} or value["schedule"] not in SCHEDULES:
+        raise ValueError(f"{name} must be a number or {{'schedule': one of {sorted(SCHEDULES)}, "
+                         f"'lr0': float, 'params': list}}, got {value!r}")
+    params = value["params"]
+    if not isinstance(params, (list, tuple)):
+        raise TypeError(f"{name}['params'] must be a list of numbers, got {params!r}")
+    return Schedule(value["schedule"], SCHEDULES[value["schedule"]][0],
+                    check.finite(f"{name}['lr0']", value["lr0"]),
+                    tuple(check.finite(f"{name}['params']", p) for p in params))
+
+
+def _state_dict_of(opt, state):
+    """`Optimizer.state_dict`."""
+    _check_state(opt, state)
+    in_use = {k: a.copy() for k, a in zip(state.names, state.arrays) if a.shape[0] == state.n}
+    kept = {k: a.copy() for k, a in state.arrays_by_name().items() if k not in in_use}
+    return {"format": FORMAT, "optimizer": type(opt).__name__,
+            "hyperparameters": {k: _plain_lr(v) for k, v in opt.hyperparameters().items()},
+            "t": state.t, "n": state.n, "skipped": state.skipped,
+            "skipped_in_a_row": state.skipped_in_a_row,
+            "names": list(state.names), "state": in_use, "kept": kept}
+
+
+def _count(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or value < 0:
+        raise ValueError(f"state_dict[{name!r}] must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+def _saved_array(name, a, n):
+    if type(a) is not np.ndarray or a.dtype != np.float64 or a.shape != (n,):
+        raise ValueError(f"state_dict's {name} must be a float64 array of shape ({n},), got "
+                         f"{getattr(a, 'dtype', type(a).__name__)} "
+                         f"{getattr(a, 'shape', '')}")
+    return np.array(a, dtype=np.float64, order="C")       # a copy of its own
+
+
+def _entry(d, key, what="state_dict"):
+    if key not in d:
+        raise ValueError(f"{what} has no {key!r} entry")
+    return d[key]
+
+
+def _state_from_dict(opt, d):
+    """`Optimizer.load_state_dict`."""
+    cls = type(opt).__name__
+    if not isinstance(d, Mapping):
+        raise TypeError(f"state_dict must be a mapping (made by state_dict()), "
+                        f"got {type(d).__name__}")
+    if d.get("format") != FORMAT:
+        raise ValueError(f"state_dict is not gdfast's optimizer state (format {FORMAT!r}), "
+                         f"got format {d.get('format')!r}; for torch.optim's, use "
+                         "load_torch_state_dict")
+    if _entry(d, "optimizer") != cls:
+        raise ValueError(f"state_dict was made by a {d['optimizer']}, not a {cls}")
+    hp = _entry(d, "hyperparameters")
+    if not isinstance(hp, Mapping) or set(hp) != set(opt.hyperparameters()):
+        raise ValueError(f"state_dict['hyperparameters'] must hold exactly "
+                         f"{list(opt.hyperparameters())}, got {hp!r}")
+    hp = {k: _schedule_from(f"hyperparameters[{k!r}]", v) for k, v in hp.items()}
+    candidate = copy.copy(opt)
+    candidate.set_hyperparameters(**hp)        # checks them; opt is not touched
+    n, t = _count("n", _entry(d, "n")), _count("t", _entry(d, "t"))
+    names, saved, kept = _entry(d, "names"), _entry(d, "state"), _entry(d, "kept")
+    if not isinstance(names, (list, tuple)) or not all(isinstance(k, str) for k in names):
+        raise ValueError(f"state_dict['names'] must be a list of str, got {names!r}")
+    if not isinstance(saved, Mapping) or not isinstance(kept, Mapping) \
+            or not set(saved) <= set(names) or set(kept) & set(names):
+        raise ValueError("state_dict['state'] must map names of state_dict['names'] to arrays "
+                         "and state_dict['kept'] other names to arrays")
+    arrays = [_saved_array(f"state[{k!r}]", saved[k], n) if k in saved else np.zeros(0)
+              for k in names]
+    state = OptimizerState(names, arrays, n, t, kind=cls)
+    state._owner = opt._token
+    state.skipped = _count("skipped", _entry(d, "skipped"))
+    state.skipped_in_a_row = _count("skipped_in_a_row", _entry(d, "skipped_in_a_row"))
+    state._kept = {k: _saved_array(f"kept[{k!r}]", a, n) for k, a in kept.items()}
+    opt.set_hyperparameters(**hp)
+    return state
+
+
+def _torch_class(opt):
+    cls = type(opt).__name__
+    if cls not in STATE_KEYS:
+        raise ValueError(f"{cls} has no torch.optim counterpart (it follows optax); "
+                         "use state_dict() for gdfast's own form")
+    return cls
+
+
+def nadam_mu_product(t, beta1, momentum_decay):
+    """mu_1 ... mu_t, in the order (and with the function) of the kernel."""
+    product = 1.0
+    for k in range(1, t + 1):
+        product *= nadam_mu(k, beta1, momentum_decay)
+    return product
+
+
+def _torch_state_dict_of(opt, state, shape):
+    """`Optimizer.to_torch_state_dict`."""
+    import torch
+    cls = _torch_class(opt)
+    _check_state(opt, state)
+    shape = (state.n,) if shape is None else tuple(shape)
+    if math.prod(shape) != state.n:
+        raise ValueError(f"shape {shape} does not hold the state's {state.n} entries")
+    hp = opt.hyperparameters()
+    lr = hp["lr"]
+    group = dict(hp, lr=float(opt.lr(state.t + 1)) if isinstance(lr, Schedule) else lr,
+                 **TORCH_SWITCHES[cls], params=[0])
+    held = state.arrays_by_name()
+    # the arrays the current options use, by the rule's own start where a buffer
+    # was turned on since the last step (torch's start too: zeros; SGD's
+    # momentum buffer is left out, so that torch starts it as the step's d)
+    for name, start in zip(opt.rule.state, opt.init(np.empty(state.n)).arrays):
+        if start.shape[0] and name not in held and not (cls == "SGD" and state.t > 0):
+            held[name] = start
+    if cls == "SGD" and state.t == 0:
+        held = {}
+    entry = {k: torch.tensor(a.reshape(shape), dtype=torch.float64) for k, a in held.items()}
+    if cls != "SGD":
+        scalar = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+        entry["step"] = torch.tensor(float(state.t), dtype=scalar)
+        if cls == "NAdam":
+            entry["mu_product"] = torch.tensor(
+                nadam_mu_product(state.t, hp["betas"][0], hp["momentum_decay"]),
+                dtype=torch.float64)
+    return {"state": {0: entry}, "param_groups": [group]}
+
+
+def _numpy(value):
+    """A tensor as a numpy array (through .detach().cpu().numpy()), else value."""
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def _torch_value(value):
+    value = _numpy(value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_numpy(v) for v in value)
+    return value
+
+
+def _state_from_torch(opt, d, x):
+    """`Optimizer.load_torch_state_dict`."""
+    cls = _torch_class(opt)
+    if not isinstance(d, Mapping):
+        raise TypeError(f"state_dict must be a mapping (torch's optimizer.state_dict()), "
+                        f"got {type(d).__name__}")
+    groups, states = _entry(d, "param_groups"), _entry(d, "state")
+    if not isinstance(groups, (list, tuple)) or len(groups) != 1 \
+            or not isinstance(groups[0], Mapping) \
+            or len(_entry(groups[0], "params", "param_groups[0]")) != 1:
+        raise ValueError("gdfast's optimizers hold one array: the torch state_dict must have "
+                         "one param group with one parameter")
+    group = groups[0]
+    names = list(opt.hyperparameters())
+    unknown = set(group) - set(names) - IGNORED_GROUP_KEYS
+    if unknown:
+        raise ValueError(f"param_groups[0] has key(s) {sorted(unknown)} that {cls} does not "
+                         f"have (is it a torch.optim.{cls}'s state_dict?)")
+    hp = {k: _torch_value(_entry(group, k, "param_groups[0]")) for k in names}
+    candidate = copy.copy(opt)
+    candidate.set_hyperparameters(**hp)        # checks them; opt is not touched
+    if type(x) is not np.ndarray:
+        raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
+    state = candidate.init(x.reshape(-1) if x.flags.c_contiguous else np.empty(x.size))
+    n = state.n
+    entry = states.get(group["params"][0], {}) if isinstance(states, Mapping) else None
+    if not isinstance(entry, Mapping):
+        raise ValueError("state_dict['state'] must map the parameter's index to its state")
+    extra = set(entry) - set(STATE_KEYS[cls]) - {"step", "mu_product"}
+    if extra:
+        raise ValueError(f"the torch state has key(s) {sorted(extra)} that {cls} does not "
+                         "have")
+    arrays = {}
+    for k in STATE_KEYS[cls]:
+        if entry.get(k) is not None:
+            a = np.asarray(_numpy(entry[k]), dtype=np.float64)
+            if a.size != n:
+                raise ValueError(f"the torch state's {k!r} has {a.size} entries, x has {n}")
+            arrays[k] = np.array(a.reshape(-1), dtype=np.float64)
+    if cls == "SGD":
+        t = 1 if "momentum_buffer" in arrays else 0     # torch keeps no step count
+    elif entry:
+        step = float(np.asarray(_numpy(_entry(entry, "step", "the torch state"))))
+        if not (step >= 0 and step.is_integer()):
+            raise ValueError(f"the torch state's step must be an integer >= 0, got {step!r}")
+        t = int(step)
+    else:
+        t = 0                                           # before torch's first step
+    # an array the options use that torch's state lacks (an option turned on in
+    # the group since torch's last step) starts as init's, zeros: as gdfast's
+    # own state does after a live change (torch would raise a KeyError)
+    new = [arrays.pop(k) if k in arrays and a.shape[0] == n else a
+           for k, a in zip(state.names, state.arrays)]
+    if cls == "NAdam" and t > 0:
+        want = nadam_mu_product(t, hp["betas"][0], hp["momentum_decay"])
+        got_array = np.asarray(_numpy(_entry(entry, "mu_product", "the torch state")))
+        rtol = (1e-12 if got_array.dtype == np.float64 else 1e-6) * t
+        if not abs(float(got_array) - want) <= rtol * abs(want):
+            raise ValueError(f"the torch state's mu_product {float(got_array)!r} is not "
+                             f"mu_1 ... mu_t ({want!r}) for betas[0] and momentum_decay: gdfast "
+                             "recomputes it from them (was momentum_decay or betas changed "
+                             "mid-run in torch?)")
+    state.set_layout(state.names, new)
+    state._kept = arrays                  # buffers torch holds for options now off
+    state.t = t
+    opt.set_hyperparameters(**hp)
+    return state
 
 
 METHODS: dict[str, Callable[..., Optimizer]] = {

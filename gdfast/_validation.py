@@ -7,8 +7,13 @@ import numpy as np
 
 
 def real(name, value):
-    """value as a Python float; TypeError if it is not a real number (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    """value as a Python float; TypeError if it is not a real number (bools refused).
+
+    A 0-d numpy array of integers or floats counts as its number (torch takes a
+    0-d tensor as lr)."""
+    if (type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind in "fiu"):
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r} "
                         f"of type {type(value).__name__}")
     try:
@@ -40,6 +45,14 @@ def non_negative(name, value):
     return v
 
 
+def non_negative_or_inf(name, value):
+    """A float >= 0, +inf allowed (Rprop's lr, which torch clamps to step_max)."""
+    v = real(name, value)
+    if not v >= 0.0:
+        raise ValueError(f"{name} must be >= 0 (inf allowed), got {value!r}")
+    return v
+
+
 def in_unit_interval(name, value, closed_right=False):
     """A float in [0, 1) (or [0, 1] with closed_right)."""
     v = finite(name, value)
@@ -53,6 +66,16 @@ def boolean(name, value):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def flag(name, value):
+    """An optimizer's on/off option: True or False, or the integers 1 and 0 (which
+    torch.optim takes as well, e.g. amsgrad=1). Returns a bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False (or 1 or 0), got {value!r}")
 
 
 def whole_number(name, value, minimum):

@@ -128,14 +128,20 @@ def optimizer_fingerprint(optimizer):
     -------
     dict
         Class, rule, hyperparameters and learning-rate schedule, as JSON
-        values.
+        values (and Adagrad's initial_accumulator_value when it is not 0).
     """
     if hasattr(optimizer, "fingerprint"):          # minimize's 'lbfgs'
         return optimizer.fingerprint()
     lr = optimizer.lr
-    return dict(optimizer=type(optimizer).__name__, rule=optimizer.rule.name,
-                hyper=[float(h) for h in optimizer.hyper],
-                lr=[lr.name, float(lr.lr0), [float(p) for p in lr.params]])
+    out = dict(optimizer=type(optimizer).__name__, rule=optimizer.rule.name,
+               hyper=[float(h) for h in optimizer.hyper],
+               lr=[lr.name, float(lr.lr0), [float(p) for p in lr.params]])
+    # a start the kernel's hyper does not hold (read by init); keyed only when
+    # set, so that the checkpoints of the default keep their fingerprint
+    start = optimizer.hyperparameters().get("initial_accumulator_value", 0.0)
+    if start:
+        out["initial_accumulator_value"] = float(start)
+    return out
 
 
 def fingerprint_of(optimizer, start, **settings):

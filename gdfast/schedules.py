@@ -54,13 +54,13 @@ def constant(lr: float) -> Schedule:
     Parameters
     ----------
     lr : float
-        The rate, > 0.
+        The rate, >= 0 (0 freezes the parameters, as in torch.optim).
 
     Returns
     -------
     Schedule
     """
-    return Schedule("constant", kernels.constant, check.positive("lr", lr), ())
+    return Schedule("constant", kernels.constant, check.non_negative("lr", lr), ())
 
 
 def inverse_time_decay(lr0: float, k: float) -> Schedule:
@@ -216,7 +216,7 @@ def as_schedule(lr: "float | Schedule") -> Schedule:
     Parameters
     ----------
     lr : float or Schedule
-        A rate > 0, or a schedule.
+        A rate >= 0, or a schedule.
 
     Returns
     -------

@@ -50,6 +50,7 @@ from fuzzing import (
     check_outcome,
     examples,
     judge,
+    judge_real,
     real_like,
 )
 from hypothesis import example, given, note, settings
@@ -59,28 +60,51 @@ import gdfast
 
 # --- 1. optimizer constructors ----------------------------------------------------
 
+# issue 31 item 2: what torch accepts where the update stays finite -- lr and eps
+# >= 0, RMSprop's alpha up to 1, any finite SGD dampening, Rprop's lr up to inf,
+# flags as 1 and 0 (rprop_lr, finite and flag: the kinds judged here)
 SPECS = {
-    "SGD": dict(lr="lr", momentum="nonneg", dampening="unit_closed", weight_decay="nonneg",
-                nesterov="bool", maximize="bool"),
+    "SGD": dict(lr="lr", momentum="nonneg", dampening="finite", weight_decay="nonneg",
+                nesterov="flag", maximize="flag"),
     "Adagrad": dict(lr="lr", lr_decay="nonneg", weight_decay="nonneg",
-                    initial_accumulator_value="nonneg", eps="pos", maximize="bool"),
-    "RMSprop": dict(lr="lr", alpha="unit_open", eps="pos", weight_decay="nonneg",
-                    momentum="nonneg", centered="bool", maximize="bool"),
-    "Adam": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg", amsgrad="bool",
-                 maximize="bool", decoupled_weight_decay="bool"),
-    "AdamW": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg", amsgrad="bool",
-                  maximize="bool"),
-    "Adamax": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg", maximize="bool"),
-    "NAdam": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg",
-                  momentum_decay="nonneg", decoupled_weight_decay="bool", maximize="bool"),
-    "RAdam": dict(lr="lr", betas="betas", eps="pos", weight_decay="nonneg",
-                  decoupled_weight_decay="bool", maximize="bool"),
-    "Adadelta": dict(lr="lr", rho="unit_closed", eps="pos", weight_decay="nonneg",
-                     maximize="bool"),
-    "Rprop": dict(lr="lr", etas="etas", step_sizes="step_sizes", maximize="bool"),
+                    initial_accumulator_value="nonneg", eps="nonneg", maximize="flag"),
+    "RMSprop": dict(lr="lr", alpha="unit_closed", eps="nonneg", weight_decay="nonneg",
+                    momentum="nonneg", centered="flag", maximize="flag"),
+    "Adam": dict(lr="lr", betas="betas", eps="nonneg", weight_decay="nonneg", amsgrad="flag",
+                 maximize="flag", decoupled_weight_decay="flag"),
+    "AdamW": dict(lr="lr", betas="betas", eps="nonneg", weight_decay="nonneg", amsgrad="flag",
+                  maximize="flag"),
+    "Adamax": dict(lr="lr", betas="betas", eps="nonneg", weight_decay="nonneg",
+                   maximize="flag"),
+    "NAdam": dict(lr="lr", betas="betas", eps="nonneg", weight_decay="nonneg",
+                  momentum_decay="nonneg", decoupled_weight_decay="flag", maximize="flag"),
+    "RAdam": dict(lr="lr", betas="betas", eps="nonneg", weight_decay="nonneg",
+                  decoupled_weight_decay="flag", maximize="flag"),
+    "Adadelta": dict(lr="lr", rho="unit_closed", eps="nonneg", weight_decay="nonneg",
+                     maximize="flag"),
+    "Rprop": dict(lr="rprop_lr", etas="etas", step_sizes="step_sizes", maximize="flag"),
     "Lion": dict(lr="lr", b1="unit_closed", b2="unit_closed", weight_decay="nonneg",
-                 maximize="bool"),
+                 maximize="flag"),
 }
+
+
+def judge_hyper(kind, v):
+    """fuzzing.judge, with this file's kinds."""
+    if kind in ("lr", "rprop_lr"):
+        if isinstance(v, gdfast.schedules.Schedule):
+            return OK
+        f = as_real(v)
+        if kind == "rprop_lr" and f == math.inf:
+            return OK
+        return judge_real(v, "nonneg")
+    if kind == "flag":
+        if isinstance(v, (bool, np.bool_)) or (type(v) is int and v in (0, 1)):
+            return OK
+        return BAD
+    if kind == "finite":
+        f = as_real(v)
+        return f if isinstance(f, str) else OK if math.isfinite(f) else BAD
+    return judge(kind, v)
 SCHEDULES = st.sampled_from([
     ("constant", (0.1,)), ("inverse_time_decay", (0.5, 10.0)), ("exponential_decay", (1.0, 0.5)),
     ("cosine_decay", (1e300, 3)), ("warmup_cosine", (0.1, 2, 5)),
@@ -89,9 +113,13 @@ SCHEDULES = st.sampled_from([
 
 def valid_value(kind):
     if kind == "lr":
-        return st.one_of(VALID_REALS["pos"], SCHEDULES)
-    if kind == "bool":
-        return st.sampled_from([True, False, np.True_, np.False_])
+        return st.one_of(VALID_REALS["nonneg"], SCHEDULES)
+    if kind == "rprop_lr":
+        return st.one_of(VALID_REALS["nonneg"], SCHEDULES, st.just(math.inf))
+    if kind == "finite":
+        return st.one_of(VALID_REALS["nonneg"], VALID_REALS["nonneg"].map(lambda v: -v))
+    if kind == "flag":
+        return st.sampled_from([True, False, np.True_, np.False_, 0, 1])
     if kind == "betas":
         return st.tuples(VALID_REALS["unit_open"], VALID_REALS["unit_open"])
     if kind == "etas":
@@ -104,8 +132,8 @@ def valid_value(kind):
 
 def any_value(kind):
     junk = st.sampled_from(JUNK)
-    if kind == "bool":
-        return st.one_of(valid_value(kind), junk, st.sampled_from([0, 1, 1.0, "True"]))
+    if kind == "flag":
+        return st.one_of(valid_value(kind), junk, st.sampled_from([2, -1, 1.0, "True"]))
     if kind in ("betas", "etas", "step_sizes"):
         return st.one_of(valid_value(kind), st.tuples(real_like, real_like),
                          st.lists(real_like, min_size=2, max_size=2), junk,
@@ -119,6 +147,8 @@ def constructor_calls(draw, valid_only=False):
     spec = SPECS[name]
     args = draw(st.lists(st.sampled_from(sorted(spec)), unique=True, max_size=len(spec)))
     kwargs = {a: draw(valid_value(spec[a]) if valid_only else any_value(spec[a])) for a in args}
+    if valid_only and _divides_by_zero(name, kwargs):
+        kwargs["eps"] = 1e-8
     if valid_only and name == "SGD" and bool(kwargs.get("nesterov", False)):
         kwargs["dampening"] = 0.0
         if as_real(kwargs.get("momentum", 0.0)) <= 0.0:
@@ -126,9 +156,19 @@ def constructor_calls(draw, valid_only=False):
     return name, kwargs
 
 
+def _divides_by_zero(name, kwargs):
+    """RMSprop's alpha = 1 or Adadelta's rho = 1 with eps = 0: 0 in a denominator
+    at every step (refused)."""
+    key = {"RMSprop": "alpha", "Adadelta": "rho"}.get(name)
+    return (key is not None and "eps" in kwargs and key in kwargs
+            and as_real(kwargs["eps"]) == 0.0 and as_real(kwargs[key]) == 1.0)
+
+
 def constructor_verdicts(name, kwargs):
     spec = SPECS[name]
-    verdicts = {a: judge(spec[a], v) for a, v in kwargs.items()}
+    verdicts = {a: judge_hyper(spec[a], v) for a, v in kwargs.items()}
+    if _divides_by_zero(name, kwargs) and verdicts["eps"] == OK:
+        verdicts["eps"] = BAD
     if name == "SGD" and verdicts.get("nesterov") == OK and bool(kwargs["nesterov"]):
         m, d = kwargs.get("momentum", 0.0), kwargs.get("dampening", 0.0)
         if verdicts.get("momentum", OK) == OK and verdicts.get("dampening", OK) == OK:
@@ -183,7 +223,11 @@ def exact_trajectory(opt, x0, gradients, n_steps):
         hyper = tuple(mpmath.mpf(h) for h in opt.hyper)
         for k in range(n_steps):
             g = [mpmath.mpf(float(v)) for v in gradients[k % len(gradients)]]
-            opt.rule.reference(x, g, state, k + 1, mpmath.mpf(opt.lr(k + 1)), hyper)
+            try:
+                opt.rule.reference(x, g, state, k + 1, mpmath.mpf(opt.lr(k + 1)), hyper)
+            except ZeroDivisionError:        # 0 / 0 with eps = 0: undefined from here on
+                x = [mpmath.mpf("nan")] * len(x)
+                state = tuple([mpmath.mpf("nan")] * len(a) for a in state)
             yield list(x), [v for a in state for v in a]
 
 
@@ -242,6 +286,10 @@ def _magnitudes(value):
 
 
 def within_step_range(call_, x0=(), gradients=()):
+    # with eps = 0 a d^2 that underflows to 0 gives 0 / 0 where the exact update
+    # is finite (torch too): eps = 0 is valid, but not within the promise
+    if "eps" in call_[1] and as_real(call_[1]["eps"]) == 0.0:
+        return False
     return (all(m <= STEP_RANGE for v in call_[1].values() for m in _magnitudes(v))
             and all(abs(v) <= STEP_RANGE for v in x0)
             and all(abs(v) <= STEP_RANGE for g in gradients for v in g))

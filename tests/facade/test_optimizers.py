@@ -120,32 +120,3 @@ def test_parameters_of_any_shape_step_as_their_flat_view(name, shape):
     assert x.tobytes() == flat.tobytes()
     for a, b in zip(state.arrays, state_flat.arrays):
         assert a.tobytes() == b.tobytes()
-
-
-def _every_optimizer():
-    from gdfast._optimizers import Optimizer
-    return [getattr(gdfast, name) for name in gdfast.__all__
-            if isinstance(getattr(gdfast, name), type)
-            and issubclass(getattr(gdfast, name), Optimizer)
-            and getattr(gdfast, name) is not Optimizer]
-
-
-@pytest.mark.parametrize("cls", _every_optimizer(), ids=lambda c: c.__name__)
-def test_a_hyperparameter_assigned_after_construction_is_refused_not_ignored(cls):
-    # issue 28 item 3: opt.lr = 0.2 was accepted and the steps kept lr = 0.1
-    import inspect
-    opt = cls()
-    x, g = np.ones(3), np.full(3, 0.5)
-    state = opt.init(x)
-    names = set(inspect.signature(cls).parameters) | {k for k in vars(opt) if k[0] != "_"}
-    names |= {"lr", "hyper", "rule"}
-    for name in sorted(names):
-        before = getattr(opt, name, None)
-        with pytest.raises(AttributeError, match=f"{name} = .* would be ignored: make a new"):
-            setattr(opt, name, 0.5)
-        assert getattr(opt, name, None) is before
-    want = cls().init(x)
-    y = x.copy()
-    opt.step(x, g, state)
-    cls().step(y, g, want)
-    assert x.tobytes() == y.tobytes()                  # the optimizer as it was made
