@@ -92,7 +92,7 @@ class LBFGSB:
         numbers."""
         passes = lbfgs_b.LBFGS_B_PARALLEL if state.n >= PARALLEL_MIN_SIZE else \
             lbfgs_b.LBFGS_B_SERIAL
-        passes = passes[:2] + (python_wolfe,) + passes[3:]
+        passes = (passes[0], python_wolfe)
         steps = (python_body(lbfgs_b.lbfgs_b_begin), python_body(lbfgs_b.lbfgs_b_advance))
         return steps, (passes, state.kernel, lower, upper, lbfgs_b.C1, self.max_ls, ftol)
 
