@@ -51,6 +51,8 @@ class OptimizerState:
         The length of the parameter vector it is made for.
     t : int, default 0
         The number of steps taken.
+    kind : str, optional
+        The class name of the optimizer it is made for (``init`` sets it).
 
     Attributes
     ----------
