@@ -111,10 +111,16 @@ RULES = {
     )
 }
 
+# name -> (kernel, plain-Python reference); the torch.optim.lr_scheduler
+# equivalents have torch itself as their oracle (reference None:
+# tests/facade/test_schedules_torch.py runs live torch)
 SCHEDULES = {
-    name: (getattr(kernels, name), getattr(reference, name))
+    name: (getattr(kernels, name), getattr(reference, name, None))
     for name in ("constant", "inverse_time_decay", "exponential_decay",
-                 "step_decay", "cosine_decay", "warmup_cosine")
+                 "step_decay", "cosine_decay", "warmup_cosine", "constant_lr", "linear_lr",
+                 "polynomial_lr", "multistep_lr", "cosine_annealing", "cosine_warm_restarts",
+                 "cyclic_lr", "one_cycle_lr", "swa_lr", "lambda_lr", "multiplicative_lr",
+                 "sequential_lr", "chained_lr")
 }
 
 
