@@ -631,9 +631,9 @@ def lambda_lr(lr0: float, lr_lambda: Callable[[int], float]) -> Schedule:
     >>> @numba.njit
     ... def warmup(epoch):
     ...     return min(1.0, (epoch + 1) / 10)
-    >>> lr = gdfast.schedules.lambda_lr(0.1, warmup)
+    >>> lr = gdfast.schedules.lambda_lr(0.5, warmup)
     >>> print(lr(1), lr(10))
-    0.01 0.1
+    0.05 0.5
     """
     return Schedule("lambda_lr", kernels.lambda_lr, check.non_negative("lr0", lr0),
                     (_user_function("lr_lambda", lr_lambda),))
@@ -851,7 +851,11 @@ class ReduceLROnPlateau:
 
     @staticmethod
     def _check_optimizer(optimizer: Any) -> float:
+        """The optimizer's lr, a number (an optimizer object keeps a number
+        given as lr as a constant schedule)."""
         lr = getattr(optimizer, "lr", None)
+        if isinstance(lr, Schedule) and lr.name == "constant":
+            return float(lr.lr0)
         if isinstance(lr, Schedule) or isinstance(lr, bool) or not isinstance(
                 lr, (int, float, np.floating, np.integer)):
             raise TypeError("optimizer must be a gdfast optimizer object whose lr is a number "
@@ -916,7 +920,7 @@ class ReduceLROnPlateau:
         -------
         list of float
         """
-        return [float(self.optimizer.lr)]
+        return [self._check_optimizer(self.optimizer)]
 
     def state_dict(self) -> dict[str, Any]:
         """The counters and settings, as plain values (not the optimizer).
