@@ -25,19 +25,23 @@ from ._denoise import denoise
 from ._gradients import check_grad, gradient
 from ._minimize import minimize
 from ._optimizers import (
+    ASGD,
     SGD,
     Adadelta,
+    Adafactor,
     Adagrad,
     Adam,
     Adamax,
     AdamW,
     Lion,
+    Muon,
     NAdam,
     Optimizer,
     OptimizerState,
     RAdam,
     RMSprop,
     Rprop,
+    SparseAdam,
 )
 from ._rules import RULES, SCHEDULES
 from ._run import OptimizeResult, Status
@@ -52,7 +56,8 @@ __all__ = [
     "cached_objective",
     "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
-    "Rprop", "Lion", "Optimizer", "OptimizerState", "LBFGS", "LBFGSState",
+    "Rprop", "Lion", "ASGD", "Adafactor", "Muon", "SparseAdam",
+    "Optimizer", "OptimizerState", "LBFGS", "LBFGSState",
     "gradient", "check_grad", "schedules", "problems", "images", "checkpoint",
     "kernels", "reference", "RULES", "SCHEDULES", "__version__",
 ]

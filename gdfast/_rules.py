@@ -7,6 +7,8 @@ default for each (and a default lr); ``state`` names the state arrays.
 """
 from typing import Callable, NamedTuple
 
+import numpy as np
+
 from . import kernels, reference
 
 
@@ -47,6 +49,9 @@ class Rule(NamedTuple):
 # more slowly.
 SGD_PARALLEL_MIN_SIZE = 32_768
 ADAPTIVE_PARALLEL_MIN_SIZE = 8_192
+# Muon's step is O(n min(A, B)) (the Newton-Schulz products): threads pay from
+# small matrices on
+MUON_PARALLEL_MIN_SIZE = 1_024
 
 
 def _rule(name, state, hyper, defaults, parallel_min_size):
@@ -111,13 +116,49 @@ RULES = {
     )
 }
 
+# torch.optim's rules added for issue 31 (ASGD, Adafactor, Muon, SparseAdam).
+# Kept out of RULES, which the per-rule tests, the nopython driver's tests and
+# the fused TV kernels iterate over as element-wise rules whose state arrays
+# are all of x's length: Adafactor's factors and Muon's scratch are not, and
+# SparseAdam takes indices and rows instead of g (kernels/sparse_adam.py).
+# ASGD fits that form and can join RULES once the property tests have a
+# strategy for its hyperparameters.
+MORE_RULES = {
+    rule.name: rule for rule in (
+        _rule("asgd", ("ax",), ("lambd", "alpha", "t0", "weight_decay", "maximize"),
+              dict(lr=0.01, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, maximize=0.0),
+              SGD_PARALLEL_MIN_SIZE),
+        _rule("adafactor", ("row_var", "col_var", "variance", "work"),
+              ("beta2_decay", "eps1", "eps2", "d", "weight_decay", "maximize", "batch", "rows",
+               "cols"),
+              dict(lr=0.01, beta2_decay=-0.8, eps1=float(np.finfo(np.float64).eps), eps2=1e-3,
+                   d=1.0, weight_decay=0.0, maximize=0.0, batch=0.0, rows=0.0, cols=0.0),
+              ADAPTIVE_PARALLEL_MIN_SIZE),
+        _rule("muon", ("momentum_buffer", "work"),
+              ("momentum", "nesterov", "weight_decay", "a", "b", "c", "eps", "ns_steps", "rows",
+               "lr_ratio"),
+              dict(lr=1e-3, momentum=0.95, nesterov=1.0, weight_decay=0.1, a=3.4445, b=-4.7750,
+                   c=2.0315, eps=1e-7, ns_steps=5.0, rows=1.0, lr_ratio=1.0),
+              MUON_PARALLEL_MIN_SIZE),
+        _rule("sparse_adam", ("exp_avg", "exp_avg_sq"), ("beta1", "beta2", "eps", "maximize"),
+              dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, maximize=0.0),
+              ADAPTIVE_PARALLEL_MIN_SIZE),
+    )
+}
+
+# name -> (kernel, plain-Python reference); the torch.optim.lr_scheduler
+# equivalents have torch itself as their oracle (reference None:
+# tests/facade/test_schedules_torch.py runs live torch)
 SCHEDULES = {
-    name: (getattr(kernels, name), getattr(reference, name))
+    name: (getattr(kernels, name), getattr(reference, name, None))
     for name in ("constant", "inverse_time_decay", "exponential_decay",
-                 "step_decay", "cosine_decay", "warmup_cosine")
+                 "step_decay", "cosine_decay", "warmup_cosine", "constant_lr", "linear_lr",
+                 "polynomial_lr", "multistep_lr", "cosine_annealing", "cosine_warm_restarts",
+                 "cyclic_lr", "one_cycle_lr", "swa_lr", "lambda_lr", "multiplicative_lr",
+                 "sequential_lr", "chained_lr")
 }
 
 
 def rule_named(name):
-    """RULES[name] (how a pickled Rule is rebuilt)."""
-    return RULES[name]
+    """RULES[name] or MORE_RULES[name] (how a pickled Rule is rebuilt)."""
+    return RULES[name] if name in RULES else MORE_RULES[name]

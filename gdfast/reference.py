@@ -265,6 +265,132 @@ def lion_step(x, g, state, t, lr, hyper):
         x[i] = x[i] - lr * (u + weight_decay * x[i])
 
 
+def asgd_step(x, g, state, t, lr, hyper):
+    """Polyak & Juditsky's averaged SGD as torch.optim.ASGD: eta_t = lr / (1 +
+    lambd lr (t-1))^alpha, mu_t = 1 / max(1, t - 1 - t0) (eta_1 = lr, mu_1 = 1);
+    x <- x (1 - lambd eta) - eta d ; ax <- x if mu == 1 else ax + mu (x - ax)."""
+    lambd, alpha, t0, weight_decay, maximize = hyper
+    (ax,) = state
+    if t == 1:
+        eta, mu = lr, 1.0
+    else:
+        eta = lr / (1 + lambd * lr * (t - 1)) ** alpha
+        mu = 1 / max(1, t - 1 - t0)
+    for i in range(len(x)):
+        d = _direction(g[i], x[i], weight_decay, maximize)
+        x[i] = x[i] * (1 - lambd * eta) - eta * d
+        ax[i] = x[i] if mu == 1 else ax[i] + mu * (x[i] - ax[i])
+
+
+def adafactor_step(x, g, state, t, lr, hyper):
+    """Shazeer & Stern's Adafactor as torch.optim.Adafactor. For a (B, R, C)
+    parameter (batch > 0) the second moment is the outer product of a row and a
+    column factor over the mean row factor; for a vector (batch 0) it is a full
+    average v. With w = t^beta2_decay:
+    row <- lerp(row, mean_c d^2, w), col <- lerp(col, mean_r d^2, w),
+    V = row col / max(mean_r row, eps1);  u = d / sqrt(max(V, eps1^2));
+    alpha = max(eps2, rms(x)) min(lr, 1/sqrt(t));
+    x <- x (1 - lr weight_decay) - alpha / max(1, rms(u) / d_clip) u.
+    state: (row, col, v, work), lists (work unused here)."""
+    beta2_decay, eps1, eps2, d_clip, weight_decay, maximize, batch, rows, cols = hyper
+    row, col, v = state[0], state[1], state[2]
+    n = len(x)
+    if n == 0:
+        return
+    w = t ** beta2_decay
+    dd = [-gi if maximize else gi for gi in g]
+    rms_x = math.sqrt(sum(xi * xi for xi in x) / n)
+    alpha = max(eps2, rms_x) * min(lr, 1 / math.sqrt(t))
+    if batch == 0:
+        for i in range(n):
+            v[i] = lerp(v[i], dd[i] * dd[i], w)
+        V = list(v)
+    else:
+        B, R, C = int(batch), int(rows), int(cols)
+        for b in range(B):
+            for r in range(R):
+                q = b * R + r
+                row[q] = lerp(row[q], sum(dd[q * C + c] ** 2 for c in range(C)) / C, w)
+            for c in range(C):
+                p = b * C + c
+                col[p] = lerp(col[p], sum(dd[(b * R + r) * C + c] ** 2 for r in range(R)) / R,
+                              w)
+        V = [0.0] * n
+        for b in range(B):
+            mean_row = max(sum(row[b * R:(b + 1) * R]) / R, eps1)
+            for r in range(R):
+                for c in range(C):
+                    V[(b * R + r) * C + c] = row[b * R + r] * col[b * C + c] / mean_row
+    u = [dd[i] / math.sqrt(max(V[i], eps1 * eps1)) for i in range(n)]
+    rms_u = math.sqrt(sum(ui * ui for ui in u) / n)
+    scale = alpha / max(1.0, rms_u / d_clip)
+    for i in range(n):
+        x[i] = x[i] * (1 - lr * weight_decay) - scale * u[i]
+
+
+def _matmul(a, b):
+    """The product of two matrices given as lists of rows."""
+    return [[sum(a[i][p] * b[p][j] for p in range(len(b))) for j in range(len(b[0]))]
+            for i in range(len(a))]
+
+
+def newton_schulz(u, a, b, c, eps, steps):
+    """Muon's quintic Newton-Schulz iteration on the matrix u (a list of rows):
+    X = u / max(|u|_F, eps) (transposed if u has more rows than columns), then
+    ``steps`` times G = X X^T, X = a X + (b G + c G G) X; transposed back."""
+    tall = len(u) > len(u[0])
+    X = [list(r) for r in zip(*u)] if tall else [list(r) for r in u]
+    norm = max(math.sqrt(sum(v * v for r in X for v in r)), eps)
+    X = [[v / norm for v in r] for r in X]
+    for _ in range(steps):
+        XT = [list(r) for r in zip(*X)]
+        G = _matmul(X, XT)
+        GG = _matmul(G, G)
+        H = [[b * G[i][j] + c * GG[i][j] for j in range(len(G))] for i in range(len(G))]
+        HX = _matmul(H, X)
+        X = [[a * X[i][j] + HX[i][j] for j in range(len(X[0]))] for i in range(len(X))]
+    return [list(r) for r in zip(*X)] if tall else X
+
+
+def muon_step(x, g, state, t, lr, hyper):
+    """Muon (Jordan et al., 2024) as torch.optim.Muon, for the (rows, n / rows)
+    matrix x: buf <- lerp(buf, g, 1 - momentum); U = lerp(g, buf, momentum)
+    (nesterov) or buf; x <- x (1 - lr weight_decay) - lr lr_ratio
+    newton_schulz(U). state: (buf, work), lists (work unused here)."""
+    momentum, nesterov, weight_decay, a, b, c, eps, ns_steps, rows, lr_ratio = hyper
+    buf = state[0]
+    n = len(x)
+    if n == 0:
+        return
+    R = int(rows)
+    C = n // R
+    for i in range(n):
+        buf[i] = lerp(buf[i], g[i], 1 - momentum)
+    U = [lerp(g[i], buf[i], momentum) if nesterov else buf[i] for i in range(n)]
+    ortho = newton_schulz([U[r * C:(r + 1) * C] for r in range(R)], a, b, c, eps, int(ns_steps))
+    for i in range(n):
+        x[i] = x[i] * (1 - lr * weight_decay) - lr * lr_ratio * ortho[i // C][i % C]
+
+
+def sparse_adam_step(x, indices, values, state, t, lr, hyper):
+    """torch.optim.SparseAdam: Adam on the rows ``indices`` of the flat (rows, row)
+    parameters x only, values the gradient's rows (flat); other rows stay."""
+    beta1, beta2, eps, maximize = hyper
+    m, v = state
+    k = len(indices)
+    if k == 0:
+        return
+    row = len(values) // k
+    step = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    for j, r in enumerate(indices):
+        for c in range(row):
+            i = r * row + c
+            d = -values[j * row + c] if maximize else values[j * row + c]
+            m[i] = m[i] + (1 - beta1) * (d - m[i])
+            v[i] = v[i] + (1 - beta2) * (d * d - v[i])
+            x[i] = x[i] - step * m[i] / (math.sqrt(v[i]) + eps)
+
+
 # --- learning-rate schedules: lr_t = schedule(t, lr0, params), s = t - 1 ----
 
 def constant(t, lr0, params):

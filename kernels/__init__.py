@@ -26,6 +26,14 @@ drive any of them::
 give bitwise the same numbers. Kernels do not validate: the facade in
 ``gdfast`` does. Schedules share the signature ``schedule(t, lr0, params)``.
 
+Rules whose state or gradient does not fit that form have modules of their
+own: ``asgd`` (element-wise, the convention itself), ``adafactor`` (the
+second moment factored over a matrix's rows and columns: state arrays not of
+x's length), ``muon`` (a 2-D parameter orthogonalised by Newton-Schulz: its
+row count in hyper, scratch in the state) and ``sparse_adam`` (a row-sparse
+gradient given as indices and rows: ``sparse_adam_step(x, indices, values,
+state, t, lr, hyper)``).
+
 The modules: ``finite_differences`` holds the central-difference gradient
 of a user's @njit objective; ``reductions`` the norms the convergence checks
 use; ``tv`` the smoothed total-variation energy and gradient of images, and
@@ -45,6 +53,7 @@ every kernel and keeps it on disk; ``function_refs`` passes functions to
 kernels in a form whose compiled code is cached too (``cacheable``,
 ``cached_objective``).
 """
+from .adafactor import adafactor_step, adafactor_step_parallel
 from .adam_family import (
     adam_step,
     adam_step_parallel,
@@ -67,7 +76,9 @@ from .adaptive import (
     rmsprop_step,
     rmsprop_step_parallel,
 )
+from .asgd import asgd_step, asgd_step_parallel
 from .guard import step_if_finite, step_if_finite_parallel
+from .muon import muon_step, muon_step_parallel
 from .reductions import (
     max_abs,
     max_abs_diff,
@@ -77,11 +88,24 @@ from .reductions import (
     mean_squared_difference_parallel,
 )
 from .schedules import (
+    chained_lr,
     constant,
+    constant_lr,
+    cosine_annealing,
     cosine_decay,
+    cosine_warm_restarts,
+    cyclic_lr,
     exponential_decay,
     inverse_time_decay,
+    lambda_lr,
+    linear_lr,
+    multiplicative_lr,
+    multistep_lr,
+    one_cycle_lr,
+    polynomial_lr,
+    sequential_lr,
     step_decay,
+    swa_lr,
     warmup_cosine,
 )
 from .sgd import (
@@ -93,6 +117,7 @@ from .sgd import (
     nesterov_step_parallel,
 )
 from .sign_based import lion_step, lion_step_parallel, rprop_step, rprop_step_parallel
+from .sparse_adam import sparse_adam_step, sparse_adam_step_parallel
 from .stream import triad, triad_parallel
 from .tv import (
     tv_energy_2d,
@@ -124,8 +149,12 @@ __all__ = [
     "adamw_step", "adamw_step_parallel", "adamax_step", "adamax_step_parallel",
     "nadam_step", "nadam_step_parallel", "radam_step", "radam_step_parallel",
     "rprop_step", "rprop_step_parallel", "lion_step", "lion_step_parallel",
+    "asgd_step", "asgd_step_parallel", "adafactor_step", "adafactor_step_parallel",
+    "muon_step", "muon_step_parallel", "sparse_adam_step", "sparse_adam_step_parallel",
     "constant", "inverse_time_decay", "exponential_decay", "step_decay",
-    "cosine_decay", "warmup_cosine",
+    "cosine_decay", "warmup_cosine", "constant_lr", "linear_lr", "polynomial_lr",
+    "multistep_lr", "cosine_annealing", "cosine_warm_restarts", "cyclic_lr", "one_cycle_lr",
+    "swa_lr", "lambda_lr", "multiplicative_lr", "sequential_lr", "chained_lr",
     "triad", "triad_parallel", "step_if_finite", "step_if_finite_parallel",
     "max_abs", "max_abs_parallel", "max_abs_diff", "max_abs_diff_parallel",
     "mean_squared_difference", "mean_squared_difference_parallel",

@@ -1,0 +1,303 @@
+"""Adafactor: torch.optim.Adafactor (Shazeer & Stern, 2018; torch's variant).
+
+The calling convention's signature, but not its state: a parameter of two or
+more dimensions keeps the second moment factored over its last two axes, a
+row factor and a column factor, so the state arrays are not of x's length::
+
+    bad = adafactor_step(x, g, state, t, lr, hyper)
+    state = (row_var, col_var, variance, work)
+
+For x of shape (..., R, C) with B = prod(...) (hyper's batch, rows, cols =
+B, R, C): row_var has B R entries (torch's (..., R, 1)), col_var B C
+(torch's (..., 1, C)), variance 0; for a vector (batch 0): row_var and
+col_var 0 entries, variance n. ``work`` is scratch of WORK_BASE + B entries
+(the block sums of the two norms and the B row-factor means); its content
+between steps does not matter.
+
+The two norms (of x and of the update) are sums over the whole array, summed
+in fixed blocks (``kernels.linalg.blocks``) in block order, so the serial and
+the parallel kernel give the same bits for any thread count; the row and
+column sums are each one thread's loop.
+"""
+import math
+
+from numba import prange
+
+from ._elementwise import direction_sign, lerp
+from .jit import PARALLEL, SERIAL, njit
+from .linalg import blocks
+from .nonfinite import any_nonfinite
+from .reductions import N_BLOCKS, block_bounds
+
+WORK_BASE = 2 * N_BLOCKS
+
+
+@njit(**SERIAL)
+def _sum_squares(a, lo, hi):
+    s = 0.0
+    for i in range(lo, hi):
+        s += a[i] * a[i]
+    return s
+
+
+@njit(**SERIAL)
+def _inv_rms(v, eps1):
+    """1 / sqrt(max(v, eps1^2)): torch's clamp_(min=eps1 * eps1).rsqrt_()."""
+    return 1.0 / math.sqrt(max(v, eps1 * eps1))
+
+
+@njit(**SERIAL)
+def _vector_block(g, variance, lo, hi, w, eps1, sign):
+    """variance <- lerp(variance, g^2, w) over [lo, hi); the sum of the update's squares."""
+    s = 0.0
+    for i in range(lo, hi):
+        d = sign * g[i]
+        v_i = lerp(variance[i], d * d, w)
+        variance[i] = v_i
+        u = _inv_rms(v_i, eps1) * d
+        s += u * u
+    return s
+
+
+@njit(**SERIAL)
+def _row_factor(g, row_var, q, cols, w):
+    """row_var[q] <- lerp(row_var[q], |g row q|^2 / C, w) (torch: norm(dim=-1).square_())."""
+    s = _sum_squares(g, q * cols, (q + 1) * cols)
+    r = math.sqrt(s)
+    row_var[q] = lerp(row_var[q], r * r / cols, w)
+
+
+@njit(**SERIAL)
+def _col_factor(g, col_var, p, rows, cols, w):
+    """col_var[p] (p = b C + c) <- lerp(col_var[p], |g[b, :, c]|^2 / R, w)."""
+    b, c = p // cols, p % cols
+    base = b * rows * cols + c
+    s = 0.0
+    for r in range(rows):
+        v = g[base + r * cols]
+        s += v * v
+    q = math.sqrt(s)
+    col_var[p] = lerp(col_var[p], q * q / rows, w)
+
+
+@njit(**SERIAL)
+def _row_mean(row_var, work, b, rows, eps1):
+    """work[WORK_BASE + b] <- max(mean of row_var[b, :], eps1)."""
+    s = 0.0
+    for r in range(b * rows, (b + 1) * rows):
+        s += row_var[r]
+    work[WORK_BASE + b] = max(s / rows, eps1)
+
+
+@njit(**SERIAL)
+def _factored_u(g, row_var, col_var, work, q, c, rows, cols, eps1, sign):
+    """The update's entry (row q = b R + r, column c): g / sqrt(max(row col / mean, eps1^2))."""
+    b = q // rows
+    est = (row_var[q] * col_var[b * cols + c]) / work[WORK_BASE + b]
+    return _inv_rms(est, eps1) * (sign * g[q * cols + c])
+
+
+@njit(**SERIAL)
+def _factored_block(g, row_var, col_var, work, lo, hi, rows, cols, eps1, sign):
+    """The sum of the update's squares over the rows [lo, hi)."""
+    s = 0.0
+    for q in range(lo, hi):
+        for c in range(cols):
+            u = _factored_u(g, row_var, col_var, work, q, c, rows, cols, eps1, sign)
+            s += u * u
+    return s
+
+
+@njit(**SERIAL)
+def _apply_vector(x, g, variance, lo, hi, decay, scale, eps1, sign):
+    bad = 0
+    for i in range(lo, hi):
+        d = sign * g[i]
+        u = _inv_rms(variance[i], eps1) * d
+        x_i = x[i]
+        if decay != 1.0:
+            x_i = x_i * decay
+        x_i = x_i + scale * u
+        x[i] = x_i
+        bad += any_nonfinite(x_i, variance[i])
+    return bad
+
+
+@njit(**SERIAL)
+def _apply_rows(x, g, row_var, col_var, work, lo, hi, rows, cols, decay, scale, eps1, sign):
+    bad = 0
+    for q in range(lo, hi):
+        bad += any_nonfinite(row_var[q])
+        for c in range(cols):
+            u = _factored_u(g, row_var, col_var, work, q, c, rows, cols, eps1, sign)
+            i = q * cols + c
+            x_i = x[i]
+            if decay != 1.0:
+                x_i = x_i * decay
+            x_i = x_i + scale * u
+            x[i] = x_i
+            bad += any_nonfinite(x_i)
+    return bad
+
+
+@njit(**SERIAL)
+def _scales(t, lr, n, x_sq, u_sq, eps2, d, weight_decay):
+    """(decay, scale): x <- x decay + scale u, from the two sums of squares."""
+    tf = float(t)
+    rho = min(lr, 1.0 / (tf ** 0.5))
+    root_n = float(n) ** 0.5
+    alpha = max(eps2, math.sqrt(x_sq) / root_n) * rho
+    denom = max(1.0, math.sqrt(u_sq) / (root_n * d))
+    decay = 1.0 - lr * weight_decay if weight_decay != 0.0 else 1.0
+    return decay, -alpha / denom
+
+
+@njit(**SERIAL)
+def adafactor_step(x, g, state, t, lr, hyper):
+    """Adafactor, torch.optim.Adafactor's single-tensor form.
+
+    With d = ±g, w = t^beta2_decay, rho = min(lr, 1 / sqrt(t)) and
+    alpha = max(eps2, |x| / sqrt(n)) rho (|x| before this step)::
+
+        vector:   v <- lerp(v, d^2, w) ;  V = v
+        factored: row <- lerp(row, mean_c d^2, w) ;  col <- lerp(col, mean_r d^2, w)
+                  V[b, r, c] = row[b, r] col[b, c] / max(mean_r row[b, r], eps1)
+        u = d / sqrt(max(V, eps1^2))
+        x <- x (1 - lr weight_decay) - alpha / max(1, |u| / (sqrt(n) d_clip)) u
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters (the flat view of a (B, R, C) array when factored),
+        updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(row_var, col_var, variance, work)``, shapes in the module docstring
+        (the factors start at 0).
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate (torch: 1e-2); it caps rho.
+    hyper : tuple of float
+        ``(beta2_decay, eps1, eps2, d, weight_decay, maximize, batch, rows, cols)``:
+        beta2_decay <= 0 (torch: -0.8); eps1 >= 0, the floor of V (torch's eps[0];
+        None there is float64's machine epsilon); eps2 >= 0, the floor of x's RMS
+        (1e-3); d >= 1, the clipping threshold of the update's RMS (1.0);
+        weight_decay >= 0, decoupled (0.0); maximize in {0.0, 1.0}; batch, rows,
+        cols: B, R, C of the factored shape, batch 0 for a vector.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        factors (a row factor counts once).
+    """
+    beta2_decay, eps1, eps2, d, weight_decay, maximize, batch, rows_f, cols_f = hyper
+    row_var, col_var, variance, work = state
+    n = x.size
+    if n == 0:
+        return 0
+    sign = direction_sign(maximize)
+    w = float(t) ** beta2_decay
+    nb = blocks(n)
+    x_sq = 0.0
+    for k in range(nb):
+        lo, hi = block_bounds(n, nb, k)
+        x_sq += _sum_squares(x, lo, hi)
+    u_sq = 0.0
+    nbatch = int(batch)
+    if nbatch == 0:
+        for k in range(nb):
+            lo, hi = block_bounds(n, nb, k)
+            u_sq += _vector_block(g, variance, lo, hi, w, eps1, sign)
+        decay, scale = _scales(t, lr, n, x_sq, u_sq, eps2, d, weight_decay)
+        return _apply_vector(x, g, variance, 0, n, decay, scale, eps1, sign)
+    rows, cols = int(rows_f), int(cols_f)
+    n_rows = nbatch * rows
+    for q in range(n_rows):
+        _row_factor(g, row_var, q, cols, w)
+    for p in range(nbatch * cols):
+        _col_factor(g, col_var, p, rows, cols, w)
+    for b in range(nbatch):
+        _row_mean(row_var, work, b, rows, eps1)
+    nr = min(nb, n_rows)
+    for k in range(nr):
+        lo, hi = block_bounds(n_rows, nr, k)
+        u_sq += _factored_block(g, row_var, col_var, work, lo, hi, rows, cols, eps1, sign)
+    decay, scale = _scales(t, lr, n, x_sq, u_sq, eps2, d, weight_decay)
+    bad = _apply_rows(x, g, row_var, col_var, work, 0, n_rows, rows, cols, decay, scale, eps1,
+                      sign)
+    for p in range(nbatch * cols):
+        bad += any_nonfinite(col_var[p])
+    return bad
+
+
+@njit(**PARALLEL)
+def adafactor_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of `adafactor_step`; bitwise the same result.
+
+    The block sums go to ``work`` and are added in block order; each row and
+    column factor is one thread's loop.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `adafactor_step`.
+
+    Returns
+    -------
+    bad : int
+        As `adafactor_step`'s.
+    """
+    beta2_decay, eps1, eps2, d, weight_decay, maximize, batch, rows_f, cols_f = hyper
+    row_var, col_var, variance, work = state
+    n = x.size
+    if n == 0:
+        return 0
+    sign = direction_sign(maximize)
+    w = float(t) ** beta2_decay
+    nb = blocks(n)
+    for k in prange(nb):
+        lo, hi = block_bounds(n, nb, k)
+        work[k] = _sum_squares(x, lo, hi)
+    x_sq = 0.0
+    for k in range(nb):
+        x_sq += work[k]
+    u_sq = 0.0
+    nbatch = int(batch)
+    bad = 0
+    if nbatch == 0:
+        for k in prange(nb):
+            lo, hi = block_bounds(n, nb, k)
+            work[N_BLOCKS + k] = _vector_block(g, variance, lo, hi, w, eps1, sign)
+        for k in range(nb):
+            u_sq += work[N_BLOCKS + k]
+        decay, scale = _scales(t, lr, n, x_sq, u_sq, eps2, d, weight_decay)
+        for k in prange(nb):
+            lo, hi = block_bounds(n, nb, k)
+            bad += _apply_vector(x, g, variance, lo, hi, decay, scale, eps1, sign)
+        return bad
+    rows, cols = int(rows_f), int(cols_f)
+    n_rows = nbatch * rows
+    for q in prange(n_rows):
+        _row_factor(g, row_var, q, cols, w)
+    for p in prange(nbatch * cols):
+        _col_factor(g, col_var, p, rows, cols, w)
+    for b in prange(nbatch):
+        _row_mean(row_var, work, b, rows, eps1)
+    nr = min(nb, n_rows)
+    for k in prange(nr):
+        lo, hi = block_bounds(n_rows, nr, k)
+        work[N_BLOCKS + k] = _factored_block(g, row_var, col_var, work, lo, hi, rows, cols,
+                                             eps1, sign)
+    for k in range(nr):
+        u_sq += work[N_BLOCKS + k]
+    decay, scale = _scales(t, lr, n, x_sq, u_sq, eps2, d, weight_decay)
+    for k in prange(nr):
+        lo, hi = block_bounds(n_rows, nr, k)
+        bad += _apply_rows(x, g, row_var, col_var, work, lo, hi, rows, cols, decay, scale, eps1,
+                           sign)
+    for p in prange(nbatch * cols):
+        bad += any_nonfinite(col_var[p])
+    return bad
