@@ -2076,6 +2076,11 @@ def make_optimizer(method: str | Optimizer, options: dict | None = None) -> Opti
         if options:
             raise TypeError("options is only for a method given by name; "
                             "pass the hyperparameters to the optimizer object")
+        if isinstance(method, (SparseAdam, Muon)):
+            why = ("it takes row-sparse gradients" if isinstance(method, SparseAdam)
+                   else "it takes 2-D parameters")
+            raise TypeError(f"{type(method).__name__} cannot drive a run over a vector x "
+                            f"({why}); call its step in your own loop")
         return method
     if not isinstance(method, str) or method.lower() not in METHODS:
         raise ValueError(f"method must be an Optimizer or one of {sorted(METHODS)}, "

@@ -165,3 +165,184 @@ def test_muons_orthogonalisation_differs_from_torchs_bfloat16_one_at_its_roundin
     assert 1e-4 < err < 3e-2, err
     exact = newton_schulz_float64(torch.tensor(g), (3.4445, -4.7750, 2.0315), 5, 1e-7)
     _close("Muon", -x, exact.numpy(), "float64 iteration")
+
+
+SAVED = {"ASGD": dict(t0=2), "Adafactor": dict(weight_decay=0.1), "Muon": {},
+         "SparseAdam": {}}
+SAVE_SHAPES = {"ASGD": (3, 4, 5), "Adafactor": (3, 4, 5), "Muon": (5, 2), "SparseAdam": (6, 3)}
+
+
+@pytest.mark.parametrize("name", list(SAVED))
+def test_state_dict_round_trip_continues_with_the_same_bits(name):
+    shape = SAVE_SHAPES[name]
+    x0 = np.random.default_rng(3).standard_normal(shape)
+    grads = _gradients(name, shape, 10, 3)
+    opt = getattr(gdfast, name)(**SAVED[name])
+    x = x0.copy()
+    state = opt.init(x)
+    for g in grads[:5]:
+        _gdfast_step(opt, x, g, state)
+    saved = opt.state_dict(state)
+    x_saved = x.copy()
+    for g in grads[5:]:
+        _gdfast_step(opt, x, g, state)
+    other = getattr(gdfast, name)()
+    restored = other.load_state_dict(saved)
+    assert other.hyperparameters() == opt.hyperparameters()
+    for g in grads[5:]:
+        _gdfast_step(other, x_saved, g, restored)
+    assert np.array_equal(x_saved, x)
+
+
+@pytest.mark.parametrize("name", list(SAVED))
+def test_torch_continues_a_gdfast_run_and_gdfast_a_torch_run(name):
+    shape = SAVE_SHAPES[name]
+    x0 = np.random.default_rng(4).standard_normal(shape)
+    grads = _gradients(name, shape, 8, 4)
+    config = SAVED[name]
+    x_whole, _ = _torch_run(name, config, x0, grads)
+    # gdfast for 4 steps, then torch
+    opt = getattr(gdfast, name)(**config)
+    x = x0.copy()
+    state = opt.init(x)
+    for g in grads[:4]:
+        _gdfast_step(opt, x, g, state)
+    x_torch, _ = _torch_run(name, config, x, grads[4:], opt.to_torch_state_dict(state, shape))
+    _close(name, x_torch, x_whole, "gdfast then torch")
+    # torch for 4 steps, then gdfast
+    x_half, opt_torch = _torch_run(name, config, x0, grads[:4])
+    other = getattr(gdfast, name)()
+    state = other.load_torch_state_dict(opt_torch.state_dict(), x_half)
+    for g in grads[4:]:
+        _gdfast_step(other, x_half, g, state)
+    _close(name, x_half, x_whole, "torch then gdfast")
+
+
+LIVE = [("ASGD", "weight_decay", 0.1), ("ASGD", "maximize", True), ("Adafactor", "d", 1.5),
+        ("Adafactor", "eps", (1e-30, 1e-2)), ("Muon", "momentum", 0.5),
+        ("Muon", "adjust_lr_fn", "match_rms_adamw"), ("SparseAdam", "betas", (0.5, 0.9))]
+
+
+@pytest.mark.parametrize("name,key,value", LIVE)
+def test_a_live_change_is_torchs_change_of_its_param_group(name, key, value):
+    """(ASGD's lr, lambd, alpha and t0 are not among them: torch's eta and mu of
+    the step after a change were computed with the old values at the end of the
+    step before; gdfast's are the new values' from that step on.)"""
+    shape = SAVE_SHAPES[name]
+    x0 = np.random.default_rng(5).standard_normal(shape)
+    grads = _gradients(name, shape, 8, 5)
+    p = torch.tensor(x0, requires_grad=True)
+    opt_torch = _torch_opt(name, p, {})
+    opt = getattr(gdfast, name)()
+    x = x0.copy()
+    state = opt.init(x)
+    for t, g in enumerate(grads):
+        if t == 4:
+            opt_torch.param_groups[0][key] = value
+            opt.param_groups[0][key] = value
+        p.grad = _torch_grad(name, g, shape)
+        opt_torch.step()
+        _gdfast_step(opt, x, g, state)
+    assert getattr(opt, key) == value
+    _close(name, x, p.detach().numpy(), f"{key} -> {value}")
+
+
+BAD = [("ASGD", "weight_decay", -0.5), ("ASGD", "t0", float("nan")),
+       ("Adafactor", "eps", (-1e-30, 1e-3)), ("Adafactor", "d", 0.0),
+       ("Adafactor", "beta2_decay", 0.8), ("Muon", "adjust_lr_fn", "arbitrary"),
+       ("Muon", "ns_steps", 100), ("Muon", "ns_coefficients", (1.0, 2.0)),
+       ("SparseAdam", "betas", (1.0, 0.0)), ("SparseAdam", "eps", 0.0)]
+
+
+@pytest.mark.parametrize("name,key,value", BAD)
+def test_a_bad_value_names_its_attribute_and_changes_nothing(name, key, value):
+    opt = getattr(gdfast, name)()
+    before = opt.hyperparameters()
+    with pytest.raises((TypeError, ValueError), match=key):
+        setattr(opt, key, value)
+    with pytest.raises((TypeError, ValueError), match=key):
+        getattr(gdfast, name)(**{key: value})
+    assert opt.hyperparameters() == before
+
+
+def test_muon_refuses_parameters_that_are_not_matrices():
+    with pytest.raises(ValueError, match="2-D"):
+        gdfast.Muon().init(np.zeros((2, 3, 4)))
+
+
+def test_sparse_adam_refuses_bad_rows_and_changes_nothing():
+    opt = gdfast.SparseAdam()
+    x = np.ones((4, 2))
+    state = opt.init(x)
+    for idx, values, match in ((np.array([4]), np.ones((1, 2)), "indices"),
+                               (np.array([0.5]), np.ones((1, 2)), "indices"),
+                               (np.array([1]), np.ones((1, 3)), "values"),
+                               (np.array([1, 2]), np.ones((1, 2)), "values")):
+        with pytest.raises((TypeError, ValueError), match=match):
+            opt.step(x, idx, values, state)
+    assert np.array_equal(x, np.ones((4, 2))) and state.t == 0
+    assert not state["exp_avg"].any()
+
+
+def test_sparse_adam_sums_a_row_given_twice_as_torchs_coalesce():
+    opt, twice = gdfast.SparseAdam(lr=0.1), gdfast.SparseAdam(lr=0.1)
+    x, y = np.zeros((3, 2)), np.zeros((3, 2))
+    s, u = opt.init(x), twice.init(y)
+    opt.step(x, np.array([1]), np.array([[3.0, -1.0]]), s)
+    twice.step(y, np.array([1, 1]), np.array([[1.0, -2.0], [2.0, 1.0]]), u)
+    assert np.array_equal(x, y)
+
+
+EVERY_ATTRIBUTE = {
+    "ASGD": dict(lr=0.02, lambd=0.01, alpha=0.5, t0=2, weight_decay=0.1, maximize=True),
+    "Adafactor": dict(lr=0.02, beta2_decay=-0.5, eps=(1e-20, 1e-2), d=2.0, weight_decay=0.1,
+                      maximize=True),
+    "Muon": dict(lr=0.01, weight_decay=0.2, momentum=0.5, nesterov=False,
+                 ns_coefficients=(3.4, -4.7, 2.0), eps=1e-3, ns_steps=3,
+                 adjust_lr_fn="match_rms_adamw"),
+    "SparseAdam": dict(lr=0.01, betas=(0.5, 0.9), eps=1e-3, maximize=True),
+}
+ATTRIBUTES = [(name, key) for name, values in EVERY_ATTRIBUTE.items() for key in values]
+
+
+@pytest.mark.parametrize("name,key", ATTRIBUTES)
+def test_every_attribute_is_live(name, key):
+    """Set mid-run, an attribute gives the steps of a fresh optimizer made with
+    the new value continuing from the same state."""
+    value = EVERY_ATTRIBUTE[name][key]
+    shape = SAVE_SHAPES[name]
+    x0 = np.random.default_rng(6).standard_normal(shape)
+    grads = _gradients(name, shape, 6, 6)
+    opt = getattr(gdfast, name)()
+    x = x0.copy()
+    state = opt.init(x)
+    for g in grads[:3]:
+        _gdfast_step(opt, x, g, state)
+    fresh = getattr(gdfast, name)(**{key: value})
+    y = x.copy()
+    other = fresh.init(y)
+    for a, b in zip(other.arrays, state.arrays):
+        a[:] = b
+    other.t = state.t
+    setattr(opt, key, value)
+    for g in grads[3:]:
+        _gdfast_step(opt, x, g, state)
+        _gdfast_step(fresh, y, g, other)
+    assert np.array_equal(x, y)
+    assert not np.array_equal(x, x0)
+
+
+def _quadratic(x):
+    return float(np.sum((x - 1.0) ** 2)), 2.0 * (x - 1.0)
+
+
+@pytest.mark.parametrize("make", [lambda: gdfast.ASGD(lr=0.1), lambda: gdfast.Adafactor(lr=0.1)])
+def test_asgd_and_adafactor_drive_minimize(make):
+    res = gdfast.minimize(_quadratic, np.zeros(5), jac=True, method=make())
+    np.testing.assert_allclose(res.x, 1.0, rtol=1e-3)
+
+
+@pytest.mark.parametrize("make", [gdfast.Muon, gdfast.SparseAdam])
+def test_muon_and_sparse_adam_refuse_to_drive_minimize(make):
+    with pytest.raises(TypeError, match=make.__name__):
+        gdfast.minimize(_quadratic, np.zeros(5), jac=True, method=make())

@@ -135,3 +135,28 @@ def test_sparse_adam_leaves_rows_not_listed_alone():
     changed = np.flatnonzero(x != np.arange(12.0))
     assert changed.tolist() == [8, 9, 10, 11]           # row 2 of the (3, 4) parameters
     assert np.flatnonzero(m).tolist() == [8, 9, 10, 11]
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("name,shape", [("asgd", (7,)), ("adafactor", (7,)),
+                                        ("adafactor", (3, 4)), ("muon", (3, 4)),
+                                        ("sparse_adam", (4, 3))])
+def test_kernel_counts_the_entries_it_made_nan(name, shape):
+    """A NaN in one gradient entry: 0 on a clean step, then the count of
+    entries of x and the state that became NaN or inf (as the oracle counts)."""
+    rule = MORE_RULES[name]
+    x, state, hyper = _setup(name, shape, {})
+    g = np.ones(x.size)
+    args = (np.array([1], dtype=np.int64), g[:3].copy()) if name == "sparse_adam" else (g,)
+    assert rule.step(x, *args, state, 1, 0.01, hyper) == 0
+    args[-1][1] = np.nan
+    bad = rule.step(x, *args, state, 2, 0.01, hyper)
+    kept = [a for k, a in zip(rule.state, state) if k != "work" and a.size]
+    if name == "adafactor" and len(shape) == 2:
+        want = int(np.sum(~np.isfinite(x))) + sum(int(np.sum(~np.isfinite(a))) for a in kept)
+    else:
+        mask = ~np.isfinite(x)
+        for a in kept:
+            mask |= ~np.isfinite(a)
+        want = int(mask.sum())
+    assert bad == want > 0
