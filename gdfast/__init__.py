@@ -47,11 +47,13 @@ from ._rules import RULES, SCHEDULES
 from ._run import OptimizeResult, Status
 from .images import estimate_sigma
 from .kernels.function_refs import cached_objective
+from .least_squares import least_squares_batch
 from .quasi_newton import LBFGS, LBFGSState
 
 __version__ = "0.1.0"
 __all__ = [
-    "minimize", "minimize_batch", "denoise", "estimate_sigma", "cached_objective",
+    "minimize", "minimize_batch", "least_squares_batch", "denoise", "estimate_sigma",
+    "cached_objective",
     "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
     "Rprop", "Lion", "ASGD", "Adafactor", "Muon", "SparseAdam",

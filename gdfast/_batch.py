@@ -10,7 +10,7 @@ from numba.extending import is_jitted
 from numpy.typing import ArrayLike
 
 from . import _validation as check
-from ._optimizers import Optimizer, make_optimizer
+from ._optimizers import Optimizer
 from ._run import (
     MESSAGES,
     STATUS_OF_CODE,
@@ -21,6 +21,17 @@ from ._run import (
 )
 from .kernels.driver import RUNNING, minimize_batch_nopython
 from .kernels.function_refs import cacheable
+from .kernels.lbfgs_b import lbfgs_b_batch
+from .quasi_newton.minimize_method import (
+    DEFAULT_FTOL,
+    DEFAULT_GTOL,
+    LBFGSB,
+    batch_bounds,
+    project_into,
+    resolve_method,
+)
+
+FIRST_ORDER_FTOL, FIRST_ORDER_GTOL = 0.0, 1e-6     # minimize's, for the rules
 
 # The compiled loop returns to Python after about this many seconds (a chunk
 # of rows, or of their iterations), so that Ctrl-C is answered; the chunks
@@ -29,10 +40,10 @@ CHUNK_SECONDS = 0.1
 FIRST_STEPS = 1000
 
 
-def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "adam", *,
-                   args: tuple = (), batch_args: tuple = (), options: dict | None = None,
-                   max_iter: int = 1000, ftol: float = 0.0, gtol: float = 1e-6,
-                   xtol: float = 0.0) -> OptimizeResult:
+def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimizer" = "lbfgs",
+                   *, args: tuple = (), batch_args: tuple = (), options: dict | None = None,
+                   bounds: object = None, max_iter: int = 1000, ftol: float | None = None,
+                   gtol: float | None = None, xtol: float = 0.0) -> OptimizeResult:
     """Minimise the rows of X0 as independent problems, in parallel over rows.
 
     Parameters
@@ -43,9 +54,11 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
         ``batch_rows = (b[i] for b in batch_args)``.
     X0 : array_like, shape (n_problems, n_params)
         Real numbers, finite; copied.
-    method : Optimizer or str, default 'adam'
-        An optimizer object or name, as in `gdfast.minimize`; every problem
-        runs the rule's serial kernel on its own thread.
+    method : str, LBFGSB or Optimizer, default 'lbfgs'
+        As in `gdfast.minimize`: 'lbfgs' (L-BFGS with a strong Wolfe line
+        search, or projected with ``bounds``; options m and max_ls), or an
+        update rule by object or name. Every problem runs the method's serial
+        kernels on one thread, the problems in parallel.
     args : tuple, default ()
         Data shared by all problems.
     batch_args : tuple of arrays, default ()
@@ -53,12 +66,21 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
         (problem i sees row i).
     options : dict, optional
         The hyperparameters of a method given by name, as in `gdfast.minimize`.
+    bounds : scipy.optimize.Bounds, sequence or pair, optional
+        For 'lbfgs': per-problem bounds as a pair (lo, hi) of arrays shaped
+        like X0, or shared by every problem: (lo, hi) of shape (n_params,) or
+        scalars, a sequence of n_params (lo, hi) pairs, or a Bounds; None (or
+        -inf / inf) for a free side. Rows of X0 outside their bounds are
+        projected onto them (said in the message).
     max_iter : int, default 1000
         Per problem, as in `gdfast.minimize`.
-    ftol : float, default 0.0
-        Per problem, as in `gdfast.minimize`.
-    gtol : float, default 1e-6
-        Per problem, as in `gdfast.minimize`.
+    ftol : float, optional
+        Per problem, as in `gdfast.minimize`: 1e-12 for 'lbfgs' (relative to
+        f), 0.0 (off) for the update rules.
+    gtol : float, optional
+        Per problem, as in `gdfast.minimize`: 1e-12 for 'lbfgs' (relative to
+        the stationarity measure at the problem's start), 1e-6 (absolute)
+        for the update rules.
     xtol : float, default 0.0
         Per problem, as in `gdfast.minimize`.
 
@@ -66,8 +88,8 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
     -------
     OptimizeResult
         x (n_problems, n_params), and per problem fun, nit (int64), status
-        (str: 'gtol', 'ftol', 'xtol', 'max_iter', 'non-finite' or
-        'interrupted') and success (bool); and message.
+        (str: 'gtol', 'ftol', 'xtol', 'max_iter', 'non-finite',
+        'line_search' or 'interrupted') and success (bool); and message.
 
     Raises
     ------
@@ -99,34 +121,59 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
     if not is_jitted(fun):
         raise TypeError("fun must be a numba @njit function value_and_grad(x, g, *args) -> f; "
                         f"got {type(fun).__name__}")
-    X = _checked_batch(X0)
+    X = checked_batch(X0)
     m, n = X.shape
-    opt = make_optimizer(method, options)
+    opt = resolve_method(method, options)
+    quasi_newton = isinstance(opt, LBFGSB)
     max_iter = check.whole_number("max_iter", max_iter, 0)
+    if ftol is None:
+        ftol = DEFAULT_FTOL if quasi_newton else FIRST_ORDER_FTOL
+    if gtol is None:
+        gtol = DEFAULT_GTOL if quasi_newton else FIRST_ORDER_GTOL
     ftol, gtol, xtol = (check.non_negative(k, v) for k, v in
                         (("ftol", ftol), ("gtol", gtol), ("xtol", xtol)))
+    if quasi_newton and xtol > 0:
+        raise ValueError("xtol is for the first-order rules; 'lbfgs' stops on ftol and gtol")
+    if bounds is not None and not quasi_newton:
+        raise ValueError(f"bounds are for method='lbfgs'; {type(opt).__name__} takes no bounds")
     if not isinstance(args, tuple):
         raise TypeError(f"args must be a tuple, got {type(args).__name__}")
     if not isinstance(batch_args, tuple):
         raise TypeError(f"batch_args must be a tuple of arrays, got {type(batch_args).__name__}")
-    batch_args = tuple(_checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
-    _check_arity(fun, len(batch_args), len(args))
-    S = tuple(a.reshape(m, n) for a in opt.init(np.empty(m * n)).arrays)
+    batch_args = tuple(checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
+    check_arity(fun, len(batch_args), len(args))
     fun_out = np.full(m, math.nan)
     nit = np.zeros(m, dtype=np.int64)
     codes = np.full(m, RUNNING, dtype=np.int64)
-    lr = opt.lr
-    # refs where the functions have them, so that the compiled loop is cached
-    kernel_fun, rule, schedule = cacheable(fun), cacheable(opt.rule.step), cacheable(lr.kernel)
+    kernel_fun = cacheable(fun)      # a ref where fun has one: the compiled loop is cached
+    projected = False
+    if isinstance(opt, LBFGSB):
+        lower, upper = (batch_bounds(bounds, m, n) if bounds is not None else
+                        (np.empty((m, 0)), np.empty((m, 0))))
+        projected = lower.size > 0 and project_into(X, lower, upper)
+        pairs = opt.m + 1             # kernels.lbfgs's ring of m + 1 rows
+        S, Y = np.zeros((m, pairs, n)), np.zeros((m, pairs, n))
+        rho, scalars, scales = np.zeros((m, pairs)), np.zeros((m, 3)), np.zeros((m, 2))
 
-    def run(rows, steps):
-        minimize_batch_nopython(kernel_fun, X[rows], tuple(b[rows] for b in batch_args), args,
-                                rule, tuple(a[rows] for a in S), opt.hyper, schedule, lr.lr0,
-                                lr.params, min(max_iter, 2**62), ftol, gtol, xtol,
-                                fun_out[rows], nit[rows], codes[rows], steps)
-        return bool((codes[rows] == RUNNING).any())
+        def run(rows, steps):
+            lbfgs_b_batch(kernel_fun, X[rows], tuple(b[rows] for b in batch_args), args,
+                          lower[rows], upper[rows], S[rows], Y[rows], rho[rows],
+                          scalars[rows], scales[rows], opt.max_ls, min(max_iter, 2**62), ftol,
+                          gtol, fun_out[rows], nit[rows], codes[rows], steps)
+            return bool((codes[rows] == RUNNING).any())
+    else:
+        state = tuple(a.reshape(m, n) for a in opt.init(np.empty(m * n)).arrays)
+        lr = opt.lr
+        rule, schedule = cacheable(opt.rule.step), cacheable(lr.kernel)
+
+        def run(rows, steps):
+            minimize_batch_nopython(kernel_fun, X[rows], tuple(b[rows] for b in batch_args),
+                                    args, rule, tuple(a[rows] for a in state), opt.hyper,
+                                    schedule, lr.lr0, lr.params, min(max_iter, 2**62), ftol,
+                                    gtol, xtol, fun_out[rows], nit[rows], codes[rows], steps)
+            return bool((codes[rows] == RUNNING).any())
     try:
-        _run_in_chunks(run, m, max_iter)
+        run_in_chunks(run, m, max_iter)
     except numba.core.errors.TypingError as err:
         lines = [ln for ln in str(err).splitlines() if ln.strip()]
         raise TypeError(f"fun could not be compiled as fun(x, g, *batch_rows, *args) with "
@@ -134,19 +181,21 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | Optimizer" = "ad
                         f"{lines[0] if lines else err}") from None
     codes[codes == RUNNING] = STATUS_OF_CODE.index(Status.INTERRUPTED)
     status, success, message = batch_statuses(codes)
+    if projected:
+        message += " (rows of X0 outside their bounds were projected onto them)"
     return OptimizeResult(x=X, fun=fun_out, nit=nit, status=status, success=success,
                           message=message,
                           messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE})
 
 
-def _checked_batch(X0):
+def checked_batch(X0):
     X = np.array(check.real_array("X0", X0), order="C")     # copied: the rows are updated
     if X.ndim != 2:
         raise ValueError(f"X0 must be 2-D (n_problems, n_params), got shape {X.shape}")
     return X
 
 
-def _checked_batch_arg(k, b, m):
+def checked_batch_arg(k, b, m):
     if not isinstance(b, np.ndarray):
         raise TypeError(f"batch_args[{k}] must be a numpy array, got {type(b).__name__}")
     if b.ndim == 0 or b.shape[0] != m:
@@ -155,7 +204,7 @@ def _checked_batch_arg(k, b, m):
     return np.ascontiguousarray(b)
 
 
-def _check_arity(fun, n_batch, n_args):
+def check_arity(fun, n_batch, n_args):
     """TypeError naming batch_args and args when fun takes another number of
     parameters than x, g, one row per batch_args array and the args."""
     try:
@@ -174,7 +223,7 @@ def _check_arity(fun, n_batch, n_args):
                         "and shared data as args=(...)")
 
 
-def _run_in_chunks(run, m, max_iter):
+def run_in_chunks(run, m, max_iter):
     """run(rows, steps) over slices of range(m), each call ``steps``
     iterations at most (run says whether a row of the slice is still
     running), both sized to about CHUNK_SECONDS a call, stopping between

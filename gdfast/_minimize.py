@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike
 from . import _validation as check
 from . import kernels
 from ._gradients import Objective
-from ._optimizers import METHODS, Optimizer, make_optimizer
+from ._optimizers import Optimizer
 from ._rules import SGD_PARALLEL_MIN_SIZE
 from ._run import (
     STATUS_OF_CODE,
@@ -32,7 +32,8 @@ from .quasi_newton.minimize_method import (
     DEFAULT_GTOL,
     LBFGSB,
     checked_bounds,
-    make_method,
+    project_into,
+    resolve_method,
 )
 
 # The norms of the convergence checks are memory-bound passes like the plain
@@ -206,7 +207,7 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     gtol 1 [1. 1. 1.]
     """
     x0_arr = check.real_array("x0", x0)      # not copied yet: the loops copy it once
-    opt = _method(method, options)
+    opt = resolve_method(method, options)
     quasi_newton = isinstance(opt, LBFGSB)
     max_iter = check.whole_number("max_iter", max_iter, 0)
     if ftol is None:
@@ -235,7 +236,7 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
                 and callback is None and not check.boolean("progress", progress))
     run = _Run(x0_arr, opt, keep_prev=not quasi_newton and (on_nonfinite != "raise" or xtol > 0),
                history_cap=NOPYTHON_HISTORY_CAP if nopython else None, max_iter=max_iter)
-    projected = lower.size > 0 and _project(run.x, lower, upper)
+    projected = lower.size > 0 and project_into(run.x, lower, upper)
     bounds_settings = {} if lower.size == 0 else {"bounds_sha256": _bounds_digest(lower, upper)}
     saver = _Saver(None if checkpoint is None else
                    Checkpoints(checkpoint, checkpoint_every, "minimize",
@@ -246,10 +247,10 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
     advance: _NopythonSteps | _PythonSteps | _PythonLoopSteps
     bar = None if nopython else progress_bar(progress, max_iter)
-    if quasi_newton and nopython:
+    if isinstance(opt, LBFGSB) and nopython:
         advance = _NopythonSteps(cacheable(fun), args, opt.compiled_loop(run.state, lower, upper),
                                  run, limits)
-    elif quasi_newton:
+    elif isinstance(opt, LBFGSB):
         steps, data = opt.python_loop(run.state, lower, upper, ftol)
         advance = _PythonLoopSteps(objective, steps, data, run.state.scales, run, limits,
                                    callback, bar)
@@ -277,28 +278,6 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     if projected:
         result.message += " (x0 was outside the bounds: projected onto them)"
     return result
-
-
-def _method(method, options):
-    """minimize's method: LBFGSB for 'lbfgs' (or an LBFGSB), else an Optimizer."""
-    if isinstance(method, LBFGSB):
-        if options:
-            raise TypeError("options is only for a method given by name; "
-                            "pass the hyperparameters to the method object")
-        return method
-    if isinstance(method, str) and method.lower() == "lbfgs":
-        return make_method(options)
-    if isinstance(method, str) and method.lower() not in METHODS:
-        raise ValueError(f"method must be 'lbfgs', an Optimizer or one of {sorted(METHODS)}, "
-                         f"got {method!r}")
-    return make_optimizer(method, options)
-
-
-def _project(x, lower, upper):
-    """Clip x into [lower, upper] in place; True if that moved it."""
-    outside = bool(((x < lower) | (x > upper)).any())
-    np.clip(x, lower, upper, out=x)
-    return outside
 
 
 def _bounds_digest(lower, upper):

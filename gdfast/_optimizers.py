@@ -1763,6 +1763,11 @@ def _check_state(opt, state):
 
 def _plain_lr(lr):
     if isinstance(lr, Schedule):
+        if not all(isinstance(p, (int, float, np.integer, np.floating)) for p in lr.params):
+            raise TypeError(f"state_dict: the lr schedule {lr.name!r} holds a user's function, "
+                            "which a state_dict of plain values cannot (torch's leaves lambdas "
+                            "out too): save the state with a numeric schedule, or pass the "
+                            "function's schedule as lr again after load_state_dict")
         return {"schedule": lr.name, "lr0": float(lr.lr0), "params": [float(p) for p in lr.params]}
     return lr
 

@@ -254,6 +254,56 @@ def exp_decay_value_and_grad(p, g, y, t):
     return f
 
 
+@cached_objective
+@njit(cache=True, error_model="numpy")
+def exp_decay_residuals(p, r, y, t):
+    """The residuals of a mono-exponential decay fit, for least_squares_batch.
+
+    ``r_k = a exp(-b t_k) + c - y_k`` with p = (a, b, c). A numba @njit
+    function registered with `gdfast.cached_objective`.
+
+    Parameters
+    ----------
+    p : ndarray of float64, shape (3,)
+        (a, b, c).
+    r : ndarray of float64, shape (n_times,)
+        Overwritten with the residuals.
+    y : ndarray of float64, shape (n_times,)
+        One pixel's samples.
+    t : ndarray of float64, shape (n_times,)
+        Their times.
+    """
+    a, b, c = p[0], p[1], p[2]
+    for k in range(t.size):
+        r[k] = a * math.exp(-b * t[k]) + c - y[k]
+
+
+@cached_objective
+@njit(cache=True, error_model="numpy")
+def exp_decay_jacobian(p, J, y, t):
+    """The Jacobian of `exp_decay_residuals`: ``J_k = (e_k, -a t_k e_k, 1)``
+    with e_k = exp(-b t_k). A numba @njit function registered with
+    `gdfast.cached_objective`.
+
+    Parameters
+    ----------
+    p : ndarray of float64, shape (3,)
+        (a, b, c).
+    J : ndarray of float64, shape (n_times, 3)
+        Overwritten with dr_k/dp.
+    y : ndarray of float64, shape (n_times,)
+        One pixel's samples (unused: J does not depend on them).
+    t : ndarray of float64, shape (n_times,)
+        Their times.
+    """
+    a, b = p[0], p[1]
+    for k in range(t.size):
+        e = math.exp(-b * t[k])
+        J[k, 0] = e
+        J[k, 1] = -a * t[k] * e
+        J[k, 2] = 1.0
+
+
 def exp_decay_stack(shape=(256, 256), n_times=16, noise=0.01, seed=0):
     """A synthetic relaxometry stack: ``y = a exp(-b t) + c + noise`` per pixel.
 

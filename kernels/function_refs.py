@@ -112,9 +112,19 @@ class FunctionRefType(types.Callable):
 register_model(FunctionRefType)(models.OpaqueModel)
 
 
+# (name, digest) -> its FunctionRefType: numba types every argument of every
+# call from Python, and making the type anew (interning it) cost about 25 us
+# per ref, more than a small problem's whole minimize loop
+_TYPES: dict[tuple[str, str], FunctionRefType] = {}
+
+
 @typeof_impl.register(FunctionRef)
 def _typeof_function_ref(val, c):
-    return FunctionRefType(val.name, val.digest)
+    key = val.name, val.digest
+    typ = _TYPES.get(key)
+    if typ is None:
+        typ = _TYPES[key] = FunctionRefType(val.name, val.digest)
+    return typ
 
 
 @unbox(FunctionRefType)

@@ -62,27 +62,25 @@ def lbfgs_workspace(n, m):
             workspace())
 
 
-@njit(**SERIAL)
-def _fused_serial(mode, d, src, c, x, y, part):
+@njit(**SERIAL, inline="always")
+def _fused_pass(parallel, mode, d, src, c, x, y, part):
+    if parallel:
+        return fused_parallel(mode, d, src, c, x, y, part)
     return fused(mode, d, src, c, x, y)
 
 
-@njit(**SERIAL)
-def _write_pair_serial(s, y, scale, d, g, g_prev, part):
+@njit(**SERIAL, inline="always")
+def _pair_pass(parallel, s, y, scale, d, g, g_prev, part):
+    if parallel:
+        return write_pair_parallel(s, y, scale, d, g, g_prev, part)
     return write_pair(s, y, scale, d, g, g_prev)
 
 
-# passed to the shared bodies as FunctionRefs: a dispatcher argument would
-# keep the kernels calling them off the disk cache (kernels.function_refs)
-_FUSED_SERIAL, _FUSED_PARALLEL = cacheable(_fused_serial), cacheable(fused_parallel)
-_PAIR_SERIAL, _PAIR_PARALLEL = cacheable(_write_pair_serial), cacheable(write_pair_parallel)
-
-
 @njit(**SERIAL)
-def _push(pair_pass, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
+def _push(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
     rows = S.shape[0]
     slot = (newest + 1) % rows
-    ys, yy = pair_pass(S[slot], Y[slot], t, d, g, g_prev, part)
+    ys, yy = _pair_pass(parallel, S[slot], Y[slot], t, d, g, g_prev, part)
     if ys > ys_min:
         rho[slot] = 1.0 / ys
         return min(count + 1, rows - 1), slot, ys / yy
@@ -90,25 +88,25 @@ def _push(pair_pass, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, p
 
 
 @njit(**SERIAL)
-def _direction(pass_, g, d, S, Y, rho, alpha, count, newest, gamma, part):
+def _direction(parallel, g, d, S, Y, rho, alpha, count, newest, gamma, part):
     rows = S.shape[0]
     if count == 0:
-        pass_(SET_NEG, d, g, 0.0, g, g, part)
-        return pass_(SCALE, d, g, gamma, g, g, part)
-    a = pass_(SET_NEG, d, g, 0.0, g, S[newest], part)          # q = -g; s_newest . q
-    for j in range(count):                                     # newest .. oldest
+        _fused_pass(parallel, SET_NEG, d, g, 0.0, g, g, part)
+        return _fused_pass(parallel, SCALE, d, g, gamma, g, g, part)
+    a = _fused_pass(parallel, SET_NEG, d, g, 0.0, g, S[newest], part)  # q = -g; s_newest . q
+    for j in range(count):                                             # newest .. oldest
         i = (newest - j) % rows
         alpha[i] = a * rho[i]
         older = (i - 1) % rows if j + 1 < count else i
-        a = pass_(AXPY, d, g, -alpha[i], Y[i], S[older], part)
+        a = _fused_pass(parallel, AXPY, d, g, -alpha[i], Y[i], S[older], part)
     oldest = (newest - count + 1) % rows
-    b = pass_(SCALE, d, g, gamma, g, Y[oldest], part)           # d = gamma q; y_oldest . d
-    for j in range(count):                                     # oldest .. newest
+    b = _fused_pass(parallel, SCALE, d, g, gamma, g, Y[oldest], part)  # d = gamma q; y_oldest . d
+    for j in range(count):                                             # oldest .. newest
         i = (oldest + j) % rows
         beta = b * rho[i]
         nxt = Y[(i + 1) % rows] if j + 1 < count else g
-        b = pass_(AXPY, d, g, alpha[i] - beta, S[i], nxt, part)
-    return b                                                   # the last dot is g . d
+        b = _fused_pass(parallel, AXPY, d, g, alpha[i] - beta, S[i], nxt, part)
+    return b                                                           # the last dot is g . d
 
 
 @njit(**SERIAL)
@@ -121,14 +119,14 @@ def lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min):
     (the oldest pair then leaves if m were kept) and gamma becomes
     y . s / y . y. Returns (count, newest, gamma), unchanged if refused.
     """
-    return _push(_PAIR_SERIAL, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
+    return _push(False, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
                  S[0, :0])
 
 
 @njit(**SERIAL)            # the passes it calls are the parallel ones
 def lbfgs_push_parallel(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
     """:func:`lbfgs_push` over numba's threads, the same bits; part from lbfgs_workspace."""
-    return _push(_PAIR_PARALLEL, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
+    return _push(True, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
                  part)
 
 
@@ -139,13 +137,13 @@ def lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma):
     g, d: float64 (n,), d written; alpha: workspace (m + 1,). With no pair
     kept, d = -gamma g. Returns g . d (negative for a descent direction).
     """
-    return _direction(_FUSED_SERIAL, g, d, S, Y, rho, alpha, count, newest, gamma, S[0, :0])
+    return _direction(False, g, d, S, Y, rho, alpha, count, newest, gamma, S[0, :0])
 
 
 @njit(**SERIAL)            # the passes it calls are the parallel ones
 def lbfgs_direction_parallel(g, d, S, Y, rho, alpha, count, newest, gamma, part):
     """:func:`lbfgs_direction` over numba's threads, the same bits; part from lbfgs_workspace."""
-    return _direction(_FUSED_PARALLEL, g, d, S, Y, rho, alpha, count, newest, gamma, part)
+    return _direction(True, g, d, S, Y, rho, alpha, count, newest, gamma, part)
 
 
 # --- torch.optim.LBFGS's step -------------------------------------------------

@@ -35,7 +35,8 @@ descent stays feasible). descend's stopping rules apply to it.
 The method's data, ``method`` of descend::
 
     (passes, state, lo, hi, c1, max_ls, ftol)
-    passes  LBFGS_B_SERIAL or LBFGS_B_PARALLEL: the vector passes (same bits)
+    passes  LBFGS_B_SERIAL or LBFGS_B_PARALLEL: (parallel, wolfe), the vector
+            passes' variant (the same bits) and the strong Wolfe search
     state   lbfgs_b_state(n, m): (d, w, x0, g0, G, S, Y, rho, alpha, part, scalars)
     lo, hi  float64 (n,) bounds (-inf / +inf for a free side), or both (0,):
             no bounds
@@ -51,20 +52,21 @@ The serial passes are safe inside a user's ``prange``.
 import numpy as np
 from numba import prange
 
-from .driver import FTOL, LINE_SEARCH, RUNNING, descend
+from .driver import F_FLOOR, FTOL, G_SCALE, LINE_SEARCH, RUNNING, descend
 from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
 from .lbfgs import (
-    direction_serial_pass,
+    lbfgs_direction,
     lbfgs_direction_parallel,
+    lbfgs_push,
     lbfgs_push_parallel,
     lbfgs_workspace,
-    push_serial_pass,
     strong_wolfe_serial_pass,
 )
-from .linalg import blocks, dot_parallel
-from .line_search import dot_serial_pass, strong_wolfe_parallel
+from .linalg import blocks, dot, dot_parallel, workspace
+from .line_search import strong_wolfe_parallel
 from .reductions import block_bounds, max_abs, max_abs_parallel
+from .tuples import rows
 
 # the scalars array of lbfgs_b_state: pairs kept, the newest's row, H_0's scale
 COUNT, NEWEST, GAMMA = range(3)
@@ -88,25 +90,25 @@ def lbfgs_b_state(n, m):
 
 # --- the vector passes (serial and parallel, blocked sums: the same bits) ---
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _held(x_i, g_i, lo_i, hi_i):
     return (x_i <= lo_i and g_i > 0.0) or (x_i >= hi_i and g_i < 0.0)
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _free_range(w, g, x, lo, hi, a, b):
     for i in range(a, b):
         w[i] = 0.0 if _held(x[i], g[i], lo[i], hi[i]) else g[i]
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _hold_range(d, g, x, lo, hi, a, b):
     for i in range(a, b):
         if _held(x[i], g[i], lo[i], hi[i]):
             d[i] = 0.0
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _path_range(x, x0, d, t, lo, hi, g0, a, b):
     s = 0.0
     for i in range(a, b):
@@ -116,7 +118,7 @@ def _path_range(x, x0, d, t, lo, hi, g0, a, b):
     return s
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _projected_range(x, g, lo, hi, a, b):
     m = 0.0
     for i in range(a, b):
@@ -126,7 +128,7 @@ def _projected_range(x, g, lo, hi, a, b):
     return m
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _step_range(d, x, x0, a, b):
     m = 0.0
     for i in range(a, b):
@@ -148,7 +150,7 @@ def _largest(part, nb):
     return m
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def free_gradient(w, g, x, lo, hi, part):
     """w = g with the held entries (module docstring) zeroed."""
     _free_range(w, g, x, lo, hi, 0, x.size)
@@ -163,7 +165,7 @@ def free_gradient_parallel(w, g, x, lo, hi, part):
         _free_range(w, g, x, lo, hi, a, b)
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def hold(d, g, x, lo, hi, part):
     """d_i = 0 on the held entries."""
     _hold_range(d, g, x, lo, hi, 0, x.size)
@@ -178,7 +180,7 @@ def hold_parallel(d, g, x, lo, hi, part):
         _hold_range(d, g, x, lo, hi, a, b)
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def projected_path(x, x0, d, t, lo, hi, g0, part):
     """x = P(x0 + t d); returns g0 . (x - x0), summed in kernels.linalg's blocks."""
     nb = blocks(x.size)
@@ -202,7 +204,7 @@ def projected_path_parallel(x, x0, d, t, lo, hi, g0, part):
     return total
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def projected_gradient_norm(x, g, lo, hi, part):
     """max_i |P(x - g)_i - x_i|: 0 where no feasible descent is left."""
     return _projected_range(x, g, lo, hi, 0, x.size)
@@ -218,7 +220,7 @@ def projected_gradient_norm_parallel(x, g, lo, hi, part):
     return _largest(part, nb)
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def step_taken(d, x, x0, part):
     """d = x - x0; returns max|d_i|."""
     return _step_range(d, x, x0, 0, x.size)
@@ -234,18 +236,81 @@ def step_taken_parallel(d, x, x0, part):
     return _largest(part, nb)
 
 
-# (direction, push, wolfe, dot, max_abs, free_gradient, hold, projected_path,
-#  projected_gradient_norm, step_taken): FunctionRefs, so that the loops
-# compiled for them are cached on disk
-# (the serial kernels take the parallel ones' ``part`` argument through the
-# *_serial_pass adapters of kernels.lbfgs and kernels.line_search)
-LBFGS_B_SERIAL = tuple(cacheable(f) for f in (
-    direction_serial_pass, push_serial_pass, strong_wolfe_serial_pass, dot_serial_pass, max_abs,
-    free_gradient, hold, projected_path, projected_gradient_norm, step_taken))
-LBFGS_B_PARALLEL = tuple(cacheable(f) for f in (
-    lbfgs_direction_parallel, lbfgs_push_parallel, strong_wolfe_parallel, dot_parallel,
-    max_abs_parallel, free_gradient_parallel, hold_parallel, projected_path_parallel,
-    projected_gradient_norm_parallel, step_taken_parallel))
+# a pass serial or parallel by the flag ``parallel`` of the method's passes
+# (the same bits): inlined, so that the serial variant is one function
+# without the reference counting of a call per pass (kernels.linalg)
+
+@njit(**SERIAL, inline="always")
+def _direction(parallel, g, d, S, Y, rho, alpha, count, newest, gamma, part):
+    if parallel:
+        return lbfgs_direction_parallel(g, d, S, Y, rho, alpha, count, newest, gamma, part)
+    return lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma)
+
+
+@njit(**SERIAL, inline="always")
+def _push(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
+    if parallel:
+        return lbfgs_push_parallel(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
+                                   part)
+    return lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min)
+
+
+@njit(**SERIAL, inline="always")
+def _dot(parallel, a, b, part):
+    if parallel:
+        return dot_parallel(a, b, part)
+    return dot(a, b)
+
+
+@njit(**SERIAL, inline="always")
+def _max_abs(parallel, a):
+    if parallel:
+        return max_abs_parallel(a)
+    return max_abs(a)
+
+
+@njit(**SERIAL, inline="always")
+def _free(parallel, w, g, x, lo, hi, part):
+    if parallel:
+        free_gradient_parallel(w, g, x, lo, hi, part)
+    else:
+        free_gradient(w, g, x, lo, hi, part)
+
+
+@njit(**SERIAL, inline="always")
+def _hold(parallel, d, g, x, lo, hi, part):
+    if parallel:
+        hold_parallel(d, g, x, lo, hi, part)
+    else:
+        hold(d, g, x, lo, hi, part)
+
+
+@njit(**SERIAL, inline="always")
+def _path(parallel, x, x0, d, t, lo, hi, g0, part):
+    if parallel:
+        return projected_path_parallel(x, x0, d, t, lo, hi, g0, part)
+    return projected_path(x, x0, d, t, lo, hi, g0, part)
+
+
+@njit(**SERIAL, inline="always")
+def _gradient_norm(parallel, x, g, lo, hi, part):
+    if parallel:
+        return projected_gradient_norm_parallel(x, g, lo, hi, part)
+    return projected_gradient_norm(x, g, lo, hi, part)
+
+
+@njit(**SERIAL, inline="always")
+def _step(parallel, d, x, x0, part):
+    if parallel:
+        return step_taken_parallel(d, x, x0, part)
+    return step_taken(d, x, x0, part)
+
+
+# (parallel, wolfe): the passes' variant and the strong Wolfe search (a
+# FunctionRef, so that the loops compiled for it are cached on disk; the
+# Python loop of a Python objective puts its Python search there)
+LBFGS_B_SERIAL = (False, cacheable(strong_wolfe_serial_pass))
+LBFGS_B_PARALLEL = (True, cacheable(strong_wolfe_parallel))
 
 
 # --- the method: begin and advance of kernels.driver.descend ---------------
@@ -255,12 +320,12 @@ def lbfgs_b_begin(value_and_grad, args, x, g, method, max_skips):
     """f and g at the start x (inside the bounds) and its stationarity measure:
     (f, g_norm, 1)."""
     passes, state, lo, hi, c1, max_ls, ftol = method
-    max_abs_, gradient_norm = passes[4], passes[8]
+    parallel = passes[0]
     part = state[9]
     f = value_and_grad(x, g, *args)
     if lo.size > 0:
-        return f, gradient_norm(x, g, lo, hi, part), 1
-    return f, max_abs_(g), 1
+        return f, _gradient_norm(parallel, x, g, lo, hi, part), 1
+    return f, _max_abs(parallel, g), 1
 
 
 @njit(**SERIAL)
@@ -270,8 +335,7 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
     or LINE_SEARCH (x, g, f unchanged) when no lower f was found (FTOL if
     the change predicted was below ftol |f|: the rounding floor)."""
     passes, state, lo, hi, c1, max_ls, ftol = method
-    (direction, push, wolfe, dot_, max_abs_, free, hold_, path, gradient_norm,
-     step) = passes
+    parallel, wolfe = passes
     d, w, x0, g0, G, S, Y, rho, alpha, part, scalars = state
     bounded = lo.size > 0
     count, newest, gamma = int(scalars[COUNT]), int(scalars[NEWEST]), scalars[GAMMA]
@@ -281,11 +345,11 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
     predicted = np.inf                     # -g . d / 2 along the first direction
     for attempt in range(2):               # the L-BFGS direction, then steepest descent
         if bounded:
-            free(w, g0, x0, lo, hi, part)
-            gtd = direction(w, d, S, Y, rho, alpha, count, newest, gamma, part)
-            hold_(d, g0, x0, lo, hi, part)
+            _free(parallel, w, g0, x0, lo, hi, part)
+            gtd = _direction(parallel, w, d, S, Y, rho, alpha, count, newest, gamma, part)
+            _hold(parallel, d, g0, x0, lo, hi, part)
         else:
-            gtd = direction(g0, d, S, Y, rho, alpha, count, newest, gamma, part)
+            gtd = _direction(parallel, g0, d, S, Y, rho, alpha, count, newest, gamma, part)
         if attempt == 0:
             predicted = -0.5 * gtd
         if not gtd < 0.0:                  # no descent left along d (g = 0 on the free set)
@@ -293,11 +357,11 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
                 break
             count, newest, gamma = 0, 0, 1.0
             continue
-        t = 1.0 / np.sqrt(dot_(d, d, part)) if count == 0 else 1.0
+        t = 1.0 / np.sqrt(_dot(parallel, d, d, part)) if count == 0 else 1.0
         if bounded:
             f_new, decrease = f, 0.0
             for _ in range(max_ls):        # backtracking along the projected path
-                trial_decrease = path(x, x0, d, t, lo, hi, g0, part)
+                trial_decrease = _path(parallel, x, x0, d, t, lo, hi, g0, part)
                 f_trial = value_and_grad(x, g, *args)
                 n_eval += 1
                 if np.isfinite(f_trial) and f_trial <= f + c1 * trial_decrease:
@@ -310,17 +374,18 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
                 else:
                     t = 0.1 * t
         else:
-            tolerance = EPS * max_abs_(x0)          # a bracket narrower than x's ulp
+            tolerance = EPS * _max_abs(parallel, x0)          # a bracket narrower than x's ulp
             f_new, t, k, _ = wolfe(value_and_grad, args, x0, f, g0, d, t, gtd, x, g, G, c1, C2,
                                    tolerance, max_ls, part)
             n_eval += k
             decrease = t * gtd
         if np.isfinite(f_new) and f_new < f:
-            step_norm = step(d, x, x0, part)                      # d = s = x - x0
-            count, newest, gamma = push(S, Y, rho, count, newest, gamma, 1.0, d, g, g0,
+            step_norm = _step(parallel, d, x, x0, part)                      # d = s = x - x0
+            count, newest, gamma = _push(parallel, S, Y, rho, count, newest, gamma, 1.0, d, g, g0,
                                         EPS * -decrease, part)
             scalars[COUNT], scalars[NEWEST], scalars[GAMMA] = count, newest, gamma
-            norm = gradient_norm(x, g, lo, hi, part) if bounded else max_abs_(g)
+            norm = (_gradient_norm(parallel, x, g, lo, hi, part) if bounded else
+                    _max_abs(parallel, g))
             return f_new, norm, step_norm, n_eval, 0, RUNNING
         if count == 0:
             break
@@ -370,3 +435,46 @@ def lbfgs_b_descend_parallel(value_and_grad, x, g, f, g_norm, nit, evaluated, ar
     return _descend(LBFGS_B_PARALLEL, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d,
                     w, x0, g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter,
                     pause_at, ftol, gtol, scales, fun_history, grad_norm_history)
+
+
+@njit(**PARALLEL)
+def lbfgs_b_batch(value_and_grad, X, batch_args, args, LO, HI, S, Y, rho, scalars, scales,
+                  max_ls, max_iter, ftol, gtol, fun, nit, status, pause_after=-1):
+    """lbfgs_b_descend on every row of X, rows in parallel (gdfast.minimize_batch).
+
+    X (P, n): the starts (inside the bounds), rows updated in place. Problem
+    i calls value_and_grad(X[i], g, *rows(batch_args, i), *args). LO, HI
+    (P, n): each problem's bounds (-inf / inf for a free side), or (P, 0):
+    none. The memory of each problem, kept between calls: S, Y (P, m + 1, n),
+    rho (P, m + 1), scalars (P, 3) (COUNT, NEWEST, GAMMA) and scales (P, 2)
+    (descend's F_FLOOR, G_SCALE). fun (P,) float64, nit (P,) int64, status
+    (P,) int64 receive the results.
+
+    pause_after -1 (default): every row runs from its start (its memory
+                reset). K >= 0: only the rows whose status is RUNNING on entry
+                run, from iterate nit[i] with the memory a paused call left
+                them (f and g evaluated again there: the same numbers for a
+                deterministic objective), for at most K iterations; a row
+                still running keeps status RUNNING. Calls of K iterations go
+                as one call goes, bit for bit.
+    """
+    n = X.shape[1]
+    m1 = S.shape[1]
+    empty = np.empty(0)
+    for i in prange(X.shape[0]):
+        if pause_after >= 0 and status[i] != RUNNING:
+            continue
+        start = nit[i] if pause_after >= 0 else 0
+        if pause_after < 0 or start == 0:
+            scalars[i, COUNT], scalars[i, NEWEST], scalars[i, GAMMA] = 0.0, 0.0, 1.0
+            scales[i, F_FLOOR], scales[i, G_SCALE] = 0.0, -1.0
+        x = X[i]
+        r = _descend(LBFGS_B_SERIAL, value_and_grad, x, np.empty(n), 0.0, 0.0, start, False,
+                     rows(batch_args, i) + args, np.empty(n), np.empty(n), np.empty(n),
+                     np.empty(n), np.empty((3, n)), S[i], Y[i], rho[i], np.empty(m1),
+                     workspace(), scalars[i], LO[i], HI[i], max_ls, max_iter,
+                     start + pause_after if pause_after >= 0 else -1, ftol, gtol, scales[i],
+                     empty, empty)
+        fun[i] = r.fun
+        nit[i] = r.nit
+        status[i] = r.status

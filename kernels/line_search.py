@@ -36,11 +36,10 @@ ones spread each vector pass over numba's threads, with the same bits
 """
 import numpy as np
 
-from .function_refs import cacheable
 from .jit import SERIAL, njit
-from .linalg import dot, dot_parallel
+from .linalg import dot, dot_parallel, point
 from .reductions import max_abs, max_abs_parallel
-from .stream import triad, triad_parallel
+from .stream import triad_parallel
 
 WOLFE, MAX_LS, NARROW, ARMIJO = 0, 1, 2, 3
 G0 = -1                                   # the bracket index of g0 (the caller's array)
@@ -68,12 +67,28 @@ def dot_serial_pass(a, b, part):
     return dot(a, b)
 
 
-# passed to the shared bodies as FunctionRefs: a dispatcher argument would
-# keep the kernels calling them off the disk cache (kernels.function_refs)
-# (dot, point, max_abs) of strong_wolfe_body's serial and parallel variants; a
-# trial point x = x0 + t d is the STREAM triad, triad(x, x0, d, t)
-SERIAL_PASSES = (cacheable(dot_serial_pass), cacheable(triad), cacheable(max_abs))
-PARALLEL_PASSES = (cacheable(dot_parallel), cacheable(triad_parallel), cacheable(max_abs_parallel))
+
+
+@njit(**SERIAL, inline="always")
+def _dot_pass(parallel, a, b, part):
+    if parallel:
+        return dot_parallel(a, b, part)
+    return dot(a, b)
+
+
+@njit(**SERIAL, inline="always")
+def _point_pass(parallel, x, x0, d, t):
+    if parallel:
+        triad_parallel(x, x0, d, t)
+    else:
+        point(x, x0, d, t)
+
+
+@njit(**SERIAL, inline="always")
+def _max_abs_pass(parallel, a):
+    if parallel:
+        return max_abs_parallel(a)
+    return max_abs(a)
 
 
 @njit(**SERIAL)
@@ -99,16 +114,18 @@ def _free(a, b):
 
 
 @njit(**SERIAL)
-def strong_wolfe_body(vec_dot, vec_point, vec_max_abs, value_and_grad, args, x0, f, g0, d, t,
-                      gtd, x, g, G, c1, c2, tolerance_change, max_ls, part):
-    """strong_wolfe's body, its vector passes given (SERIAL_PASSES or
-    PARALLEL_PASSES): compiled by the kernels below, or run as Python
-    (``strong_wolfe_body.py_func``) for a Python objective, the same numbers."""
-    d_norm = vec_max_abs(d)
+def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g, G, c1, c2,
+                      tolerance_change, max_ls, part):
+    """strong_wolfe's body, its vector passes serial or parallel (the same
+    bits): compiled by the kernels below, or run as Python
+    (``strong_wolfe_body.py_func``, the passes still compiled) for a Python
+    objective, the same numbers. The serial passes are inlined (a call's
+    reference counting costs more than the pass at a per-pixel n)."""
+    d_norm = _max_abs_pass(parallel, d)
     new = 0
-    vec_point(x, x0, d, t)
+    _point_pass(parallel, x, x0, d, t)
     f_new = value_and_grad(x, G[new], *args)
-    f_new, gtd_new = too_far_if_not_finite(f_new, vec_dot(G[new], d, part))
+    f_new, gtd_new = too_far_if_not_finite(f_new, _dot_pass(parallel, G[new], d, part))
     nfev = 1
     t_prev, f_prev, prev, gtd_prev = 0.0, f, G0, gtd
     done = False
@@ -134,9 +151,9 @@ def strong_wolfe_body(vec_dot, vec_point, vec_max_abs, value_and_grad, args, x0,
         t = cubic_minimizer(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, min_step, max_step)
         t_prev, f_prev, gtd_prev = tmp, f_new, gtd_new
         prev, new = new, _free(new, G0)
-        vec_point(x, x0, d, t)
+        _point_pass(parallel, x, x0, d, t)
         f_new = value_and_grad(x, G[new], *args)
-        f_new, gtd_new = too_far_if_not_finite(f_new, vec_dot(G[new], d, part))
+        f_new, gtd_new = too_far_if_not_finite(f_new, _dot_pass(parallel, G[new], d, part))
         nfev += 1
         ls_iter += 1
     if ls_iter == max_ls:
@@ -163,9 +180,9 @@ def strong_wolfe_body(vec_dot, vec_point, vec_max_abs, value_and_grad, args, x0,
         else:
             insuf_progress = False
         new = _free(bg0, bg1)
-        vec_point(x, x0, d, t)
+        _point_pass(parallel, x, x0, d, t)
         f_new = value_and_grad(x, G[new], *args)
-        f_new, gtd_new = too_far_if_not_finite(f_new, vec_dot(G[new], d, part))
+        f_new, gtd_new = too_far_if_not_finite(f_new, _dot_pass(parallel, G[new], d, part))
         nfev += 1
         ls_iter += 1
         f_low = bf0 if low_is_0 else bf1
@@ -193,7 +210,7 @@ def strong_wolfe_body(vec_dot, vec_point, vec_max_abs, value_and_grad, args, x0,
     else:
         t, f_new, low = b1, bf1, bg1
     g[:] = _grad(G, g0, low)
-    vec_point(x, x0, d, t)
+    _point_pass(parallel, x, x0, d, t)
     return f_new, t, nfev, status
 
 
@@ -207,9 +224,8 @@ def strong_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
     max_ls = 25). Returns (f, t, nfev, status); x, g hold x0 + t d and its
     gradient. G: float64 (3, n) workspace.
     """
-    dot_, point_, max_abs_ = SERIAL_PASSES
-    return strong_wolfe_body(dot_, point_, max_abs_, value_and_grad, args, x0,
-                         f0, g0, d, t, gtd0, x, g, G, c1, c2, tolerance_change, max_ls, d[:0])
+    return strong_wolfe_body(False, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1,
+                             c2, tolerance_change, max_ls, d[:0])
 
 
 @njit(**SERIAL)            # the passes it calls are the parallel ones
@@ -217,16 +233,14 @@ def strong_wolfe_parallel(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G,
                           tolerance_change, max_ls, part):
     """:func:`strong_wolfe` with its vector passes over numba's threads, the
     same bits; part: kernels.linalg.workspace()."""
-    dot_, point_, max_abs_ = PARALLEL_PASSES
-    return strong_wolfe_body(dot_, point_, max_abs_, value_and_grad, args,
-                         x0, f0, g0, d, t, gtd0, x, g, G, c1, c2, tolerance_change, max_ls,
-                         part)
+    return strong_wolfe_body(True, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1,
+                             c2, tolerance_change, max_ls, part)
 
 
 @njit(**SERIAL)
-def _armijo(vec_point, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho, max_ls):
+def _armijo(parallel, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho, max_ls):
     for k in range(max_ls):
-        vec_point(x, x0, d, t)
+        _point_pass(parallel, x, x0, d, t)
         f = value_and_grad(x, g, *args)
         if np.isfinite(f) and f <= f0 + c1 * t * gtd0:
             return f, t, k + 1, ARMIJO
@@ -241,7 +255,7 @@ def armijo_backtracking(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, 
     """Backtracking: the first of t, t rho, t rho^2, ... (0 < rho < 1, at most
     max_ls) with f(x0 + t d) <= f0 + c1 t gtd0 (module docstring).
     Returns (f, t, nfev, status); x, g hold the accepted point and its gradient."""
-    return _armijo(SERIAL_PASSES[1], value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho,
+    return _armijo(False, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho,
                    max_ls)
 
 
@@ -249,5 +263,5 @@ def armijo_backtracking(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, 
 def armijo_backtracking_parallel(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho,
                                  max_ls):
     """:func:`armijo_backtracking` with its vector passes over numba's threads, the same bits."""
-    return _armijo(PARALLEL_PASSES[1], value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho,
+    return _armijo(True, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho,
                    max_ls)

@@ -10,7 +10,7 @@ the state holds, beside the momentum buffer, the iteration's scratch::
 The Newton-Schulz iteration works on the update U (A x B), transposed when
 A > B so that it is m x k with m = min(A, B) <= k::
 
-    X = U / max(|U|_F, eps)
+    X = U / max(||U||_F, eps)
     repeat ns_steps:  G = X X^T ;  H = b G + c G G ;  X = a X + H X
 
 Each matrix product's entry is one dot product summed in index order by one
@@ -133,7 +133,7 @@ def muon_step(x, g, state, t, lr, hyper):
         ``(momentum, nesterov, weight_decay, a, b, c, eps, ns_steps, rows, lr_ratio)``:
         momentum >= 0 (torch: 0.95); nesterov in {0.0, 1.0} (1); weight_decay
         >= 0, decoupled (0.1); (a, b, c) the quintic's coefficients (3.4445,
-        -4.7750, 2.0315); eps > 0, the floor of |U|_F (1e-7); ns_steps, a whole
+        -4.7750, 2.0315); eps > 0, the floor of ||U||_F (1e-7); ns_steps, a whole
         number (5); rows = A; lr_ratio the factor of the step's lr (torch's
         adjust_lr_fn: sqrt(max(1, A / B)) by default).
 

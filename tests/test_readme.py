@@ -58,6 +58,6 @@ def test_readme_denoise_example_runs(tmp_path, capsys):
 
 
 def test_readme_batch_example_runs(tmp_path, capsys):
-    ns = run_block("minimize_batch", tmp_path, README.parent / "docs" / "batches.md")
-    assert capsys.readouterr().out.strip() == "65536 problems; gtol: 65535, max_iter: 1"
-    assert ns["res"].x.shape == (65536, 3)
+    ns = run_block("least_squares_batch", tmp_path, README.parent / "docs" / "batches.md")
+    assert capsys.readouterr().out.strip() == "65536 problems; ftol: 65475, gtol: 13, xtol: 48 5.0"
+    assert ns["fit"].x.shape == (65536, 3)

@@ -22,7 +22,8 @@ EXAMPLES = """examples:
   gdfast bench dask --out-of-core       # also a volume 1.5x the machine's RAM
   gdfast bench blocking                 # K iterations by tiles against the fused pass
   gdfast bench solve                    # minimize's default against scipy and torch L-BFGS
-  gdfast bench solve --quick --png p.png # the suite at small sizes, performance profiles"""
+  gdfast bench solve --quick --png p.png # the suite at small sizes, performance profiles
+  gdfast bench fit                      # per-pixel fits: LM, L-BFGS, Adam and scipy side by side"""
 
 TORCH_SUITES = ("denoise", "adam", "rules")
 
@@ -66,6 +67,8 @@ SUITES = {
     "solve": "time to the answer: gdfast.minimize's default beside scipy's L-BFGS-B and "
              "torch's LBFGS on More, Garbow & Hillstrom's 18 problems, extended Rosenbrock "
              "and a logistic regression",
+    "fit": "the batch relaxometry fit (65,536 pixels): least_squares_batch (LM) beside "
+           "minimize_batch's L-BFGS and Adam and a loop over scipy's least_squares",
 }
 
 
@@ -168,6 +171,12 @@ def _add_suite_arguments(name, p):
                        help="runs per solver, the median time (default 3; 1 with --quick "
                        "and for the large problems)")
         p.add_argument("--png", metavar="PATH", help="draw the performance profiles there")
+    elif name == "fit":
+        p.add_argument("--side", type=int, default=256,
+                       help="the stack is SIDE^2 pixels (default 256: 65,536)")
+        p.add_argument("--scipy-pixels", type=int, default=512,
+                       help="pixels scipy's loop fits (default 512)")
+        p.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
     elif name == "memory":
         p.add_argument("--n", type=int, default=16_000_000,
                        help="parameters of the Adam runs, pixels of the denoised image "
@@ -237,6 +246,10 @@ def run_bench(args, parsers):
         from .solve import run_solve_suite
         results = run_solve_suite(quick=args.quick, problems=args.problems, reps=args.reps,
                                   png=args.png)
+    elif args.suite == "fit":
+        from .fit import run_fit_benchmark
+        results = run_fit_benchmark(side=args.side, scipy_pixels=args.scipy_pixels,
+                                    rounds=args.rounds)
     elif args.suite == "memory":
         from .memory import run_memory_benchmark
         results = run_memory_benchmark(n=args.n)

@@ -15,7 +15,7 @@ except ImportError as err:                      # pragma: no cover - the extra i
     raise ImportError("gdfast.dask needs dask and zarr, an optional extra: "
                       "pip install 'gdfast[dask]'") from err
 
-from .batches import minimize_batch
+from .batches import least_squares_batch, minimize_batch
 from .denoising import denoise
 
-__all__ = ["denoise", "minimize_batch"]
+__all__ = ["denoise", "least_squares_batch", "minimize_batch"]

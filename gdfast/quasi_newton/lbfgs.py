@@ -41,11 +41,9 @@ def python_body(fn):
 def python_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
                  tolerance_change, max_ls, part):
     """kernels.line_search's strong Wolfe body run as Python (a Python objective)."""
-    passes = (line_search.PARALLEL_PASSES if x.size >= PARALLEL_MIN_SIZE else
-              line_search.SERIAL_PASSES)
     body = python_body(line_search.strong_wolfe_body)
-    return body(*passes, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
-                tolerance_change, max_ls, part)
+    return body(x.size >= PARALLEL_MIN_SIZE, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g,
+                G, c1, c2, tolerance_change, max_ls, part)
 
 
 class LBFGSState:

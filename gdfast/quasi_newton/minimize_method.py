@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import _validation as check
+from .._optimizers import METHODS, Optimizer, make_optimizer
 from ..kernels import lbfgs_b
 from .lbfgs import PARALLEL_MIN_SIZE, python_body, python_wolfe
 
@@ -91,7 +92,7 @@ class LBFGSB:
         numbers."""
         passes = lbfgs_b.LBFGS_B_PARALLEL if state.n >= PARALLEL_MIN_SIZE else \
             lbfgs_b.LBFGS_B_SERIAL
-        passes = passes[:2] + (python_wolfe,) + passes[3:]
+        passes = (passes[0], python_wolfe)
         steps = (python_body(lbfgs_b.lbfgs_b_begin), python_body(lbfgs_b.lbfgs_b_advance))
         return steps, (passes, state.kernel, lower, upper, lbfgs_b.C1, self.max_ls, ftol)
 
@@ -105,6 +106,31 @@ def make_method(options: dict | None) -> LBFGSB:
         return LBFGSB(**(options or {}))
     except TypeError as e:
         raise TypeError(f"options for method 'lbfgs' take m and max_ls: {e}") from None
+
+
+def resolve_method(method: "str | LBFGSB | Optimizer", options: dict | None
+                   ) -> "LBFGSB | Optimizer":
+    """minimize's and minimize_batch's method: an LBFGSB for 'lbfgs' (or an
+    LBFGSB given), else an Optimizer (by name with options, or given)."""
+    if isinstance(method, LBFGSB):
+        if options:
+            raise TypeError("options is only for a method given by name; "
+                            "pass the hyperparameters to the method object")
+        return method
+    if isinstance(method, str) and method.lower() == "lbfgs":
+        return make_method(options)
+    if isinstance(method, str) and method.lower() not in METHODS:
+        raise ValueError(f"method must be 'lbfgs', an Optimizer or one of {sorted(METHODS)}, "
+                         f"got {method!r}")
+    return make_optimizer(method, options)
+
+
+def project_into(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
+    """Clip x into [lower, upper] in place (any shapes that broadcast); True
+    if that moved it."""
+    outside = bool(((x < lower) | (x > upper)).any())
+    np.clip(x, lower, upper, out=x)
+    return outside
 
 
 def bounds_arrays(bounds, shape) -> tuple[np.ndarray, np.ndarray]:
@@ -171,3 +197,19 @@ def checked_bounds(bounds, shape) -> tuple[np.ndarray, np.ndarray]:
                          "feasible point")
     return lo, hi
 
+
+
+def batch_bounds(bounds, m: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) float64 (m, n) for minimize_batch's m problems of n
+    parameters: bounds shared by every problem (a Bounds, n (lo, hi) pairs,
+    or (lo, hi) of shape (n,) or scalars) or per problem ((lo, hi) of shape
+    (m, n)); checked as checked_bounds checks them."""
+    try:
+        shared = checked_bounds(bounds, (n,))
+    except ValueError as err:
+        if "does not fit" not in str(err):
+            raise
+        lo, hi = checked_bounds(bounds, (m, n))
+        return lo.reshape(m, n), hi.reshape(m, n)
+    lo, hi = (np.ascontiguousarray(np.broadcast_to(a, (m, n))) for a in shared)
+    return lo, hi

@@ -8,14 +8,20 @@ import zarr
 
 import gdfast
 import gdfast.dask
-from gdfast.problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
+from gdfast.problems import (
+    exp_decay_initial_guess,
+    exp_decay_jacobian,
+    exp_decay_residuals,
+    exp_decay_stack,
+    exp_decay_value_and_grad,
+)
 
 T, Y, _ = exp_decay_stack((30, 41), n_times=12, seed=4)
 X0 = exp_decay_initial_guess(Y)
 SETTINGS = dict(args=(T,), max_iter=400, gtol=1e-9)
 
 
-@pytest.mark.parametrize("method", ["adam", gdfast.SGD(lr=0.01, momentum=0.9)])
+@pytest.mark.parametrize("method", ["lbfgs", "adam", gdfast.SGD(lr=0.01, momentum=0.9)])
 @pytest.mark.parametrize("rows", [1230, 100, 37])
 @pytest.mark.slow
 def test_every_problem_bit_for_bit_for_any_row_chunks(client, method, rows):
@@ -88,3 +94,21 @@ def test_a_registered_objective_goes_to_the_workers_by_name():
     def local(x, g):
         return 0.0
     assert by_reference(local) is local                  # not importable: as itself
+
+
+@pytest.mark.parametrize("rows", [100, 37])
+@pytest.mark.slow
+def test_least_squares_every_problem_bit_for_bit_with_per_problem_bounds(client, rows):
+    lo = np.tile([0.0, 0.0, -np.inf], (X0.shape[0], 1))
+    hi = np.tile([np.inf, np.inf, 0.05], (X0.shape[0], 1))
+    kw = dict(n_residuals=T.size, args=(T,), max_iter=50)
+    want = gdfast.least_squares_batch(exp_decay_residuals, X0, exp_decay_jacobian,
+                                      batch_args=(Y,), bounds=(lo, hi), **kw)
+    got = gdfast.dask.least_squares_batch(exp_decay_residuals,
+                                          da.from_array(X0, chunks=(rows, 3)),
+                                          exp_decay_jacobian, batch_args=(Y,),
+                                          bounds=(da.from_array(lo, chunks=(50, 3)), hi), **kw)
+    got = dask.compute(dict(got))[0]
+    for k in ("x", "cost", "fun", "nit", "nfev", "njev", "status", "success"):
+        assert np.array_equal(got[k], want[k]), k
+    assert (want.x[:, 2] == 0.05).any()                # the bounds bind somewhere

@@ -193,13 +193,15 @@ def test_minimize_batch_reports_other_compile_errors_in_one_sentence():
     assert "numba says" in str(err.value)
 
 
-def test_minimize_batch_in_chunks_is_bit_for_bit_one_call(monkeypatch):
+@pytest.mark.parametrize("method", ["adam", "lbfgs"])
+def test_minimize_batch_in_chunks_is_bit_for_bit_one_call(monkeypatch, method):
     import gdfast._batch as batch
     t, Y, _ = exp_decay_stack((16, 16), seed=2)
     X0 = exp_decay_initial_guess(Y)
-    kw = dict(batch_args=(Y,), args=(t,), max_iter=200)
+    kw = dict(method=method, batch_args=(Y,), args=(t,), max_iter=200)
     whole = gdfast.minimize_batch(exp_decay_value_and_grad, X0, **kw)
-    monkeypatch.setattr(batch, "CHUNK_SECONDS", 1e-9)     # chunks of the least size
+    monkeypatch.setattr(batch, "CHUNK_SECONDS", 1e-9)     # chunks of the least size,
+    monkeypatch.setattr(batch, "FIRST_STEPS", 1)          # of one iteration at first
     chunked = gdfast.minimize_batch(exp_decay_value_and_grad, X0, **kw)
     for k in ("x", "fun", "nit", "status"):
         assert np.array_equal(whole[k], chunked[k]), k
@@ -217,11 +219,11 @@ def test_minimize_batch_stops_on_ctrl_c_between_chunks(tmp_path):
                                      exp_decay_value_and_grad)
         t, Y, _ = exp_decay_stack((256, 256), seed=3)
         X0 = exp_decay_initial_guess(Y)
-        gdfast.minimize_batch(exp_decay_value_and_grad, X0[:8], batch_args=(Y[:8],), args=(t,),
-                              max_iter=5)                      # compile first
+        gdfast.minimize_batch(exp_decay_value_and_grad, X0[:8], "adam", batch_args=(Y[:8],),
+                              args=(t,), max_iter=5)           # compile first
         print("ready", flush=True)
-        r = gdfast.minimize_batch(exp_decay_value_and_grad, X0, batch_args=(Y,), args=(t,),
-                                  max_iter=100000, gtol=0.0)
+        r = gdfast.minimize_batch(exp_decay_value_and_grad, X0, "adam", batch_args=(Y,),
+                                  args=(t,), max_iter=100000, gtol=0.0)
         np.savez({str(out)!r}, x=r.x, fun=r.fun, nit=r.nit, status=r.status.astype(str))
         print("done", flush=True)
     """)
@@ -247,13 +249,13 @@ def test_minimize_batch_stops_on_ctrl_c_between_chunks(tmp_path):
     assert waiting.any()
     assert np.array_equal(r["x"][waiting], X0[waiting]) and np.isnan(r["fun"][waiting]).all()
     for i in np.flatnonzero(begun)[:4]:               # where they were: max_iter=nit's x
-        ref = gdfast.minimize_batch(exp_decay_value_and_grad, X0[i:i + 1],
+        ref = gdfast.minimize_batch(exp_decay_value_and_grad, X0[i:i + 1], "adam",
                                     batch_args=(Y[i:i + 1],), args=(t,),
                                     max_iter=int(r["nit"][i]), gtol=0.0)
         assert np.array_equal(ref.x[0], r["x"][i]) and ref.fun[0] == r["fun"][i]
     done = np.flatnonzero(~stopped)[:64]              # rows are independent problems
-    ref = gdfast.minimize_batch(exp_decay_value_and_grad, X0[done], batch_args=(Y[done],),
-                                args=(t,), max_iter=100000, gtol=0.0)
+    ref = gdfast.minimize_batch(exp_decay_value_and_grad, X0[done], "adam",
+                                batch_args=(Y[done],), args=(t,), max_iter=100000, gtol=0.0)
     assert np.array_equal(ref.x, r["x"][done]) and np.array_equal(ref.nit, r["nit"][done])
 
 
@@ -266,7 +268,7 @@ def test_minimize_batch_answers_ctrl_c_inside_long_rows():
                                      exp_decay_value_and_grad)
         t, Y, _ = exp_decay_stack((2, 2), seed=3)
         X0 = exp_decay_initial_guess(Y)
-        kw = dict(batch_args=(Y,), args=(t,), gtol=0.0)
+        kw = dict(method="adam", batch_args=(Y,), args=(t,), gtol=0.0)
         gdfast.minimize_batch(exp_decay_value_and_grad, X0, max_iter=3, **kw)
         threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
         start = time.perf_counter()

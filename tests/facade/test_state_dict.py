@@ -221,3 +221,16 @@ def test_a_nadam_mu_product_of_other_factors_is_refused():
         topt.step()
     with pytest.raises(ValueError, match="mu_product"):
         gdfast.NAdam().load_torch_state_dict(topt.state_dict(), np.zeros(2))
+
+
+def test_a_schedule_with_a_users_function_is_refused_by_name_not_with_a_float_error():
+    from numba import njit
+
+    @njit
+    def half(t):
+        return 0.5
+
+    opt = gdfast.SGD(lr=gdfast.schedules.lambda_lr(0.1, half))
+    state = opt.init(np.zeros(3))
+    with pytest.raises(TypeError, match="holds a user's function"):
+        opt.state_dict(state)

@@ -80,12 +80,11 @@ def test_serial_and_parallel_passes_give_the_same_loop(bounded):
     c = np.linspace(-2.0, 2.0, N)
     lo, hi = (np.full(N, -1.0), np.full(N, 1.5)) if bounded else (np.empty(0), np.empty(0))
     runs = []
-    for passes, search_passes in ((lbfgs_b.LBFGS_B_SERIAL, line_search.SERIAL_PASSES),
-                                  (lbfgs_b.LBFGS_B_PARALLEL, line_search.PARALLEL_PASSES)):
-        def python_wolfe(*args, search_passes=search_passes):
+    for passes in (lbfgs_b.LBFGS_B_SERIAL, lbfgs_b.LBFGS_B_PARALLEL):
+        def python_wolfe(*args, parallel=passes[0]):
             body = getattr(line_search.strong_wolfe_body, "py_func",
                            line_search.strong_wolfe_body)
-            return body(*search_passes, *args)
+            return body(parallel, *args)
         x, g = np.zeros(N), np.empty(N)
         hist = np.full(9, np.nan)
         method = (passes, lbfgs_b.lbfgs_b_state(N, 5), lo, hi, lbfgs_b.C1, lbfgs_b.MAX_LS, 0.0)
@@ -93,7 +92,7 @@ def test_serial_and_parallel_passes_give_the_same_loop(bounded):
                                                           lbfgs_b.lbfgs_b_advance))
         r = getattr(driver.descend, "py_func", driver.descend)(
             quartic, x, g, np.empty(0), 0.0, 0.0, 0, False, (c,), steps,
-            (passes[:2] + (python_wolfe,) + passes[3:],) + method[1:], 8, -1, 0.0, 0.0, 0.0,
+            ((passes[0], python_wolfe),) + method[1:], 8, -1, 0.0, 0.0, 0.0,
             np.array([0.0, -1.0]), 0, hist, hist.copy())
         runs.append((x.copy(), r.fun, r.nit, r.status, hist.copy()))
     (xa, fa, na, sa, ha), (xb, fb, nb, sb, hb) = runs
