@@ -65,8 +65,8 @@ SUITES = {
     "blocking": "K iterations by cache-sized tiles (temporal blocking) against denoise's "
                 "fused pass at 2048^2 and 4096^2, beside a STREAM triad",
     "solve": "time to the answer: gdfast.minimize's default beside scipy's L-BFGS-B and "
-             "torch's LBFGS on More, Garbow & Hillstrom's 18 problems, extended Rosenbrock "
-             "and a logistic regression",
+             "torch's LBFGS on More, Garbow & Hillstrom's 18 problems, extended Rosenbrock, "
+             "a logistic regression and TV denoising of a 1024^2 image",
     "fit": "the batch relaxometry fit (65,536 pixels): least_squares_batch (LM) beside "
            "minimize_batch's L-BFGS and Adam and a loop over scipy's least_squares",
 }

@@ -5,8 +5,9 @@ unconstrained optimization software", ACM TOMS 7(1), 17-41 (1981), in the
 order of their unconstrained-minimization list (the order of the authors'
 Algorithm 566, ACM TOMS 7(1), 136-140, whose FORTRAN subroutines OBJFCN,
 GRDFCN and INITPT define the functions, their gradients and the standard
-starting points), then extended Rosenbrock at n = 10**4 and an L2-regularised
-logistic regression (10**5 x 100, generated from a fixed seed).
+starting points), then extended Rosenbrock at n = 10**4, an L2-regularised
+logistic regression (10**5 x 100, generated from a fixed seed) and
+smoothed-TV denoising of a 1024 x 1024 image through minimize (n = 2**20).
 
 Every MGH problem is a sum of squares, in MGH's convention without a half::
 
@@ -44,8 +45,10 @@ from typing import Callable
 
 import numpy as np
 
+from ..images import synthetic_image
 from ..kernels.function_refs import cached_objective
 from ..kernels.jit import njit
+from ..kernels.tv import tv_energy_grad_2d_parallel, tv_workspace_2d
 
 MGH = ("J. J. More, B. S. Garbow, K. E. Hillstrom, Testing unconstrained optimization "
        "software, ACM TOMS 7(1), 17-41 (1981); definitions and x0 as in their Algorithm 566, "
@@ -2002,6 +2005,49 @@ def logistic_regression(n_samples: int = 10**5, n_features: int = 100,
                         args=(A, b, float(l2)))
 
 
+TV_LAM, TV_EPS, TV_SIGMA, TV_SEED = 0.1, 0.05, 0.1, 3
+
+
+@cached_objective
+@njit(**_OPTIONS)
+def tv_value_and_grad(x, g, f, lam, eps, work):
+    """The smoothed-TV denoising energy of the image x (given flat) and its
+    gradient into g (flat): kernels.tv's E(u) = 1/2 |u - f|^2 + lam sum
+    sqrt(|grad u|^2 + eps^2), the rows in parallel."""
+    return tv_energy_grad_2d_parallel(x.reshape(f.shape), f, lam, eps, g.reshape(f.shape),
+                                      work)
+
+
+def tv_denoising(side: int = 1024, lam: float = TV_LAM, eps: float = TV_EPS,
+                 sigma: float = TV_SIGMA, seed: int = TV_SEED) -> SolveProblem:
+    """Smoothed-TV denoising of a noisy `gdfast.images.synthetic_image` through
+    minimize: x0 the noisy image (flat), f* unknown (None).
+
+    Parameters
+    ----------
+    side : int, default 1024
+        The image is side x side (n = side**2).
+    lam, eps : float, default 0.1, 0.05
+        The energy's weight and smoothing (kernels.tv).
+    sigma : float, default 0.1
+        The Gaussian noise added to the image (values in [0, 1]).
+    seed : int, default 3
+
+    Returns
+    -------
+    SolveProblem
+        args = (f, lam, eps, work): the noisy image, lam, eps and kernels.tv's
+        workspace.
+    """
+    rng = np.random.default_rng(seed)
+    noisy = synthetic_image(side, seed) + sigma * rng.standard_normal((side, side))
+    name = "tv_denoising" if side == 1024 else f"tv_denoising_{side}"
+    return SolveProblem(name, side * side, noisy.ravel().copy(), tv_value_and_grad, None,
+                        f"gdfast.kernels.tv's smoothed TV (lam {lam:g}, eps {eps:g}) of "
+                        f"synthetic_image({side}) with noise {sigma:g}",
+                        args=(noisy, float(lam), float(eps), tv_workspace_2d((side, side))))
+
+
 # ---------------------------------------------------------------------------
 # The suite
 # ---------------------------------------------------------------------------
@@ -2026,7 +2072,9 @@ def mgh_problems() -> list[SolveProblem]:
 
 def solve_suite(quick: bool = False) -> list[SolveProblem]:
     """The problems of ``gdfast bench solve``: the 18 MGH problems, extended
-    Rosenbrock at n = 10**4 and the logistic regression (10**5 x 100).
+    Rosenbrock at n = 10**4, the logistic regression (10**5 x 100) and TV
+    denoising of a 1024^2 image (not in the quick suite: its compilation
+    would double the test's time).
 
     Parameters
     ----------
@@ -2040,4 +2088,4 @@ def solve_suite(quick: bool = False) -> list[SolveProblem]:
     """
     if quick:
         return [*mgh_problems(), large_rosenbrock(100), logistic_regression(2000, 20)]
-    return [*mgh_problems(), large_rosenbrock(), logistic_regression()]
+    return [*mgh_problems(), large_rosenbrock(), logistic_regression(), tv_denoising()]

@@ -355,3 +355,20 @@ def test_main_refuses_an_unknown_problem(capsys):
     with pytest.raises(SystemExit):
         solve.main(["--quick", "--problems", "rosenbrok"])
     assert "unknown problems ['rosenbrok']" in capsys.readouterr().err
+
+
+def test_the_tv_problem_is_kernels_tvs_energy_and_its_gradient():
+    # an independent oracle: the energy written in numpy, its gradient by
+    # central differences at a few pixels
+    p = sp.tv_denoising(12, lam=0.2, eps=0.1)
+    f_img, lam, eps, _ = p.args
+    u = _random_point(p).reshape(12, 12)
+    dx = np.zeros_like(u)
+    dy = np.zeros_like(u)
+    dx[:, :-1] = u[:, 1:] - u[:, :-1]
+    dy[:-1, :] = u[1:, :] - u[:-1, :]
+    want = 0.5 * np.sum((u - f_img) ** 2) + lam * np.sum(np.sqrt(dx**2 + dy**2 + eps**2))
+    f, g = _grad(p, u.ravel())
+    assert f == pytest.approx(want, rel=1e-12)
+    fd = _central(lambda z: _value(p, z), u.ravel())
+    assert _relative_error(g, fd) <= RTOL_GRAD
