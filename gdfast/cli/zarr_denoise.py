@@ -40,7 +40,8 @@ def split_zarr_path(path):
 
 
 def open_input(path):
-    """The zarr array at ``path``; FileNotFoundError / ValueError naming it."""
+    """The zarr array at ``path``, or the `ome_zarr.Image` when it names an
+    OME-Zarr image group; FileNotFoundError / ValueError naming it."""
     import zarr
     root, component = split_zarr_path(path)
     where = os.path.join(root, *component.split("/")) if component else root
@@ -51,6 +52,9 @@ def open_input(path):
     except Exception as err:
         raise ValueError(f"INPUT {path} is not a zarr array ({err})") from None
     if not isinstance(node, zarr.Array):
+        from . import ome_zarr
+        if ome_zarr.is_image(node):
+            return ome_zarr.open_image(node, path)
         arrays = sorted(name for name, _ in node.arrays())
         raise ValueError(f"INPUT {path} is a zarr group, not an array; name a dataset inside "
                          f"it, e.g. {path}/{arrays[0] if arrays else '<name>'}")
@@ -93,21 +97,27 @@ def check_output(path, force):
                         path) from None
 
 
-def write_output(x, path, force):
-    """Write the dask array x as the zarr array at ``path``: under a temporary
-    name beside it, then renamed into place (a half-written OUTPUT never
-    shows; an old one is replaced only with force, once the new is whole).
-    Inside a zarr group, in the group's format (zarr v2 for OME-Zarr 0.4, so
-    that v2 readers find it), its consolidated metadata made anew if it has some."""
+def write_output(x, path, force, image=None):
+    """Write the dask array x as the zarr array at ``path`` (or, given the
+    input's `ome_zarr.Image`, as an OME-Zarr image like it: x its level 0):
+    under a temporary name beside it, then renamed into place (a half-written
+    OUTPUT never shows; an old one is replaced only with force, once the new
+    is whole). Inside a zarr group, in the group's format (zarr v2 for
+    OME-Zarr 0.4, so that v2 readers find it), its consolidated metadata made
+    anew if it has some."""
     import dask.array as da
     import zarr
     target = output_folder(path)
     group = _group_format(os.path.dirname(target))
     tmp = temporary_name(target)
     try:
-        out = zarr.create_array(tmp, shape=x.shape, chunks=tuple(c[0] for c in x.chunks),
-                                dtype=x.dtype, zarr_format=group[0] if group else 3)
-        da.store(x, out, lock=False)
+        if image is not None:
+            from . import ome_zarr
+            ome_zarr.write_image(x, image, tmp)
+        else:
+            out = zarr.create_array(tmp, shape=x.shape, chunks=tuple(c[0] for c in x.chunks),
+                                    dtype=x.dtype, zarr_format=group[0] if group else 3)
+            da.store(x, out, lock=False)
         if os.path.lexists(target):
             if not force:
                 raise FileExistsError(f"OUTPUT {path} exists (pass --force to replace it)")
@@ -183,7 +193,11 @@ def run(args):
     if args.checkpoint is not None:
         raise ValueError("--checkpoint is for image files: a zarr INPUT's run keeps its "
                          "progress in its work group (--store), and --resume goes on from it")
+    from .ome_zarr import Image
     source = open_input(args.input)
+    image = source if isinstance(source, Image) else None
+    if image is not None:
+        source = image.levels[0]
     _check_dtype(args.input, source.dtype)
     if not is_zarr_path(args.output):
         raise ValueError(f"OUTPUT {args.output} must be a zarr array (a .zarr folder or a "
@@ -191,18 +205,22 @@ def run(args):
     store = args.store or output_folder(args.output) + ".gdfast-work"
     check_apart([("INPUT", args.input), ("OUTPUT", args.output), ("--store", store)])
     check_output(args.output, args.force)
+    planes = image.planes() if image is not None else [((), "")]
+    if planes[0][0]:
+        _check_plane_store(store, planes)
     if TEMPORARY_TAG in os.path.basename(output_folder(args.output)):
         raise ValueError(f"OUTPUT {args.output}: that name is gdfast's temporary naming")
     lam = "auto" if args.lam is None else args.lam
-    print(f"{args.input}: zarr array {source.shape} {source.dtype}; lam={lam}, "
+    what = image.describe() if image is not None else f"zarr array {source.shape} {source.dtype}"
+    print(f"{args.input}: {what}; lam={lam}, "
           f"eps={'lam/10, then lam/100' if args.eps is None else args.eps}, "
           f"method={args.method}, sweeps of {args.sweep} iterations")
     start = time.perf_counter()
     with workdir.locked(workdir.store_path(store)):    # held until OUTPUT is written
         try:
-            code = _run_locked(args, source, store, lam, denoise)
+            code = _run_locked(args, source, store, lam, denoise, image, planes)
         except (KeyboardInterrupt, NoWorkers) as err:
-            if not workdir.is_workdir(store):
+            if not _holds_work(store, planes):
                 raise
             what = "interrupted" if isinstance(err, KeyboardInterrupt) else \
                 f"gdfast denoise: error: {err}"
@@ -216,9 +234,25 @@ def run(args):
     return code
 
 
-def _run_locked(args, source, store, lam, denoise):
-    """The run on Dask (denoise: gdfast.dask.denoise) and the OUTPUT written,
-    the store's lock held."""
+def _run_locked(args, source, store, lam, denoise, image, planes):
+    """The run on Dask (denoise: gdfast.dask.denoise), a run per plane (an
+    index over an OME-Zarr image's non-space axes, each in its own work group
+    inside the store; () the whole array, in the store), and the OUTPUT
+    written, the store's lock held."""
+    from ..dask import workdir
+    made = bool(planes[0][0]) and not os.path.isdir(store)
+    if made:
+        os.mkdir(store)                  # the folder of the planes' work groups
+    try:
+        return _run_planes(args, source, store, lam, denoise, image, planes, workdir)
+    except BaseException:
+        if made and os.path.isdir(store) and not os.listdir(store):
+            os.rmdir(store)              # nothing started: nothing left behind
+        raise
+
+
+def _run_planes(args, source, store, lam, denoise, image, planes, workdir):
+    """_run_locked's work, the store's folder made."""
     client = scheduler(args)
     try:
         where = args.scheduler or (f"a LocalCluster of {len(client.scheduler_info()['workers'])} "
@@ -226,33 +260,75 @@ def _run_locked(args, source, store, lam, denoise):
         print(f"  on {where}; work group {store}")
         import dask.array as da
         f, scale = _scaled(da.from_zarr(source))
-        res = denoise(f, lam, args.eps, args.method, max_iter=args.max_iter, tol=args.tol,
-                      store=store, sweep=args.sweep, resume=args.resume, sigma=args.sigma,
-                      progress="denoise" if _tqdm() else False)
-        if res.status == "interrupted":
-            print(f"interrupted (iteration {res.nit}); {args.output} not written; the run is "
-                  f"in {store}: go on with the same command and --resume", file=sys.stderr)
-            return 130
-        if res.status == "non-finite":
-            print(f"gdfast denoise: error: the iterate became NaN or inf at iteration "
-                  f"{res.nit + 1}; {args.output} not written. Try --method gd or nesterov",
-                  file=sys.stderr)
-            return 1
-        chosen, note = "", None
-        if lam == "auto":
-            words, note = describe_choice(res, args.sigma is not None, " on the central crop")
-            chosen = words + ", "
-        print(f"  {chosen}{describe_eps(res)}: energy {res.fun:.8g} after {res.nit} iterations "
-              f"in {res.sweeps} sweeps of up to {res.sweep} on chunks {res.chunks} "
-              f"({res.status}: {res.message})")
-        print_guard(note)
-        write_output(_unscaled(res.x, source.dtype, scale), args.output, args.force)
+        results = []
+        for index, name in planes:
+            path = os.path.join(store, name) if index else store
+            resume = args.resume and (not index or workdir.is_workdir(path))
+            if args.resume and not resume:
+                print(f"  no work group {path}: {name} starts afresh")
+            res = denoise(f[index] if index else f, lam, args.eps, args.method,
+                          max_iter=args.max_iter, tol=args.tol, store=path, sweep=args.sweep,
+                          resume=resume, sigma=args.sigma,
+                          progress=(name or "denoise") if _tqdm() else False)
+            if res.status == "interrupted":
+                print(f"interrupted (iteration {res.nit}{' of ' + name if name else ''}); "
+                      f"{args.output} not written; the run is in {store}: go on with the same "
+                      "command and --resume", file=sys.stderr)
+                return 130
+            if res.status == "non-finite":
+                print(f"gdfast denoise: error: the iterate became NaN or inf at iteration "
+                      f"{res.nit + 1}{' of ' + name if name else ''}; {args.output} not "
+                      "written. Try --method gd or nesterov", file=sys.stderr)
+                return 1
+            chosen, note = "", None
+            if lam == "auto":
+                words, note = describe_choice(res, args.sigma is not None, " on the central crop")
+                chosen = words + ", "
+            print(f"  {name + ': ' if name else ''}{chosen}{describe_eps(res)}: energy "
+                  f"{res.fun:.8g} after {res.nit} iterations in {res.sweeps} sweeps of up to "
+                  f"{res.sweep} on chunks {res.chunks} ({res.status}: {res.message})")
+            print_guard(note)
+            results.append(res.x)
+        x = _stacked(results, source.shape[:len(planes[0][0])])
+        write_output(_unscaled(x, source.dtype, scale), args.output, args.force, image)
     finally:
         client.close()
         cluster = getattr(client, "cluster_to_close", None)
         if cluster is not None:
             cluster.close()
     return 0
+
+
+def _stacked(results, outer):
+    """The planes' results (C order over the outer shape) as one dask array."""
+    import dask.array as da
+    if not outer:
+        return results[0]
+    step = len(results) // outer[0]
+    return da.stack([_stacked(results[i * step:(i + 1) * step], outer[1:])
+                     for i in range(outer[0])])
+
+
+def _check_plane_store(store, planes):
+    """ValueError before any work when the store (a folder of the planes'
+    work groups) holds anything else: it is removed once OUTPUT is written."""
+    if os.path.exists(store) and not os.path.isdir(store):
+        raise ValueError(f"--store {store} is a file; give a folder for the work groups")
+    names = {name for _, name in planes}
+    others = [e for e in (os.listdir(store) if os.path.isdir(store) else [])
+              if e not in names]
+    if others:
+        raise ValueError(f"--store {store} holds {others[0]!r}, not a work group of this "
+                         "image's planes, so nothing is written into it: give a new or "
+                         "empty folder")
+
+
+def _holds_work(store, planes):
+    """True if the store (or, for planes, a folder in it) holds a work group."""
+    from ..dask import workdir
+    if not planes[0][0]:
+        return workdir.is_workdir(store)
+    return any(workdir.is_workdir(os.path.join(store, name)) for _, name in planes)
 
 
 def _check_dtype(path, dtype):
