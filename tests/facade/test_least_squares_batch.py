@@ -12,23 +12,10 @@ from numba import njit
 
 import gdfast
 from gdfast.problems import exp_decay_initial_guess, exp_decay_stack
+from gdfast.problems import exp_decay_jacobian as decay_jacobian
+from gdfast.problems import exp_decay_residuals as decay
 
 N_TIMES = 12
-
-
-@njit
-def decay(p, r, y, t):
-    for k in range(t.size):
-        r[k] = p[0] * np.exp(-p[1] * t[k]) + p[2] - y[k]
-
-
-@njit
-def decay_jacobian(p, J, y, t):
-    for k in range(t.size):
-        e = np.exp(-p[1] * t[k])
-        J[k, 0] = e
-        J[k, 1] = -p[0] * t[k] * e
-        J[k, 2] = 1.0
 
 
 def fit_data(shape=(2, 4), seed=5):
@@ -109,7 +96,8 @@ def test_chunks_and_threads_change_no_bit(monkeypatch):
         assert np.array_equal(whole[k], chunked[k]), k
 
 
-@njit
+@gdfast.cached_objective          # its compiled batch loop is cached on disk
+@njit(cache=True)
 def root_model(p, r, y, t):               # r = sqrt(p0) t + p1 - y: NaN for p0 < 0
     for k in range(t.size):
         r[k] = np.sqrt(p[0]) * t[k] + p[1] - y[k]
