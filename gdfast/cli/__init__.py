@@ -22,6 +22,7 @@ EXAMPLES = {
   gdfast denoise big.tif -o big_tv.tif --checkpoint big.npz --resume
   gdfast denoise scan.zarr/0 -o scan.zarr/tv --workers 2 --memory-limit 4GB
   gdfast denoise ct.zarr -o ct_tv.zarr --scheduler tcp://10.0.0.5:8786 --lam 0.02
+  gdfast denoise cells.ome.zarr -o cells_tv.ome.zarr --workers 2   # OME-Zarr in and out
 
 Integer images (8 or 16 bit) are scaled to [0, 1] (lam, eps and sigma are in
 those units) and
@@ -396,11 +397,13 @@ def build_parser():
                   "of OUTPUT follows its suffix.",
                   usage="gdfast denoise INPUT -o OUTPUT [options]   (options: gdfast denoise -h)")
     den.add_argument("input", metavar="INPUT", help="a .png, .tif/.tiff, .jpg/.jpeg or .npy "
-                     "file, or a zarr array (a .zarr folder or a dataset inside one: runs on "
-                     "Dask, needs gdfast[dask])")
+                     "file, or a zarr array (a .zarr folder or a dataset inside one) or an "
+                     "OME-Zarr image (NGFF 0.4 or 0.5: level 0, each channel and time point "
+                     "apart): runs on Dask, needs gdfast[dask]")
     den.add_argument("-o", "--output", metavar="OUTPUT", required=True,
                      help="where to write the result (.png, .tif/.tiff, .jpg/.jpeg or .npy; "
-                     "a zarr array for zarr INPUT)")
+                     "a zarr array for zarr INPUT; an OME-Zarr image, with INPUT's metadata and "
+                     "levels, for OME-Zarr INPUT)")
     den.add_argument("--lam", type=_checked("non_negative", "--lam"), default=None,
                      help="weight of the TV term, in units of the [0, 1] intensity (larger "
                      "is smoother; default: chosen per channel, once for a page stack, by "

@@ -10,6 +10,11 @@ tcp://host:port``); its work group (``--store``, default OUTPUT's folder +
 ``.gdfast-work``) holds the sweeps and is removed once OUTPUT is written, or
 kept on Ctrl-C for ``--resume``. OUTPUT appears whole or not at all: it is
 written beside its place under a temporary name and renamed into it.
+
+INPUT may also be an OME-Zarr image group (``cells.ome.zarr``, NGFF 0.4 or
+0.5, see ``ome_zarr``): its level 0 is denoised, one run per index of its
+non-space axes (channels, time points), each in its own work group inside
+``--store``, and OUTPUT is written as an OME-Zarr image like it.
 """
 import json
 import os

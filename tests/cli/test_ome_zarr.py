@@ -134,6 +134,12 @@ def test_each_level_is_the_rounded_2x2_block_mean_of_the_level_above(written):
     assert attrs["type"] == "mean"
 
 
+@pytest.mark.slow
+def test_ngff_05_arrays_name_their_dimensions_after_the_axes(written):
+    level = zarr.open_array(str(written["0.5"][1] / "0"), mode="r")
+    assert level.metadata.dimension_names == ("t", "z", "y", "x")
+
+
 def test_a_partial_block_at_the_edge_is_the_mean_of_the_voxels_it_has():
     import dask.array as da
     x = da.from_array(np.arange(5.0), chunks=2)
