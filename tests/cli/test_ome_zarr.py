@@ -188,3 +188,52 @@ def test_an_error_while_writing_the_pyramid_leaves_no_output(tmp_path, monkeypat
         zarr_denoise.write_output(da.from_array(COUNTS), str(tmp_path / "out.ome.zarr"),
                                   False, image)
     assert os.listdir(tmp_path) == ["in.ome.zarr"]
+
+
+@pytest.mark.slow
+def test_a_store_holding_other_files_is_refused_and_kept(tmp_path):
+    inp = make_image(tmp_path / "in.ome.zarr", "0.4", COUNTS, PYRAMID[:1], CYX)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "notes.txt").write_text("mine")
+    done = subprocess.run([sys.executable, "-m", "gdfast", "denoise", str(inp), "-o",
+                           str(tmp_path / "out.ome.zarr"), "--store", str(tmp_path / "work"),
+                           *RUN], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1
+    assert "--store" in done.stderr and "'notes.txt'" in done.stderr
+    assert os.listdir(tmp_path / "work") == ["notes.txt"]
+    assert not (tmp_path / "out.ome.zarr").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_writes_no_output_and_resume_finishes_every_channel(tmp_path):
+    import json
+    import signal
+    import time
+    inp = make_image(tmp_path / "in.ome.zarr", "0.4", COUNTS, PYRAMID[:2], CYX)
+    out = tmp_path / "out.ome.zarr"
+    args = [sys.executable, "-m", "gdfast", "denoise", str(inp), "-o", str(out), "--lam", "0.1",
+            "--eps", "0.02", "--tol", "0", "--max-iter", "60", "--workers", "1",
+            "--sweep", "1"]
+    run = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    record = str(out) + ".gdfast-work/c0/gdfast.json"
+    deadline = time.monotonic() + 300
+    while True:
+        assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+        try:
+            with open(record) as fh:
+                if json.load(fh)["nit"] >= 2:
+                    break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=300)
+    assert run.returncode == 130, stderr
+    assert "--resume" in stderr
+    assert sorted(os.listdir(tmp_path)) == ["in.ome.zarr", "out.ome.zarr.gdfast-work"]
+    done = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    got = zarr.open_array(str(out / "0"), mode="r")[...]
+    for c in range(2):
+        x = gdfast.denoise(COUNTS[c] / 65535.0, lam=0.1, eps=0.02, max_iter=60, tol=0).x
+        assert np.array_equal(got[c], np.clip(np.round(x * 65535), 0, 65535).astype(np.uint16))
