@@ -4,12 +4,14 @@ Solvers side by side on one synthetic stack (gdfast.problems.exp_decay_stack,
 16 time points): gdfast.least_squares_batch (Levenberg–Marquardt, with the
 Jacobian), gdfast.minimize_batch with its default (L-BFGS) and with Adam as
 docs/batches.md runs it (issue 30's "today"), and scipy.optimize.least_squares
-in a Python loop over a subset of the pixels (its time per pixel
-extrapolated). Each compiled solver is run once on a few pixels first
-(its compile time reported apart); then rounds alternate the solvers and
-the median per-pixel time is quoted. A pixel counts as fitted when its cost
-is within 1e-8 (relative) of the lowest any solver reached on it.
+and lmfit (if installed: the `bench` extra has it) in Python loops over a
+subset of the pixels (their time per pixel quoted). Each compiled solver is
+run once on a few pixels first (its compile time reported apart); then
+rounds alternate the solvers and the median per-pixel time is quoted. A
+pixel counts as fitted when its cost is within 1e-8 (relative) of the lowest
+any solver reached on it.
 """
+import importlib.util
 import math
 import statistics
 import time
@@ -78,12 +80,41 @@ def _scipy_loop(X0, Y, t):
     return X, nit
 
 
+def _lmfit_loop(X0, Y, t):
+    import lmfit
+    r = np.empty(t.size)
+    J = np.empty((t.size, 3))
+    X = np.empty_like(X0)
+    nit = np.empty(X0.shape[0], dtype=np.int64)
+    params = lmfit.Parameters()
+    for name in "abc":
+        params.add(name, value=0.0)
+    for i in range(X0.shape[0]):
+        for name, v in zip("abc", X0[i]):
+            params[name].set(value=float(v))
+
+        def fun(p, y=Y[i]):
+            exp_decay_residuals(np.array([p["a"].value, p["b"].value, p["c"].value]), r, y, t)
+            return r.copy()
+
+        def jac(p, y=Y[i]):
+            exp_decay_jacobian(np.array([p["a"].value, p["b"].value, p["c"].value]), J, y, t)
+            return J.copy()
+        out = lmfit.minimize(fun, params, method="leastsq", Dfun=jac)
+        X[i] = [out.params[name].value for name in "abc"]
+        nit[i] = out.nfev
+    return X, nit
+
+
 SOLVERS: dict[str, Callable] = {
     "gdfast LM": _lm,
     "gdfast L-BFGS": _lbfgs,
     "gdfast Adam": _adam,
     "scipy least_squares loop": _scipy_loop,
 }
+if importlib.util.find_spec("lmfit") is not None:
+    SOLVERS["lmfit loop"] = _lmfit_loop
+LOOPS = ("scipy least_squares loop", "lmfit loop")       # timed on a subset of the pixels
 COMPILED = ("gdfast LM", "gdfast L-BFGS", "gdfast Adam")
 
 
@@ -124,7 +155,7 @@ def run_fit_benchmark(side: int = 256, scipy_pixels: int = 512, rounds: int = 3,
     last = {}
     for _ in range(rounds):
         for name, solver in SOLVERS.items():
-            rows = slice(0, sub) if name.startswith("scipy") else slice(0, m)
+            rows = slice(0, sub) if name in LOOPS else slice(0, m)
             start = time.perf_counter()
             X, nit = solver(X0[rows], Y[rows], t)
             seconds = time.perf_counter() - start
@@ -133,8 +164,8 @@ def run_fit_benchmark(side: int = 256, scipy_pixels: int = 512, rounds: int = 3,
     costs = {name: _costs_from_x(X, Y[:X.shape[0]], t) for name, (X, _) in last.items()}
     best = np.minimum.reduce([c[:sub] for c in costs.values()])
     best_all = np.minimum.reduce([c for name, c in costs.items() if c.size == m])
-    say(f"{m:,} pixels of {t.size} time points ({side}x{side}); scipy's loop on the first "
-        f"{sub}; fitted: cost within {SOLVED_RTOL:g} of the lowest any solver reached")
+    say(f"{m:,} pixels of {t.size} time points ({side}x{side}); the Python loops on the "
+        f"first {sub}; fitted: cost within {SOLVED_RTOL:g} of the lowest any solver reached")
     say(f"{'solver':<26} {'us/pixel':>10} {'rounds':>24} {'compile s':>10} "
         f"{'median nit':>11} {'fitted':>8}")
     results["solvers"] = {}

@@ -142,9 +142,10 @@ def run_gdfast_default(problem: SolveProblem) -> SolverRun:
     SolverRun
     """
     import gdfast
-    gdfast.minimize(problem.fun, problem.x0, jac="inplace", args=problem.args, max_iter=1)
+    kw = dict(jac="inplace", args=problem.args, bounds=problem.bounds)
+    gdfast.minimize(problem.fun, problem.x0, max_iter=1, **kw)
     t0 = time.perf_counter()
-    res = gdfast.minimize(problem.fun, problem.x0, jac="inplace", args=problem.args)
+    res = gdfast.minimize(problem.fun, problem.x0, **kw)
     seconds = time.perf_counter() - t0
     return SolverRun("gdfast", problem.name, float(res.fun), int(res.nfev), seconds,
                      f"{res.status.value}, {res.nit} iterations")
@@ -171,7 +172,8 @@ def run_scipy_lbfgsb(problem: SolveProblem, options: dict | None = None,
     fg = _Counted(problem)
     with _one_blas_thread():
         t0 = time.perf_counter()
-        res = minimize(fg, problem.x0.copy(), jac=True, method="L-BFGS-B", options=options)
+        res = minimize(fg, problem.x0.copy(), jac=True, method="L-BFGS-B", options=options,
+                       bounds=None if problem.bounds is None else list(zip(*problem.bounds)))
         seconds = time.perf_counter() - t0
     return SolverRun(name, problem.name, float(res.fun), fg.nfev, seconds,
                      f"{res.message}, {res.nit} iterations")
@@ -219,6 +221,8 @@ def run_torch_lbfgs(problem: SolveProblem) -> SolverRun:
     -------
     SolverRun
     """
+    if problem.bounds is not None:
+        raise NotApplicable("torch.optim.LBFGS takes no bounds")
     import torch
 
     def solve(options):
@@ -289,6 +293,10 @@ def mark_solved(result: ProblemResult) -> None:
         r.solved = bool(finite) and math.isfinite(r.f) and r.f <= result.f_best + tol
 
 
+class NotApplicable(Exception):
+    """A solver that cannot take the problem (torch's LBFGS and bounds): no row."""
+
+
 def _failed(name, problem, error):
     return SolverRun(name, problem.name, math.nan, 0, math.nan,
                      f"failed: {type(error).__name__}: {error}")
@@ -320,6 +328,8 @@ def run_problem(problem: SolveProblem,
         for name, solver in solvers.items():
             try:
                 run = solver(problem)
+            except NotApplicable:
+                continue
             except Exception as error:           # a solver's failure is a row, not a crash
                 run = _failed(name, problem, error)
             run.solver = name

@@ -7,7 +7,8 @@ Algorithm 566, ACM TOMS 7(1), 136-140, whose FORTRAN subroutines OBJFCN,
 GRDFCN and INITPT define the functions, their gradients and the standard
 starting points), then extended Rosenbrock at n = 10**4, an L2-regularised
 logistic regression (10**5 x 100, generated from a fixed seed) and
-smoothed-TV denoising of a 1024 x 1024 image through minimize (n = 2**20).
+smoothed-TV denoising of a 1024 x 1024 image through minimize (n = 2**20)
+and a bounded least-squares fit (an exponential decay, one bound binding).
 
 Every MGH problem is a sum of squares, in MGH's convention without a half::
 
@@ -49,6 +50,7 @@ from ..images import synthetic_image
 from ..kernels.function_refs import cached_objective
 from ..kernels.jit import njit
 from ..kernels.tv import tv_energy_grad_2d_parallel, tv_workspace_2d
+from ..problems import exp_decay_value_and_grad
 
 MGH = ("J. J. More, B. S. Garbow, K. E. Hillstrom, Testing unconstrained optimization "
        "software, ACM TOMS 7(1), 17-41 (1981); definitions and x0 as in their Algorithm 566, "
@@ -97,6 +99,9 @@ class SolveProblem:
     m : int, default 0
         The number of residuals of a least-squares problem; 0 when fun is not
         a sum of squares.
+    bounds : (ndarray, ndarray), optional
+        (lower, upper), each float64 (n,) (-inf / inf for a free side): a
+        bounded problem, which the solvers with bounds take (`bounded_exp_fit`).
     residuals : numba @njit function, optional
         ``residuals(x, r)`` writes r(x) (float64, shape (m,)), with
         ``f = sum(r**2)``.
@@ -118,6 +123,7 @@ class SolveProblem:
     residuals: Callable | None = None
     jacobian: Callable | None = None
     notes: str = ""
+    bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     def value_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """(f, g) at x, for ``jac=True`` callers (scipy.optimize.minimize).
@@ -2005,6 +2011,31 @@ def logistic_regression(n_samples: int = 10**5, n_features: int = 100,
                         args=(A, b, float(l2)))
 
 
+def bounded_exp_fit(n_times: int = 40, seed: int = 7) -> SolveProblem:
+    """A bounded least-squares fit: y = a exp(-b t) + c to noisy samples of
+    1.5 exp(-0.3 t) + 0.1 on [0, 10], with a in [0, 1.2] (the bound binds at
+    the minimum), b in [0, 1], c in [0, 0.5]; x0 = (1, 0.5, 0); f* unknown.
+
+    Parameters
+    ----------
+    n_times : int, default 40
+    seed : int, default 7
+
+    Returns
+    -------
+    SolveProblem
+        fun = gdfast.problems.exp_decay_value_and_grad, args = (y, t), bounds.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 10.0, n_times)
+    y = 1.5 * np.exp(-0.3 * t) + 0.1 + 0.01 * rng.standard_normal(n_times)
+    bounds = (np.array([0.0, 0.0, 0.0]), np.array([1.2, 1.0, 0.5]))
+    return SolveProblem("bounded_exp_fit", 3, np.array([1.0, 0.5, 0.0]),
+                        exp_decay_value_and_grad, None,
+                        f"generated (seed {seed}): a exp(-b t) + c, a <= 1.2 binding",
+                        args=(y, t), bounds=bounds)
+
+
 TV_LAM, TV_EPS, TV_SIGMA, TV_SEED = 0.1, 0.05, 0.1, 3
 
 
@@ -2087,5 +2118,7 @@ def solve_suite(quick: bool = False) -> list[SolveProblem]:
     list of SolveProblem
     """
     if quick:
-        return [*mgh_problems(), large_rosenbrock(100), logistic_regression(2000, 20)]
-    return [*mgh_problems(), large_rosenbrock(), logistic_regression(), tv_denoising()]
+        return [*mgh_problems(), large_rosenbrock(100), logistic_regression(2000, 20),
+                bounded_exp_fit()]
+    return [*mgh_problems(), large_rosenbrock(), logistic_regression(), tv_denoising(),
+            bounded_exp_fit()]

@@ -372,3 +372,15 @@ def test_the_tv_problem_is_kernels_tvs_energy_and_its_gradient():
     assert f == pytest.approx(want, rel=1e-12)
     fd = _central(lambda z: _value(p, z), u.ravel())
     assert _relative_error(g, fd) <= RTOL_GRAD
+
+
+def test_the_bounded_fit_binds_and_every_solver_with_bounds_gets_them():
+    p = sp.bounded_exp_fit()
+    res = solve.run_problem(p, {"gdfast": solve.run_gdfast_default,
+                                "scipy L-BFGS-B": solve.run_scipy_lbfgsb,
+                                "torch LBFGS": solve.run_torch_lbfgs})
+    assert set(res.runs) == {"gdfast", "scipy L-BFGS-B"}     # torch's LBFGS has no bounds
+    assert all(run.solved for run in res.runs.values())
+    import scipy.optimize
+    free = scipy.optimize.minimize(p.value_and_grad, p.x0, jac=True, method="L-BFGS-B")
+    assert free.x[0] > p.bounds[1][0] and res.f_best > free.fun   # the bound on a binds
