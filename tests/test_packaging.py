@@ -47,6 +47,12 @@ def test_wheel_holds_kernels_under_gdfast_only(tmp_path):
     assert {"gdfast/bench/denoise.py", "gdfast/bench/command.py", "gdfast/cli/__init__.py",
             "gdfast/cli/image_files.py", "gdfast/cli/demo.py"} <= set(names)
     assert not any(n.startswith("kernels/") for n in names), names
+    # every subpackage of gdfast/ (pyproject.toml lists them one by one: a new
+    # one left out would be missing from `pip install .`, not from -e)
+    for init in sorted(ROOT.glob("gdfast/*/__init__.py")):
+        sub = init.parent.name
+        if sub != "kernels":                      # the symlink of a worktree, if any
+            assert f"gdfast/{sub}/__init__.py" in names, sub
 
 
 def test_the_build_requirement_fits_the_metadata_syntax():
