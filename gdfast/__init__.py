@@ -49,6 +49,7 @@ from .images import estimate_sigma
 from .kernels.function_refs import cached_objective
 from .least_squares import least_squares_batch
 from .quasi_newton import LBFGS, LBFGSState
+from .training import AveragedParameters, clip_grad_norm, clip_grad_value, grad_norm
 
 __version__ = "0.1.0"
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
     "Rprop", "Lion", "ASGD", "Adafactor", "Muon", "SparseAdam",
     "Optimizer", "OptimizerState", "LBFGS", "LBFGSState",
+    "clip_grad_norm", "clip_grad_value", "grad_norm", "AveragedParameters",
     "gradient", "check_grad", "schedules", "problems", "images", "checkpoint",
     "kernels", "reference", "RULES", "SCHEDULES", "__version__",
 ]

@@ -34,7 +34,11 @@ row count in hyper, scratch in the state) and ``sparse_adam`` (a row-sparse
 gradient given as indices and rows: ``sparse_adam_step(x, indices, values,
 state, t, lr, hyper)``).
 
-The modules: ``finite_differences`` holds the central-difference gradient
+The modules: ``clipping`` holds gradient clipping (torch's
+``clip_grad_norm_`` over several arrays, a norm in fixed blocks, and
+``clip_grad_value_``), ``averaging`` the running averages of parameters
+(torch.optim.swa_utils.AveragedModel's SWA and EMA); ``finite_differences``
+holds the central-difference gradient
 of a user's @njit objective; ``reductions`` the norms the convergence checks
 use; ``tv`` the smoothed total-variation energy and gradient of images, and
 ``tv_descent`` one denoising iteration in one pass (that gradient fused with
@@ -77,6 +81,26 @@ from .adaptive import (
     rmsprop_step_parallel,
 )
 from .asgd import asgd_step, asgd_step_parallel
+from .averaging import (
+    fma,
+    lerp_average,
+    lerp_average_parallel,
+    swa_average,
+    swa_average_parallel,
+    swa_weight,
+)
+from .clipping import (
+    add_norm_part,
+    clip_coefficient,
+    clip_grad_norm,
+    clip_values,
+    clip_values_parallel,
+    finish_norm,
+    norm_part,
+    norm_part_parallel,
+    scale_gradient,
+    scale_gradient_parallel,
+)
 from .guard import step_if_finite, step_if_finite_parallel
 from .muon import muon_step, muon_step_parallel
 from .reductions import (
@@ -162,4 +186,8 @@ __all__ = [
     "tv_energy_grad_3d", "tv_energy_grad_3d_parallel", "tv_energy_3d", "tv_workspace_3d",
     "tv_descent_step_2d", "tv_descent_step_2d_parallel", "tv_descent_workspace_2d",
     "tv_descent_step_3d", "tv_descent_step_3d_parallel", "tv_descent_workspace_3d",
+    "norm_part", "norm_part_parallel", "add_norm_part", "finish_norm", "clip_coefficient",
+    "scale_gradient", "scale_gradient_parallel", "clip_values", "clip_values_parallel",
+    "clip_grad_norm", "swa_average", "swa_average_parallel", "lerp_average",
+    "lerp_average_parallel", "swa_weight", "fma",
 ]
