@@ -145,3 +145,18 @@ def test_a_nan_in_the_parameters_reaches_the_average_as_in_torch():
     avg = gdfast.AveragedParameters(xs[0], decay=0.9)
     assert [avg.update(x) for x in xs] == [0, 1]
     np.testing.assert_array_equal(avg.average, want)
+
+
+def test_the_parallel_kernels_of_a_large_array_match_torch():
+    """n = 40,000 is above the facade's parallel threshold (32,768)."""
+    g = _grads(seed=6)[2:] + [np.random.default_rng(7).standard_normal(40_000)]
+    params = _torch_params(g)
+    want = torch.nn.utils.clip_grad_norm_(params, 1.0)
+    assert_rel_close(gdfast.clip_grad_norm(g, 1.0), want.item(), rtol=REL, what="norm")
+    assert_rel_close(g[1], params[1].grad.numpy(), rtol=REL, what="clipped")
+    xs = [np.random.default_rng(k).standard_normal(40_000) for k in range(3)]
+    for decay in (None, 0.9):
+        avg = gdfast.AveragedParameters(xs[0], decay=decay)
+        for x in xs:
+            avg.update(x)
+        assert_rel_close(avg.average, _torch_average(xs, decay)[0], rtol=REL, what=f"{decay}")
