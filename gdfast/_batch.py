@@ -172,17 +172,10 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
                                     schedule, lr.lr0, lr.params, min(max_iter, 2**62), ftol,
                                     gtol, xtol, fun_out[rows], nit[rows], codes[rows], steps)
             return bool((codes[rows] == RUNNING).any())
-    try:
-        run_in_chunks(run, m, max_iter)
-    except numba.core.errors.TypingError as err:
-        lines = [ln for ln in str(err).splitlines() if ln.strip()]
-        raise TypeError(f"fun could not be compiled as fun(x, g, *batch_rows, *args) with "
-                        f"{len(batch_args)} batch_args and {len(args)} args; numba says: "
-                        f"{lines[0] if lines else err}") from None
-    codes[codes == RUNNING] = STATUS_OF_CODE.index(Status.INTERRUPTED)
-    status, success, message = batch_statuses(codes)
-    if projected:
-        message += " (rows of X0 outside their bounds were projected onto them)"
+    status, success, message = run_batch(run, codes, max_iter, projected,
+                                         f"fun could not be compiled as fun(x, g, *batch_rows, "
+                                         f"*args) with {len(batch_args)} batch_args and "
+                                         f"{len(args)} args")
     return OptimizeResult(x=X, fun=fun_out, nit=nit, status=status, success=success,
                           message=message,
                           messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE})
@@ -221,6 +214,24 @@ def check_arity(fun, n_batch, n_args):
                         f"g, {n_batch} row(s) of batch_args and {n_args} of args; pass its "
                         "per-problem data as batch_args=(array, ...) (one row per problem) "
                         "and shared data as args=(...)")
+
+
+def run_batch(run, codes, max_iter, projected, compile_failure):
+    """run_in_chunks over the rows, then their statuses: (status, success,
+    message) from ``codes`` (the rows still RUNNING after Ctrl-C are
+    'interrupted'). A numba TypingError becomes a TypeError that starts with
+    ``compile_failure`` and ends with numba's first line; ``projected`` adds
+    that rows of X0 were projected onto their bounds to the message."""
+    try:
+        run_in_chunks(run, codes.size, max_iter)
+    except numba.core.errors.TypingError as err:
+        lines = [ln for ln in str(err).splitlines() if ln.strip()]
+        raise TypeError(f"{compile_failure}; numba says: {lines[0] if lines else err}") from None
+    codes[codes == RUNNING] = STATUS_OF_CODE.index(Status.INTERRUPTED)
+    status, success, message = batch_statuses(codes)
+    if projected:
+        message += " (rows of X0 outside their bounds were projected onto them)"
+    return status, success, message
 
 
 def run_in_chunks(run, m, max_iter):

@@ -7,14 +7,13 @@ is minimize_batch's (gdfast._batch), and changes no number of a row.
 import math
 from collections.abc import Callable
 
-import numba
 import numpy as np
 from numba.extending import is_jitted
 from numpy.typing import ArrayLike
 
 from .. import _validation as check
-from .._batch import check_arity, checked_batch, checked_batch_arg, run_in_chunks
-from .._run import STATUS_OF_CODE, OptimizeResult, Status, batch_statuses
+from .._batch import check_arity, checked_batch, checked_batch_arg, run_batch
+from .._run import OptimizeResult, Status
 from ..kernels.driver import RUNNING
 from ..kernels.function_refs import cacheable
 from ..kernels.levenberg_marquardt import least_squares_batch_nopython
@@ -157,17 +156,10 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
                                      cost[rows], R[rows], codes[rows], D[rows], damping[rows],
                                      counts[rows], steps)
         return bool((codes[rows] == RUNNING).any())
-    try:
-        run_in_chunks(run, m, max_iter)
-    except numba.core.errors.TypingError as err:
-        lines = [ln for ln in str(err).splitlines() if ln.strip()]
-        raise TypeError(f"fun (or jac) could not be compiled as fun(x, r, *batch_rows, *args) "
-                        f"with {len(batch_args)} batch_args and {len(args)} args; numba says: "
-                        f"{lines[0] if lines else err}") from None
-    codes[codes == RUNNING] = STATUS_OF_CODE.index(Status.INTERRUPTED)
-    status, success, message = batch_statuses(codes)
-    if projected:
-        message += " (rows of X0 outside their bounds were projected onto them)"
+    status, success, message = run_batch(
+        run, codes, max_iter, projected,
+        f"fun (or jac) could not be compiled as fun(x, r, *batch_rows, *args) with "
+        f"{len(batch_args)} batch_args and {len(args)} args")
     return OptimizeResult(x=X, cost=cost, fun=R, nit=counts[:, 0].copy(),
                           nfev=counts[:, 1].copy(), njev=counts[:, 2].copy(), status=status,
                           success=success, message=message,
