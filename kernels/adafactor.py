@@ -157,13 +157,13 @@ def adafactor_step(x, g, state, t, lr, hyper):
     """Adafactor, torch.optim.Adafactor's single-tensor form.
 
     With d = ±g, w = t^beta2_decay, rho = min(lr, 1 / sqrt(t)) and
-    alpha = max(eps2, |x| / sqrt(n)) rho (|x| before this step)::
+    alpha = max(eps2, ||x|| / sqrt(n)) rho (||x||, the 2-norm, before this step)::
 
         vector:   v <- lerp(v, d^2, w) ;  V = v
         factored: row <- lerp(row, mean_c d^2, w) ;  col <- lerp(col, mean_r d^2, w)
                   V[b, r, c] = row[b, r] col[b, c] / max(mean_r row[b, r], eps1)
         u = d / sqrt(max(V, eps1^2))
-        x <- x (1 - lr weight_decay) - alpha / max(1, |u| / (sqrt(n) d_clip)) u
+        x <- x (1 - lr weight_decay) - alpha / max(1, ||u|| / (sqrt(n) d_clip)) u
 
     Parameters
     ----------
