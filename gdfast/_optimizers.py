@@ -14,12 +14,18 @@ parameters are): the step works on their flat views, without a copy, bit
 for bit as on ``x.ravel()``; the state arrays are 1-D, of length x.size.
 Arrays of at least the rule's ``parallel_min_size`` elements (gdfast._rules)
 go to the parallel kernel; both kernels give bitwise the same result.
+
+Several arrays (torch's param groups): ``init([w, b])`` and ``step([w, b],
+[gw, gb], state)`` step each array with its group's settings, one kernel call
+per array; ``Adam.grouped([{"params": 2, "lr": 1e-3}, {"params": 1}],
+lr=1e-2)`` makes groups of their own settings, each a count of the step's
+arrays (the objects do not hold the arrays). See `Optimizer.grouped`.
 """
 import copy
 import math
 import numbers
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -36,6 +42,8 @@ from .schedules import Schedule
 
 # lr: a float >= 0 or a schedule from gdfast.schedules
 LearningRate = float | Schedule
+# the unused-array mask of an optimizer of several groups: no state's mask
+_GROUPED = ("several groups",)
 
 class OptimizerState:
     """The state of one run: the rule's arrays and the step count.
@@ -193,6 +201,56 @@ class OptimizerState:
         return f"OptimizerState(t={self.t}, {shapes})"
 
 
+class OptimizerStates:
+    """The state of a run over several arrays: one `OptimizerState` per array.
+
+    Made by `Optimizer.init` given a list of arrays; pass it to every
+    ``step(xs, gs, state)`` of the run. ``state[i]`` is the state of the i-th
+    array (its arrays by name: ``state[i]["exp_avg"]``).
+
+    Parameters
+    ----------
+    states : sequence of OptimizerState
+        One per array, in the step's order.
+    shapes : sequence of tuple of int
+        The arrays' shapes.
+    kind : str, optional
+        The class name of the optimizer it is made for.
+
+    Attributes
+    ----------
+    states : tuple of OptimizerState
+    shapes : tuple of tuple of int
+    t : int
+        The number of steps taken (every array's t).
+    skipped, skipped_in_a_row : int
+        Steps that `Optimizer.step_many_if_finite` skipped.
+    kind : str or None
+    """
+
+    __slots__ = ("states", "shapes", "kind", "skipped", "skipped_in_a_row", "_owner")
+
+    def __init__(self, states: Sequence[OptimizerState], shapes: Sequence[tuple[int, ...]],
+                 kind: str | None = None) -> None:
+        self.states, self.shapes, self.kind = tuple(states), tuple(map(tuple, shapes)), kind
+        self.skipped = self.skipped_in_a_row = 0
+        self._owner: object = None
+
+    @property
+    def t(self) -> int:
+        """The number of steps taken."""
+        return self.states[0].t if self.states else 0
+
+    def __getitem__(self, i: int) -> OptimizerState:
+        return self.states[i]
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def __repr__(self):
+        return f"OptimizerStates(t={self.t}, shapes={list(self.shapes)})"
+
+
 def flat_view(name, a):
     """The flat view of the C-contiguous array a (no copy); ValueError naming
     ``name`` if a is not C-contiguous (its flat view would be a copy)."""
@@ -275,6 +333,11 @@ class Optimizer:
     _scratch: tuple[str, ...] = ()   # state arrays that are scratch, not saved
     _lr_constant: float | None = None
     _token: object
+    # several arrays in groups of their own settings (Optimizer.grouped): one
+    # optimizer of this class per group, and how many of the step's arrays each
+    # covers; None for an optimizer of one group (the object itself)
+    _groups: tuple["Optimizer", ...] | None = None
+    _group_sizes: tuple[int, ...] | None = None
 
     def _configure(self, v: dict) -> tuple[Rule, tuple[float, ...]]:
         """The rule and its hyper tuple for the checked values ``v``."""
@@ -299,7 +362,10 @@ class Optimizer:
                             # A constant rate skips the schedule call on every step.
                             ("_lr_constant",
                              schedule.lr0 if schedule.name == "constant" else None),
-                            ("_unused_mask", None)):
+                            # a grouped optimizer's own step is never the fast
+                            # path: its sentinel equals no state's mask
+                            ("_unused_mask",
+                             None if self.__dict__.get("_groups") is None else _GROUPED)):
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
@@ -313,7 +379,7 @@ class Optimizer:
         if name.startswith("_"):
             object.__setattr__(self, name, value)
         elif name in self._spec:
-            self._apply({**self._values, name: value})
+            self._set({name: value})
         elif name in ("rule", "hyper"):
             raise AttributeError(f"{type(self).__name__}.{name} is derived from the "
                                  f"hyperparameters; set those instead ({', '.join(self._spec)})")
@@ -326,9 +392,112 @@ class Optimizer:
 
     @property
     def param_groups(self) -> list["ParamGroup"]:
-        """torch.optim's ``param_groups``: one group, a live view of the
-        hyperparameters (``opt.param_groups[0]["lr"] = 0.01`` sets ``opt.lr``)."""
+        """torch.optim's ``param_groups``: a live view of each group's
+        hyperparameters. One group (``opt.param_groups[0]["lr"] = 0.01`` sets
+        ``opt.lr``), or those given to `grouped` (``opt.param_groups[1]["lr"] =
+        0.01`` sets the second group's rate only)."""
+        if self._groups is not None:
+            return [ParamGroup(sub) for sub in self._groups]
         return [ParamGroup(self)]
+
+    @property
+    def group_sizes(self) -> tuple[int, ...] | None:
+        """How many of the step's arrays each group covers, in order (torch's
+        ``len(group["params"])``); None for an optimizer of one group, which
+        takes any number of arrays."""
+        return self._group_sizes
+
+    @classmethod
+    def grouped(cls, groups: Sequence[Mapping[str, Any]], **defaults: Any) -> Self:
+        """An optimizer over several arrays in groups of their own settings:
+        torch's ``param_groups``, where a group names how many of the step's
+        arrays it covers instead of holding them.
+
+        ``Adam.grouped([{"params": 2, "lr": 1e-3}, {"params": 1,
+        "weight_decay": 0.0}], lr=1e-2, weight_decay=0.1)`` is torch's
+        ``Adam([{"params": [w, b], "lr": 1e-3}, {"params": [c],
+        "weight_decay": 0.0}], lr=1e-2, weight_decay=0.1)``: ``init([w, b, c])``
+        and ``step([w, b, c], [gw, gb, gc], state)``; the first group's two
+        arrays step with lr 1e-3, the third with weight_decay 0.
+
+        Parameters
+        ----------
+        groups : sequence of mapping
+            Each ``{"params": k, name: value, ...}``: k >= 1 arrays (the next k
+            of the step's arrays, in order), and the hyperparameters (torch's
+            names) that differ from ``defaults``.
+        **defaults
+            The constructor's arguments: every group's values where it gives
+            none (torch's ``optimizer.defaults``).
+
+        Returns
+        -------
+        Optimizer
+            Of this class. ``param_groups[i]`` is group i's live view (an lr
+            set there, a number or a schedule, is taken at the next step);
+            assigning ``opt.name = value`` sets it in every group.
+
+        Raises
+        ------
+        TypeError, ValueError
+            A group that is not a mapping, a ``params`` that is not an integer
+            >= 1, an unknown or out-of-range hyperparameter (named with its
+            group's index), or a class that takes one array (SparseAdam).
+        """
+        opt = cls(**defaults)
+        opt._set_groups(groups)
+        return opt
+
+    def _set_groups(self, groups):
+        """Make one optimizer of this class per group (checked, then taken)."""
+        if getattr(self, "_several", True) is False:
+            raise TypeError(f"{type(self).__name__} takes one array (see its step); use one "
+                            f"{type(self).__name__} per array")
+        if not isinstance(groups, (list, tuple)) or not groups:
+            raise TypeError(f"groups must be a non-empty list of mappings "
+                            f"{{'params': count, hyperparameter: value, ...}}, got {groups!r}")
+        subs, sizes = [], []
+        for i, group in enumerate(groups):
+            if not isinstance(group, Mapping):
+                raise TypeError(f"groups[{i}] must be a mapping {{'params': count, ...}}, got "
+                                f"{group!r}")
+            size = group.get("params")
+            if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral) \
+                    or size < 1:
+                raise ValueError(f"groups[{i}]['params'] must be the number of arrays the "
+                                 f"group covers, an integer >= 1, got {size!r} (gdfast's "
+                                 "optimizers do not hold the arrays)")
+            values = {k: v for k, v in group.items() if k != "params"}
+            unknown = [k for k in values if k not in self._spec]
+            if unknown:
+                raise TypeError(f"groups[{i}] has no hyperparameter(s) {unknown}; "
+                                f"{type(self).__name__}'s are {', '.join(self._spec)}")
+            sub = copy.copy(self)
+            for name, value in (("_groups", None), ("_group_sizes", None),
+                                ("_token", object())):
+                object.__setattr__(sub, name, value)
+            try:
+                sub._apply({**self._values, **values})
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"groups[{i}]: {e}") from None
+            subs.append(sub)
+            sizes.append(int(size))
+        for name, value in (("_groups", tuple(subs)), ("_group_sizes", tuple(sizes)),
+                            ("_unused_mask", _GROUPED)):
+            object.__setattr__(self, name, value)
+
+    def _array_optimizers(self, count):
+        """The optimizer of each of ``count`` arrays (its group's, or self)."""
+        if self._groups is None:
+            return [self] * count
+        return [sub for sub, k in zip(self._groups, self._group_sizes) for _ in range(k)]
+
+    def _check_count(self, name, count):
+        sizes = self._group_sizes
+        if sizes is not None and count != sum(sizes):
+            raise ValueError(f"{name} holds {count} array(s), but the optimizer's groups cover "
+                             f"{sum(sizes)} ({' + '.join(map(str, sizes))}: "
+                             "group_sizes)")
 
     def hyperparameters(self) -> dict[str, Any]:
         """The hyperparameters by torch's names, as given (checked).
@@ -359,7 +528,21 @@ class Optimizer:
         if unknown:
             raise TypeError(f"{type(self).__name__} has no hyperparameter(s) {unknown}; "
                             f"its hyperparameters are {', '.join(self._spec)}")
-        self._apply({**self._values, **values})
+        self._set(values)
+
+    def _set(self, changes: dict) -> None:
+        """Take the changed hyperparameters: on an optimizer of several groups, in
+        every group too (each group checked first; nothing changes if one fails)."""
+        groups = self._groups
+        if groups is not None:
+            for i, sub in enumerate(groups):
+                try:
+                    copy.copy(sub)._apply({**sub._values, **changes})
+                except (TypeError, ValueError) as e:
+                    raise type(e)(f"param_groups[{i}]: {e}") from None
+        self._apply({**self._values, **changes})
+        for sub in groups or ():
+            sub._apply({**sub._values, **changes})
 
     def init(self, x: np.ndarray) -> OptimizerState:
         """Allocate the state for parameters x.
@@ -374,8 +557,11 @@ class Optimizer:
         -------
         OptimizerState
             1-D arrays of length x.size, as the rule's start (zeros, or the
-            options' initial values), and t = 0.
+            options' initial values), and t = 0. For a list of arrays (see
+            `init_many`), an `OptimizerStates`.
         """
+        if self._groups is not None or isinstance(x, (list, tuple)):
+            return self._many_init(x)
         if type(x) is np.ndarray and x.ndim != 1:
             x = flat_view("x", x)
         check.kernel_array("x", x)
@@ -429,6 +615,9 @@ class Optimizer:
             it (state.t counts it): x and the state hold those values. To skip
             gradients with NaN or inf instead, use `step_if_finite`; to recover
             from an overflow, keep a copy.
+
+        For several arrays (lists x and g, the state `init` made for the list)
+        see `step_many`.
         """
         if type(x) is np.ndarray and x.ndim != 1:
             x, g = _flat_pair(x, g)
@@ -448,6 +637,8 @@ class Optimizer:
                 and (state._owned and x.base is None and g.base is None
                      and id(x) not in state._ids and id(g) not in state._ids
                      or state.apart_from(x, g))):
+            if self._groups is not None or isinstance(x, (list, tuple)):
+                return self._many_step(x, g, state)
             self._check_step_arguments(x, g, state)
             if state.names != self.rule.state or state.unused not in (None, self._unused()):
                 fresh = self._relayout(state)
@@ -516,6 +707,8 @@ class Optimizer:
             A step taken with a finite g can still overflow: step's
             FloatingPointError then propagates.
         """
+        if self._groups is not None or isinstance(x, (list, tuple)):
+            return self._many_step_if_finite(x, g, state)
         if type(x) is np.ndarray and x.ndim != 1:
             x, g = _flat_pair(x, g)
         self._check_step_arguments(x, g, state)
@@ -561,7 +754,178 @@ class Optimizer:
             self._unused_mask = tuple(a.shape[0] == 0 for a in self._initial_state(1))
         return self._unused_mask
 
-    def state_dict(self, state: OptimizerState) -> dict[str, Any]:
+    # --- several arrays (torch's param groups) ------------------------------
+
+    def init_many(self, xs: Sequence[np.ndarray]) -> "OptimizerStates":
+        """Allocate the state of several arrays, one `OptimizerState` each, made
+        by the optimizer of its group (``init([w, b])`` calls it).
+
+        Parameters
+        ----------
+        xs : list or tuple of ndarray of float64
+            The arrays, each of any shape (C-contiguous if not 1-D); as many as
+            the groups cover (`group_sizes`), any number for an optimizer of one
+            group. Only the shapes are read.
+
+        Returns
+        -------
+        OptimizerStates
+            ``states[i]`` the state of ``xs[i]``, t = 0.
+
+        Raises
+        ------
+        TypeError, ValueError
+            xs is not a non-empty list or tuple, its count does not match the
+            groups, an array is not one init takes (named by its index).
+        """
+        if getattr(self, "_several", True) is False:
+            raise TypeError(f"{type(self).__name__} takes one array (see its step); use one "
+                            f"{type(self).__name__} per array")
+        if (not isinstance(xs, (list, tuple)) or not xs) and self._group_sizes is not None:
+            raise TypeError(f"x must be a list or tuple of the {sum(self._group_sizes)} arrays "
+                            f"this optimizer's groups cover (group_sizes "
+                            f"{self._group_sizes}), got {type(xs).__name__}")
+        if not isinstance(xs, (list, tuple)) or not xs:
+            raise TypeError(f"x must be an array, or a non-empty list or tuple of arrays, got "
+                            f"{xs!r}")
+        self._check_count("x", len(xs))
+        states = []
+        for i, (sub, x) in enumerate(zip(self._array_optimizers(len(xs)), xs)):
+            if isinstance(x, (list, tuple)):
+                raise TypeError(f"x[{i}] must be an array, got {type(x).__name__}")
+            try:
+                states.append(type(sub).init(sub, x))
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"x[{i}]: {e}") from None
+        out = OptimizerStates(states, [np.shape(x) for x in xs], kind=type(self).__name__)
+        out._owner = self._token
+        return out
+
+    # the dispatch of init, step and step_if_finite given lists (untyped: their
+    # signatures are those of one array; init_many and step_many are typed)
+    def _many_init(self, xs):
+        return self.init_many(xs)
+
+    def _many_step(self, xs, gs, state):
+        return self.step_many(xs, gs, state)
+
+    def _many_step_if_finite(self, xs, gs, state):
+        return self.step_many_if_finite(xs, gs, state)
+
+    def _prepared(self, xs, gs, state):
+        """Every array's optimizer, flat x, flat g and state, all checked before
+        any is stepped; TypeError or ValueError naming the array otherwise."""
+        cls = type(self).__name__
+        if type(state) is not OptimizerStates or state._owner is not self._token:
+            raise TypeError(f"state must be the OptimizerStates made by this {cls}'s "
+                            f"init(x) for a list of arrays, got {state!r}")
+        for name, a in (("x", xs), ("g", gs)):
+            if not isinstance(a, (list, tuple)):
+                raise TypeError(f"{name} must be a list or tuple of arrays (the state was made "
+                                f"for {len(state.states)}), got {type(a).__name__}")
+        self._check_count("x", len(xs))
+        if len(xs) != len(state.states) or len(gs) != len(xs):
+            raise ValueError(f"x holds {len(xs)} array(s) and g {len(gs)}, but the state was "
+                             f"made for {len(state.states)}: call init(x) for these arrays")
+        out = []
+        for i, (sub, x, g, st, shape) in enumerate(zip(self._array_optimizers(len(xs)), xs, gs,
+                                                      state.states, state.shapes)):
+            if type(x) is not np.ndarray:
+                raise TypeError(f"x[{i}] must be a numpy.ndarray, got {type(x).__name__}")
+            if x.shape != shape and x.shape != (st.n,):
+                raise ValueError(f"x[{i}] has shape {x.shape}, but the state was made for "
+                                 f"shape {shape}: a state made for other arrays; call init(x)")
+            try:
+                if sub._shaped:
+                    xf, gf = sub._checked(x, g, st)
+                else:
+                    xf, gf = (x, g) if x.ndim == 1 else _flat_pair(x, g)
+                    sub._check_step_arguments(xf, gf, st)
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"x[{i}], g[{i}]: {e}") from None
+            out.append((sub, xf, gf, st))
+        # one array's step must not change another's x, g or state
+        for i, (_, xi, _, si) in enumerate(out):
+            for j, (_, xj, gj, _) in enumerate(out):
+                if i == j:
+                    continue
+                for what, b in ((f"x[{j}]", xj), (f"g[{j}]", gj)):
+                    if np.may_share_memory(xi, b):
+                        raise ValueError(f"x[{i}] shares memory with {what}: each array's "
+                                         "step would change the other's; pass arrays of "
+                                         "their own")
+                    if any(np.may_share_memory(a, b) for a in si.arrays):
+                        raise ValueError(f"{what} shares memory with the state of x[{i}]")
+        return out
+
+    def step_many(self, xs: Sequence[np.ndarray], gs: Sequence[np.ndarray],
+                  state: "OptimizerStates") -> None:
+        """One update of several arrays in place, each by its group's
+        hyperparameters (``step([w, b], [gw, gb], state)`` calls it): one kernel
+        call per array, in order.
+
+        Parameters
+        ----------
+        xs : list or tuple of ndarray of float64
+            The arrays `init` was given (their shapes, or flat views), each
+            C-contiguous and writable, none sharing memory with another.
+        gs : list or tuple of ndarray of float64
+            Their gradients: gs[i] has xs[i]'s shape (gs[i] may be xs[i] itself,
+            not another array of xs).
+        state : OptimizerStates
+            Made by this optimizer's `init` for the list.
+
+        Returns
+        -------
+        None
+
+        Raises
+        ------
+        TypeError, ValueError
+            A count that does not match the groups or the state, a state made
+            for other arrays or by another optimizer, a bad array (named by its
+            index): checked for every array first, nothing is modified then.
+        FloatingPointError
+            A step wrote NaN or inf (as `step`); every array has been stepped,
+            the message names those that got NaN or inf.
+        """
+        bad = []
+        for i, (sub, x, g, st) in enumerate(self._prepared(xs, gs, state)):
+            try:
+                sub.step(x, g, st)
+            except FloatingPointError as e:
+                bad.append(f"x[{i}]: {e}")
+        if bad:
+            raise FloatingPointError("; ".join(bad))
+
+    def step_many_if_finite(self, xs: Sequence[np.ndarray], gs: Sequence[np.ndarray],
+                            state: "OptimizerStates") -> bool:
+        """`step_many` if every entry of every gradient is finite; else skip the
+        step of every array, and count it in ``state.skipped`` and
+        ``state.skipped_in_a_row``.
+
+        Parameters
+        ----------
+        xs, gs, state
+            As in `step_many`.
+
+        Returns
+        -------
+        bool
+            True if the step was taken.
+        """
+        prepared = self._prepared(xs, gs, state)
+        for sub, _, g, _ in prepared:
+            reduce = max_abs if g.shape[0] < sub.rule.parallel_min_size else max_abs_parallel
+            if not np.isfinite(reduce(g)):
+                state.skipped += 1
+                state.skipped_in_a_row += 1
+                return False
+        self.step_many(xs, gs, state)
+        state.skipped_in_a_row = 0
+        return True
+
+    def state_dict(self, state: "OptimizerState | OptimizerStates") -> dict[str, Any]:
         """The hyperparameters and the run's state, as plain values.
 
         ``load_state_dict`` of a new optimizer of the same class gives back a
@@ -571,8 +935,13 @@ class Optimizer:
 
         Parameters
         ----------
-        state : OptimizerState
-            The run's state, made by this optimizer's ``init``.
+        state : OptimizerState or OptimizerStates
+            The run's state, made by this optimizer's ``init``. For several
+            arrays the dict is ``{"format", "optimizer", "defaults": {...},
+            "groups": None or [{"params": count, "hyperparameters": {...}}],
+            "shapes", "skipped", "skipped_in_a_row", "arrays": [one array's
+            dict, as below, per array]}``; `load_state_dict` gives the
+            optimizer those groups back.
 
         Returns
         -------
@@ -588,6 +957,8 @@ class Optimizer:
         TypeError
             state is not an OptimizerState of this optimizer's class.
         """
+        if isinstance(state, OptimizerStates):
+            return _many_state_dict_of(self, state)
         return _state_dict_of(self, state)
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> OptimizerState:
@@ -611,20 +982,29 @@ class Optimizer:
             malformed entry, a hyperparameter out of range, an array of the
             wrong shape or dtype): the optimizer is left unchanged.
         """
+        if isinstance(state_dict, Mapping) and state_dict.get("format") == FORMAT_MANY:
+            return _many_state_from_dict(self, state_dict)
+        if self._groups is not None:
+            raise ValueError("state_dict is one array's, but this optimizer has several groups "
+                             "(a state_dict of several arrays has format "
+                             f"{FORMAT_MANY!r})")
         return _state_from_dict(self, state_dict)
 
-    def to_torch_state_dict(self, state: OptimizerState,
-                            shape: tuple[int, ...] | None = None) -> dict[str, Any]:
+    def to_torch_state_dict(self, state: "OptimizerState | OptimizerStates",
+                            shape: Any = None) -> dict[str, Any]:
         """The same run as torch.optim's ``optimizer.state_dict()``, for one
         parameter tensor: ``torch_opt.load_state_dict(opt.to_torch_state_dict(state))``
         continues it in torch (imports torch, which it needs for the tensors).
 
         Parameters
         ----------
-        state : OptimizerState
-            The run's state.
-        shape : tuple of int, optional
-            The torch parameter's shape (default ``(state.n,)``).
+        state : OptimizerState or OptimizerStates
+            The run's state. For several arrays, torch's dict of the same
+            groups: the parameters numbered 0, 1, ... over the groups in order,
+            one param group per group.
+        shape : tuple of int or list of them, optional
+            The torch parameter's shape (default ``(state.n,)``); for several
+            arrays a list of shapes (default the shapes ``init`` was given).
 
         Returns
         -------
@@ -640,6 +1020,8 @@ class Optimizer:
             The optimizer has no torch.optim counterpart (Lion), or shape does
             not hold state.n entries.
         """
+        if isinstance(state, OptimizerStates):
+            return _many_torch_state_dict_of(self, state, shape)
         return _torch_state_dict_of(self, state, shape)
 
     def load_torch_state_dict(self, state_dict: Mapping[str, Any],
@@ -655,10 +1037,14 @@ class Optimizer:
         ----------
         state_dict : mapping
             ``torch_optimizer.state_dict()`` of the class of the same name,
-            with one param group holding one parameter.
-        x : ndarray of float64
-            gdfast's parameters (the tensor's values, any shape; only the size
-            is read).
+            with one param group holding one parameter; or, for a list x, the
+            groups of this optimizer (one group of len(x) parameters, or
+            `group_sizes`), as torch's own load_state_dict requires.
+        x : ndarray of float64, or a list of them
+            gdfast's parameters (the tensors' values, any shape; only the
+            shapes are read), in torch's order of the parameters. For a list
+            the result is an `OptimizerStates` and the groups take torch's
+            groups' hyperparameters.
 
         Returns
         -------
@@ -672,6 +1058,8 @@ class Optimizer:
             mu_product not the product of its mu's (see docs/optimizers.md):
             the optimizer is left unchanged.
         """
+        if isinstance(x, (list, tuple)) or self._groups is not None:
+            return _many_state_from_torch(self, state_dict, x)
         return _state_from_torch(self, state_dict, x)
 
     def __repr__(self):
@@ -1331,6 +1719,8 @@ class _ShapedOptimizer(Optimizer):
             The rule's arrays (see the class's docstring), ``state.shape`` x's
             shape, t = 0.
         """
+        if self._groups is not None or isinstance(x, (list, tuple)):
+            return self._many_init(x)
         if type(x) is not np.ndarray:
             raise TypeError(f"x must be a numpy.ndarray, got {type(x).__name__}")
         if x.dtype != np.float64:
@@ -1367,6 +1757,8 @@ class _ShapedOptimizer(Optimizer):
         FloatingPointError
             The step wrote NaN or inf into x or the state (as `Optimizer.step`).
         """
+        if self._groups is not None or isinstance(x, (list, tuple)):
+            return self._many_step(x, g, state)
         x, g = self._checked(x, g, state)
         t = state.t + 1
         lr = self._lr_constant
@@ -1411,6 +1803,8 @@ class _ShapedOptimizer(Optimizer):
         bool
             True if the step was taken.
         """
+        if self._groups is not None or isinstance(x, (list, tuple)):
+            return self._many_step_if_finite(x, g, state)
         xf, gf = self._checked(x, g, state)
         reduce = max_abs if xf.shape[0] < self.rule.parallel_min_size else max_abs_parallel
         if not np.isfinite(reduce(gf)):
@@ -1590,6 +1984,7 @@ class SparseAdam(Optimizer):
     """
 
     _spec = dict(lr=_lr, betas=_betas, eps=POSITIVE, maximize=FLAG)
+    _several = False           # its step takes one array's row-sparse gradient
 
     def __init__(self, lr: LearningRate = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, maximize: bool = False) -> None:
@@ -2078,6 +2473,9 @@ METHODS: dict[str, Callable[..., Optimizer]] = {
 def make_optimizer(method: str | Optimizer, options: dict | None = None) -> Optimizer:
     """An Optimizer from an instance, or from a name in METHODS and options."""
     if isinstance(method, Optimizer):
+        if method._groups is not None:
+            raise TypeError(f"an optimizer of several groups ({type(method).__name__}.grouped) "
+                            "cannot drive a run over one vector x; give one group's settings")
         if options:
             raise TypeError("options is only for a method given by name; "
                             "pass the hyperparameters to the optimizer object")
@@ -2091,3 +2489,259 @@ def make_optimizer(method: str | Optimizer, options: dict | None = None) -> Opti
         raise ValueError(f"method must be an Optimizer or one of {sorted(METHODS)}, "
                          f"got {method!r}")
     return METHODS[method.lower()](**(options or {}))
+
+
+# --- several arrays: gdfast's form and torch's ---------------------------------
+FORMAT_MANY = "gdfast.optimizer_states/1"
+
+
+def _check_many(opt, state):
+    if type(state) is not OptimizerStates or state._owner is not opt._token:
+        raise TypeError(f"state must be the OptimizerStates made by this "
+                        f"{type(opt).__name__}'s init(x) for a list of arrays, got {state!r}")
+
+
+def _many_state_dict_of(opt, state):
+    """`Optimizer.state_dict` of several arrays: the defaults, each group's
+    size and hyperparameters, and one array's state_dict per array."""
+    _check_many(opt, state)
+    subs = opt._array_optimizers(len(state.states))
+    groups = None if opt._groups is None else [
+        {"params": k, "hyperparameters": {n: _plain_lr(v) for n, v in
+                                          sub.hyperparameters().items()}}
+        for sub, k in zip(opt._groups, opt._group_sizes)]
+    return {"format": FORMAT_MANY, "optimizer": type(opt).__name__,
+            "defaults": {k: _plain_lr(v) for k, v in opt.hyperparameters().items()},
+            "groups": groups, "shapes": [list(shape) for shape in state.shapes],
+            "skipped": state.skipped, "skipped_in_a_row": state.skipped_in_a_row,
+            "arrays": [_state_dict_of(sub, st) for sub, st in zip(subs, state.states)]}
+
+
+def _candidate(opt, defaults):
+    """A copy of opt (its token: the states it makes are opt's) with the
+    checked defaults and no groups."""
+    candidate = copy.copy(opt)
+    for name, value in (("_groups", None), ("_group_sizes", None)):
+        object.__setattr__(candidate, name, value)
+    candidate._apply({**opt._values, **defaults})
+    return candidate
+
+
+def _take(opt, candidate):
+    """Move the candidate's hyperparameters and groups into opt."""
+    for name in ("_values", "rule", "hyper", "lr", "_lr_constant", "_unused_mask", "_groups",
+                 "_group_sizes"):
+        object.__setattr__(opt, name, candidate.__dict__.get(name))
+
+
+def _many_state_from_dict(opt, d):
+    """`Optimizer.load_state_dict` of several arrays: opt takes the saved
+    defaults and groups; nothing changes if an entry is bad."""
+    cls = type(opt).__name__
+    if _entry(d, "optimizer") != cls:
+        raise ValueError(f"state_dict was made by a {d['optimizer']}, not a {cls}")
+    defaults, groups = _entry(d, "defaults"), _entry(d, "groups")
+    arrays, shapes = _entry(d, "arrays"), _entry(d, "shapes")
+    if not isinstance(defaults, Mapping) or set(defaults) != set(opt._spec):
+        raise ValueError(f"state_dict['defaults'] must hold exactly {list(opt._spec)}, "
+                         f"got {defaults!r}")
+    if not isinstance(arrays, (list, tuple)) or not arrays \
+            or not isinstance(shapes, (list, tuple)) or len(shapes) != len(arrays):
+        raise ValueError("state_dict['arrays'] must be a non-empty list of one array's "
+                         "state_dicts, and state_dict['shapes'] their shapes")
+    candidate = _candidate(opt, {k: _schedule_from(f"defaults[{k!r}]", v)
+                                 for k, v in defaults.items()})
+    if groups is not None:
+        if not isinstance(groups, (list, tuple)) or not all(
+                isinstance(g, Mapping) and isinstance(g.get("hyperparameters"), Mapping)
+                for g in groups):
+            raise ValueError("state_dict['groups'] must be None or a list of "
+                             "{'params': count, 'hyperparameters': {...}}")
+        candidate._set_groups([
+            {"params": g.get("params"),
+             **{k: _schedule_from(f"groups[{i}][{k!r}]", v)
+                for k, v in g["hyperparameters"].items()}} for i, g in enumerate(groups)])
+        candidate._check_count("state_dict['arrays']", len(arrays))
+    states = []
+    for i, (sub, a, shape) in enumerate(zip(candidate._array_optimizers(len(arrays)), arrays,
+                                            shapes)):
+        try:
+            st = _state_from_dict(sub, a)
+            if not isinstance(shape, (list, tuple)) or math.prod(shape) != st.n:
+                raise ValueError(f"shape {shape!r} does not hold the state's {st.n} entries")
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"state_dict['arrays'][{i}]: {e}") from None
+        states.append(st)
+    out = OptimizerStates(states, [tuple(int(k) for k in shape) for shape in shapes], kind=cls)
+    out.skipped = _count("skipped", _entry(d, "skipped"))
+    out.skipped_in_a_row = _count("skipped_in_a_row", _entry(d, "skipped_in_a_row"))
+    out._owner = opt._token
+    _take(opt, candidate)
+    return out
+
+
+def _many_torch_state_dict_of(opt, state, shapes):
+    """`Optimizer.to_torch_state_dict` of several arrays: torch numbers the
+    parameters 0, 1, ... over the groups in order."""
+    _check_many(opt, state)
+    shapes = state.shapes if shapes is None else shapes
+    if not isinstance(shapes, (list, tuple)) or len(shapes) != len(state.states) or not all(
+            isinstance(shape, (list, tuple)) for shape in shapes):
+        raise ValueError(f"shape must be a list of the {len(state.states)} parameters' "
+                         f"shapes, got {shapes!r}")
+    groups = opt._groups or (opt,)
+    sizes = opt._group_sizes or (len(state.states),)
+    out_state, out_groups, k = {}, [], 0
+    for sub, size in zip(groups, sizes):
+        group = None
+        for _ in range(size):
+            d = _torch_state_dict_of(sub, state.states[k], shapes[k])
+            if d["state"]:
+                out_state[k] = d["state"][0]
+            group = d["param_groups"][0]
+            k += 1
+        group["params"] = list(range(k - size, k))
+        out_groups.append(group)
+    return {"state": out_state, "param_groups": out_groups}
+
+
+def _many_state_from_torch(opt, d, xs):
+    """`Optimizer.load_torch_state_dict` of several arrays: torch's groups must
+    be this optimizer's (one group of any count, or group_sizes), as torch's own
+    load_state_dict requires; nothing changes if an entry is bad."""
+    _torch_class(opt)
+    if not isinstance(d, Mapping):
+        raise TypeError(f"state_dict must be a mapping (torch's optimizer.state_dict()), "
+                        f"got {type(d).__name__}")
+    if not isinstance(xs, (list, tuple)) or not xs:
+        raise TypeError(f"x must be the list of the parameters' arrays for an optimizer of "
+                        f"several groups, got {type(xs).__name__}")
+    groups, states = _entry(d, "param_groups"), _entry(d, "state")
+    if not isinstance(groups, (list, tuple)) or not all(
+            isinstance(g, Mapping) and isinstance(g.get("params"), (list, tuple))
+            for g in groups) or not isinstance(states, Mapping):
+        raise ValueError("state_dict must have torch's 'param_groups' (a list of groups, each "
+                         "with its 'params') and 'state'")
+    sizes = [len(g["params"]) for g in groups]
+    want = list(opt._group_sizes) if opt._group_sizes is not None else [len(xs)]
+    if sizes != want or sum(sizes) != len(xs):
+        raise ValueError(f"the torch state_dict has groups of {sizes} parameter(s); this "
+                         f"optimizer's groups cover {want} and x holds {len(xs)} array(s)")
+    candidate = _candidate(opt, {})
+    if opt._groups is not None:
+        candidate._set_groups([{"params": k} for k in sizes])
+    subs, k, out = candidate._array_optimizers(len(xs)), 0, []
+    for gi, group in enumerate(groups):
+        for p in group["params"]:
+            one = {"param_groups": [dict(group, params=[p])],
+                   "state": {p: states[p]} if p in states else {}}
+            try:
+                out.append(_state_from_torch(subs[k], one, xs[k]))
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"param_groups[{gi}], parameter {p} (x[{k}]): {e}") from None
+            k += 1
+    result = OptimizerStates(out, [np.shape(x) for x in xs], kind=type(opt).__name__)
+    result._owner = opt._token
+    _take(opt, candidate)
+    return result
+
+
+# --- optax's AdaBelief and Yogi (issue 31 item 8; gdfast._rules.MORE_RULES) -----
+
+def _unit(name, value):
+    return check.in_unit_interval(name, value)
+
+
+class AdaBelief(Optimizer):
+    """AdaBelief with optax.adabelief's arguments and defaults.
+
+    Equations: `gdfast.kernels.adabelief_step` (optax's: eps outside the square
+    root, eps_root added to the second central moment). optax requires a
+    learning rate; 1e-3 here, the paper's. No torch.optim counterpart: the
+    state arrays are optax's ``mu`` and ``nu``.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-3
+        optax's learning_rate, >= 0, or a schedule from `gdfast.schedules`.
+    b1 : float, default 0.9
+        In [0, 1), the decay of the first moment.
+    b2 : float, default 0.999
+        In [0, 1), the decay of the second central moment.
+    eps : float, default 1e-16
+        >= 0, added to the denominator outside the square root.
+    eps_root : float, default 1e-16
+        >= 0, added to the second central moment at every step.
+    weight_decay : float, default 0.0
+        >= 0, optax.add_decayed_weights after the rescaling (multiplied by lr;
+        optax's None is 0).
+    nesterov : bool, default False
+        Nesterov momentum, optax's form (keyword only).
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
+
+    _spec = dict(lr=_lr, b1=_unit, b2=_unit, eps=NON_NEGATIVE, eps_root=NON_NEGATIVE,
+                 weight_decay=NON_NEGATIVE, nesterov=FLAG, maximize=FLAG)
+
+    def __init__(self, lr: LearningRate = 1e-3, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-16, eps_root: float = 1e-16, weight_decay: float = 0.0, *,
+                 nesterov: bool = False, maximize: bool = False) -> None:
+        self._apply(dict(lr=lr, b1=b1, b2=b2, eps=eps, eps_root=eps_root,
+                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def _configure(self, v):
+        return MORE_RULES["adabelief"], (v["b1"], v["b2"], v["eps"], v["eps_root"],
+                                         v["weight_decay"], float(v["nesterov"]),
+                                         float(v["maximize"]))
+
+
+class Yogi(Optimizer):
+    """Yogi with optax.yogi's arguments and defaults.
+
+    Equations: `gdfast.kernels.yogi_step`. optax requires a learning rate;
+    1e-2 here, the paper's. eps_root and initial_accumulator_value are
+    optax.scale_by_yogi's (optax.yogi fixes them at 0 and 1e-6). No
+    torch.optim counterpart: the state arrays are optax's ``mu`` and ``nu``.
+
+    Parameters
+    ----------
+    lr : float or Schedule, default 1e-2
+        optax's learning_rate, >= 0, or a schedule from `gdfast.schedules`.
+    b1 : float, default 0.9
+        In [0, 1), the decay of the first moment.
+    b2 : float, default 0.999
+        In [0, 1), the rate of the second moment's additive update.
+    eps : float, default 1e-3
+        >= 0, added to the denominator outside the square root.
+    eps_root : float, default 0.0
+        >= 0, added inside the square root (keyword only).
+    initial_accumulator_value : float, default 1e-6
+        >= 0, the start of both moments: read by ``init`` (as optax reads it
+        in its init), so a change applies to the states made afterwards
+        (keyword only).
+    maximize : bool, default False
+        Ascend f instead (keyword only).
+    """
+
+    _spec = dict(lr=_lr, b1=_unit, b2=_unit, eps=NON_NEGATIVE, eps_root=NON_NEGATIVE,
+                 initial_accumulator_value=NON_NEGATIVE, maximize=FLAG)
+
+    def __init__(self, lr: LearningRate = 1e-2, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-3, *, eps_root: float = 0.0,
+                 initial_accumulator_value: float = 1e-6, maximize: bool = False) -> None:
+        self._apply(dict(lr=lr, b1=b1, b2=b2, eps=eps, eps_root=eps_root,
+                         initial_accumulator_value=initial_accumulator_value,
+                         maximize=maximize))
+
+    def _configure(self, v):
+        return MORE_RULES["yogi"], (v["b1"], v["b2"], v["eps"], v["eps_root"],
+                                    float(v["maximize"]))
+
+    def _initial_state(self, n):
+        start = self._values["initial_accumulator_value"]
+        return (np.full(n, start), np.full(n, start))
+
+
+METHODS["adabelief"] = AdaBelief
+METHODS["yogi"] = Yogi
