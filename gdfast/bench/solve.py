@@ -142,10 +142,11 @@ def run_gdfast_default(problem: SolveProblem) -> SolverRun:
     SolverRun
     """
     import gdfast
-    kw = dict(jac="inplace", args=problem.args, bounds=problem.bounds)
-    gdfast.minimize(problem.fun, problem.x0, max_iter=1, **kw)
+    gdfast.minimize(problem.fun, problem.x0, jac="inplace", args=problem.args,
+                    bounds=problem.bounds, max_iter=1)
     t0 = time.perf_counter()
-    res = gdfast.minimize(problem.fun, problem.x0, **kw)
+    res = gdfast.minimize(problem.fun, problem.x0, jac="inplace", args=problem.args,
+                          bounds=problem.bounds)
     seconds = time.perf_counter() - t0
     return SolverRun("gdfast", problem.name, float(res.fun), int(res.nfev), seconds,
                      f"{res.status.value}, {res.nit} iterations")
