@@ -27,6 +27,7 @@ from ._minimize import minimize
 from ._optimizers import (
     ASGD,
     SGD,
+    AdaBelief,
     Adadelta,
     Adafactor,
     Adagrad,
@@ -42,6 +43,7 @@ from ._optimizers import (
     RMSprop,
     Rprop,
     SparseAdam,
+    Yogi,
 )
 from ._rules import RULES, SCHEDULES
 from ._run import OptimizeResult, Status
@@ -57,7 +59,7 @@ __all__ = [
     "cached_objective",
     "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
-    "Rprop", "Lion", "ASGD", "Adafactor", "Muon", "SparseAdam",
+    "Rprop", "Lion", "ASGD", "Adafactor", "Muon", "SparseAdam", "AdaBelief", "Yogi",
     "Optimizer", "OptimizerState", "LBFGS", "LBFGSState",
     "clip_grad_norm", "clip_grad_value", "grad_norm", "AveragedParameters",
     "gradient", "check_grad", "schedules", "problems", "images", "checkpoint",

@@ -116,7 +116,8 @@ RULES = {
     )
 }
 
-# torch.optim's rules added for issue 31 (ASGD, Adafactor, Muon, SparseAdam).
+# torch.optim's rules added for issue 31 (ASGD, Adafactor, Muon, SparseAdam), and
+# optax's AdaBelief and Yogi.
 # Kept out of RULES, which the per-rule tests, the nopython driver's tests and
 # the fused TV kernels iterate over as element-wise rules whose state arrays
 # are all of x's length: Adafactor's factors and Muon's scratch are not, and
@@ -142,6 +143,15 @@ MORE_RULES = {
               MUON_PARALLEL_MIN_SIZE),
         _rule("sparse_adam", ("exp_avg", "exp_avg_sq"), ("beta1", "beta2", "eps", "maximize"),
               dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, maximize=0.0),
+              ADAPTIVE_PARALLEL_MIN_SIZE),
+        # optax's rules (kernels/optax_rules.py): optax requires a learning rate;
+        # the papers' 1e-3 (AdaBelief) and 1e-2 (Yogi) here
+        _rule("adabelief", ("mu", "nu"),
+              ("b1", "b2", "eps", "eps_root", "weight_decay", "nesterov", "maximize"),
+              dict(lr=1e-3, b1=0.9, b2=0.999, eps=1e-16, eps_root=1e-16, weight_decay=0.0,
+                   nesterov=0.0, maximize=0.0), ADAPTIVE_PARALLEL_MIN_SIZE),
+        _rule("yogi", ("mu", "nu"), ("b1", "b2", "eps", "eps_root", "maximize"),
+              dict(lr=1e-2, b1=0.9, b2=0.999, eps=1e-3, eps_root=0.0, maximize=0.0),
               ADAPTIVE_PARALLEL_MIN_SIZE),
     )
 }

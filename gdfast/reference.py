@@ -265,6 +265,40 @@ def lion_step(x, g, state, t, lr, hyper):
         x[i] = x[i] - lr * (u + weight_decay * x[i])
 
 
+
+def adabelief_step(x, g, state, t, lr, hyper):
+    """optax.adabelief (Zhuang et al., 2020): m <- (1-b1) d + b1 m ;
+    s <- (1-b2) (d-m)^2 + b2 s + eps_root ; m_hat = m / (1-b1^t) (nesterov:
+    b1 m / (1-b1^(t+1)) + (1-b1) d / (1-b1^t)) ;
+    x <- x - lr (m_hat / (sqrt(s / (1-b2^t)) + eps) + weight_decay x)."""
+    b1, b2, eps, eps_root, weight_decay, nesterov, maximize = hyper
+    m, s = state
+    for i in range(len(x)):
+        d = -g[i] if maximize else g[i]
+        m[i] = (1 - b1) * d + b1 * m[i]
+        s[i] = (1 - b2) * (d - m[i]) ** 2 + b2 * s[i] + eps_root
+        if nesterov:
+            m_hat = b1 * m[i] / (1 - b1 ** (t + 1)) + (1 - b1) * d / (1 - b1 ** t)
+        else:
+            m_hat = m[i] / (1 - b1 ** t)
+        u = m_hat / (math.sqrt(s[i] / (1 - b2 ** t)) + eps)
+        x[i] = x[i] - lr * (u + weight_decay * x[i])
+
+
+def yogi_step(x, g, state, t, lr, hyper):
+    """optax.yogi (Zaheer et al., 2018): m <- (1-b1) d + b1 m ;
+    v <- v - (1-b2) sign(v - d^2) d^2 ;
+    x <- x - lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t) + eps_root) + eps).
+    m and v start at optax's initial_accumulator_value (1e-6)."""
+    b1, b2, eps, eps_root, maximize = hyper
+    m, v = state
+    for i in range(len(x)):
+        d = -g[i] if maximize else g[i]
+        m[i] = (1 - b1) * d + b1 * m[i]
+        v[i] = v[i] - (1 - b2) * _sign_of(v[i] - d * d) * d * d
+        u = m[i] / (1 - b1 ** t) / (math.sqrt(v[i] / (1 - b2 ** t) + eps_root) + eps)
+        x[i] = x[i] - lr * u
+
 def asgd_step(x, g, state, t, lr, hyper):
     """Polyak & Juditsky's averaged SGD as torch.optim.ASGD: eta_t = lr / (1 +
     lambd lr (t-1))^alpha, mu_t = 1 / max(1, t - 1 - t0) (eta_1 = lr, mu_1 = 1);

@@ -32,7 +32,8 @@ second moment factored over a matrix's rows and columns: state arrays not of
 x's length), ``muon`` (a 2-D parameter orthogonalised by Newton-Schulz: its
 row count in hyper, scratch in the state) and ``sparse_adam`` (a row-sparse
 gradient given as indices and rows: ``sparse_adam_step(x, indices, values,
-state, t, lr, hyper)``).
+state, t, lr, hyper)``). ``optax_rules`` holds optax's element-wise rules that
+torch.optim lacks (AdaBelief, Yogi), with optax's equations.
 
 The modules: ``clipping`` holds gradient clipping (torch's
 ``clip_grad_norm_`` over several arrays, a norm in fixed blocks, and
@@ -103,6 +104,12 @@ from .clipping import (
 )
 from .guard import step_if_finite, step_if_finite_parallel
 from .muon import muon_step, muon_step_parallel
+from .optax_rules import (
+    adabelief_step,
+    adabelief_step_parallel,
+    yogi_step,
+    yogi_step_parallel,
+)
 from .reductions import (
     max_abs,
     max_abs_diff,
@@ -175,6 +182,7 @@ __all__ = [
     "rprop_step", "rprop_step_parallel", "lion_step", "lion_step_parallel",
     "asgd_step", "asgd_step_parallel", "adafactor_step", "adafactor_step_parallel",
     "muon_step", "muon_step_parallel", "sparse_adam_step", "sparse_adam_step_parallel",
+    "adabelief_step", "adabelief_step_parallel", "yogi_step", "yogi_step_parallel",
     "constant", "inverse_time_decay", "exponential_decay", "step_decay",
     "cosine_decay", "warmup_cosine", "constant_lr", "linear_lr", "polynomial_lr",
     "multistep_lr", "cosine_annealing", "cosine_warm_restarts", "cyclic_lr", "one_cycle_lr",

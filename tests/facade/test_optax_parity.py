@@ -1,0 +1,167 @@
+"""gdfast.AdaBelief and gdfast.Yogi against optax (jax with x64 enabled).
+
+The trajectories (x after each of 100 steps, and the final mu and nu) of the
+cases of tests/optax_cases.py -- optax's alias test configurations and a few
+more, on shapes (7,) and (3, 4, 5) -- were recorded by
+tests/make_optax_fixtures.py with optax 0.2.8 and jax 0.10.2 (CPU) into
+tests/fixtures/optax/; gdfast must stay within 1e-12 relative of them (it
+gave the same bits when they were made), and of live optax when jax and
+optax are importable (they are in no extra of pyproject.toml: too heavy).
+The optimizer objects: optax's defaults, live hyperparameters, state_dict,
+and bad values refused by name."""
+import inspect
+import pathlib
+import pickle
+
+import numpy as np
+import pytest
+
+import gdfast
+from gdfast import reference, schedules
+from kernel_helpers import assert_rel_close
+from optax_cases import CASES, STEPS, run_gdfast, run_optax
+
+FIXTURES = pathlib.Path(__file__).parents[1] / "fixtures" / "optax"
+IDS = [c[0] for c in CASES]
+
+
+def _compare(got, want, case_id):
+    for what, a, b in zip(("x", "mu", "nu"), got, want):
+        assert a.shape == b.shape, what
+        assert_rel_close(a.ravel(), b.ravel(), rtol=1e-12, what=f"{case_id}: {what}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_matches_stored_optax_trajectory(case):
+    data = np.load(FIXTURES / f"{case[0]}.npz")
+    assert data["x"].shape == (STEPS, *case[5])
+    _compare(run_gdfast(case), (data["x"], data["mu"], data["nu"]), case[0])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_matches_live_optax(case):
+    pytest.importorskip("optax")   # not installed by any extra; the fixtures cover its absence
+    _compare(run_gdfast(case), run_optax(case), case[0])
+
+
+def test_every_fixture_belongs_to_a_case():
+    assert {p.stem for p in FIXTURES.glob("*.npz")} == set(IDS)
+
+
+def test_the_defaults_are_optaxs():
+    """optax.adabelief(b1=0.9, b2=0.999, eps=1e-16, eps_root=1e-16),
+    optax.yogi(b1=0.9, b2=0.999, eps=1e-3) with scale_by_yogi's eps_root=0 and
+    initial_accumulator_value=1e-6 (optax requires a learning rate)."""
+    belief = gdfast.AdaBelief().hyperparameters()
+    assert {k: belief[k] for k in ("b1", "b2", "eps", "eps_root", "weight_decay")} == dict(
+        b1=0.9, b2=0.999, eps=1e-16, eps_root=1e-16, weight_decay=0.0)
+    assert belief["nesterov"] is False or belief["nesterov"] == 0
+    yogi = gdfast.Yogi().hyperparameters()
+    assert {k: yogi[k] for k in ("b1", "b2", "eps", "eps_root", "initial_accumulator_value")} \
+        == dict(b1=0.9, b2=0.999, eps=1e-3, eps_root=0.0, initial_accumulator_value=1e-6)
+    state = gdfast.Yogi().init(np.zeros(3))
+    assert np.array_equal(state["mu"], np.full(3, 1e-6))
+    assert np.array_equal(state["nu"], np.full(3, 1e-6))
+    assert list(inspect.signature(gdfast.AdaBelief).parameters)[:5] == \
+        ["lr", "b1", "b2", "eps", "eps_root"]
+    assert list(inspect.signature(gdfast.Yogi).parameters)[:4] == ["lr", "b1", "b2", "eps"]
+
+
+N, BEFORE, AFTER = 5, 3, 4
+CHANGES = [
+    ("AdaBelief", "lr", 0.02), ("AdaBelief", "lr", schedules.exponential_decay(0.02, 0.9)),
+    ("AdaBelief", "b1", 0.5), ("AdaBelief", "b2", 0.9), ("AdaBelief", "eps", 1e-3),
+    ("AdaBelief", "eps_root", 1e-4), ("AdaBelief", "weight_decay", 0.1),
+    ("AdaBelief", "nesterov", True), ("AdaBelief", "maximize", True),
+    ("Yogi", "lr", 0.02), ("Yogi", "b1", 0.5), ("Yogi", "b2", 0.9), ("Yogi", "eps", 1e-6),
+    ("Yogi", "eps_root", 1e-4), ("Yogi", "maximize", True),
+    ("Yogi", "initial_accumulator_value", 0.5),          # read by init only
+]
+
+
+def test_the_changes_cover_every_attribute():
+    covered = {(c, a) for c, a, _ in CHANGES}
+    for cls in ("AdaBelief", "Yogi"):
+        for name in getattr(gdfast, cls)().hyperparameters():
+            assert (cls, name) in covered, (cls, name)
+
+
+@pytest.mark.parametrize("cls,name,value", CHANGES,
+                         ids=[f"{c}.{a}={getattr(v, 'name', v)}" for c, a, v in CHANGES])
+def test_a_live_change_is_used_from_the_next_step(cls, name, value):
+    """After ``opt.name = value`` the steps are gdfast.reference's for a fresh
+    optimizer with that value, from the run's state; initial_accumulator_value
+    is read by init (a state made after the change starts from it)."""
+    rng = np.random.default_rng(8)
+    x, grads = rng.standard_normal(N), rng.standard_normal((BEFORE + AFTER, N))
+    opt = getattr(gdfast, cls)(lr=0.01)
+    state = opt.init(x)
+    for g in grads[:BEFORE]:
+        opt.step(x, g, state)
+    ref_x, ref_state = x.tolist(), [a.tolist() for a in state.arrays]
+    setattr(opt, name, value)
+    assert getattr(opt, name) == value or name == "lr"
+    fresh = getattr(gdfast, cls)(**{"lr": 0.01, name: value})
+    rule_ref = getattr(reference, f"{fresh.rule.name}_step")
+    for t, g in enumerate(grads[BEFORE:], start=BEFORE + 1):
+        opt.step(x, g, state)
+        rule_ref(ref_x, g.tolist(), ref_state, t, float(fresh.lr(t)), fresh.hyper)
+    assert_rel_close(x, ref_x, rtol=1e-12, what="x")
+    if name == "initial_accumulator_value":
+        assert np.array_equal(opt.init(x)["nu"], np.full(N, value))
+
+
+@pytest.mark.parametrize("cls", ["AdaBelief", "Yogi"])
+def test_a_restored_run_continues_with_the_same_bits(cls):
+    rng = np.random.default_rng(9)
+    x0, grads = rng.standard_normal(6), rng.standard_normal((8, 6))
+    whole = getattr(gdfast, cls)(lr=0.05, b1=0.8)
+    x = x0.copy()
+    state = whole.init(x)
+    for g in grads:
+        whole.step(x, g, state)
+    first = getattr(gdfast, cls)(lr=0.05, b1=0.8)
+    y = x0.copy()
+    s1 = first.init(y)
+    for g in grads[:4]:
+        first.step(y, g, s1)
+    second = getattr(gdfast, cls)()
+    s2 = second.load_state_dict(pickle.loads(pickle.dumps(first.state_dict(s1))))
+    for g in grads[4:]:
+        second.step(y, g, s2)
+    assert second.hyperparameters() == whole.hyperparameters()
+    assert y.tobytes() == x.tobytes() and s2.t == state.t
+    for a, b in zip(s2.arrays, state.arrays):
+        assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("cls", ["AdaBelief", "Yogi"])
+def test_they_have_no_torch_counterpart(cls):
+    opt = getattr(gdfast, cls)()
+    with pytest.raises(ValueError, match=f"{cls} has no torch.optim counterpart"):
+        opt.to_torch_state_dict(opt.init(np.zeros(2)))
+
+
+@pytest.mark.parametrize("cls,name,value,error", [
+    ("AdaBelief", "b1", 1.0, ValueError), ("AdaBelief", "b2", -0.1, ValueError),
+    ("AdaBelief", "eps", -1e-8, ValueError), ("AdaBelief", "eps_root", float("nan"), ValueError),
+    ("AdaBelief", "weight_decay", float("inf"), ValueError), ("AdaBelief", "lr", -1.0, ValueError),
+    ("AdaBelief", "nesterov", 2, (TypeError, ValueError)),
+    ("Yogi", "b1", 1.5, ValueError), ("Yogi", "eps", "1e-3", TypeError),
+    ("Yogi", "initial_accumulator_value", -1e-6, ValueError),
+])
+def test_bad_values_are_refused_by_name_and_change_nothing(cls, name, value, error):
+    with pytest.raises(error, match=name):
+        getattr(gdfast, cls)(**{name: value})
+    opt = getattr(gdfast, cls)()
+    before = opt.hyperparameters()
+    with pytest.raises(error, match=name):
+        setattr(opt, name, value)
+    assert opt.hyperparameters() == before
+
+
+@pytest.mark.parametrize("method", ["adabelief", "yogi"])
+def test_minimize_runs_them_by_name(method):
+    res = gdfast.minimize(lambda x: float(x @ x), np.array([2.0, -1.0]), method,
+                          jac=lambda x: 2 * x, options=dict(lr=0.05), max_iter=2000)
+    assert np.max(np.abs(res.x)) < 1e-2, res
