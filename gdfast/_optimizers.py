@@ -816,6 +816,13 @@ class Optimizer:
         """Every array's optimizer, flat x, flat g and state, all checked before
         any is stepped; TypeError or ValueError naming the array otherwise."""
         cls = type(self).__name__
+        for name, a in (("x", xs), ("g", gs)):       # a list of numbers is not several arrays
+            if isinstance(a, (list, tuple)):
+                bad = next((k for k, v in enumerate(a) if not isinstance(v, np.ndarray)), None)
+                if bad is not None:
+                    raise TypeError(f"{name} must be a numpy.ndarray, or a list of them for "
+                                    f"several arrays; {name}[{bad}] is a "
+                                    f"{type(a[bad]).__name__}")
         if type(state) is not OptimizerStates or state._owner is not self._token:
             raise TypeError(f"state must be the OptimizerStates made by this {cls}'s "
                             f"init(x) for a list of arrays, got {state!r}")
