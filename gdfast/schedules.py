@@ -20,6 +20,7 @@ calls of ``scheduler.step()`` is the schedule's value at t = k + 1.
 import math
 from typing import Any, Callable, NamedTuple, Sequence
 
+import numba
 import numpy as np
 from numba.extending import is_jitted
 
@@ -598,7 +599,9 @@ def swa_lr(lr0: float, swa_lr: float, anneal_epochs: int = 10,
 
 
 def _user_function(name: str, f: Any) -> Any:
-    if not (isinstance(f, FunctionRef) or is_jitted(f)):
+    # under NUMBA_DISABLE_JIT=1 an @njit function is the plain Python function
+    jitted = is_jitted(f) or (numba.config.DISABLE_JIT and callable(f))
+    if not (isinstance(f, FunctionRef) or jitted):
         raise TypeError(f"{name} must be an @njit function of the epoch (int -> float), "
                         f"got {f!r}")
     return cacheable(f)
