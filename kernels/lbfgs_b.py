@@ -63,9 +63,9 @@ from .lbfgs import (
     lbfgs_workspace,
     strong_wolfe_serial_pass,
 )
-from .linalg import blocks, dot, dot_parallel, workspace
+from .linalg import blocks, dot_pass, max_abs_pass, workspace
 from .line_search import strong_wolfe_parallel
-from .reductions import block_bounds, max_abs, max_abs_parallel
+from .reductions import block_bounds
 from .tuples import rows
 
 # the scalars array of lbfgs_b_state: pairs kept, the newest's row, H_0's scale
@@ -256,20 +256,6 @@ def _push(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, pa
 
 
 @njit(**SERIAL, inline="always")
-def _dot(parallel, a, b, part):
-    if parallel:
-        return dot_parallel(a, b, part)
-    return dot(a, b)
-
-
-@njit(**SERIAL, inline="always")
-def _max_abs(parallel, a):
-    if parallel:
-        return max_abs_parallel(a)
-    return max_abs(a)
-
-
-@njit(**SERIAL, inline="always")
 def _free(parallel, w, g, x, lo, hi, part):
     if parallel:
         free_gradient_parallel(w, g, x, lo, hi, part)
@@ -325,7 +311,7 @@ def lbfgs_b_begin(value_and_grad, args, x, g, method, max_skips):
     f = value_and_grad(x, g, *args)
     if lo.size > 0:
         return f, _gradient_norm(parallel, x, g, lo, hi, part), 1
-    return f, _max_abs(parallel, g), 1
+    return f, max_abs_pass(parallel, g), 1
 
 
 @njit(**SERIAL)
@@ -357,7 +343,7 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
                 break
             count, newest, gamma = 0, 0, 1.0
             continue
-        t = 1.0 / np.sqrt(_dot(parallel, d, d, part)) if count == 0 else 1.0
+        t = 1.0 / np.sqrt(dot_pass(parallel, d, d, part)) if count == 0 else 1.0
         if bounded:
             f_new, decrease = f, 0.0
             for _ in range(max_ls):        # backtracking along the projected path
@@ -374,7 +360,7 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
                 else:
                     t = 0.1 * t
         else:
-            tolerance = EPS * _max_abs(parallel, x0)          # a bracket narrower than x's ulp
+            tolerance = EPS * max_abs_pass(parallel, x0)          # a bracket narrower than x's ulp
             f_new, t, k, _ = wolfe(value_and_grad, args, x0, f, g0, d, t, gtd, x, g, G, c1, C2,
                                    tolerance, max_ls, part)
             n_eval += k
@@ -385,7 +371,7 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
                                         EPS * -decrease, part)
             scalars[COUNT], scalars[NEWEST], scalars[GAMMA] = count, newest, gamma
             norm = (_gradient_norm(parallel, x, g, lo, hi, part) if bounded else
-                    _max_abs(parallel, g))
+                    max_abs_pass(parallel, g))
             return f_new, norm, step_norm, n_eval, 0, RUNNING
         if count == 0:
             break

@@ -28,7 +28,7 @@ import numpy as np
 from numba import prange
 
 from .jit import PARALLEL, SERIAL, njit
-from .reductions import N_BLOCKS, block_bounds
+from .reductions import N_BLOCKS, block_bounds, max_abs, max_abs_parallel
 
 BLOCK = 4096                 # fewest elements of a block once n has two blocks
 SET_NEG, AXPY, SCALE = 0, 1, 2
@@ -106,6 +106,22 @@ def point(x, x0, d, t):
     """x = x0 + t d (a trial point; kernels.stream.triad's arithmetic, inlined)."""
     for i in range(x.size):
         x[i] = x0[i] + t * d[i]
+
+
+@njit(**SERIAL, inline="always")
+def dot_pass(parallel, a, b, part):
+    """dot(a, b), or dot_parallel where ``parallel``: the same bits (inlined)."""
+    if parallel:
+        return dot_parallel(a, b, part)
+    return dot(a, b)
+
+
+@njit(**SERIAL, inline="always")
+def max_abs_pass(parallel, a):
+    """max_abs(a), or max_abs_parallel where ``parallel``: the same bits (inlined)."""
+    if parallel:
+        return max_abs_parallel(a)
+    return max_abs(a)
 
 
 @njit(**PARALLEL)

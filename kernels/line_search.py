@@ -37,8 +37,7 @@ ones spread each vector pass over numba's threads, with the same bits
 import numpy as np
 
 from .jit import SERIAL, njit
-from .linalg import dot, dot_parallel, point
-from .reductions import max_abs, max_abs_parallel
+from .linalg import dot_pass, max_abs_pass, point
 from .stream import triad_parallel
 
 WOLFE, MAX_LS, NARROW, ARMIJO = 0, 1, 2, 3
@@ -62,18 +61,6 @@ def cubic_minimizer(x1, f1, g1, x2, f2, g2, lo, hi):
     return (lo + hi) / 2.0
 
 
-@njit(**SERIAL)
-def dot_serial_pass(a, b, part):
-    return dot(a, b)
-
-
-
-
-@njit(**SERIAL, inline="always")
-def _dot_pass(parallel, a, b, part):
-    if parallel:
-        return dot_parallel(a, b, part)
-    return dot(a, b)
 
 
 @njit(**SERIAL, inline="always")
@@ -82,13 +69,6 @@ def _point_pass(parallel, x, x0, d, t):
         triad_parallel(x, x0, d, t)
     else:
         point(x, x0, d, t)
-
-
-@njit(**SERIAL, inline="always")
-def _max_abs_pass(parallel, a):
-    if parallel:
-        return max_abs_parallel(a)
-    return max_abs(a)
 
 
 @njit(**SERIAL)
@@ -121,11 +101,11 @@ def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g
     (``strong_wolfe_body.py_func``, the passes still compiled) for a Python
     objective, the same numbers. The serial passes are inlined (a call's
     reference counting costs more than the pass at a per-pixel n)."""
-    d_norm = _max_abs_pass(parallel, d)
+    d_norm = max_abs_pass(parallel, d)
     new = 0
     _point_pass(parallel, x, x0, d, t)
     f_new = value_and_grad(x, G[new], *args)
-    f_new, gtd_new = too_far_if_not_finite(f_new, _dot_pass(parallel, G[new], d, part))
+    f_new, gtd_new = too_far_if_not_finite(f_new, dot_pass(parallel, G[new], d, part))
     nfev = 1
     t_prev, f_prev, prev, gtd_prev = 0.0, f, G0, gtd
     done = False
@@ -153,7 +133,7 @@ def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g
         prev, new = new, _free(new, G0)
         _point_pass(parallel, x, x0, d, t)
         f_new = value_and_grad(x, G[new], *args)
-        f_new, gtd_new = too_far_if_not_finite(f_new, _dot_pass(parallel, G[new], d, part))
+        f_new, gtd_new = too_far_if_not_finite(f_new, dot_pass(parallel, G[new], d, part))
         nfev += 1
         ls_iter += 1
     if ls_iter == max_ls:
@@ -182,7 +162,7 @@ def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g
         new = _free(bg0, bg1)
         _point_pass(parallel, x, x0, d, t)
         f_new = value_and_grad(x, G[new], *args)
-        f_new, gtd_new = too_far_if_not_finite(f_new, _dot_pass(parallel, G[new], d, part))
+        f_new, gtd_new = too_far_if_not_finite(f_new, dot_pass(parallel, G[new], d, part))
         nfev += 1
         ls_iter += 1
         f_low = bf0 if low_is_0 else bf1
