@@ -24,7 +24,12 @@ from ._batch import minimize_batch
 from ._denoise import denoise
 from ._gradients import check_grad, gradient
 from ._minimize import minimize
-from ._optimizers import (
+from ._rules import RULES, SCHEDULES
+from ._run import OptimizeResult, Status
+from .images import estimate_sigma
+from .kernels.function_refs import cached_objective
+from .least_squares import least_squares_batch
+from .optimizers import (
     ASGD,
     SGD,
     AdaBelief,
@@ -46,11 +51,6 @@ from ._optimizers import (
     SparseAdam,
     Yogi,
 )
-from ._rules import RULES, SCHEDULES
-from ._run import OptimizeResult, Status
-from .images import estimate_sigma
-from .kernels.function_refs import cached_objective
-from .least_squares import least_squares_batch
 from .quasi_newton import LBFGS, LBFGSState
 from .training import AveragedParameters, clip_grad_norm, clip_grad_value, grad_norm
 

@@ -10,7 +10,6 @@ from numba.extending import is_jitted
 from numpy.typing import ArrayLike
 
 from . import _validation as check
-from ._optimizers import Optimizer
 from ._run import (
     MESSAGES,
     STATUS_OF_CODE,
@@ -22,6 +21,7 @@ from ._run import (
 from .kernels.driver import RUNNING, minimize_batch_nopython
 from .kernels.function_refs import cacheable
 from .kernels.lbfgs_b import lbfgs_b_batch
+from .optimizers import Optimizer
 from .quasi_newton.minimize_method import (
     DEFAULT_FTOL,
     DEFAULT_GTOL,

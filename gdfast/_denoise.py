@@ -9,7 +9,6 @@ from numpy.typing import ArrayLike
 
 from . import _validation as check
 from . import kernels
-from ._optimizers import SGD, Adam, Optimizer, make_optimizer
 from ._run import (
     Checkpoints,
     History,
@@ -26,6 +25,7 @@ from .images import NoiseRange, psnr, sigma_range
 from .kernels import tv, tv_descent, tv_tiles
 from .kernels.function_refs import cacheable
 from .kernels.reductions import difference_dot_parallel, mean_squared_difference_parallel
+from .optimizers import SGD, Adam, Optimizer, make_optimizer
 
 PARALLEL_MIN_PIXELS = 65_536
 # Temporal blocking (gdfast.kernels.tv_tiles): a 2-D run of at least

@@ -12,7 +12,6 @@ from numpy.typing import ArrayLike
 from . import _validation as check
 from . import kernels
 from ._gradients import Objective
-from ._optimizers import Optimizer
 from ._rules import SGD_PARALLEL_MIN_SIZE
 from ._run import (
     STATUS_OF_CODE,
@@ -27,6 +26,7 @@ from ._run import (
 from .checkpoint import checked_checkpoint_options, fingerprint_of
 from .kernels.driver import RUNNING, convergence_status, descend, first_order_descend
 from .kernels.function_refs import cacheable
+from .optimizers import Optimizer
 from .quasi_newton.minimize_method import (
     DEFAULT_FTOL,
     DEFAULT_GTOL,

@@ -67,7 +67,7 @@ def classic_optimizers():
     dict of str to Optimizer
         'gd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam'.
     """
-    from ._optimizers import SGD, Adagrad, Adam, RMSprop
+    from .optimizers import SGD, Adagrad, Adam, RMSprop
     s = CLASSIC_SETTINGS
     return {
         "gd": SGD(**s["gd"]),

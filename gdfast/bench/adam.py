@@ -116,7 +116,7 @@ def facade_overhead(n=1000, rounds=30, calls=500, seed=0):
     Each timed sample is ``calls`` back-to-back calls (one call is too short
     for the clock); bare and facade samples alternate.
     """
-    from .._optimizers import Adam
+    from ..optimizers import Adam
     rng = np.random.default_rng(seed)
     x_bare, x_opt, g = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal(n)
     opt = Adam(lr=1e-3)

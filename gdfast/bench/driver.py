@@ -20,9 +20,9 @@ import numpy as np
 from .. import kernels, reference
 from .._batch import minimize_batch
 from .._minimize import minimize
-from .._optimizers import Adam
 from ..kernels.driver import minimize_nopython
 from ..kernels.function_refs import cacheable, cached_objective
+from ..optimizers import Adam
 from ..problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
 from ..schedules import inverse_time_decay
 from .report import environment, fmt_time, machine_state, report_targets

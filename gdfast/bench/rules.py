@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from .. import _optimizers as gd
+from .. import optimizers as gd
 from .report import BUSY_WARNING, environment, fmt_time, machine_state
 from .stats import median_interval
 from .timing import stream_triad_bandwidth, time_round_robin_samples, torch_available

@@ -146,7 +146,7 @@ def fit_polynomial(problem):
     PolynomialFit problem; returns gdfast.minimize's result."""
     from .. import schedules
     from .._minimize import minimize
-    from .._optimizers import Adam
+    from ..optimizers import Adam
     return minimize(problem.value_and_grad, problem.x0,
                     Adam(lr=schedules.inverse_time_decay(0.5, 1000)),
                     max_iter=50_000, gtol=1e-9)

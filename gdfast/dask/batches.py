@@ -13,10 +13,10 @@ import dask.array as da
 import numpy as np
 
 from .._batch import minimize_batch as batch_in_memory
-from .._optimizers import Optimizer
 from .._run import MESSAGES, STATUS_OF_CODE, OptimizeResult
 from ..least_squares import LM_MESSAGES
 from ..least_squares import least_squares_batch as least_squares_in_memory
+from ..optimizers import Optimizer
 from ..quasi_newton.minimize_method import LBFGSB, checked_bounds
 
 STATUS_NAMES = np.array([s.value for s in STATUS_OF_CODE])

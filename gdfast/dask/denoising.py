@@ -24,7 +24,6 @@ import zarr
 from .. import _validation as check
 from .._denoise import checked_method, checked_settings, stages_of
 from .._denoise import denoise as gdfast_denoise
-from .._optimizers import Optimizer
 from .._run import (
     History,
     OptimizeResult,
@@ -35,6 +34,7 @@ from .._run import (
     run_result,
 )
 from ..checkpoint import CheckpointError, optimizer_fingerprint, stage_start
+from ..optimizers import Optimizer
 from . import workdir
 from .tiles import Sweep, chunk_slices, run_chunk
 

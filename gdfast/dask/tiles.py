@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import zarr
 
-from .._optimizers import Optimizer
 from ..kernels import tv_descent
 from ..kernels.function_refs import cacheable
+from ..optimizers import Optimizer
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ import numpy as np
 
 from .. import _validation as check
 from .._gradients import Objective
-from .._optimizers import flat_view
 from .._rules import SGD_PARALLEL_MIN_SIZE
 from ..kernels import lbfgs as kernels
 from ..kernels import line_search
 from ..kernels.function_refs import cacheable
+from ..optimizers import flat_view
 
 # the vector passes go over numba's threads from this length on (same bits)
 PARALLEL_MIN_SIZE = SGD_PARALLEL_MIN_SIZE

@@ -10,8 +10,8 @@ import math
 import numpy as np
 
 from .. import _validation as check
-from .._optimizers import METHODS, Optimizer, make_optimizer
 from ..kernels import lbfgs_b
+from ..optimizers import METHODS, Optimizer, make_optimizer
 from .lbfgs import PARALLEL_MIN_SIZE, python_body, python_wolfe
 
 # minimize's defaults for this method: the relative change of f (to f alone)

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _validation as check
-from .._optimizers import flat_view
 from ..kernels import clipping as kernels
 from ..kernels.linalg import workspace
+from ..optimizers import flat_view
 
 # Below this length the serial kernels (a norm, a scale: bandwidth-bound
 # passes, like plain SGD) are faster than waking numba's threads

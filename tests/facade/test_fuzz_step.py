@@ -26,7 +26,7 @@ from hypothesis import example, given, note, settings
 from hypothesis import strategies as st
 
 import gdfast
-from gdfast._optimizers import OptimizerState
+from gdfast.optimizers import OptimizerState
 
 # --- 3. init and step: array arguments, aliasing, state ---------------------------
 
@@ -240,7 +240,7 @@ _SIBLING_SCRIPT = textwrap.dedent("""
     import sys
     import numpy as np
     import gdfast
-    from gdfast._optimizers import OptimizerState
+    from gdfast.optimizers import OptimizerState
     n = int(sys.argv[1])
     x, g = np.ones(n), np.full(n, 0.5)
     try:

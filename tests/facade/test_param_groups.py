@@ -13,7 +13,7 @@ import pytest
 
 import gdfast
 from gdfast import schedules
-from gdfast._optimizers import make_optimizer
+from gdfast.optimizers import make_optimizer
 from kernel_helpers import assert_rel_close
 
 SHAPES = [(3,), (2, 4), (5,)]
