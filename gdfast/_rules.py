@@ -117,7 +117,8 @@ RULES = {
 }
 
 # torch.optim's rules added for issue 31 (ASGD, Adafactor, Muon, SparseAdam), and
-# optax's AdaBelief and Yogi.
+# optax's AdaBelief, Yogi, Adan, LAMB, LARS and NovoGrad (the last three with
+# state arrays not of x's length: scratch for their norms).
 # Kept out of RULES, which the per-rule tests, the nopython driver's tests and
 # the fused TV kernels iterate over as element-wise rules whose state arrays
 # are all of x's length: Adafactor's factors and Muon's scratch are not, and
@@ -153,6 +154,25 @@ MORE_RULES = {
         _rule("yogi", ("mu", "nu"), ("b1", "b2", "eps", "eps_root", "maximize"),
               dict(lr=1e-2, b1=0.9, b2=0.999, eps=1e-3, eps_root=0.0, maximize=0.0),
               ADAPTIVE_PARALLEL_MIN_SIZE),
+        _rule("adan", ("m", "v", "n", "g"),
+              ("b1", "b2", "b3", "eps", "eps_root", "weight_decay", "maximize"),
+              dict(lr=1e-3, b1=0.98, b2=0.92, b3=0.99, eps=1e-8, eps_root=1e-8,
+                   weight_decay=0.0, maximize=0.0), ADAPTIVE_PARALLEL_MIN_SIZE),
+        # optax's layer-wise rules (kernels/optax_layerwise.py): "work" is
+        # kernels.NORM_WORK entries of scratch for the norms, NovoGrad's nu one
+        # number; the papers' learning rates (LAMB 1e-3, LARS 0.1, NovoGrad 1e-2)
+        _rule("lamb", ("mu", "nu", "work"),
+              ("b1", "b2", "eps", "eps_root", "weight_decay", "maximize"),
+              dict(lr=1e-3, b1=0.9, b2=0.999, eps=1e-6, eps_root=0.0, weight_decay=0.0,
+                   maximize=0.0), ADAPTIVE_PARALLEL_MIN_SIZE),
+        _rule("lars", ("trace", "work"),
+              ("weight_decay", "trust_coefficient", "eps", "momentum", "nesterov", "maximize"),
+              dict(lr=0.1, weight_decay=0.0, trust_coefficient=1e-3, eps=0.0, momentum=0.9,
+                   nesterov=0.0, maximize=0.0), SGD_PARALLEL_MIN_SIZE),
+        _rule("novograd", ("mu", "nu", "work"),
+              ("b1", "b2", "eps", "eps_root", "weight_decay", "maximize"),
+              dict(lr=1e-2, b1=0.9, b2=0.25, eps=1e-6, eps_root=0.0, weight_decay=0.0,
+                   maximize=0.0), ADAPTIVE_PARALLEL_MIN_SIZE),
     )
 }
 

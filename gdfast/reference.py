@@ -299,6 +299,84 @@ def yogi_step(x, g, state, t, lr, hyper):
         u = m[i] / (1 - b1 ** t) / (math.sqrt(v[i] / (1 - b2 ** t) + eps_root) + eps)
         x[i] = x[i] - lr * u
 
+def adan_step(x, g, state, t, lr, hyper):
+    """optax.adan (Xie et al., 2022): e = d - d_prev (0 on step 1) ;
+    m <- (1-b1) d + b1 m ; v <- (1-b2) e + b2 v ; n <- (1-b3) (d + (1-b2) e)^2 + b3 n ;
+    x <- x - lr ((m/(1-b1^t) + (1-b2) v/(1-b2^t)) / (sqrt(n/(1-b3^t) + eps_root) + eps)
+    + weight_decay x) ; d_prev <- d."""
+    b1, b2, b3, eps, eps_root, weight_decay, maximize = hyper
+    m, v, n, prev = state
+    for i in range(len(x)):
+        d = -g[i] if maximize else g[i]
+        e = 0.0 if t == 1 else d - prev[i]
+        m[i] = (1 - b1) * d + b1 * m[i]
+        v[i] = (1 - b2) * e + b2 * v[i]
+        n[i] = (1 - b3) * (d + (1 - b2) * e) ** 2 + b3 * n[i]
+        prev[i] = d
+        u = (m[i] / (1 - b1 ** t) + (1 - b2) * (v[i] / (1 - b2 ** t))) / (
+            math.sqrt(n[i] / (1 - b3 ** t) + eps_root) + eps)
+        x[i] = x[i] - lr * (u + weight_decay * x[i])
+
+
+def _norm(a):
+    return math.sqrt(math.fsum(v * v for v in a))
+
+
+def _trust(x_norm, u_norm, coefficient, eps):
+    """optax.scale_by_trust_ratio: coefficient ||x|| / (||u|| + eps), 1 if a norm is 0."""
+    return 1.0 if x_norm == 0 or u_norm == 0 else coefficient * x_norm / (u_norm + eps)
+
+
+def lamb_step(x, g, state, t, lr, hyper):
+    """optax.lamb (You et al., 2020): Adam's m and v ; u = m_hat / (sqrt(v_hat +
+    eps_root) + eps) + weight_decay x ; x <- x - lr (||x|| / ||u||) u (1 when a
+    norm is 0). state[2] is the kernel's scratch, unused here."""
+    b1, b2, eps, eps_root, weight_decay, maximize = hyper
+    m, v = state[0], state[1]
+    u = []
+    for i in range(len(x)):
+        d = -g[i] if maximize else g[i]
+        m[i] = (1 - b1) * d + b1 * m[i]
+        v[i] = (1 - b2) * d * d + b2 * v[i]
+        u.append(m[i] / (1 - b1 ** t) / (math.sqrt(v[i] / (1 - b2 ** t) + eps_root) + eps)
+                 + weight_decay * x[i])
+    r = _trust(_norm(x), _norm(u), 1.0, 0.0)
+    for i in range(len(x)):
+        x[i] = x[i] - lr * r * u[i]
+
+
+def lars_step(x, g, state, t, lr, hyper):
+    """optax.lars (You et al., 2017): u = d + weight_decay x ; r =
+    trust_coefficient ||x|| / (||u|| + eps) (1 when a norm is 0) ; b <- -lr r u +
+    momentum b ; x <- x + b (nesterov: x - lr r u + momentum b). state[1] is
+    the kernel's scratch, unused here."""
+    weight_decay, trust_coefficient, eps, momentum, nesterov, maximize = hyper
+    trace = state[0]
+    u = [(-g[i] if maximize else g[i]) + weight_decay * x[i] for i in range(len(x))]
+    r = _trust(_norm(x), _norm(u), trust_coefficient, eps)
+    for i in range(len(x)):
+        w = -lr * r * u[i]
+        trace[i] = w + momentum * trace[i]
+        x[i] = x[i] + (w + momentum * trace[i] if nesterov else trace[i])
+
+
+def novograd_step(x, g, state, t, lr, hyper):
+    """optax.novograd (Ginsburg et al., 2019): nu <- ||d||^2 on step 1, then
+    (1-b2) ||d||^2 + b2 nu (one number, nu[0]) ; u = d / (sqrt(nu + eps_root) +
+    eps) + weight_decay x ; m <- u on step 1, then b1 m + u ; x <- x - lr m.
+    state[2] is the kernel's scratch, unused here."""
+    b1, b2, eps, eps_root, weight_decay, maximize = hyper
+    m, nu = state[0], state[1]
+    n2 = _norm(g) ** 2
+    nu[0] = n2 if t == 1 else (1 - b2) * n2 + b2 * nu[0]
+    denom = math.sqrt(nu[0] + eps_root) + eps
+    for i in range(len(x)):
+        d = -g[i] if maximize else g[i]
+        u = d / denom + weight_decay * x[i]
+        m[i] = u if t == 1 else b1 * m[i] + u
+        x[i] = x[i] - lr * m[i]
+
+
 def asgd_step(x, g, state, t, lr, hyper):
     """Polyak & Juditsky's averaged SGD as torch.optim.ASGD: eta_t = lr / (1 +
     lambd lr (t-1))^alpha, mu_t = 1 / max(1, t - 1 - t0) (eta_1 = lr, mu_1 = 1);

@@ -33,7 +33,9 @@ x's length), ``muon`` (a 2-D parameter orthogonalised by Newton-Schulz: its
 row count in hyper, scratch in the state) and ``sparse_adam`` (a row-sparse
 gradient given as indices and rows: ``sparse_adam_step(x, indices, values,
 state, t, lr, hyper)``). ``optax_rules`` holds optax's element-wise rules that
-torch.optim lacks (AdaBelief, Yogi), with optax's equations.
+torch.optim lacks (AdaBelief, Yogi, Adan), with optax's equations, and
+``optax_layerwise`` its rules scaled by a norm of the whole array (LAMB,
+LARS, NovoGrad: scratch for the norms in the state).
 
 The modules: ``clipping`` holds gradient clipping (torch's
 ``clip_grad_norm_`` over several arrays, a norm in fixed blocks, and
@@ -104,9 +106,20 @@ from .clipping import (
 )
 from .guard import step_if_finite, step_if_finite_parallel
 from .muon import muon_step, muon_step_parallel
+from .optax_layerwise import (
+    NORM_WORK,
+    lamb_step,
+    lamb_step_parallel,
+    lars_step,
+    lars_step_parallel,
+    novograd_step,
+    novograd_step_parallel,
+)
 from .optax_rules import (
     adabelief_step,
     adabelief_step_parallel,
+    adan_step,
+    adan_step_parallel,
     yogi_step,
     yogi_step_parallel,
 )
@@ -183,6 +196,8 @@ __all__ = [
     "asgd_step", "asgd_step_parallel", "adafactor_step", "adafactor_step_parallel",
     "muon_step", "muon_step_parallel", "sparse_adam_step", "sparse_adam_step_parallel",
     "adabelief_step", "adabelief_step_parallel", "yogi_step", "yogi_step_parallel",
+    "adan_step", "adan_step_parallel", "lamb_step", "lamb_step_parallel", "lars_step",
+    "lars_step_parallel", "novograd_step", "novograd_step_parallel", "NORM_WORK",
     "constant", "inverse_time_decay", "exponential_decay", "step_decay",
     "cosine_decay", "warmup_cosine", "constant_lr", "linear_lr", "polynomial_lr",
     "multistep_lr", "cosine_annealing", "cosine_warm_restarts", "cyclic_lr", "one_cycle_lr",

@@ -1,4 +1,4 @@
-"""optax's rules that torch.optim lacks: AdaBelief and Yogi.
+"""optax's element-wise rules that torch.optim lacks: AdaBelief, Yogi and Adan.
 
 Same calling convention as every gdfast kernel (see kernels/__init__.py)::
 
@@ -255,4 +255,130 @@ def yogi_step_parallel(x, g, state, t, lr, hyper):
     bad = 0
     for i in prange(x.size):
         bad += _yogi_update(i, x, g, m, v, lr, r1, r2, b1, b2, eps, eps_root, sign)
+    return bad
+
+
+# --- Adan --------------------------------------------------------------------------
+
+
+@njit(**SERIAL)
+def _adan_corrections(t, b1, b2, b3):
+    """1 / (1 - b1^t), 1 / (1 - b2^t), 1 / (1 - b3^t)."""
+    tf = float(t)
+    return 1.0 / (1.0 - b1 ** tf), 1.0 / (1.0 - b2 ** tf), 1.0 / (1.0 - b3 ** tf)
+
+
+@njit(**SERIAL)
+def _adan_update(i, t, x, g, m, v, n, prev, lr, r1, r2, r3, b1, b2, b3, eps, eps_root,
+                 weight_decay, sign):
+    d = sign * g[i]
+    diff = 0.0 if t == 1 else d - prev[i]
+    m_i = fma(1.0 - b1, d, b1 * m[i])
+    v_i = fma(b2, v[i], (1.0 - b2) * diff)
+    sq = fma(1.0 - b2, diff, d)
+    n_i = fma(b3, n[i], (1.0 - b3) * (sq * sq))
+    m[i] = m_i
+    v[i] = v_i
+    n[i] = n_i
+    prev[i] = d
+    # XLA contracts m_hat + (1 - b2) v_hat on the other product when
+    # eps_root is 0 (its add folded away): the same choice here
+    if eps_root != 0.0:
+        u = fma(m_i, r1, (1.0 - b2) * (v_i * r2))
+    else:
+        u = fma(1.0 - b2, v_i * r2, m_i * r1)
+    u = u / (math.sqrt(fma(n_i, r3, eps_root)) + eps)
+    if weight_decay != 0.0:
+        u = fma(weight_decay, x[i], u)
+    x_i = x[i] + (-lr) * u
+    x[i] = x_i
+    return any_nonfinite(x_i, m_i, v_i, n_i)
+
+
+@njit(**SERIAL)
+def adan_step(x, g, state, t, lr, hyper):
+    """Adan (Xie et al., 2022) as optax.adan, in place.
+
+    ::
+
+        d = ±g ;  e = d - d_prev  (0 on step 1)
+        m <- (1 - b1) d + b1 m
+        v <- (1 - b2) e + b2 v
+        n <- (1 - b3) (d + (1 - b2) e)^2 + b3 n
+        u = (m / (1 - b1^t) + (1 - b2) v / (1 - b2^t))
+            / (sqrt(n / (1 - b3^t) + eps_root) + eps) + weight_decay x
+        x <- x - lr u
+
+    optax's b1, b2, b3 are the decays of the moments (the paper's 1 - beta),
+    its moments start at 0 with bias corrections (the paper's at g_0), and
+    its weight decay is added to the update (the paper divides by 1 + lr
+    weight_decay instead): gdfast follows optax.
+
+    Parameters
+    ----------
+    x : float64[::1], shape (n,)
+        The parameters, updated in place.
+    g : float64[::1], shape (n,)
+        The gradient at x, only read.
+    state : tuple of float64[::1]
+        ``(m, v, n, g)``, all starting at 0 (optax's ScaleByAdanState): the
+        three moments and the previous step's d.
+    t : int
+        The step number, 1 on the first call.
+    lr : float
+        This step's learning rate, >= 0.
+    hyper : tuple of float
+        ``(b1, b2, b3, eps, eps_root, weight_decay, maximize)``:
+
+        - b1, b2, b3 in [0, 1) (optax: 0.98, 0.92, 0.99);
+        - eps >= 0, outside the square root (optax: 1e-8);
+        - eps_root >= 0, inside it (optax: 1e-8);
+        - weight_decay >= 0 (optax: 0), add_decayed_weights after the
+          rescaling (so multiplied by lr);
+        - maximize in {0.0, 1.0}.
+
+    Returns
+    -------
+    bad : int
+        The number of entries where the step wrote NaN or inf into x or the
+        state (``gdfast.kernels.nonfinite``).
+
+    Notes
+    -----
+    Reference: Xie et al. (2022), "Adan: adaptive Nesterov momentum algorithm
+    for faster optimizing deep models"; optax.adan / optax.scale_by_adan.
+    """
+    b1, b2, b3, eps, eps_root, weight_decay, maximize = hyper
+    sign = direction_sign(maximize)
+    r1, r2, r3 = _adan_corrections(t, b1, b2, b3)
+    m, v, n, prev = state
+    bad = 0
+    for i in range(x.size):
+        bad += _adan_update(i, t, x, g, m, v, n, prev, lr, r1, r2, r3, b1, b2, b3, eps,
+                            eps_root, weight_decay, sign)
+    return bad
+
+
+@njit(**PARALLEL)
+def adan_step_parallel(x, g, state, t, lr, hyper):
+    """Parallel variant of `adan_step`; bitwise the same result.
+
+    Parameters
+    ----------
+    x, g, state, t, lr, hyper
+        As in `adan_step`.
+
+    Returns
+    -------
+    bad : int
+        As `adan_step`'s.
+    """
+    b1, b2, b3, eps, eps_root, weight_decay, maximize = hyper
+    sign = direction_sign(maximize)
+    r1, r2, r3 = _adan_corrections(t, b1, b2, b3)
+    m, v, n, prev = state
+    bad = 0
+    for i in prange(x.size):
+        bad += _adan_update(i, t, x, g, m, v, n, prev, lr, r1, r2, r3, b1, b2, b3, eps,
+                            eps_root, weight_decay, sign)
     return bad

@@ -1,11 +1,16 @@
-"""The optax parity cases: AdaBelief and Yogi, one case per configuration and shape.
+"""The optax parity cases: AdaBelief, Yogi, LAMB, LARS, NovoGrad and Adan, one
+case per configuration and shape.
 
 Each case: (id, gdfast optimizer factory, optax factory name and keyword
 arguments, shape). The configurations are optax's own alias test ones
 (optax/_src/alias_test.py: adabelief lr 1e-2, with and without weight decay
-1e-4; yogi lr 1e-1) and a few more that reach the other options (nesterov,
-the paper's eps, other decays). The gradient depends on x (g = c * x + noise,
-computed in numpy on both sides), so a deviation in one step feeds the next.
+1e-4; yogi lr 1e-1; lamb lr 1e-3; lars lr 1; novograd lr 1e-3; adan lr
+1e-1) and a few more that reach the other options (nesterov, the paper's
+eps, weight decay, other decays). gdfast's keyword arguments are optax's
+(learning_rate is lr), and so are its state arrays' names (the scratch
+"work" aside): the fixtures store x's path and optax's final state by name.
+The gradient depends on x (g = c * x + noise, computed in numpy on both
+sides), so a deviation in one step feeds the next.
 Used by tests/make_optax_fixtures.py (which needs jax and optax) and
 tests/facade/test_optax_parity.py.
 """
@@ -29,7 +34,37 @@ CONFIGS = [
     ("yogi-small-eps", "Yogi", dict(lr=1e-2, b1=0.5, b2=0.99, eps=1e-6), "yogi",
      dict(learning_rate=1e-2, b1=0.5, b2=0.99, eps=1e-6)),
     ("yogi-defaults-lr1e-3", "Yogi", dict(lr=1e-3), "yogi", dict(learning_rate=1e-3)),
+    ("lamb", "Lamb", dict(lr=1e-3), "lamb", dict(learning_rate=1e-3)),
+    ("lamb-wd", "Lamb", dict(lr=1e-2, b1=0.8, weight_decay=1e-2), "lamb",
+     dict(learning_rate=1e-2, b1=0.8, weight_decay=1e-2)),
+    ("lamb-eps-root", "Lamb", dict(lr=1e-2, b2=0.99, eps=1e-8, eps_root=1e-10), "lamb",
+     dict(learning_rate=1e-2, b2=0.99, eps=1e-8, eps_root=1e-10)),
+    ("lars", "Lars", dict(lr=1.0), "lars", dict(learning_rate=1.0)),
+    ("lars-nesterov-wd", "Lars", dict(lr=0.5, weight_decay=1e-3, trust_coefficient=1e-2,
+                                      momentum=0.8, nesterov=True), "lars",
+     dict(learning_rate=0.5, weight_decay=1e-3, trust_coefficient=1e-2, momentum=0.8,
+          nesterov=True)),
+    ("lars-eps", "Lars", dict(lr=1.0, trust_coefficient=1e-2, eps=1e-3), "lars",
+     dict(learning_rate=1.0, trust_coefficient=1e-2, eps=1e-3)),
+    ("novograd", "NovoGrad", dict(lr=1e-3), "novograd", dict(learning_rate=1e-3)),
+    ("novograd-wd", "NovoGrad", dict(lr=1e-2, b1=0.8, b2=0.5, weight_decay=1e-3), "novograd",
+     dict(learning_rate=1e-2, b1=0.8, b2=0.5, weight_decay=1e-3)),
+    ("novograd-eps-root", "NovoGrad", dict(lr=1e-2, eps=1e-8, eps_root=1e-6), "novograd",
+     dict(learning_rate=1e-2, eps=1e-8, eps_root=1e-6)),
+    ("adan", "Adan", dict(lr=1e-1), "adan", dict(learning_rate=1e-1)),
+    ("adan-wd", "Adan", dict(lr=1e-2, b1=0.9, b2=0.8, b3=0.95, weight_decay=1e-2), "adan",
+     dict(learning_rate=1e-2, b1=0.9, b2=0.8, b3=0.95, weight_decay=1e-2)),
+    ("adan-eps", "Adan", dict(lr=1e-2, eps=1e-6, eps_root=0.0), "adan",
+     dict(learning_rate=1e-2, eps=1e-6, eps_root=0.0)),
 ]
+
+# optax alias -> (index of the chain's state that holds the rule's arrays, their
+# names: gdfast's state names too), and gdfast class -> rule name
+OPTAX_STATE = {"adabelief": (0, ("mu", "nu")), "yogi": (0, ("mu", "nu")),
+               "lamb": (0, ("mu", "nu")), "lars": (3, ("trace",)),
+               "novograd": (0, ("mu", "nu")), "adan": (0, ("m", "v", "n", "g"))}
+RULE_OF = {"AdaBelief": "adabelief", "Yogi": "yogi", "Lamb": "lamb", "Lars": "lars",
+           "NovoGrad": "novograd", "Adan": "adan"}
 
 CASES = [(f"{name}-{label}", cls, kw, alias, okw, shape)
          for name, cls, kw, alias, okw in CONFIGS for label, shape in SHAPES.items()]
@@ -62,7 +97,8 @@ def _optax_optimizer(optax, alias, okw):
 
 
 def run_optax(case):
-    """x after every step (STEPS, *shape) and the final (mu, nu) from optax, jax x64."""
+    """x after every step (STEPS, *shape) and optax's final state arrays by name
+    (jax x64)."""
     import jax
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
@@ -80,13 +116,56 @@ def run_optax(case):
         updates, state = update(jnp.asarray(g), state, params)
         params = optax.apply_updates(params, updates)
         path[k] = np.asarray(params)
-    inner = state[0]
-    return path, np.asarray(inner.mu), np.asarray(inner.nu)
+    index, names = OPTAX_STATE[alias]
+    return path, {name: np.asarray(getattr(state[index], name)) for name in names}
+
+
+def kernel_state(rule_name, n, initial=0.0):
+    """A fresh state tuple of rule_name's kernel for n parameters (the facade's
+    init, without the facade)."""
+    from gdfast._rules import MORE_RULES
+    from gdfast.kernels import NORM_WORK
+    sizes = {"work": NORM_WORK}
+    if rule_name == "novograd":
+        sizes["nu"] = 1
+    return tuple(np.full(sizes.get(name, n), initial)
+                 for name in MORE_RULES[rule_name].state)
+
+
+def _names(alias):
+    return OPTAX_STATE[alias][1]
+
+
+def _final(arrays, names, shape):
+    """By name, shaped like x (NovoGrad's nu: one number, shape () as optax's)."""
+    return {name: a.reshape(shape if a.size == int(np.prod(shape)) else ())
+            for name, a in zip(names, arrays)}
+
+
+def run_kernel(case, parallel=False):
+    """x after every step and the final state by name, from the rule's kernel
+    (MORE_RULES) with the case's hyperparameters: parity without the facade."""
+    from gdfast._rules import MORE_RULES
+    cid, cls, kw, alias, _, shape = case
+    rule = MORE_RULES[RULE_OF[cls]]
+    kw = dict(kw)
+    lr = kw.pop("lr")
+    hyper = rule.hyper_tuple(**kw)
+    x0, c, noise = inputs(cid, shape)
+    x = x0.ravel().copy()
+    state = kernel_state(rule.name, x.size, 1e-6 if rule.name == "yogi" else 0.0)
+    step = rule.step_parallel if parallel else rule.step
+    path = np.empty((STEPS, *shape))
+    for k in range(STEPS):
+        step(x, gradient(x.reshape(shape), c, noise[k]).ravel(), state, k + 1, lr, hyper)
+        path[k] = x.reshape(shape)
+    by_name = dict(zip(rule.state, state))
+    return path, _final([by_name[n] for n in _names(alias)], _names(alias), shape)
 
 
 def run_gdfast(case):
-    """x after every step (STEPS, *shape) and the final (mu, nu) from gdfast."""
-    cid, cls, kw, _, _, shape = case
+    """x after every step (STEPS, *shape) and the final state by name from gdfast."""
+    cid, cls, kw, alias, _, shape = case
     x0, c, noise = inputs(cid, shape)
     opt = getattr(gdfast, cls)(**kw)
     x = x0.copy()
@@ -95,4 +174,4 @@ def run_gdfast(case):
     for k in range(STEPS):
         opt.step(x, gradient(x, c, noise[k]), state)
         path[k] = x
-    return path, state["mu"].reshape(shape), state["nu"].reshape(shape)
+    return path, _final([state[n] for n in _names(alias)], _names(alias), shape)
