@@ -24,6 +24,7 @@ from numba import prange
 
 from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
+from .linalg import copy_1d
 from .reductions import max_abs, max_abs_diff
 from .tuples import rows
 
@@ -57,7 +58,7 @@ def convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol, scales
     return RUNNING
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def evaluate(value_and_grad, x, g, args, max_skips):
     """f(x), with the gradient written into g, evaluated again while f or g
     holds NaN or inf, up to max_skips evaluations in all (a stochastic
@@ -96,7 +97,7 @@ def first_order_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method
     rule_step, state, hyper, schedule, lr0, schedule_params = method
     keep = x_prev.size > 0
     if keep:
-        x_prev[:] = x
+        copy_1d(x_prev, x)
     wrote_nonfinite = rule_step(x, g, state, t, schedule(t, lr0, schedule_params), hyper)
     if wrote_nonfinite:                    # NaN or inf in x or the state
         step_norm = np.nan
@@ -110,7 +111,7 @@ def first_order_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method
     skipped = n_eval
     status = MAX_SKIPS if max_skips > 0 and np.isfinite(step_norm) else NON_FINITE
     if keep:
-        x[:] = x_prev
+        copy_1d(x, x_prev)
         f, g_norm, n_again = evaluate(value_and_grad, x, g, args, 1)
         n_eval += n_again
         if not (np.isfinite(f) and np.isfinite(g_norm)):   # still broken there:
@@ -124,7 +125,7 @@ def first_order_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method
 FIRST_ORDER = (cacheable(first_order_begin), cacheable(first_order_advance))
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args, steps, method,
             max_iter, pause_at, ftol, gtol, xtol, scales, max_skips, fun_history,
             grad_norm_history):

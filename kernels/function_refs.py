@@ -160,7 +160,7 @@ def cacheable(fn):
     if known is not None and known[0] is fn:
         return known[1]
     py_func = getattr(fn, "py_func", None)
-    if py_func is not None and py_func.__module__.startswith(_PACKAGE + "."):
+    if py_func is not None and (py_func.__module__ or "").startswith(_PACKAGE + "."):
         return register(fn, kernels_digest())
     return fn
 

@@ -42,6 +42,7 @@ from .linalg import (
     SET_NEG,
     abs_sum,
     abs_sum_parallel,
+    copy_1d,
     fused,
     fused_parallel,
     workspace,
@@ -155,7 +156,7 @@ COUNT, NEWEST, N_ITER, FUNC_EVALS = range(4)
 GAMMA, STEP, PREV_LOSS = range(3)
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def torch_step_body(direction, push, vec_abs_sum, vec_max_abs, vec_point, search, value_and_grad,
                 args, x, state, lr, max_iter, max_eval, tolerance_grad, tolerance_change,
                 line_search):
@@ -183,7 +184,7 @@ def torch_step_body(direction, push, vec_abs_sum, vec_max_abs, vec_point, search
             count, newest, gamma = push(S, Y, rho, count, newest, gamma, t, d, g, g_prev,
                                         YS_MIN, part)
             gtd = direction(g, d, S, Y, rho, alpha, count, newest, gamma, part)
-        g_prev[:] = g
+        copy_1d(g_prev, g)
         prev_loss = loss
         if counts[N_ITER] == 1:
             t = min(1.0, 1.0 / vec_abs_sum(g, part)) * lr
@@ -192,7 +193,7 @@ def torch_step_body(direction, push, vec_abs_sum, vec_max_abs, vec_point, search
         if gtd > -tolerance_change:
             break
         if line_search:
-            x0[:] = x
+            copy_1d(x0, x)
             loss, t, ls_evals, _ = search(value_and_grad, args, x0, loss, g_prev, d, t, gtd, x, g,
                                           G, 1e-4, 0.9, tolerance_change,
                                           max_eval - current_evals, part)

@@ -63,7 +63,7 @@ from .lbfgs import (
     lbfgs_workspace,
     strong_wolfe_serial_pass,
 )
-from .linalg import blocks, dot_pass, max_abs_pass, workspace
+from .linalg import blocks, copy_1d, dot_pass, max_abs_pass, workspace
 from .line_search import strong_wolfe_parallel
 from .reductions import block_bounds
 from .tuples import rows
@@ -325,8 +325,8 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
     d, w, x0, g0, G, S, Y, rho, alpha, part, scalars = state
     bounded = lo.size > 0
     count, newest, gamma = int(scalars[COUNT]), int(scalars[NEWEST]), scalars[GAMMA]
-    x0[:] = x
-    g0[:] = g
+    copy_1d(x0, x)
+    copy_1d(g0, g)
     n_eval = 0
     predicted = np.inf                     # -g . d / 2 along the first direction
     for attempt in range(2):               # the L-BFGS direction, then steepest descent
@@ -376,8 +376,8 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
         if count == 0:
             break
         count, newest, gamma = 0, 0, 1.0   # forget the pairs: steepest descent once more
-    x[:] = x0
-    g[:] = g0
+    copy_1d(x, x0)
+    copy_1d(g, g0)
     scalars[COUNT], scalars[NEWEST], scalars[GAMMA] = count, newest, gamma
     status = FTOL if predicted <= ftol * abs(f) else LINE_SEARCH
     return f, g_norm, 0.0, n_eval, 0, status
@@ -389,7 +389,7 @@ LBFGS_B = (cacheable(lbfgs_b_begin), cacheable(lbfgs_b_advance))
 
 # --- the whole loop, for the facade and for users' numba code ---------------
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _descend(passes, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0, g0, G, S,
              Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at, ftol, gtol,
              scales, fun_history, grad_norm_history):

@@ -52,6 +52,7 @@ from numba import prange
 
 from .driver import FTOL, GTOL, MAX_ITER, NON_FINITE, RUNNING, XTOL
 from .jit import PARALLEL, SERIAL, njit
+from .linalg import copy_1d
 from .tuples import rows
 
 EPS = np.finfo(np.float64).eps
@@ -109,12 +110,14 @@ def forward_differences(residuals, x, r, J, r_trial, lo, hi, args):
             J[k, j] = (r_trial[k] - r[k]) / h
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _evaluate_jacobian(residuals, jacobian, x, r, J, r_trial, lo, hi, args):
     if jacobian is None:
         forward_differences(residuals, x, r, J, r_trial, lo, hi, args)
     else:
-        J[:] = 0.0                    # a jacobian that writes only the nonzeros
+        for i in range(J.shape[0]):   # zeroed for a jacobian that writes only the nonzeros
+            for k in range(J.shape[1]):
+                J[i, k] = 0.0
         jacobian(x, J, *args)
 
 
@@ -273,8 +276,8 @@ def levenberg_marquardt(residuals, jacobian, x, lo, hi, args, D, damping, counts
         small = solved and _norm(step) <= xtol * (xtol + _norm(x))
         if rho > ACCEPT:
             lowered = cost - cost_trial
-            x[:] = x_trial
-            r[:] = r_trial
+            copy_1d(x, x_trial)
+            copy_1d(r, r_trial)
             cost = cost_trial
             damping[LAM] = lam * max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
             damping[NU] = 2.0

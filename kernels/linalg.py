@@ -102,6 +102,18 @@ def dot(a, b):
 
 
 @njit(**SERIAL, inline="always")
+def copy_1d(dst, src):
+    """dst[i] = src[i] for two 1-D arrays of one size, by an explicit loop:
+    numba compiles a slice assignment (``dst[:] = src``) with a formatted
+    error message for a shape mismatch, about 2 s in each process that
+    compiles a kernel holding one (kernels.tv_descent.copy_2d, the same)."""
+    if dst.size != src.size:
+        raise ValueError("copy_1d: the arrays' sizes differ")
+    for i in range(dst.size):
+        dst[i] = src[i]
+
+
+@njit(**SERIAL, inline="always")
 def point(x, x0, d, t):
     """x = x0 + t d (a trial point; kernels.stream.triad's arithmetic, inlined)."""
     for i in range(x.size):

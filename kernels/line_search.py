@@ -37,7 +37,7 @@ ones spread each vector pass over numba's threads, with the same bits
 import numpy as np
 
 from .jit import SERIAL, njit
-from .linalg import dot_pass, max_abs_pass, point
+from .linalg import copy_1d, dot_pass, max_abs_pass, point
 from .stream import triad_parallel
 
 WOLFE, MAX_LS, NARROW, ARMIJO = 0, 1, 2, 3
@@ -93,7 +93,7 @@ def _free(a, b):
     return 0
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g, G, c1, c2,
                       tolerance_change, max_ls, part):
     """strong_wolfe's body, its vector passes serial or parallel (the same
@@ -189,12 +189,12 @@ def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g
         t, f_new, low = b0, bf0, bg0
     else:
         t, f_new, low = b1, bf1, bg1
-    g[:] = _grad(G, g0, low)
+    copy_1d(g, _grad(G, g0, low))
     _point_pass(parallel, x, x0, d, t)
     return f_new, t, nfev, status
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def strong_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
                  tolerance_change, max_ls):
     """The strong Wolfe line search of torch.optim.LBFGS (module docstring).
@@ -217,7 +217,7 @@ def strong_wolfe_parallel(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G,
                              c2, tolerance_change, max_ls, part)
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")
 def _armijo(parallel, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho, max_ls):
     for k in range(max_ls):
         _point_pass(parallel, x, x0, d, t)
@@ -225,8 +225,8 @@ def _armijo(parallel, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rh
         if np.isfinite(f) and f <= f0 + c1 * t * gtd0:
             return f, t, k + 1, ARMIJO
         t *= rho
-    x[:] = x0
-    g[:] = g0
+    copy_1d(x, x0)
+    copy_1d(g, g0)
     return f0, 0.0, max_ls, MAX_LS
 
 
