@@ -81,3 +81,13 @@ def test_cacheable_gives_refs_for_gdfasts_kernels_and_leaves_other_functions_alo
     assert ref.name == "gdfast.kernels.adam_family.adam_step"
     # another function of the same name gets another key, never the same entry
     assert function_ref(mine, ref.digest, name=ref.name).digest != ref.digest
+
+
+def test_a_function_without_a_module_is_left_alone():
+    # exec without __name__ in the namespace (as sympy's lambdify and other
+    # code generators run) gives the function __module__ None
+    namespace = {"njit": njit}
+    exec("@njit\ndef made(x, g):\n    return 0.0\n", namespace)
+    made = namespace["made"]
+    assert made.py_func.__module__ is None
+    assert cacheable(made) is made
