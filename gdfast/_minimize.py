@@ -245,7 +245,7 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     if resume:
         saver.restore()
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
-    advance: _NopythonSteps | _PythonSteps | _PythonLoopSteps
+    advance: _TimedNopythonSteps | _NopythonSteps | _PythonSteps | _PythonLoopSteps
     bar = None if nopython else progress_bar(progress, max_iter)
     if isinstance(opt, LBFGSB) and nopython:
         timed = opt.compiled_loop(run.state, lower, upper)

@@ -4,7 +4,7 @@ minimize_batch share, apart from their iterations: why a run stopped
 batch_statuses), the per-iterate records (History), checkpoints taken
 between iterations (Checkpoints), the progress bar, and Ctrl-C handled
 between iterations (deferred_interrupt)."""
-import _signal
+import _signal  # type: ignore[import-not-found]  # the C module signal.signal wraps
 import enum
 import threading
 
