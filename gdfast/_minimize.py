@@ -245,11 +245,13 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     if resume:
         saver.restore()
     limits = _Limits(max_iter, ftol, gtol, xtol, max_skips if on_nonfinite == "skip" else 0)
-    advance: _NopythonSteps | _PythonSteps | _PythonLoopSteps
+    advance: _TimedNopythonSteps | _NopythonSteps | _PythonSteps | _PythonLoopSteps
     bar = None if nopython else progress_bar(progress, max_iter)
     if isinstance(opt, LBFGSB) and nopython:
-        advance = _NopythonSteps(cacheable(fun), args, opt.compiled_loop(run.state, lower, upper),
-                                 run, limits)
+        timed = opt.compiled_loop(run.state, lower, upper)
+        advance = (_TimedNopythonSteps(cacheable(fun), args, timed, run, limits) if timed else
+                   _NopythonSteps(cacheable(fun), args, opt.chunked_loop(run.state, lower, upper),
+                                  run, limits))
     elif isinstance(opt, LBFGSB):
         steps, data = opt.python_loop(run.state, lower, upper, ftol)
         advance = _PythonLoopSteps(objective, steps, data, run.state.scales, run, limits,
@@ -449,6 +451,28 @@ class _NopythonSteps:
         _absorb(run, r, r.nfev)
 
 
+class _TimedNopythonSteps:
+    """The loop of minimize in compiled code that times its own chunks
+    (LBFGSB.compiled_loop): one call from Python per NOPYTHON_CHUNK_SECONDS
+    (so that Ctrl-C is answered) or per checkpoint, and a short run in one
+    call."""
+
+    def __init__(self, fun, args, loop, run, limits):
+        # loop(fun, args, run, limits, stop, seconds) -> (nit, fun, status,
+        # nfev, skipped, grad_norm), from the run's iterate until iteration
+        # stop (-1: none) or until about ``seconds`` have passed
+        self.fun, self.args, self.loop, self.run, self.limits = fun, args, loop, run, limits
+
+    def close(self):
+        pass
+
+    def __call__(self, pause_at, interrupted):
+        run = self.run
+        nit, fun, status, nfev, skipped, grad_norm = self.loop(
+            self.fun, self.args, run, self.limits, pause_at, NOPYTHON_CHUNK_SECONDS)
+        _take(run, nit, fun, status, nfev, skipped, grad_norm, nfev)
+
+
 class _PythonLoopSteps:
     """kernels.driver.descend run as Python (its py_func, with the method's
     Python bodies over the compiled vector passes) for a Python objective,
@@ -509,18 +533,25 @@ def _first_order_loop(opt, run):
 
 def _absorb(run, r, nfev):
     """Take a descend call's DriverResult r (nfev evaluations) into the run."""
-    failed_at_start = not run.evaluated and r.nfev == r.skipped
+    _take(run, r.nit, r.fun, r.status, r.nfev, r.skipped, r.grad_norm, nfev)
+
+
+def _take(run, nit, fun, status, calls_nfev, skipped, grad_norm, nfev):
+    """Take a descend call's result into the run: nit, fun, status, the
+    call's evaluations and the non-finite ones among them (calls_nfev,
+    skipped), grad_norm; nfev evaluations to count."""
+    failed_at_start = not run.evaluated and calls_nfev == skipped
     run.nfev += nfev
-    run.nskipped += r.skipped
-    run.nit = r.nit
-    run.state.t = r.nit
-    run.f, run.g_norm, run.evaluated = r.fun, r.grad_norm, not failed_at_start
+    run.nskipped += skipped
+    run.nit = nit
+    run.state.t = nit
+    run.f, run.g_norm, run.evaluated = fun, grad_norm, not failed_at_start
     # entry nit is recorded unless every evaluation at the start failed
-    run.history.size = min(r.nit + (not failed_at_start), run.history.reserve()[0].size)
-    if r.status != RUNNING:
-        run.status = STATUS_OF_CODE[r.status]
+    run.history.size = min(nit + (not failed_at_start), run.history.reserve()[0].size)
+    if status != RUNNING:
+        run.status = STATUS_OF_CODE[status]
         if run.status in (Status.NON_FINITE, Status.MAX_SKIPS):
-            run.failed_f, run.failed_g_norm = r.fun, r.grad_norm
+            run.failed_f, run.failed_g_norm = fun, grad_norm
 
 
 class _Saver:

@@ -11,6 +11,8 @@ def real(name, value):
 
     A 0-d numpy array of integers or floats counts as its number (torch takes a
     0-d tensor as lr)."""
+    if type(value) is float:                    # the common case, at once
+        return value
     if (type(value) is np.ndarray and value.ndim == 0 and value.dtype.kind in "fiu"):
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -79,6 +81,8 @@ def flag(name, value):
 
 
 def whole_number(name, value, minimum):
+    if type(value) is int and value >= minimum:     # the common case, at once
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:

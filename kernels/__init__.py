@@ -53,7 +53,8 @@ recursion over a ring buffer of pairs, and torch.optim.LBFGS's step),
 ``line_search`` (strong Wolfe, Armijo), ``linalg`` (dot products in fixed
 blocks) and ``lbfgs_b`` (L-BFGS with bounds as a method of ``descend``;
 ``lbfgs_b_descend`` runs it whole from a user's numba code, ``lbfgs_b_batch``
-over the rows of a batch). The least-squares family has
+over the rows of a batch, ``lbfgs_b_descend_timed`` for minimize in chunks it
+times itself with ``clock``'s monotonic clock). The least-squares family has
 ``levenberg_marquardt`` (Levenberg–Marquardt for one small problem, and
 ``least_squares_batch_nopython`` over rows). ``jit`` compiles
 every kernel and keeps it on disk; ``function_refs`` passes functions to

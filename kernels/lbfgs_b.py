@@ -52,6 +52,7 @@ The serial passes are safe inside a user's ``prange``.
 import numpy as np
 from numba import prange
 
+from .clock import monotonic_seconds
 from .driver import F_FLOOR, FTOL, G_SCALE, LINE_SEARCH, RUNNING, descend
 from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
@@ -464,3 +465,64 @@ def lbfgs_b_batch(value_and_grad, X, batch_args, args, LO, HI, S, Y, rho, scalar
         fun[i] = r.fun
         nit[i] = r.nit
         status[i] = r.status
+
+
+# --- minimize's nopython mode: chunks timed in compiled code -----------------
+
+# the most iterations of one chunk, and its most growth from one to the next
+# (in case the one timed was unusually fast)
+_CHUNK_CAP, _CHUNK_GROWTH = 1 << 40, 1024
+
+
+@njit(**SERIAL)
+def _timed(passes, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0, g0, G, S, Y,
+           rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at, ftol, gtol, scales,
+           fun_history, grad_norm_history, seconds):
+    start = monotonic_seconds()
+    chunk, nfev, skipped = 1, 0, 0
+    while True:
+        stop = nit + chunk
+        if 0 <= pause_at < stop:
+            stop = pause_at
+        t0 = monotonic_seconds()
+        r = _descend(passes, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0, g0,
+                     G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter, stop, ftol,
+                     gtol, scales, fun_history, grad_norm_history)
+        nfev += r.nfev
+        skipped += r.skipped
+        now = monotonic_seconds()
+        if r.status != RUNNING or r.nit == pause_at or now - start >= seconds:
+            return r.nit, r.fun, r.status, nfev, skipped, r.grad_norm
+        # the iterations that fit the time left, at the rate just seen
+        per_iteration = (now - t0) / max(r.nit - nit, 1)
+        fit = int((seconds - (now - start)) / per_iteration) if per_iteration > 0 else _CHUNK_CAP
+        chunk = max(1, min(fit, chunk * _CHUNK_GROWTH, _CHUNK_CAP))
+        nit, f, g_norm, evaluated = r.nit, r.fun, r.grad_norm, True
+
+
+@njit(**SERIAL)
+def lbfgs_b_descend_timed(value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0, g0, G,
+                          S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at,
+                          ftol, gtol, scales, fun_history, grad_norm_history, seconds):
+    """:func:`lbfgs_b_descend` that also pauses (status RUNNING) once about
+    ``seconds`` have passed (kernels.clock; needs clock.AVAILABLE), for
+    minimize's nopython mode: one call from Python serves a short run whole,
+    and a long one returns every ``seconds`` so that Ctrl-C is answered.
+    It runs in chunks of iterations sized by the rate seen (the first: one
+    iteration), each a call of the loop that goes on where the last paused,
+    so the iterates are those of one call. Returns the plain tuple (nit,
+    fun, status, nfev, skipped, grad_norm): x and g are the arrays passed."""
+    return _timed(LBFGS_B_SERIAL, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0,
+                  g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at,
+                  ftol, gtol, scales, fun_history, grad_norm_history, seconds)
+
+
+@njit(**SERIAL)            # the passes it calls are the parallel ones
+def lbfgs_b_descend_timed_parallel(value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w,
+                                   x0, g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls,
+                                   max_iter, pause_at, ftol, gtol, scales, fun_history,
+                                   grad_norm_history, seconds):
+    """:func:`lbfgs_b_descend_timed` with the parallel passes, the same bits."""
+    return _timed(LBFGS_B_PARALLEL, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w,
+                  x0, g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at,
+                  ftol, gtol, scales, fun_history, grad_norm_history, seconds)

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from .. import _validation as check
-from ..kernels import lbfgs_b
+from ..kernels import clock, lbfgs_b
 from ..optimizers import METHODS, Optimizer, make_optimizer
 from .lbfgs import PARALLEL_MIN_SIZE, python_body, python_wolfe
 
@@ -71,8 +71,29 @@ class LBFGSB:
 
     def compiled_loop(self, state: LBFGSBState, lower: np.ndarray, upper: np.ndarray):
         """The compiled loop for minimize's _NopythonSteps: ``loop(fun, args,
-        run, limits, stop) -> DriverResult``, kernels.lbfgs_b.lbfgs_b_descend
-        (its parallel variant from PARALLEL_MIN_SIZE on)."""
+        run, limits, stop, seconds) -> (nit, fun, status, nfev, skipped,
+        grad_norm)``, kernels.lbfgs_b.lbfgs_b_descend_timed (its parallel
+        variant from PARALLEL_MIN_SIZE on), which also pauses after about
+        ``seconds``; None where the compiled code has no clock
+        (kernels.clock.AVAILABLE)."""
+        if not clock.AVAILABLE:
+            return None
+        kernel = (lbfgs_b.lbfgs_b_descend_timed_parallel if state.n >= PARALLEL_MIN_SIZE else
+                  lbfgs_b.lbfgs_b_descend_timed)
+        flat, max_ls = state.kernel, self.max_ls
+        scales = state.scales
+
+        def loop(fun, args, run, lim, stop, seconds):
+            hist_f, hist_g = run.history.reserve()
+            return kernel(fun, run.x, run.g, run.f, run.g_norm, run.nit, run.evaluated, args,
+                          *flat, lower, upper, max_ls, min(lim.max_iter, 2**63 - 1), stop,
+                          lim.ftol, lim.gtol, scales, hist_f, hist_g, seconds)
+        return loop
+
+    def chunked_loop(self, state: LBFGSBState, lower: np.ndarray, upper: np.ndarray):
+        """compiled_loop without the clock: ``loop(fun, args, run, limits,
+        stop) -> DriverResult``, kernels.lbfgs_b.lbfgs_b_descend, the time
+        of its chunks kept in Python."""
         kernel = (lbfgs_b.lbfgs_b_descend_parallel if state.n >= PARALLEL_MIN_SIZE else
                   lbfgs_b.lbfgs_b_descend)
         flat, max_ls = state.kernel, self.max_ls
