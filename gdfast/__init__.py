@@ -31,6 +31,8 @@ from .kernels.function_refs import cached_objective
 from .least_squares import least_squares_batch
 from .optimizers import (
     ASGD,
+    LAMB,
+    LARS,
     SGD,
     AdaBelief,
     Adadelta,
@@ -39,9 +41,11 @@ from .optimizers import (
     Adam,
     Adamax,
     AdamW,
+    Adan,
     Lion,
     Muon,
     NAdam,
+    NovoGrad,
     Optimizer,
     OptimizerState,
     OptimizerStates,
@@ -61,6 +65,7 @@ __all__ = [
     "OptimizeResult", "Status",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
     "Rprop", "Lion", "ASGD", "Adafactor", "Muon", "SparseAdam", "AdaBelief", "Yogi",
+    "Adan", "LAMB", "LARS", "NovoGrad",
     "Optimizer", "OptimizerState", "OptimizerStates", "LBFGS", "LBFGSState",
     "clip_grad_norm", "clip_grad_value", "grad_norm", "AveragedParameters",
     "gradient", "check_grad", "schedules", "problems", "images", "checkpoint",

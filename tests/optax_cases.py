@@ -34,17 +34,17 @@ CONFIGS = [
     ("yogi-small-eps", "Yogi", dict(lr=1e-2, b1=0.5, b2=0.99, eps=1e-6), "yogi",
      dict(learning_rate=1e-2, b1=0.5, b2=0.99, eps=1e-6)),
     ("yogi-defaults-lr1e-3", "Yogi", dict(lr=1e-3), "yogi", dict(learning_rate=1e-3)),
-    ("lamb", "Lamb", dict(lr=1e-3), "lamb", dict(learning_rate=1e-3)),
-    ("lamb-wd", "Lamb", dict(lr=1e-2, b1=0.8, weight_decay=1e-2), "lamb",
+    ("lamb", "LAMB", dict(lr=1e-3), "lamb", dict(learning_rate=1e-3)),
+    ("lamb-wd", "LAMB", dict(lr=1e-2, b1=0.8, weight_decay=1e-2), "lamb",
      dict(learning_rate=1e-2, b1=0.8, weight_decay=1e-2)),
-    ("lamb-eps-root", "Lamb", dict(lr=1e-2, b2=0.99, eps=1e-8, eps_root=1e-10), "lamb",
+    ("lamb-eps-root", "LAMB", dict(lr=1e-2, b2=0.99, eps=1e-8, eps_root=1e-10), "lamb",
      dict(learning_rate=1e-2, b2=0.99, eps=1e-8, eps_root=1e-10)),
-    ("lars", "Lars", dict(lr=1.0), "lars", dict(learning_rate=1.0)),
-    ("lars-nesterov-wd", "Lars", dict(lr=0.5, weight_decay=1e-3, trust_coefficient=1e-2,
+    ("lars", "LARS", dict(lr=1.0), "lars", dict(learning_rate=1.0)),
+    ("lars-nesterov-wd", "LARS", dict(lr=0.5, weight_decay=1e-3, trust_coefficient=1e-2,
                                       momentum=0.8, nesterov=True), "lars",
      dict(learning_rate=0.5, weight_decay=1e-3, trust_coefficient=1e-2, momentum=0.8,
           nesterov=True)),
-    ("lars-eps", "Lars", dict(lr=1.0, trust_coefficient=1e-2, eps=1e-3), "lars",
+    ("lars-eps", "LARS", dict(lr=1.0, trust_coefficient=1e-2, eps=1e-3), "lars",
      dict(learning_rate=1.0, trust_coefficient=1e-2, eps=1e-3)),
     ("novograd", "NovoGrad", dict(lr=1e-3), "novograd", dict(learning_rate=1e-3)),
     ("novograd-wd", "NovoGrad", dict(lr=1e-2, b1=0.8, b2=0.5, weight_decay=1e-3), "novograd",
@@ -63,7 +63,7 @@ CONFIGS = [
 OPTAX_STATE = {"adabelief": (0, ("mu", "nu")), "yogi": (0, ("mu", "nu")),
                "lamb": (0, ("mu", "nu")), "lars": (3, ("trace",)),
                "novograd": (0, ("mu", "nu")), "adan": (0, ("m", "v", "n", "g"))}
-RULE_OF = {"AdaBelief": "adabelief", "Yogi": "yogi", "Lamb": "lamb", "Lars": "lars",
+RULE_OF = {"AdaBelief": "adabelief", "Yogi": "yogi", "LAMB": "lamb", "LARS": "lars",
            "NovoGrad": "novograd", "Adan": "adan"}
 
 CASES = [(f"{name}-{label}", cls, kw, alias, okw, shape)

@@ -332,9 +332,14 @@ class Optimizer:
         n = x.shape[0]
         self._unused()
         state = OptimizerState(self.rule.state, self._initial_state(n), n,
-                               kind=type(self).__name__)
+                               kind=type(self).__name__, lengths=self._lengths(n))
         state._owner = self._token
         return state
+
+    def _lengths(self, n):
+        """The length of each state array in use for n parameters (default n;
+        the layer-wise rules keep arrays of fixed lengths, see optax_rules)."""
+        return (n,) * len(self.rule.state)
 
     def _initial_state(self, n):
         return tuple(np.zeros(n) for _ in self.rule.state)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from .base import Optimizer
 from .more_torch_rules import Muon, SparseAdam
-from .optax_rules import AdaBelief, Lion, Yogi
+from .optax_rules import LAMB, LARS, AdaBelief, Adan, Lion, NovoGrad, Yogi
 from .torch_rules import (
     SGD,
     Adadelta,
@@ -37,6 +37,10 @@ METHODS: dict[str, Callable[..., Optimizer]] = {
     "lion": Lion,
     "adabelief": AdaBelief,
     "yogi": Yogi,
+    "adan": Adan,
+    "lamb": LAMB,
+    "lars": LARS,
+    "novograd": NovoGrad,
 }
 
 

@@ -224,9 +224,14 @@ def _state_from_dict(opt, d):
             or not set(saved) <= set(names) or set(kept) & set(names):
         raise ValueError("state_dict['state'] must map names of state_dict['names'] to arrays "
                          "and state_dict['kept'] other names to arrays")
-    arrays = [_saved_array(f"state[{k!r}]", saved[k], n) if k in saved else np.zeros(0)
-              for k in names]
-    state = OptimizerState(names, arrays, n, t, kind=cls)
+    # the length of each array in use (n, but for the layer-wise rules' fixed
+    # ones); a scratch array, not saved, starts afresh
+    by_name = dict(zip(candidate.rule.state, candidate._lengths(n)))
+    lengths = [by_name.get(k, n) for k in names]
+    arrays = [_saved_array(f"state[{k!r}]", saved[k], length) if k in saved
+              else np.zeros(length if k in opt._scratch else 0)
+              for k, length in zip(names, lengths)]
+    state = OptimizerState(names, arrays, n, t, kind=cls, lengths=lengths)
     state._owner = opt._token
     _restore_skips(state, d)
     state._kept = {k: _saved_array(f"kept[{k!r}]", a, n) for k, a in kept.items()}

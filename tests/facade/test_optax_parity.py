@@ -23,13 +23,15 @@ import pytest
 
 import gdfast
 from gdfast import reference, schedules
+from gdfast.kernels import NORM_WORK
 from kernel_helpers import assert_rel_close
 from optax_cases import CASES, OPTAX_STATE, STEPS, run_gdfast, run_kernel, run_optax
 
 FIXTURES = pathlib.Path(__file__).parents[1] / "fixtures" / "optax"
 IDS = [c[0] for c in CASES]
-# the rules with an optimizer class in gdfast (the others are run as kernels)
-FACADE = {"AdaBelief", "Yogi"}
+# the rules with an optimizer class in gdfast (any others are run as kernels only)
+FACADE = {"AdaBelief", "Yogi", "Adan", "LAMB", "LARS", "NovoGrad"}
+CLASSES = sorted(FACADE)
 FACADE_CASES = [c for c in CASES if c[1] in FACADE]
 FACADE_IDS = [c[0] for c in FACADE_CASES]
 
@@ -58,6 +60,16 @@ def test_matches_stored_optax_trajectory(case):
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_kernel_matches_stored_optax_trajectory(case, parallel):
     _compare(run_kernel(case, parallel), _stored(case), case[0])
+
+
+@pytest.mark.parametrize("case", FACADE_CASES, ids=FACADE_IDS)
+def test_the_facade_gives_the_kernels_bits(case):
+    """The optimizer object steps as its rule's kernel called by hand (state
+    allocation, hyperparameter tuple, the kernel chosen by size)."""
+    (path, state), (want_path, want_state) = run_gdfast(case), run_kernel(case)
+    assert path.tobytes() == want_path.tobytes(), case[0]
+    assert {k: a.tobytes() for k, a in state.items()} == \
+        {k: a.tobytes() for k, a in want_state.items()}, case[0]
 
 
 @pytest.mark.parametrize("case", FACADE_CASES, ids=FACADE_IDS)
@@ -95,6 +107,45 @@ def test_the_defaults_are_optaxs():
     assert list(inspect.signature(gdfast.Yogi).parameters)[:4] == ["lr", "b1", "b2", "eps"]
 
 
+# optax 0.2.8's defaults (optax requires a learning rate: MORE_RULES's, the
+# papers'), and optax's positional order (LARS's masks have no counterpart,
+# so its arguments after weight_decay are keyword only)
+OPTAX_DEFAULTS = {
+    "Adan": (dict(lr=1e-3, b1=0.98, b2=0.92, b3=0.99, eps=1e-8, eps_root=1e-8,
+                  weight_decay=0.0), ["lr", "b1", "b2", "b3", "eps", "eps_root", "weight_decay"]),
+    "LAMB": (dict(lr=1e-3, b1=0.9, b2=0.999, eps=1e-6, eps_root=0.0, weight_decay=0.0),
+             ["lr", "b1", "b2", "eps", "eps_root", "weight_decay"]),
+    "LARS": (dict(lr=0.1, weight_decay=0.0, trust_coefficient=1e-3, eps=0.0, momentum=0.9,
+                  nesterov=False), ["lr", "weight_decay"]),
+    "NovoGrad": (dict(lr=1e-2, b1=0.9, b2=0.25, eps=1e-6, eps_root=0.0, weight_decay=0.0),
+                 ["lr", "b1", "b2", "eps", "eps_root", "weight_decay"]),
+}
+
+
+@pytest.mark.parametrize("cls", sorted(OPTAX_DEFAULTS))
+def test_the_defaults_of_the_new_rules_are_optaxs(cls):
+    defaults, positional = OPTAX_DEFAULTS[cls]
+    opt = getattr(gdfast, cls)()
+    assert opt.hyperparameters() == {**defaults, "maximize": False}
+    params = inspect.signature(getattr(gdfast, cls)).parameters.values()
+    assert [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD] == positional
+    rule = opt.rule
+    assert {k: v for k, v in rule.defaults.items() if k != "maximize"} == \
+        {k: float(v) for k, v in defaults.items()}
+
+
+@pytest.mark.parametrize("cls,lengths", [
+    ("Adan", dict(m=6, v=6, n=6, g=6)), ("LAMB", dict(mu=6, nu=6, work=NORM_WORK)),
+    ("LARS", dict(trace=6, work=NORM_WORK)), ("NovoGrad", dict(mu=6, nu=1, work=NORM_WORK)),
+])
+def test_the_state_arrays(cls, lengths):
+    """optax's names; the layer-wise rules' scratch 'work' of kernels.NORM_WORK
+    entries and NovoGrad's one-number nu, all starting at 0, for x of any shape."""
+    state = getattr(gdfast, cls)().init(np.ones((2, 3)))
+    assert {k: a.shape[0] for k, a in zip(state.names, state.arrays)} == lengths
+    assert all(not a.any() for a in state.arrays)
+
+
 N, BEFORE, AFTER = 5, 3, 4
 CHANGES = [
     ("AdaBelief", "lr", 0.02), ("AdaBelief", "lr", schedules.exponential_decay(0.02, 0.9)),
@@ -104,12 +155,24 @@ CHANGES = [
     ("Yogi", "lr", 0.02), ("Yogi", "b1", 0.5), ("Yogi", "b2", 0.9), ("Yogi", "eps", 1e-6),
     ("Yogi", "eps_root", 1e-4), ("Yogi", "maximize", True),
     ("Yogi", "initial_accumulator_value", 0.5),          # read by init only
+    ("Adan", "lr", 0.02), ("Adan", "b1", 0.5), ("Adan", "b2", 0.5), ("Adan", "b3", 0.9),
+    ("Adan", "eps", 1e-3), ("Adan", "eps_root", 1e-4), ("Adan", "weight_decay", 0.1),
+    ("Adan", "maximize", True),
+    ("LAMB", "lr", schedules.exponential_decay(0.02, 0.9)), ("LAMB", "b1", 0.5),
+    ("LAMB", "b2", 0.9), ("LAMB", "eps", 1e-3), ("LAMB", "eps_root", 1e-4),
+    ("LAMB", "weight_decay", 0.1), ("LAMB", "maximize", True),
+    ("LARS", "lr", 0.02), ("LARS", "weight_decay", 0.1), ("LARS", "trust_coefficient", 0.5),
+    ("LARS", "eps", 1e-3), ("LARS", "momentum", 0.5), ("LARS", "nesterov", True),
+    ("LARS", "maximize", True),
+    ("NovoGrad", "lr", 0.02), ("NovoGrad", "b1", 0.5), ("NovoGrad", "b2", 0.9),
+    ("NovoGrad", "eps", 1e-3), ("NovoGrad", "eps_root", 1e-4),
+    ("NovoGrad", "weight_decay", 0.1), ("NovoGrad", "maximize", True),
 ]
 
 
 def test_the_changes_cover_every_attribute():
     covered = {(c, a) for c, a, _ in CHANGES}
-    for cls in ("AdaBelief", "Yogi"):
+    for cls in CLASSES:
         for name in getattr(gdfast, cls)().hyperparameters():
             assert (cls, name) in covered, (cls, name)
 
@@ -139,16 +202,17 @@ def test_a_live_change_is_used_from_the_next_step(cls, name, value):
         assert np.array_equal(opt.init(x)["nu"], np.full(N, value))
 
 
-@pytest.mark.parametrize("cls", ["AdaBelief", "Yogi"])
+@pytest.mark.parametrize("cls", CLASSES)
 def test_a_restored_run_continues_with_the_same_bits(cls):
     rng = np.random.default_rng(9)
     x0, grads = rng.standard_normal(6), rng.standard_normal((8, 6))
-    whole = getattr(gdfast, cls)(lr=0.05, b1=0.8)
+    options = dict(lr=0.05, **({"momentum": 0.8} if cls == "LARS" else {"b1": 0.8}))
+    whole = getattr(gdfast, cls)(**options)
     x = x0.copy()
     state = whole.init(x)
     for g in grads:
         whole.step(x, g, state)
-    first = getattr(gdfast, cls)(lr=0.05, b1=0.8)
+    first = getattr(gdfast, cls)(**options)
     y = x0.copy()
     s1 = first.init(y)
     for g in grads[:4]:
@@ -159,15 +223,34 @@ def test_a_restored_run_continues_with_the_same_bits(cls):
         second.step(y, g, s2)
     assert second.hyperparameters() == whole.hyperparameters()
     assert y.tobytes() == x.tobytes() and s2.t == state.t
-    for a, b in zip(s2.arrays, state.arrays):
-        assert a.tobytes() == b.tobytes()
+    assert s2.names == state.names
+    for name, a, b in zip(state.names, s2.arrays, state.arrays):
+        if name != "work":                  # scratch, not saved
+            assert a.tobytes() == b.tobytes(), name
 
 
-@pytest.mark.parametrize("cls", ["AdaBelief", "Yogi"])
+@pytest.mark.parametrize("cls", ["LAMB", "LARS", "NovoGrad"])
+def test_the_scratch_is_not_saved_and_a_bad_length_is_refused(cls):
+    opt = getattr(gdfast, cls)()
+    x = np.ones(3)
+    state = opt.init(x)
+    opt.step(x, np.full(3, 0.5), state)
+    d = opt.state_dict(state)
+    assert "work" not in d["state"] and "work" in d["names"]
+    assert opt.load_state_dict(d)["work"].shape == (NORM_WORK,)
+    name = "nu" if cls == "NovoGrad" else state.names[0]
+    d["state"][name] = np.zeros(2)
+    with pytest.raises(ValueError, match=rf"state\[{name!r}\]"):
+        opt.load_state_dict(d)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
 def test_they_have_no_torch_counterpart(cls):
     opt = getattr(gdfast, cls)()
     with pytest.raises(ValueError, match=f"{cls} has no torch.optim counterpart"):
         opt.to_torch_state_dict(opt.init(np.zeros(2)))
+    with pytest.raises(ValueError, match=f"{cls} has no torch.optim counterpart"):
+        opt.load_torch_state_dict({"state": {}, "param_groups": []}, np.zeros(2))
 
 
 @pytest.mark.parametrize("cls,name,value,error", [
@@ -177,6 +260,11 @@ def test_they_have_no_torch_counterpart(cls):
     ("AdaBelief", "nesterov", 2, (TypeError, ValueError)),
     ("Yogi", "b1", 1.5, ValueError), ("Yogi", "eps", "1e-3", TypeError),
     ("Yogi", "initial_accumulator_value", -1e-6, ValueError),
+    ("Adan", "b3", 1.0, ValueError), ("Adan", "eps_root", -1.0, ValueError),
+    ("LAMB", "b2", 1.0, ValueError), ("LAMB", "weight_decay", -1e-3, ValueError),
+    ("LARS", "trust_coefficient", 0.0, ValueError), ("LARS", "momentum", 1.0, ValueError),
+    ("LARS", "nesterov", 0.5, (TypeError, ValueError)),
+    ("NovoGrad", "b2", -0.1, ValueError), ("NovoGrad", "eps", float("nan"), ValueError),
 ])
 def test_bad_values_are_refused_by_name_and_change_nothing(cls, name, value, error):
     with pytest.raises(error, match=name):
@@ -188,8 +276,15 @@ def test_bad_values_are_refused_by_name_and_change_nothing(cls, name, value, err
     assert opt.hyperparameters() == before
 
 
-@pytest.mark.parametrize("method", ["adabelief", "yogi"])
+# LARS's default trust_coefficient makes its steps 1e-3 of lr; NovoGrad's steps
+# have a length of their own (the gradient over its norm): a decaying lr
+METHOD_OPTIONS = {"lars": dict(trust_coefficient=1.0),
+                  "novograd": dict(lr=schedules.exponential_decay(0.05, 0.99))}
+
+
+@pytest.mark.parametrize("method", ["adabelief", "yogi", "adan", "lamb", "lars", "novograd"])
 def test_minimize_runs_them_by_name(method):
     res = gdfast.minimize(lambda x: float(x @ x), np.array([2.0, -1.0]), method,
-                          jac=lambda x: 2 * x, options=dict(lr=0.05), max_iter=2000)
+                          jac=lambda x: 2 * x,
+                          options={"lr": 0.05, **METHOD_OPTIONS.get(method, {})}, max_iter=2000)
     assert np.max(np.abs(res.x)) < 1e-2, res
