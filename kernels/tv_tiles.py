@@ -16,6 +16,25 @@ tiles a whole number of row segments wide (tv.ROW_SEGMENT) hand over each
 row segment's energy sum, and image_records adds them up in the order of
 the whole-image kernels.
 
+    tv_descent_tiled_3d(u, u_next, f, ..., state, state_next, t0, lrs, hyper,
+                        tile_planes, tile_rows, tile_cols, records, row_sums)
+    volume_records(records, row_sums, shape, out)
+
+do the same for a 3-D volume (D, H, W): bricks of tile_planes x tile_rows
+x tile_cols voxels (tile_rows = H, tile_cols = W: slabs of whole planes),
+each with a halo of K + 1 voxels, K iterations each by
+tv_descent.tv_descent_steps_3d (the kernel of a gdfast.dask task on a 3-D
+chunk), tiles in parallel; every voxel gets the bits of K calls of
+tv_descent_step_3d on the whole volume. Tiles a whole number of row
+segments wide hand over row_sums[j, k, i, s], the sum of segment s of row
+(k, i)'s energy terms at iterate t0 + j, and volume_records adds them as
+tv_descent_step_3d does: the segments of a row in order (tv.row_sum), the
+rows of a block of planes in (plane, row) order, the blocks
+(tv.n_blocks_3d) in order. gdfast.denoise does not take this path (yet):
+`gdfast bench blocking --volumes` measures it against the fused pass. The
+redundant halo work of bricks P x R x W is ((P + 2K + 2) / P)((R + 2K + 2)
+/ R) - 1.
+
 The idea: a tile small enough for a core's cache moves the image through
 main memory once per K iterations instead of once per iteration. It is
 gdfast.denoise's path for 2-D images of 1024^2 pixels and more (K = 32,

@@ -297,7 +297,8 @@ def _volume_rows(N, sweeps, bricks, iterations, rounds, triad, say):
         vx_its = iterations * N ** 3
         per_it = np.median(ts) / iterations
         ns = np.median(ts) / vx_its * 1e9
-        bpx = cand.bytes_per_pixel_iteration(f.shape) if isinstance(cand, Tiled3D) else FUSED_BYTES
+        bpx = (cand.bytes_per_pixel_iteration(f.shape) if isinstance(cand, Tiled3D)
+               else FUSED_BYTES)
         gbps = bpx * vx_its / np.median(ts) / 1e9
         ratio = np.median(base / ts) if isinstance(cand, Tiled3D) else None
         lo, hi = median_interval(base / ts) if ratio is not None else (None, None)
@@ -305,7 +306,8 @@ def _volume_rows(N, sweeps, bricks, iterations, rounds, triad, say):
                      and np.array_equal(cand.records, fused.records))
                 if isinstance(cand, Tiled3D) else None)
         rows[name] = dict(seconds_per_iteration=per_it, ns_per_voxel_iteration=ns,
-                          bytes_per_voxel_iteration=bpx, GBps=gbps, triad_fraction=gbps * 1e9 / triad,
+                          bytes_per_voxel_iteration=bpx, GBps=gbps,
+                          triad_fraction=gbps * 1e9 / triad,
                           speedup=ratio, speedup_interval=(lo, hi), same_bits=same)
         sp = (f"{ratio:.2f}x ({lo:.2f}..{hi:.2f})" + ("" if same else " BITS DIFFER")
               if ratio is not None else "")
