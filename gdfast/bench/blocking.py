@@ -185,12 +185,12 @@ def run_blocking_benchmark(sizes=(512, 1024, 2048, 4096), sweeps=(16, 32), tiles
     if sizes and any(iterations % K for K in sweeps):
         raise ValueError(f"iterations: expected a multiple of every sweep {sweeps}, "
                          f"got {iterations}")
-    if volumes and any(iterations % K for K in volume_sweeps):
-        raise ValueError(f"iterations: expected a multiple of every volume sweep "
-                         f"{volume_sweeps}, got {iterations}")
     if any(c % ROW_SEGMENT for c in tiles):
         raise ValueError(f"tiles: expected multiples of {ROW_SEGMENT} (the energies' row "
                          f"segments), got {tiles}")
+    if volumes and any(iterations % K for K in volume_sweeps):
+        raise ValueError(f"iterations: expected a multiple of every volume sweep "
+                         f"{volume_sweeps}, got {iterations}")
     results = dict(environment=environment(False), method=METHOD, lam=LAM, eps=EPS,
                    iterations=iterations, sizes={})
     say(f"gdfast blocking benchmark: {results['environment']['summary']}")
