@@ -264,9 +264,11 @@ def test_3d_row_sums_give_the_volumes_energies_to_the_bit(name, tile, K, m):
     assert np.array_equal(volume, want_records[:m])
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_every_rule_gives_the_same_bits_by_3d_tiles(name):
+# the state layouts the three rules above leave out: two arrays (rprop) and
+# an empty one among them (adamw without amsgrad: tiles_of_3d's empty case);
+# the tiling code sees a rule only through its state tuple
+@pytest.mark.parametrize("name", ["adamw", "rprop"])
+def test_the_other_state_layouts_give_the_same_bits_by_3d_tiles(name):
     f = np.random.default_rng(4).random((18, 12, 10))
     records, volume, want_records = _same_bits_3d(f, OPTIMIZERS[name](), 3, 4, (6, 5, 10), 0.1,
                                                   0.03, False)
