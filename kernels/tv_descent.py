@@ -103,6 +103,17 @@ def copy_2d(dst, src):
 
 
 @njit(**SERIAL)
+def copy_3d(dst, src):
+    """`copy_2d` for two 3-D arrays of one shape."""
+    if dst.shape != src.shape:
+        raise ValueError("copy_3d: the arrays' shapes differ")
+    for k in range(dst.shape[0]):
+        for i in range(dst.shape[1]):
+            for j in range(dst.shape[2]):
+                dst[k, i, j] = src[k, i, j]
+
+
+@njit(**SERIAL)
 def _row_update(x, g, rule_step, state, lo, t, lr, hyper, step):
     """x (holding a copy of the row of u) updated by rule_step with gradient g
     and the state entries lo..lo+W-1, if step (else x stays the copy)."""
@@ -214,10 +225,12 @@ def tv_descent_step_2d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
 
 @njit(**SERIAL)
 def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t, lr, hyper,
-                      buf, k0, k1, window, step):
+                      buf, k0, k1, window, step, row_sums):
     """Planes k0..k1-1; the energy and max|g| of the voxels inside window
     (planes, rows, columns: w0..w1-1, i0..i1-1, c0..c1-1; None: all) go to
-    the last column of buf. The rule steps only if step."""
+    the last column of buf, and (unless row_sums is None) row_sums[k - w0,
+    i - i0] <- the segment sums (tv.segment_sums) of window row (k, i)'s
+    energy terms. The rule steps only if step."""
     D, H, W = u.shape
     g = buf[H + 2, :W]
     block_start_3d(u, f, lam, eps2, anisotropic, buf, k0)
@@ -233,6 +246,9 @@ def _descent_block_3d(u, u_next, f, lam, eps2, anisotropic, rule_step, state, t,
             elif window[0] <= k < window[1] and window[2] <= i < window[3]:
                 energy += sum8(buf[H + 1, window[4]:], window[5] - window[4])
                 g_max = max_or_nan(g_max, max_abs(g[window[4]:window[5]]))
+                if row_sums is not None:
+                    segment_sums(buf[H + 1, window[4]:], window[5] - window[4],
+                                 row_sums[k - window[0], i - window[2]])
     buf[H + 1, W], buf[H + 2, W] = energy, g_max
 
 
@@ -259,8 +275,7 @@ def tv_descent_step_3d(u, u_next, f, lam, eps, anisotropic, rule_step, state, t,
     for b in range(n):
         k0, k1 = block_rows(u.shape[0], n, b)
         _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
-                          hyper, work[b], k0, k1, None,
-                          True)
+                          hyper, work[b], k0, k1, None, True, None)
     H = u.shape[1]
     return _totals(work, H + 1, H + 2, u.shape[2])
 
@@ -284,8 +299,7 @@ def tv_descent_step_3d_parallel(u, u_next, f, lam, eps, anisotropic, rule_step, 
     for b in prange(n):
         k0, k1 = block_rows(u.shape[0], n, b)
         _descent_block_3d(u, u_next, f, lam, eps * eps, anisotropic, rule_step, state, t, lr,
-                          hyper, work[b], k0, k1, None,
-                          True)
+                          hyper, work[b], k0, k1, None, True, None)
     H = u.shape[1]
     return _totals(work, H + 1, H + 2, u.shape[2])
 
@@ -365,19 +379,49 @@ def tv_descent_steps_2d(u, scratch, f, lam, eps, anisotropic, rule_step, state, 
 
 @njit(**SERIAL)
 def tv_descent_steps_3d(u, scratch, f, lam, eps, anisotropic, rule_step, state, t0, lrs, hyper,
-                        window, records, work):
-    """:func:`tv_descent_steps_2d` on a 3-D tile (D, H, W); window (w0, w1,
-    i0, i1, c0, c1) over planes, rows and columns; records (n + 1, 2), the
-    energy summed per row and then over the window's rows in (plane, row)
-    order (no row_sums); work: tv_tile_workspace_3d(u.shape)."""
+                        window, records, row_sums, work):
+    """:func:`tv_descent_steps_2d` on a 3-D tile: n = lrs.size iterations
+
+        u_{j+1} = u_j after rule_step(t = t0 + j + 1, lr = lrs[j]),  j = 0 .. n - 1
+
+    each one :func:`tv_descent_step_3d` on the tile, so the voxels inside
+    window get the bits that the whole volume's iterations give them,
+    provided the tile extends at least n + 1 voxels beyond window on every
+    side that is not the volume's own face.
+
+    u, scratch  float64 (D, H, W), C-contiguous, not overlapping: the tile
+                of iterate 0 in u; on return u holds iterate n (scratch too
+                when m = n + 1)
+    f           float64 (D, H, W): the data over the tile
+    state       the rule's state arrays over the tile (D * H * W entries,
+                C order, or 0); updated in place; t0: the steps taken before
+    lrs         float64 (n,): the learning rate of each step
+    window      (w0, w1, i0, i1, c0, c1), int: planes, rows, columns
+    records     float64 (m, 2), m = n + 1 or n: records[j] <- (E, max|dE/du|)
+                of iterate j over the window, j < m (m = n: iterate n is not
+                evaluated): E summed per row (tv.sum8 over the window's
+                columns) then over the window's rows in (plane, row) order
+    row_sums    None, or float64 (m, w1 - w0, i1 - i0, tv.n_segments(c1 -
+                c0)): row_sums[j, k, i] <- the segment sums of window row
+                (k, i)'s energy terms at iterate j; with c0 at a multiple
+                of tv.ROW_SEGMENT in the volume, those of the volume's row
+                (tv.row_sum adds them in order)
+    work        tv_tile_workspace_3d(u.shape)
+    """
     D, H, W = u.shape
     a, b = u, scratch
     eps2 = eps * eps
     n = lrs.shape[0]
-    for j in range(n + 1):
+    for j in range(records.shape[0]):
         step = j < n
         lr = lrs[j] if step else 0.0
-        _descent_block_3d(a, b, f, lam, eps2, anisotropic, rule_step, state, t0 + j + 1, lr,
-                          hyper, work[0], 0, D, window, step)
+        if row_sums is None:
+            _descent_block_3d(a, b, f, lam, eps2, anisotropic, rule_step, state, t0 + j + 1,
+                              lr, hyper, work[0], 0, D, window, step, None)
+        else:
+            _descent_block_3d(a, b, f, lam, eps2, anisotropic, rule_step, state, t0 + j + 1,
+                              lr, hyper, work[0], 0, D, window, step, row_sums[j])
         records[j, 0], records[j, 1] = work[0, H + 1, W], work[0, H + 2, W]
         a, b = b, a
+    if records.shape[0] == n and n % 2 == 1:     # iterate n was written to scratch
+        copy_3d(u, scratch)

@@ -150,9 +150,17 @@ def _add_suite_arguments(name, p):
         p.add_argument("--folder", metavar="DIR", default=None,
                        help="where the zarr arrays go (default: the temporary folder)")
     elif name == "blocking":
-        p.add_argument("--sizes", type=int, nargs="+", metavar="N",
+        p.add_argument("--sizes", type=int, nargs="*", metavar="N",
                        default=[512, 1024, 2048, 4096],
-                       help="image sides (default 512 1024 2048 4096)")
+                       help="image sides (default 512 1024 2048 4096; none: volumes only)")
+        p.add_argument("--volumes", type=int, nargs="*", metavar="N", default=[128, 256],
+                       help="3-D volume sides (default 128 256; none: images only)")
+        p.add_argument("--volume-sweeps", type=int, nargs="+", metavar="K", default=[4, 8],
+                       help="iterations per 3-D tile visit (default 4 8)")
+        p.add_argument("--bricks", type=_brick, nargs="+", metavar="PxR",
+                       default=[(16, 32), (32, 64), (32, 0)],
+                       help="3-D tiles of P planes by R whole rows, R = 0: whole planes "
+                       "(default 16x32 32x64 32x0)")
         p.add_argument("--sweeps", type=int, nargs="+", metavar="K", default=[16, 32],
                        help="iterations per tile visit (default 16 32)")
         p.add_argument("--tiles", type=int, nargs="+", metavar="C", default=[256, 512],
@@ -241,7 +249,9 @@ def run_bench(args, parsers):
         results = run_blocking_benchmark(sizes=tuple(args.sizes), sweeps=tuple(args.sweeps),
                                          tiles=tuple(args.tiles), slabs=tuple(args.slabs),
                                          iterations=args.iterations,
-                                         rounds=args.rounds)
+                                         rounds=args.rounds, volumes=tuple(args.volumes),
+                                         volume_sweeps=tuple(args.volume_sweeps),
+                                         bricks=tuple(args.bricks))
     elif args.suite == "solve":
         from .solve import run_solve_suite
         results = run_solve_suite(quick=args.quick, problems=args.problems, reps=args.reps,
@@ -276,3 +286,14 @@ def run_bench(args, parsers):
         print(f"wrote {args.json}")
     print(verdict_line(results))
     return exit_status(results)
+
+
+def _brick(text):
+    """'PxR' -> (P, R): a 3-D tile of P planes by R whole rows (0: all rows)."""
+    try:
+        planes, rows = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected PxR (e.g. 32x64), got {text!r}") from None
+    if planes < 1 or rows < 0:
+        raise argparse.ArgumentTypeError(f"expected P >= 1 and R >= 0, got {text!r}")
+    return planes, rows

@@ -106,7 +106,7 @@ def run_chunk(sweep: Sweep, index: tuple) -> np.ndarray:
     if u.ndim == 2:
         tv_descent.tv_descent_steps_2d(*arguments, None, tv_descent.tv_tile_workspace_2d(u.shape))
     else:
-        tv_descent.tv_descent_steps_3d(*arguments, tv_descent.tv_tile_workspace_3d(u.shape))
+        tv_descent.tv_descent_steps_3d(*arguments, None, tv_descent.tv_tile_workspace_3d(u.shape))
     if sweep.n:
         opened(sweep, f"u.{sweep.target}")[own] = u[inner]
         for name, a in zip(state.names, state.arrays):

@@ -288,7 +288,8 @@ def test_dask_suite_prints_every_section_and_writes_json(tmp_path, capsys):
 def test_blocking_suite_prints_every_candidate_and_writes_json(tmp_path, capsys):
     path = tmp_path / "blocking.json"
     code = main(["bench", "blocking", "--sizes", "300", "--sweeps", "2", "4", "--tiles", "256",
-                 "--slabs", "24", "--iterations", "4", "--rounds", "2", "--json", str(path)])
+                 "--slabs", "24", "--iterations", "4", "--rounds", "2", "--volumes",
+                 "--json", str(path)])
     out = capsys.readouterr().out
     assert "STREAM triad" in out and "[300^2] 7 candidates" in out
     for name in ("fused (denoise's pass)", "tiled K=2 c=256", "tiled K=4 c=256",
@@ -303,6 +304,25 @@ def test_blocking_suite_prints_every_candidate_and_writes_json(tmp_path, capsys)
     assert 40 / 4 < rows["tiled K=4 c=256"]["bytes_per_pixel_iteration"] < 40 / 2
     # 300^2 is below denoise's threshold: the target is that tiles do not win there
     assert [t["target"] for t in results["targets"]] == ["<= 1.0x", "all"]
+
+
+@pytest.mark.slow
+def test_blocking_suite_times_3d_tiles_against_the_fused_pass(tmp_path, capsys):
+    path = tmp_path / "blocking.json"
+    code = main(["bench", "blocking", "--sizes", "--volumes", "20", "--volume-sweeps", "2",
+                 "--bricks", "4x8", "6x0", "--iterations", "4", "--rounds", "2", "--json",
+                 str(path)])
+    out = capsys.readouterr().out
+    assert "[20^3] 3 candidates" in out and "best 3-D tiling" in out
+    for name in ("tiled K=2 bricks 4x8x20", "tiled K=2 slabs of 6 planes"):
+        assert name in out
+    results = json.loads(path.read_text())
+    assert code == exit_status(results)
+    rows = results["volumes"]["20"]
+    assert all(rows[name]["same_bits"] is True for name in rows if name.startswith("tiled"))
+    # 24 bytes read per voxel over the tile and its halo, 16 written, over K
+    assert 40 / 2 < rows["tiled K=2 slabs of 6 planes"]["bytes_per_voxel_iteration"] < 40
+    assert [t["target"] for t in results["targets"]] == ["all"]      # below 256^3: bits only
 
 
 def test_blocking_suite_refuses_tiles_that_split_row_segments(capsys):
