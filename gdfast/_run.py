@@ -326,7 +326,8 @@ class sigint_handled:
     __slots__ = ("handler", "previous", "installed")
 
     def __init__(self, handler):
-        self.handler = handler
+        # signal.SIG_IGN and SIG_DFL are enums, which _signal refuses: their numbers
+        self.handler = int(handler) if isinstance(handler, enum.IntEnum) else handler
 
     def __enter__(self):
         self.installed = threading.current_thread() is threading.main_thread()
