@@ -8,7 +8,11 @@ from numba import njit
 from gdfast.kernels import clock, lbfgs_b
 from gdfast.kernels.driver import RUNNING
 
-pytestmark = pytest.mark.skipif(not clock.AVAILABLE, reason="no clock_gettime here")
+# one worker under -n: _rosenbrock is a plain @njit function, so the two
+# loops compiled for it (8 s each) are not cached on disk and compiled in
+# every process that runs one of these tests
+pytestmark = [pytest.mark.skipif(not clock.AVAILABLE, reason="no clock_gettime here"),
+              pytest.mark.xdist_group("lbfgs-timed")]
 
 
 @njit
