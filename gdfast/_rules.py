@@ -118,7 +118,8 @@ RULES = {
 
 # torch.optim's rules added for issue 31 (ASGD, Adafactor, Muon, SparseAdam), and
 # optax's AdaBelief, Yogi, Adan, LAMB, LARS and NovoGrad (the last three with
-# state arrays not of x's length: scratch for their norms).
+# state arrays not of x's length: scratch for their norms), schedule-free SGD
+# and AdamW, and Polyak SGD.
 # Kept out of RULES, which the per-rule tests, the nopython driver's tests and
 # the fused TV kernels iterate over as element-wise rules whose state arrays
 # are all of x's length: Adafactor's factors and Muon's scratch are not, and
@@ -173,6 +174,24 @@ MORE_RULES = {
               ("b1", "b2", "eps", "eps_root", "weight_decay", "maximize"),
               dict(lr=1e-2, b1=0.9, b2=0.25, eps=1e-6, eps_root=0.0, weight_decay=0.0,
                    maximize=0.0), ADAPTIVE_PARALLEL_MIN_SIZE),
+        # optax's schedule-free SGD and AdamW (kernels/optax_schedule_free.py):
+        # x is the point y, the state z (a copy of the first y) and the
+        # one-entry weight_sum and max_lr; warmup_steps 0 is optax's None.
+        # Polyak's step (optax.polyak_sgd) takes f(x) too: polyak_sgd_step(x, g,
+        # value, state, t, lr, hyper), lr optax's scaling, "work" the norm's scratch
+        _rule("schedule_free_sgd", ("z", "weight_sum", "max_lr"),
+              ("b1", "weight_decay", "weight_lr_power", "warmup_steps", "maximize"),
+              dict(lr=1.0, b1=0.9, weight_decay=0.0, weight_lr_power=2.0, warmup_steps=0.0,
+                   maximize=0.0), SGD_PARALLEL_MIN_SIZE),
+        _rule("schedule_free_adamw", ("z", "nu", "weight_sum", "max_lr"),
+              ("b1", "b2", "eps", "weight_decay", "weight_lr_power", "warmup_steps",
+               "maximize"),
+              dict(lr=0.0025, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0,
+                   weight_lr_power=2.0, warmup_steps=0.0, maximize=0.0),
+              ADAPTIVE_PARALLEL_MIN_SIZE),
+        _rule("polyak_sgd", ("work",), ("max_learning_rate", "f_min", "eps", "plus"),
+              dict(lr=1.0, max_learning_rate=1.0, f_min=0.0, eps=0.0, plus=0.0),
+              SGD_PARALLEL_MIN_SIZE),
     )
 }
 

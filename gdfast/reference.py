@@ -603,3 +603,94 @@ def tv_denoise_iteration(u, f, shape, lam, eps, lr, anisotropic=False):
     g = tv_gradient(u, f, shape, lam, eps, anisotropic)
     for p in range(len(u)):
         u[p] = u[p] - lr * g[p]
+
+
+# --- optax's schedule-free SGD and AdamW, Polyak's step size ----------------
+
+def _float32(v):
+    """v rounded to float32 (and back to a Python float)."""
+    import struct
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def _schedule_free_rate(count, lr, warmup_steps):
+    """lr, or optax.warmup_constant_schedule(0, lr, W)(count) in float32, as
+    jax evaluates it: lr (1 - (1 - c (1/W))), c = clip(count, 0, W)."""
+    if warmup_steps <= 0:
+        return lr
+    c = min(max(float(count), 0.0), warmup_steps)
+    frac = _float32(1.0 - c * _float32(1.0 / warmup_steps))
+    peak = _float32(lr)
+    return _float32(peak - peak * frac)
+
+
+def _schedule_free_weight(t, lr, warmup_steps, weight_lr_power, weight_sum, max_lr):
+    """c_t = w_t / (w_1 + ... + w_t), w_t = max(lr_1..lr_t)^weight_lr_power;
+    the one-entry lists weight_sum and max_lr updated."""
+    max_lr[0] = max(max_lr[0], _schedule_free_rate(t, lr, warmup_steps))
+    w = max_lr[0] ** weight_lr_power
+    weight_sum[0] = weight_sum[0] + w
+    return 0.0 if weight_sum[0] == 0 else w / weight_sum[0]
+
+
+def _schedule_free_average(y, z, z_new, ck, b1):
+    """x = (y - (1-b1) z) / b1 ; x <- (1-c) x + c z_new ; y <- b1 x + (1-b1) z_new."""
+    for i in range(len(y)):
+        x = (y[i] - (1 - b1) * z[i]) / b1
+        x = (1 - ck) * x + ck * z_new[i]
+        y[i] = b1 * x + (1 - b1) * z_new[i]
+        z[i] = z_new[i]
+
+
+def schedule_free_sgd_step(x, g, state, t, lr, hyper):
+    """optax.contrib.schedule_free_sgd (Defazio et al., 2024); x is the point y
+    where g is taken: z <- z - lr_z (d + weight_decay y), then the average x
+    and y (see kernels/optax_schedule_free.py); state (z, weight_sum, max_lr),
+    the last two one entry each."""
+    b1, weight_decay, weight_lr_power, warmup_steps, maximize = hyper
+    z, weight_sum, max_lr = state
+    ck = _schedule_free_weight(t, lr, warmup_steps, weight_lr_power, weight_sum, max_lr)
+    lr_z = _schedule_free_rate(t - 1, lr, warmup_steps)
+    z_new = [z[i] - lr_z * ((-g[i] if maximize else g[i]) + weight_decay * x[i])
+             for i in range(len(x))]
+    _schedule_free_average(x, z, z_new, ck, b1)
+
+
+def schedule_free_adamw_step(x, g, state, t, lr, hyper):
+    """optax.contrib.schedule_free_adamw: nu <- (1-b2) d^2 + b2 nu ;
+    z <- z - lr_z (d / (sqrt(nu / (1-b2^t)) + eps) + weight_decay y), then as
+    schedule_free_sgd_step; state (z, nu, weight_sum, max_lr)."""
+    b1, b2, eps, weight_decay, weight_lr_power, warmup_steps, maximize = hyper
+    z, nu, weight_sum, max_lr = state
+    ck = _schedule_free_weight(t, lr, warmup_steps, weight_lr_power, weight_sum, max_lr)
+    lr_z = _schedule_free_rate(t - 1, lr, warmup_steps)
+    z_new = []
+    for i in range(len(x)):
+        d = -g[i] if maximize else g[i]
+        nu[i] = (1 - b2) * d * d + b2 * nu[i]
+        u = d / (math.sqrt(nu[i] / (1 - b2 ** t)) + eps) + weight_decay * x[i]
+        z_new.append(z[i] - lr_z * u)
+    _schedule_free_average(x, z, z_new, ck, b1)
+
+
+def schedule_free_eval_params(y, z, b1):
+    """optax.contrib.schedule_free_eval_params: x = (y - (1-b1) z) / b1."""
+    return [(y[i] - (1 - b1) * z[i]) / b1 for i in range(len(y))]
+
+
+def polyak_sgd_step(x, g, value, state, t, lr, hyper):
+    """optax.polyak_sgd (Loizou et al., 2021), lr optax's scaling: u = lr g ;
+    gap = value - f_min (sps+: max(gap, 0)) ; step = 0 if ||u||^2 + eps <=
+    float64's eps, else min(gap / (||u||^2 + eps), max_learning_rate) ;
+    x <- x - step u. state[0] is the kernel's scratch, unused here."""
+    max_learning_rate, f_min, eps, plus = hyper
+    sq = math.fsum((lr * gi) ** 2 for gi in g)
+    gap = value - f_min
+    if plus:
+        gap = max(gap, 0.0)
+    if sq + eps <= 2.220446049250313e-16:
+        step = 0.0
+    else:
+        step = min(gap / (sq + eps), max_learning_rate)
+    for i in range(len(x)):
+        x[i] = x[i] - step * (lr * g[i])

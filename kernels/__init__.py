@@ -35,7 +35,10 @@ gradient given as indices and rows: ``sparse_adam_step(x, indices, values,
 state, t, lr, hyper)``). ``optax_rules`` holds optax's element-wise rules that
 torch.optim lacks (AdaBelief, Yogi, Adan), with optax's equations, and
 ``optax_layerwise`` its rules scaled by a norm of the whole array (LAMB,
-LARS, NovoGrad: scratch for the norms in the state).
+LARS, NovoGrad: scratch for the norms in the state); ``optax_schedule_free``
+schedule-free SGD and AdamW (x is the interpolated point y, the state holds
+z) and Polyak's step size SGD, whose step takes f(x) as well:
+``polyak_sgd_step(x, g, value, state, t, lr, hyper)``.
 
 The modules: ``clipping`` holds gradient clipping (torch's
 ``clip_grad_norm_`` over several arrays, a norm in fixed blocks, and
@@ -124,6 +127,15 @@ from .optax_rules import (
     yogi_step,
     yogi_step_parallel,
 )
+from .optax_schedule_free import (
+    polyak_sgd_step,
+    polyak_sgd_step_parallel,
+    schedule_free_adamw_step,
+    schedule_free_adamw_step_parallel,
+    schedule_free_eval_params,
+    schedule_free_sgd_step,
+    schedule_free_sgd_step_parallel,
+)
 from .reductions import (
     max_abs,
     max_abs_diff,
@@ -199,6 +211,9 @@ __all__ = [
     "adabelief_step", "adabelief_step_parallel", "yogi_step", "yogi_step_parallel",
     "adan_step", "adan_step_parallel", "lamb_step", "lamb_step_parallel", "lars_step",
     "lars_step_parallel", "novograd_step", "novograd_step_parallel", "NORM_WORK",
+    "schedule_free_sgd_step", "schedule_free_sgd_step_parallel", "schedule_free_adamw_step",
+    "schedule_free_adamw_step_parallel", "schedule_free_eval_params", "polyak_sgd_step",
+    "polyak_sgd_step_parallel",
     "constant", "inverse_time_decay", "exponential_decay", "step_decay",
     "cosine_decay", "warmup_cosine", "constant_lr", "linear_lr", "polynomial_lr",
     "multistep_lr", "cosine_annealing", "cosine_warm_restarts", "cyclic_lr", "one_cycle_lr",

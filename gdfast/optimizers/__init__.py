@@ -25,14 +25,26 @@ The modules: `states` (OptimizerState, OptimizerStates, the flat views),
 `base` (the Optimizer base class and ParamGroup), `checks` (the
 hyperparameter checks the classes share), `torch_rules` (SGD ... Rprop),
 `more_torch_rules` (ASGD, Adafactor, Muon, SparseAdam), `optax_rules` (Lion,
-AdaBelief, Yogi, Adan, LAMB, LARS, NovoGrad), `state_dicts` (gdfast's
+AdaBelief, Yogi, Adan, LAMB, LARS, NovoGrad, ScheduleFreeSGD, ScheduleFreeAdamW,
+PolyakSGD), `state_dicts` (gdfast's
 state_dict form and torch's) and `methods` (METHODS, make_optimizer). This
 package's names are re-exported here; the public ones, through ``gdfast``.
 """
 from .base import LearningRate, Optimizer, ParamGroup
 from .methods import METHODS, make_optimizer
 from .more_torch_rules import ASGD, Adafactor, Muon, SparseAdam
-from .optax_rules import LAMB, LARS, AdaBelief, Adan, Lion, NovoGrad, Yogi
+from .optax_rules import (
+    LAMB,
+    LARS,
+    AdaBelief,
+    Adan,
+    Lion,
+    NovoGrad,
+    PolyakSGD,
+    ScheduleFreeAdamW,
+    ScheduleFreeSGD,
+    Yogi,
+)
 from .state_dicts import FORMAT, FORMAT_MANY, STATE_KEYS, TORCH_SWITCHES, nadam_mu_product
 from .states import OptimizerState, OptimizerStates, flat_pair, flat_view
 from .torch_rules import (
@@ -52,7 +64,7 @@ __all__ = [
     "Optimizer", "ParamGroup", "OptimizerState", "OptimizerStates", "LearningRate",
     "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adadelta",
     "Rprop", "ASGD", "Adafactor", "Muon", "SparseAdam", "Lion", "AdaBelief", "Yogi",
-    "Adan", "LAMB", "LARS", "NovoGrad",
+    "Adan", "LAMB", "LARS", "NovoGrad", "ScheduleFreeSGD", "ScheduleFreeAdamW", "PolyakSGD",
     "METHODS", "make_optimizer", "flat_view", "flat_pair",
     "FORMAT", "FORMAT_MANY", "STATE_KEYS", "TORCH_SWITCHES", "nadam_mu_product",
 ]

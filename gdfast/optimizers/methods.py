@@ -6,7 +6,18 @@ from collections.abc import Callable
 
 from .base import Optimizer
 from .more_torch_rules import Muon, SparseAdam
-from .optax_rules import LAMB, LARS, AdaBelief, Adan, Lion, NovoGrad, Yogi
+from .optax_rules import (
+    LAMB,
+    LARS,
+    AdaBelief,
+    Adan,
+    Lion,
+    NovoGrad,
+    PolyakSGD,
+    ScheduleFreeAdamW,
+    ScheduleFreeSGD,
+    Yogi,
+)
 from .torch_rules import (
     SGD,
     Adadelta,
@@ -41,6 +52,10 @@ METHODS: dict[str, Callable[..., Optimizer]] = {
     "lamb": LAMB,
     "lars": LARS,
     "novograd": NovoGrad,
+    # minimize's x is their y (where the gradient is taken); PolyakSGD's step
+    # takes f(x), which minimize's loop does not give it: not a method
+    "schedule_free_sgd": ScheduleFreeSGD,
+    "schedule_free_adamw": ScheduleFreeAdamW,
 }
 
 
@@ -53,8 +68,9 @@ def make_optimizer(method: str | Optimizer, options: dict | None = None) -> Opti
         if options:
             raise TypeError("options is only for a method given by name; "
                             "pass the hyperparameters to the optimizer object")
-        if isinstance(method, (SparseAdam, Muon)):
+        if isinstance(method, (SparseAdam, Muon, PolyakSGD)):
             why = ("it takes row-sparse gradients" if isinstance(method, SparseAdam)
+                   else "its step takes f(x)" if isinstance(method, PolyakSGD)
                    else "it takes 2-D parameters")
             raise TypeError(f"{type(method).__name__} cannot drive a run over a vector x "
                             f"({why}); call its step in your own loop")
