@@ -5,8 +5,8 @@ import os
 import time
 from collections.abc import Callable
 
-import numba.extending
 import numpy as np
+from numba.core.dispatcher import Dispatcher
 from numpy.typing import ArrayLike
 
 from . import _validation as check
@@ -214,8 +214,9 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
         ftol = DEFAULT_FTOL if quasi_newton else FIRST_ORDER_FTOL
     if gtol is None:
         gtol = DEFAULT_GTOL if quasi_newton else FIRST_ORDER_GTOL
-    ftol, gtol, xtol = (check.non_negative(k, v) for k, v in
-                        (("ftol", ftol), ("gtol", gtol), ("xtol", xtol)))
+    ftol = check.non_negative("ftol", ftol)
+    gtol = check.non_negative("gtol", gtol)
+    xtol = check.non_negative("xtol", xtol)
     if on_nonfinite not in ("stop", "raise", "skip"):
         raise ValueError(f"on_nonfinite must be 'stop', 'raise' or 'skip', got {on_nonfinite!r}")
     if quasi_newton and on_nonfinite == "skip":
@@ -232,15 +233,15 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     if not isinstance(args, tuple):
         args = (args,)
     objective = Objective(fun, jac, args, x0_arr.shape)
-    nopython = (numba.extending.is_jitted(fun) and jac == "inplace" and x0_arr.ndim == 1
-                and callback is None and not check.boolean("progress", progress))
+    progress = check.boolean("progress", progress)
+    nopython = (jac == "inplace" and x0_arr.ndim == 1 and callback is None and not progress
+                and isinstance(fun, Dispatcher))           # numba.extending.is_jitted's test
     run = _Run(x0_arr, opt, keep_prev=not quasi_newton and (on_nonfinite != "raise" or xtol > 0),
                history_cap=NOPYTHON_HISTORY_CAP if nopython else None, max_iter=max_iter)
     projected = lower.size > 0 and project_into(run.x, lower, upper)
-    bounds_settings = {} if lower.size == 0 else {"bounds_sha256": _bounds_digest(lower, upper)}
     saver = _Saver(None if checkpoint is None else
                    Checkpoints(checkpoint, checkpoint_every, "minimize",
-                               fingerprint_of(opt, x0_arr, **bounds_settings)),
+                               fingerprint_of(opt, x0_arr, **_bounds_settings(lower, upper))),
                    run)
     if resume:
         saver.restore()
@@ -282,8 +283,11 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     return result
 
 
-def _bounds_digest(lower, upper):
-    return hashlib.sha256(lower.tobytes() + upper.tobytes()).hexdigest()
+def _bounds_settings(lower, upper):
+    """The bounds' part of a checkpoint's fingerprint: none without bounds."""
+    if lower.size == 0:
+        return {}
+    return {"bounds_sha256": hashlib.sha256(lower.tobytes() + upper.tobytes()).hexdigest()}
 
 
 class _Limits:

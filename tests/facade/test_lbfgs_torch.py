@@ -15,6 +15,10 @@ import gdfast
 from kernel_helpers import rosenbrock
 
 torch = pytest.importorskip("torch")
+# one worker under -n: the loops compiled for these objectives are cached on
+# disk, but two workers starting on a cold cache at once compiled each twice
+# (12 s in GDFAST_COMPILE_LOG's log of a clean-clone run)
+pytestmark = pytest.mark.xdist_group("lbfgs-torch")
 
 TORCH_CONFIGS = [{}, {"lr": 0.01}, {"lr": "tensor 0.001"}, {"tolerance_grad": 1e-6},
                  {"line_search_fn": "strong_wolfe"}]
