@@ -1,5 +1,6 @@
-"""optax's rules in gdfast (AdaBelief, Yogi, Adan, LAMB, LARS, NovoGrad) against
-optax (jax with x64 enabled).
+"""optax's rules in gdfast against optax (jax with x64 enabled): the kernels
+of all nine (AdaBelief, Yogi, Adan, LAMB, LARS, NovoGrad, schedule-free SGD
+and AdamW, Polyak SGD), and the optimizer objects of the first six.
 
 The trajectories (x after each of 100 steps, and optax's final state arrays
 by name) of the cases of tests/optax_cases.py -- optax's alias test
@@ -7,13 +8,16 @@ configurations and a few more, on shapes (7,) and (3, 4, 5) -- were recorded
 by tests/make_optax_fixtures.py with optax 0.2.8 and jax 0.10.2 (CPU) into
 tests/fixtures/optax/; gdfast must stay within 1e-12 relative of them, and
 of live optax when jax and optax are importable (they are in no extra of
-pyproject.toml: too heavy). AdaBelief, Yogi and Adan gave the same bits
-when the fixtures were made; LAMB, LARS and NovoGrad differ in the last bits
-of their norms (XLA's summation order is its own), at most 8e-13 relative
-over the 100 steps. The kernels are checked directly (MORE_RULES, serial
-and parallel), the optimizer objects through the facade.
-The optimizer objects: optax's defaults, live hyperparameters, state_dict,
-and bad values refused by name."""
+pyproject.toml: too heavy). AdaBelief, Yogi, Adan and schedule-free SGD /
+AdamW gave the same bits when the fixtures were made; LAMB, LARS and
+NovoGrad differ in the last bits of their norms (XLA's summation order is
+its own), at most 8e-13 relative over the 100 steps; Polyak SGD is checked
+step by step from optax's own path (optax_cases.RESTARTED says why). The
+kernels of every case are checked directly (MORE_RULES, serial and
+parallel); the optimizer objects of AdaBelief ... NovoGrad through the
+facade here: optax's defaults, live hyperparameters, state_dict, and bad
+values refused by name. The objects ScheduleFreeSGD, ScheduleFreeAdamW and
+PolyakSGD are tested in test_optax_schedule_free.py."""
 import inspect
 import pathlib
 import pickle
