@@ -18,6 +18,11 @@ same numba value-and-gradient kernel (``fun(x, g, *args) -> f``):
 - ``torch LBFGS``: ``torch.optim.LBFGS(line_search_fn='strong_wolfe')`` in
   float64, one ``step(closure)`` of up to `MAX_ITER` iterations, the closure
   calling the kernel (if torch imports).
+- ``optax L-BFGS``: ``optax.lbfgs()`` (its zoom line search, memory 10) in
+  float64 (jax x64), the loop of optax's own L-BFGS example jitted as one
+  ``jax.lax.while_loop``, the kernel reached through ``jax.pure_callback``
+  with a custom VJP (f and g from one call), if jax and optax import; no
+  bounds (optax.lbfgs has none). It stops as `OPTAX_RTOL` says.
 
 The references (scipy tight, torch) run with tight tolerances
 (`SCIPY_OPTIONS`, `TORCH_OPTIONS`), to their own numerical convergence, so
@@ -63,6 +68,11 @@ SCIPY_OPTIONS = dict(ftol=1e-15, gtol=1e-10, maxiter=MAX_ITER, maxfun=MAX_EVAL, 
 # torch stops on max|g| <= tolerance_grad, or |f_k - f_k+1| or max|t d| <= tolerance_change
 TORCH_OPTIONS = dict(lr=1.0, max_iter=MAX_ITER, max_eval=MAX_EVAL, tolerance_grad=1e-10,
                      tolerance_change=1e-15, history_size=10, line_search_fn="strong_wolfe")
+# optax.lbfgs has no stopping rule of its own: its example's loop runs while
+# the gradient's 2-norm is above a tolerance; here relative to its value at x0
+# (OPTAX_RTOL), and until f stops decreasing (a line search that found no
+# lower f), up to MAX_ITER iterations
+OPTAX_RTOL = 1e-10
 
 
 @dataclass
@@ -250,9 +260,91 @@ def run_torch_lbfgs(problem: SolveProblem) -> SolverRun:
     return SolverRun("torch LBFGS", problem.name, f, nfev, seconds, f"{n_iter} iterations")
 
 
+def _optax_solver(problem: SolveProblem, count: list[int]):
+    """optax.lbfgs's loop for problem, jitted: ``solve(x0, g0_norm) -> (x, state,
+    f, f_prev)``; each evaluation of the kernel adds 1 to count[0]."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+    import optax.tree_utils as otu
+    jax.config.update("jax_enable_x64", True)
+    g = np.empty(problem.n)
+
+    def value_and_grad(x):
+        count[0] += 1
+        f = problem.fun(np.array(x, dtype=np.float64), g, *problem.args)
+        return np.float64(f), g.copy()
+
+    shapes = (jax.ShapeDtypeStruct((), jnp.float64),
+              jax.ShapeDtypeStruct((problem.n,), jnp.float64))
+
+    @jax.custom_vjp
+    def value(x):
+        return jax.pure_callback(value_and_grad, shapes, x)[0]
+
+    def forward(x):
+        return jax.pure_callback(value_and_grad, shapes, x)
+
+    value.defvjp(forward, lambda grad, cotangent: (cotangent * grad,))
+    opt = optax.lbfgs()
+    value_and_grad_from_state = optax.value_and_grad_from_state(value)
+
+    def step(carry):
+        x, state, f_prev, _ = carry
+        f, grad = value_and_grad_from_state(x, state=state)
+        updates, state = opt.update(grad, state, x, value=f, grad=grad, value_fn=value)
+        return optax.apply_updates(x, updates), state, f, f_prev
+
+    @jax.jit
+    def solve(x0, g0_norm):
+        def running(carry):
+            _, state, f_prev, f_before = carry
+            k = otu.tree_get(state, "count")
+            err = otu.tree_norm(otu.tree_get(state, "grad"))
+            return (k == 0) | ((k < MAX_ITER) & (err > OPTAX_RTOL * g0_norm) & (f_prev < f_before))
+        return jax.lax.while_loop(running, step, (x0, opt.init(x0), jnp.inf, jnp.inf))
+    return solve
+
+
+def run_optax_lbfgs(problem: SolveProblem) -> SolverRun:
+    """optax.lbfgs() in float64 (jax x64), its example's loop jitted (`OPTAX_RTOL`).
+
+    One warm-up call compiles the loop (jax's tracing and XLA) and is not
+    timed. Each evaluation is a ``jax.pure_callback`` into the kernel: what a
+    user of optax with a numba (or any non-JAX) objective gets.
+
+    Parameters
+    ----------
+    problem : SolveProblem
+
+    Returns
+    -------
+    SolverRun
+    """
+    if problem.bounds is not None:
+        raise NotApplicable("optax.lbfgs takes no bounds")
+    import jax
+    import optax.tree_utils as otu
+    count = [0]
+    solve = _optax_solver(problem, count)
+    g0 = np.empty(problem.n)
+    problem.fun(problem.x0.copy(), g0, *problem.args)
+    x0 = jax.numpy.asarray(problem.x0, dtype=jax.numpy.float64)
+    g0_norm = float(np.linalg.norm(g0))
+    jax.block_until_ready(solve(x0, g0_norm))
+    count[0] = 0
+    t0 = time.perf_counter()
+    x, state, _, _ = jax.block_until_ready(solve(x0, g0_norm))
+    seconds = time.perf_counter() - t0
+    g = np.empty(problem.n)
+    f = float(problem.fun(np.array(x, dtype=np.float64), g, *problem.args))
+    return SolverRun("optax L-BFGS", problem.name, f, count[0], seconds,
+                     f"{int(otu.tree_get(state, 'count'))} iterations")
+
+
 def default_solvers() -> dict[str, Callable[[SolveProblem], SolverRun]]:
     """The solvers side by side, by name: gdfast's default first, then the
-    anchors that are installed (scipy, torch).
+    anchors that are installed (scipy, torch, jax with optax).
 
     Returns
     -------
@@ -266,6 +358,8 @@ def default_solvers() -> dict[str, Callable[[SolveProblem], SolverRun]]:
         solvers["scipy tight"] = run_scipy_tight
     if importlib.util.find_spec("torch") is not None:
         solvers["torch LBFGS"] = run_torch_lbfgs
+    if all(importlib.util.find_spec(name) is not None for name in ("jax", "optax")):
+        solvers["optax L-BFGS"] = run_optax_lbfgs
     return solvers
 
 

@@ -384,3 +384,12 @@ def test_the_bounded_fit_binds_and_every_solver_with_bounds_gets_them():
     import scipy.optimize
     free = scipy.optimize.minimize(p.value_and_grad, p.x0, jac=True, method="L-BFGS-B")
     assert free.x[0] > p.bounds[1][0] and res.f_best > free.fun   # the bound on a binds
+
+
+def test_the_optax_anchor_reaches_the_minimum_and_refuses_bounds():
+    pytest.importorskip("optax")
+    p = sp.beale()
+    run = solve.run_optax_lbfgs(p)
+    assert run.nfev > 0 and run.f <= 1e-12                 # MGH's f* = 0 at (3, 0.5)
+    with pytest.raises(solve.NotApplicable):
+        solve.run_optax_lbfgs(sp.bounded_exp_fit())
