@@ -506,10 +506,21 @@ class Optimizer:
         if state.n != x.shape[0]:
             raise ValueError(f"state arrays have length {state.n} but x has length "
                              f"{x.shape[0]}; call init(x) for these parameters")
-        if not ours and state.unused not in (None, self._unused()):
+        # (a shaped rule's hand-made state: its layout checked against its shape
+        # by _ShapedOptimizer._checked)
+        if not ours and not self._shaped and state.unused not in (None, self._unused()):
             raise TypeError(f"state was made for other options of {type(self).__name__} "
                             f"(state arrays in use: {state.unused}); call init(x) of this "
                             "optimizer")
+        if not ours and not self._shaped:
+            # a state built by hand with the rule's names: its arrays in use must have
+            # the lengths the kernel indexes (the layer-wise and Polyak rules' scratch
+            # "work", the one-entry arrays): a shorter one would be written out of bounds
+            for name, a, length in zip(state.names, state.arrays, self._lengths(state.n)):
+                if a.shape[0] not in (0, length):
+                    raise ValueError(f"state[{name!r}] has length {a.shape[0]}, but "
+                                     f"{type(self).__name__} needs {length} for x of "
+                                     f"{state.n} entries; call init(x) of this optimizer")
         if g is not x and np.may_share_memory(x, g) and x.ctypes.data != g.ctypes.data:
             raise ValueError("g overlaps x in memory (a shifted view of the same buffer); "
                              "pass a copy of g")

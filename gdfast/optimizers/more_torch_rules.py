@@ -191,6 +191,18 @@ class _ShapedOptimizer(Optimizer):
                 or state.shape is None or state.names != self.rule.state:
             raise TypeError(f"state must be the OptimizerState made by a "
                             f"{type(self).__name__}'s init(x), got {state!r}")
+        if state._owner is not self._token:
+            # a state built by hand: its shape must be of n entries, and its arrays of
+            # the layout this shape gives (the kernel indexes them by it)
+            self._check_shape(state.shape)
+            if math.prod(state.shape) != state.n:
+                raise ValueError(f"state.shape {state.shape} does not have state.n = "
+                                 f"{state.n} entries; call init(x) of this optimizer")
+            for name, a, length in zip(state.names, state.arrays, self._layout(state.shape)):
+                if a.shape[0] != length:
+                    raise ValueError(f"state[{name!r}] has length {a.shape[0]}, but "
+                                     f"{type(self).__name__} needs {length} for parameters "
+                                     f"of shape {state.shape}; call init(x) of this optimizer")
         if type(x) is np.ndarray and x.shape not in (state.shape, (state.n,)):
             raise ValueError(f"x must have the shape {state.shape} the state was made for "
                              f"(or its flat view), got {x.shape}")

@@ -9,6 +9,7 @@ of scratch for the norms (not saved by state_dict), and NovoGrad's ``nu`` is
 one number. None has a torch.optim counterpart: their state_dict is gdfast's
 form only.
 """
+import math
 import numbers
 from typing import Any
 
@@ -340,10 +341,13 @@ class NovoGrad(_LayerwiseOptimizer):
 
 
 def _open_unit(name, value):
-    """A number in (0, 1): schedule-free's b1 (x is recovered dividing by it)."""
+    """A number in (0, 1) whose reciprocal is finite: schedule-free's b1 (x is
+    recovered dividing by it; the kernels multiply by 1 / b1 as XLA does, so a
+    subnormal b1 below 1 / 1.8e308 would give 0 * inf = NaN)."""
     v = checks.unit(name, value)
-    if v == 0.0:
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}")
+    if v == 0.0 or not math.isfinite(1.0 / v):
+        raise ValueError(f"{name} must be in (0, 1) with 1 / {name} finite "
+                         f"({name} >= {1.0 / np.finfo(np.float64).max:.3g}), got {value!r}")
     return v
 
 
@@ -447,7 +451,8 @@ class ScheduleFreeSGD(_ScheduleFree):
         optax's linear warmup from 0 over this many steps, computed as optax
         computes it (in float32; the weight at count t, z's step at t - 1).
     b1 : float, default 0.9
-        In (0, 1), the interpolation y = b1 x + (1 - b1) z.
+        In (0, 1) (and about 5.56e-309 or more, so that 1 / b1 is finite), the
+        interpolation y = b1 x + (1 - b1) z.
     weight_decay : float, default 0.0
         >= 0, added to the gradient (times y) before the step (optax's None
         is 0).
@@ -489,7 +494,8 @@ class ScheduleFreeAdamW(_ScheduleFree):
     warmup_steps : int or None, default None
         As ScheduleFreeSGD's.
     b1 : float, default 0.9
-        In (0, 1), the interpolation y = b1 x + (1 - b1) z.
+        In (0, 1) (and about 5.56e-309 or more, so that 1 / b1 is finite), the
+        interpolation y = b1 x + (1 - b1) z.
     b2 : float, default 0.999
         In [0, 1), the decay of the second moment.
     eps : float, default 1e-8

@@ -106,6 +106,10 @@ RANGES = {
     "nonneg": lambda f: f >= 0.0,
     "unit_open": lambda f: 0.0 <= f < 1.0,
     "unit_closed": lambda f: 0.0 <= f <= 1.0,
+    # schedule-free's b1 (1 / b1 finite: its docstring)
+    "open_unit": lambda f: 0.0 < f < 1.0 and math.isfinite(1.0 / f),
+    "nonpos": lambda f: f <= 0.0,                  # Adafactor's beta2_decay
+    "at_least_one": lambda f: f >= 1.0,            # Adafactor's d
 }
 
 
@@ -190,12 +194,28 @@ VALID_REALS = {
                            st.floats(min_value=0.0, max_value=1.0, exclude_max=True)),
     "unit_closed": st.one_of(st.sampled_from([v for v in EXTREMES if v <= 1.0]),
                              st.floats(min_value=0.0, max_value=1.0)),
+    "open_unit": st.one_of(st.sampled_from([v for v in EXTREMES if 1 / MAXF < v < 1.0]),
+                           st.floats(min_value=1 / MAXF, max_value=1.0, exclude_min=True,
+                                     exclude_max=True)),
+    "nonpos": st.one_of(st.sampled_from([-v for v in EXTREMES]),
+                        st.floats(min_value=-MAXF, max_value=0.0)),
+    "at_least_one": st.one_of(st.sampled_from([v for v in EXTREMES if v >= 1.0]),
+                              st.floats(min_value=1.0, max_value=MAXF)),
 }
 
 
+# the state arrays that are scratch (the optimizers' _scratch: the norms' block
+# sums of LAMB, LARS, NovoGrad, PolyakSGD, Adafactor, Muon's iteration): "any
+# content" by their docs, so an overflowed sum of squares there is no result
+SCRATCH = ("work",)
+
+
 def all_finite(x, state):
-    """Whether x and every array of the OptimizerState hold finite numbers only."""
-    return bool(np.isfinite(x).all()) and all(np.isfinite(a).all() for a in state.arrays)
+    """Whether x and every array of the OptimizerState but its scratch hold
+    finite numbers only."""
+    return bool(np.isfinite(x).all()) and all(
+        np.isfinite(a).all() for name, a in zip(state.names, state.arrays)
+        if name not in SCRATCH)
 
 DTYPES = ["float64"] * 8 + ["float32", "float16", "int64", "uint8", "bool", "complex128",
                             "object", ">f8", "longdouble"]
