@@ -39,6 +39,9 @@ CONFIGS = [
     ("yogi-small-eps", "Yogi", dict(lr=1e-2, b1=0.5, b2=0.99, eps=1e-6), "yogi",
      dict(learning_rate=1e-2, b1=0.5, b2=0.99, eps=1e-6)),
     ("yogi-defaults-lr1e-3", "Yogi", dict(lr=1e-3), "yogi", dict(learning_rate=1e-3)),
+    # optax.yogi has no eps_root: scale_by_yogi's, chained as optax.yogi chains it
+    ("yogi-eps-root", "Yogi", dict(lr=1e-2, eps=1e-6, eps_root=1e-4), "yogi",
+     dict(learning_rate=1e-2, eps=1e-6, eps_root=1e-4)),
     ("lamb", "LAMB", dict(lr=1e-3), "lamb", dict(learning_rate=1e-3)),
     ("lamb-wd", "LAMB", dict(lr=1e-2, b1=0.8, weight_decay=1e-2), "lamb",
      dict(learning_rate=1e-2, b1=0.8, weight_decay=1e-2)),
@@ -135,7 +138,13 @@ def value(x, c, noise_t):
 def _optax_optimizer(optax, alias, okw):
     """optax.<alias>(**okw). adabelief's weight_decay came after optax 0.2.8: with
     it, the chain optax's main branch builds (scale_by_belief, then
-    add_decayed_weights, then scale_by_learning_rate)."""
+    add_decayed_weights, then scale_by_learning_rate). optax.yogi takes no
+    eps_root: with it, the chain optax.yogi builds (scale_by_yogi with it, then
+    scale_by_learning_rate)."""
+    if alias == "yogi" and "eps_root" in okw:
+        kw = dict(okw)
+        lr = kw.pop("learning_rate")
+        return optax.chain(optax.scale_by_yogi(**kw), optax.scale_by_learning_rate(lr))
     if alias == "adabelief" and "weight_decay" in okw:
         kw = dict(okw)
         lr, wd = kw.pop("learning_rate"), kw.pop("weight_decay")

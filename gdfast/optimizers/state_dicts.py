@@ -287,8 +287,8 @@ def nadam_mu_product(t, beta1, momentum_decay):
 
 def _torch_state_dict_of(opt, state, shape):
     """`Optimizer.to_torch_state_dict`."""
+    cls = _torch_class(opt)      # before torch's import: optax's rules say so without torch
     import torch
-    cls = _torch_class(opt)
     _check_state(opt, state)
     shape = (state.n,) if shape is None else tuple(shape)
     if math.prod(shape) != state.n:
