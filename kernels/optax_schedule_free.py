@@ -160,8 +160,9 @@ def schedule_free_sgd_step(x, g, state, t, lr, hyper):
     Returns
     -------
     bad : int
-        The number of entries where the step wrote NaN or inf into y or z
-        (``gdfast.kernels.nonfinite``).
+        The number of entries where the step wrote NaN or inf into y or z,
+        plus 1 when weight_sum or max_lr is NaN or inf (w_t = max_lr^power
+        overflowed; optax then takes c_t = 0) (``gdfast.kernels.nonfinite``).
 
     Notes
     -----
@@ -173,7 +174,7 @@ def schedule_free_sgd_step(x, g, state, t, lr, hyper):
     z, weight_sum, max_lr = state
     ck = _average_weight(t, lr, warmup_steps, weight_lr_power, weight_sum, max_lr)
     lr_z = _warmup_rate(t - 1, lr, warmup_steps)
-    bad = 0
+    bad = any_nonfinite(weight_sum[0], max_lr[0])   # an overflowed w: 1
     for i in range(x.size):
         bad += _sf_sgd_update(i, x, g, z, lr_z, ck, b1, weight_decay, sign)
     return bad
@@ -198,7 +199,7 @@ def schedule_free_sgd_step_parallel(x, g, state, t, lr, hyper):
     z, weight_sum, max_lr = state
     ck = _average_weight(t, lr, warmup_steps, weight_lr_power, weight_sum, max_lr)
     lr_z = _warmup_rate(t - 1, lr, warmup_steps)
-    bad = 0
+    bad = any_nonfinite(weight_sum[0], max_lr[0])   # an overflowed w: 1
     for i in prange(x.size):
         bad += _sf_sgd_update(i, x, g, z, lr_z, ck, b1, weight_decay, sign)
     return bad
@@ -212,7 +213,9 @@ def _sf_adamw_update(i, y, g, z, nu, lr_z, ck, r2, b1, b2, eps, weight_decay, si
     d = sign * g[i]
     nu_i = fma(d * d, 1.0 - b2, nu[i] * b2)
     nu[i] = nu_i
-    u = (1.0 / (math.sqrt(nu_i * r2) + eps)) * d
+    # XLA's reciprocal times d; d = 0 gives d itself (the same bits, sign included),
+    # not 0 * inf = NaN where nu = 0 and a subnormal eps make the reciprocal inf
+    u = d if d == 0.0 else (1.0 / (math.sqrt(nu_i * r2) + eps)) * d
     if weight_decay != 0.0:
         u = fma(y[i], weight_decay, u)
     z_i = fma(-lr_z, u, z[i])
@@ -260,7 +263,8 @@ def schedule_free_adamw_step(x, g, state, t, lr, hyper):
     -------
     bad : int
         The number of entries where the step wrote NaN or inf into y, z or
-        nu (``gdfast.kernels.nonfinite``).
+        nu, plus 1 when weight_sum or max_lr is NaN or inf
+        (``gdfast.kernels.nonfinite``).
 
     Notes
     -----
@@ -273,7 +277,7 @@ def schedule_free_adamw_step(x, g, state, t, lr, hyper):
     ck = _average_weight(t, lr, warmup_steps, weight_lr_power, weight_sum, max_lr)
     lr_z = _warmup_rate(t - 1, lr, warmup_steps)
     r2 = 1.0 / (1.0 - b2 ** float(t))
-    bad = 0
+    bad = any_nonfinite(weight_sum[0], max_lr[0])   # an overflowed w: 1
     for i in range(x.size):
         bad += _sf_adamw_update(i, x, g, z, nu, lr_z, ck, r2, b1, b2, eps, weight_decay,
                                 sign)
@@ -300,7 +304,7 @@ def schedule_free_adamw_step_parallel(x, g, state, t, lr, hyper):
     ck = _average_weight(t, lr, warmup_steps, weight_lr_power, weight_sum, max_lr)
     lr_z = _warmup_rate(t - 1, lr, warmup_steps)
     r2 = 1.0 / (1.0 - b2 ** float(t))
-    bad = 0
+    bad = any_nonfinite(weight_sum[0], max_lr[0])   # an overflowed w: 1
     for i in prange(x.size):
         bad += _sf_adamw_update(i, x, g, z, nu, lr_z, ck, r2, b1, b2, eps, weight_decay,
                                 sign)

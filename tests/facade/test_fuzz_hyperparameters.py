@@ -336,6 +336,10 @@ SILENT_NAN_CASES = {
                            n_steps=6),
     # Polyak: ||g||^2 overflows to inf in the scratch "work" (any content), the step
     # is value / inf = 0 and x stays finite: not a silent inf (fuzzing.SCRATCH)
+    # schedule-free AdamW: XLA's (1 / (sqrt(nu) + eps)) d is inf * 0 for d = nu = 0 and a
+    # subnormal eps (found by a wider hypothesis search; d itself now)
+    "sf-adamw-subnormal-eps": dict(call_=("ScheduleFreeAdamW", {"eps": 5e-324}), x0=[0.0],
+                                   gradients=[[0.0]], n_steps=1),
     "polyak-norm-overflow-in-scratch": dict(call_=("PolyakSGD", {}), x0=[0.0],
                                             gradients=[[1e300]], n_steps=1),
 }
@@ -360,6 +364,11 @@ OVERFLOW_CASES = {
                                               "amsgrad": True}),
                               x0=[1.0], gradients=[[1.0]], n_steps=1),
 }
+# schedule-free SGD: w = max_lr^weight_lr_power = 1e312 overflows; weight_sum became inf
+# silently (c_t = 0, as optax's nan_to_num): counted now (found by a wider search)
+OVERFLOW_CASES["sf-sgd-weight-overflow"] = dict(
+    call_=("ScheduleFreeSGD", {"lr": 1e8, "weight_lr_power": 39.0}), x0=[0.0],
+    gradients=[[0.0]], n_steps=1)
 # Within this magnitude (x, g and hyperparameters) a step raises only when the exact
 # update itself leaves float64's range.
 STEP_RANGE = 1e100
