@@ -10,7 +10,11 @@ squares in `N_BLOCKS` fixed blocks (`gdfast.kernels.reductions.block_bounds`),
 each block summed in index order into ``work[k]`` (the last state array,
 scratch of ``NORM_WORK`` entries kept in the state so that a step allocates
 nothing), then the blocks added in order: the serial kernel and the parallel
-one (which sums the blocks over numba's threads) give the same bits.
+one (which sums the blocks over numba's threads) give the same bits. When a
+sum of squares overflows (entries beyond about 1e154) while every entry is
+finite, LAMB's and LARS's norm is computed again, serially in both kernels,
+as max|a| sqrt(sum (a / max|a|)^2): the trust ratio stays finite where the
+norm is (it was inf, and so was x); the usual bits are unchanged.
 
 XLA sums a norm in an order of its own (vectorised partial sums), so the
 norms differ from optax's in the last bits; the rest is optax's equations in
@@ -47,14 +51,51 @@ def _block_total(work, offset):
 
 
 @njit(**SERIAL)
-def _trust_ratio(x_sq, u_sq, coefficient, eps):
+def _trust_ratio(x_norm, u_norm, coefficient, eps):
     """optax.scale_by_trust_ratio's: coefficient ||x|| / (||u|| + eps), 1 when
-    either norm is 0 (from the sums of squares)."""
-    x_norm = math.sqrt(x_sq)
-    u_norm = math.sqrt(u_sq)
+    either norm is 0."""
     if x_norm == 0.0 or u_norm == 0.0:
         return 1.0
     return coefficient * x_norm / (u_norm + eps)
+
+
+@njit(**SERIAL)
+def _norm_from(sq, scale, scaled_sq):
+    """sqrt(sq); where sq overflowed to inf but every entry was finite (its
+    largest magnitude scale is), scale sqrt(scaled_sq) instead: the sum of
+    (a_i / scale)^2, which cannot overflow (entries of 1e155 or more square
+    beyond float64; their norm does not)."""
+    if sq == math.inf and scale < math.inf and scale > 0.0:
+        return scale * math.sqrt(scaled_sq)
+    return math.sqrt(sq)
+
+
+@njit(**SERIAL)
+def _max_abs(a):
+    top = 0.0
+    for i in range(a.size):
+        top = max(top, abs(a[i]))
+    return top
+
+
+@njit(**SERIAL)
+def _scaled_sq(a, scale):
+    s = 0.0
+    for i in range(a.size):
+        q = a[i] / scale
+        s += q * q
+    return s
+
+
+@njit(**SERIAL)
+def _x_norm(x, work):
+    """||x|| from work's block sums; rescaled (a serial pass, so serial and
+    parallel kernels agree) only when the sum of squares overflowed."""
+    sq = _block_total(work, 0)
+    if sq != math.inf:
+        return math.sqrt(sq)
+    scale = _max_abs(x)
+    return _norm_from(sq, scale, _scaled_sq(x, scale) if 0.0 < scale < math.inf else 0.0)
 
 
 # --- LAMB ------------------------------------------------------------------------
@@ -92,6 +133,24 @@ def _lamb_moments(k, x, g, m, v, work, r1, r2, b1, b2, eps, eps_root, weight_dec
         u_sq += u * u
     work[k] = x_sq
     work[N_BLOCKS + k] = u_sq
+
+
+@njit(**SERIAL)
+def _lamb_u_norm(x, m, v, work, r1, r2, eps, eps_root, weight_decay):
+    """||u|| from work's block sums; rescaled only when they overflowed (see _x_norm)."""
+    sq = _block_total(work, N_BLOCKS)
+    if sq != math.inf:
+        return math.sqrt(sq)
+    scale = 0.0
+    for i in range(x.size):
+        scale = max(scale, abs(_lamb_direction(x[i], m[i], v[i], r1, r2, eps, eps_root,
+                                               weight_decay)))
+    scaled = 0.0
+    if 0.0 < scale < math.inf:
+        for i in range(x.size):
+            q = _lamb_direction(x[i], m[i], v[i], r1, r2, eps, eps_root, weight_decay) / scale
+            scaled += q * q
+    return _norm_from(sq, scale, scaled)
 
 
 @njit(**SERIAL)
@@ -163,7 +222,9 @@ def lamb_step(x, g, state, t, lr, hyper):
     m, v, work = state
     for k in range(N_BLOCKS):
         _lamb_moments(k, x, g, m, v, work, r1, r2, b1, b2, eps, eps_root, weight_decay, sign)
-    scale = (_trust_ratio(_block_total(work, 0), _block_total(work, N_BLOCKS), 1.0, 0.0), -lr)
+    scale = (_trust_ratio(_x_norm(x, work),
+                          _lamb_u_norm(x, m, v, work, r1, r2, eps, eps_root, weight_decay),
+                          1.0, 0.0), -lr)
     bad = 0
     for i in range(x.size):
         bad += _lamb_apply(i, x, m, v, scale, r1, r2, eps, eps_root, weight_decay)
@@ -190,7 +251,9 @@ def lamb_step_parallel(x, g, state, t, lr, hyper):
     m, v, work = state
     for k in prange(N_BLOCKS):
         _lamb_moments(k, x, g, m, v, work, r1, r2, b1, b2, eps, eps_root, weight_decay, sign)
-    scale = (_trust_ratio(_block_total(work, 0), _block_total(work, N_BLOCKS), 1.0, 0.0), -lr)
+    scale = (_trust_ratio(_x_norm(x, work),
+                          _lamb_u_norm(x, m, v, work, r1, r2, eps, eps_root, weight_decay),
+                          1.0, 0.0), -lr)
     bad = 0
     for i in prange(x.size):
         bad += _lamb_apply(i, x, m, v, scale, r1, r2, eps, eps_root, weight_decay)
@@ -212,6 +275,24 @@ def _lars_norms(k, x, g, work, weight_decay, sign):
         u_sq += u * u
     work[k] = x_sq
     work[N_BLOCKS + k] = u_sq
+
+
+@njit(**SERIAL)
+def _lars_u_norm(x, g, work, weight_decay, sign):
+    """||d + weight_decay x|| from work's block sums; rescaled only when they
+    overflowed (see _x_norm)."""
+    sq = _block_total(work, N_BLOCKS)
+    if sq != math.inf:
+        return math.sqrt(sq)
+    scale = 0.0
+    for i in range(x.size):
+        scale = max(scale, abs(fma(weight_decay, x[i], sign * g[i])))
+    scaled = 0.0
+    if 0.0 < scale < math.inf:
+        for i in range(x.size):
+            q = fma(weight_decay, x[i], sign * g[i]) / scale
+            scaled += q * q
+    return _norm_from(sq, scale, scaled)
 
 
 @njit(**SERIAL)
@@ -282,7 +363,7 @@ def lars_step(x, g, state, t, lr, hyper):
     trace, work = state
     for k in range(N_BLOCKS):
         _lars_norms(k, x, g, work, weight_decay, sign)
-    ratio = _trust_ratio(_block_total(work, 0), _block_total(work, N_BLOCKS),
+    ratio = _trust_ratio(_x_norm(x, work), _lars_u_norm(x, g, work, weight_decay, sign),
                          trust_coefficient, eps)
     bad = 0
     for i in range(x.size):
@@ -309,7 +390,7 @@ def lars_step_parallel(x, g, state, t, lr, hyper):
     trace, work = state
     for k in prange(N_BLOCKS):
         _lars_norms(k, x, g, work, weight_decay, sign)
-    ratio = _trust_ratio(_block_total(work, 0), _block_total(work, N_BLOCKS),
+    ratio = _trust_ratio(_x_norm(x, work), _lars_u_norm(x, g, work, weight_decay, sign),
                          trust_coefficient, eps)
     bad = 0
     for i in prange(x.size):
