@@ -360,6 +360,8 @@ def _warmup_steps(name, value):
         raise TypeError(f"{name} must be None or an integer, got {value!r}")
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
+    if value > 2 ** 1023:          # the kernels take it as a float64 (optax: a float32)
+        raise ValueError(f"{name} must be at most 2**1023, got {value!r}")
     return int(value)
 
 
@@ -448,7 +450,8 @@ class ScheduleFreeSGD(_ScheduleFree):
         (then its value at t is the rate of both z's step and the averaging
         weight; with warmup_steps, lr is the warmup's peak).
     warmup_steps : int or None, default None
-        optax's linear warmup from 0 over this many steps, computed as optax
+        optax's linear warmup from 0 over this many steps (0 to 2**1023; 0 or
+        None: no warmup), computed as optax
         computes it (in float32; the weight at count t, z's step at t - 1).
     b1 : float, default 0.9
         In (0, 1) (and about 5.56e-309 or more, so that 1 / b1 is finite), the

@@ -152,7 +152,7 @@ def judge_hyper(kind, v):
             return OK
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
             return BAD
-        return OK if 0 <= v and (kind == "warmup" or v < 100) else BAD
+        return OK if 0 <= v and (v <= 2 ** 1023 if kind == "warmup" else v < 100) else BAD
     if kind in ("adafactor_eps", "triple"):
         if isinstance(v, np.ndarray):
             return AMBIG
@@ -266,6 +266,9 @@ def constructor_verdicts(name, kwargs):
 # kernels' 1 / b1 = inf gave 0 * inf = NaN at once (refused now: 1 / b1 must be finite)
 @example(call_=("ScheduleFreeAdamW", {"b1": 5e-324}))
 @example(call_=("ScheduleFreeSGD", {"b1": 5.562684646268003e-309}))
+# found by a wider search: warmup_steps = 10**400 escaped as OverflowError (now refused)
+@example(call_=("ScheduleFreeSGD", {"warmup_steps": 10 ** 400}))
+@example(call_=("ScheduleFreeAdamW", {"warmup_steps": 2 ** 1023}))
 def test_constructors_accept_valid_and_name_invalid_hyperparameters(call_):
     """Contract: an optimizer constructor either builds the optimizer (all
     arguments within their documented ranges) or raises TypeError/ValueError
@@ -400,6 +403,12 @@ def within_step_range(call_, x0=(), gradients=()):
     # schedule-free AdamW multiplies d by 1 / (sqrt(nu) + eps), as XLA compiles optax's:
     # with a subnormal eps, nu = 0 from an underflowed d^2 makes it inf (an overflow,
     # raised; optax gives inf too) where the exact update is finite: as eps = 0 above
+    # Adafactor's eps1 floors v as eps1^2 (torch's clamp): eps1 = 0, or so small that
+    # eps1^2 underflows to 0, is eps = 0 above (1 / sqrt(0) times g = 0 where the
+    # second moment is 0; raised, as torch's NaN)
+    eps1 = call_[1].get("eps", (None,))[0] if call_[0] == "Adafactor" else None
+    if eps1 is not None and float(eps1) * float(eps1) == 0.0:
+        return False
     if (call_[0] == "ScheduleFreeAdamW" and "eps" in call_[1]
             and as_real(call_[1]["eps"]) < 2.2250738585072014e-308):
         return False
