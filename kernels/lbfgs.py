@@ -33,6 +33,7 @@ same bits for any thread count. The serial kernels are safe inside a user's
 ``prange`` over independent problems.
 """
 import numpy as np
+from numba.extending import register_jitable
 
 from .function_refs import cacheable
 from .jit import SERIAL, njit
@@ -56,7 +57,7 @@ from .stream import triad, triad_parallel
 YS_MIN = 1e-10               # torch.optim.LBFGS's curvature threshold
 
 
-@njit(**SERIAL)
+@register_jitable
 def lbfgs_workspace(n, m):
     """(S, Y, rho, alpha, part) for m pairs of length n (module docstring), zeroed."""
     return (np.zeros((m + 1, n)), np.zeros((m + 1, n)), np.zeros(m + 1), np.zeros(m + 1),

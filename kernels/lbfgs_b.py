@@ -51,6 +51,7 @@ The serial passes are safe inside a user's ``prange``.
 """
 import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 
 from .clock import monotonic_seconds
 from .driver import F_FLOOR, FTOL, G_SCALE, LINE_SEARCH, RUNNING, descend
@@ -76,12 +77,17 @@ C1, MAX_LS = 1e-4, 20              # Armijo's constant (torch, N&W); scipy's max
 C2 = 0.9                           # the curvature constant of the Wolfe search
 
 
-@njit(**SERIAL)
+@register_jitable
 def lbfgs_b_state(n, m):
     """(d, w, x0, g0, G, S, Y, rho, alpha, part, scalars) for n variables and m
     pairs: the direction, the free gradient, the start of the search and its
     gradient, the Wolfe search's (3, n) workspace, kernels.lbfgs's ring
-    buffer and ``part``, and scalars (COUNT, NEWEST, GAMMA), all float64."""
+    buffer and ``part``, and scalars (COUNT, NEWEST, GAMMA), all float64.
+
+    numba.extending.register_jitable: called from Python it runs as Python
+    (numpy's allocations, about 1.5 us), not as a compiled function, whose
+    11 arrays numba would box one by one (4 us: minimize calls it once a
+    run); called from a user's numba code it is compiled into the caller."""
     S, Y, rho, alpha, part = lbfgs_workspace(n, m)
     scalars = np.zeros(3)
     scalars[GAMMA] = 1.0

@@ -26,6 +26,7 @@ two-loop recursion at n = 2 take 2 us instead of 0.27 us.
 """
 import numpy as np
 from numba import prange
+from numba.extending import register_jitable
 
 from .jit import PARALLEL, SERIAL, njit
 from .reductions import N_BLOCKS, block_bounds, max_abs, max_abs_parallel
@@ -224,7 +225,9 @@ def write_pair_parallel(s, y, scale, d, g, g_prev, part):
     return ys, yy
 
 
-@njit(**SERIAL)
+@register_jitable
 def workspace():
-    """The ``part`` workspace of the parallel kernels: float64 (2 N_BLOCKS,)."""
+    """The ``part`` workspace of the parallel kernels: float64 (2 N_BLOCKS,).
+    Plain Python from Python (numpy's allocation), compiled into the kernels
+    that call it (numba.extending.register_jitable), as the other allocators."""
     return np.empty(2 * N_BLOCKS)
