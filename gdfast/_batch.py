@@ -21,6 +21,7 @@ from ._run import (
 from .kernels.driver import RUNNING, minimize_batch_nopython
 from .kernels.function_refs import cacheable
 from .kernels.lbfgs_b import lbfgs_b_batch
+from .kernels.schedules import PLATEAU_LR
 from .optimizers import Optimizer
 from .quasi_newton.minimize_method import (
     DEFAULT_FTOL,
@@ -30,6 +31,7 @@ from .quasi_newton.minimize_method import (
     project_into,
     resolve_method,
 )
+from .schedules import ReduceLROnPlateau
 
 FIRST_ORDER_FTOL, FIRST_ORDER_GTOL = 0.0, 1e-6     # minimize's, for the rules
 
@@ -43,7 +45,8 @@ FIRST_STEPS = 1000
 def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimizer" = "lbfgs",
                    *, args: tuple = (), batch_args: tuple = (), options: dict | None = None,
                    bounds: object = None, max_iter: int = 1000, ftol: float | None = None,
-                   gtol: float | None = None, xtol: float = 0.0) -> OptimizeResult:
+                   gtol: float | None = None, xtol: float = 0.0,
+                   plateau: ReduceLROnPlateau | None = None) -> OptimizeResult:
     """Minimise the rows of X0 as independent problems, in parallel over rows.
 
     Parameters
@@ -83,6 +86,13 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
         for the update rules.
     xtol : float, default 0.0
         Per problem, as in `gdfast.minimize`.
+    plateau : gdfast.schedules.ReduceLROnPlateau, optional
+        A ReduceLROnPlateau of ``method`` (an optimizer object with lr a
+        number): every problem gets its own plateau with its settings and
+        counters, reading that problem's f after each of its steps, so row
+        i's rates are those of ``minimize(..., callback=plateau)`` on row i
+        alone. The object and the optimizer are not changed; the rates each
+        problem ended with are the result's ``lr``.
 
     Returns
     -------
@@ -90,13 +100,15 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
         x (n_problems, n_params), and per problem fun, nit (int64), status
         (str: 'gtol', 'ftol', 'xtol', 'max_iter', 'non-finite',
         'line_search' or 'interrupted') and success (bool); and message.
+        With ``plateau``, also lr (n_problems,): each problem's last rate.
 
     Raises
     ------
     TypeError
         fun is not a numba @njit function, or takes other arguments than
         ``(x, g, *batch_rows, *args)``; args or batch_args is not a tuple, or
-        an entry of batch_args is not a numpy array.
+        an entry of batch_args is not a numpy array; plateau is not a
+        ReduceLROnPlateau, or its optimizer's lr is not a number.
     ValueError
         For an argument out of its range (X0 not 2-D or not finite, a
         batch_args array whose first axis is not n_problems, ...), named in
@@ -136,6 +148,7 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
         raise ValueError("xtol is for the first-order rules; 'lbfgs' stops on ftol and gtol")
     if bounds is not None and not quasi_newton:
         raise ValueError(f"bounds are for method='lbfgs'; {type(opt).__name__} takes no bounds")
+    plateau_rows = None if plateau is None else checked_plateau(plateau, opt, m)
     if not isinstance(args, tuple):
         raise TypeError(f"args must be a tuple, got {type(args).__name__}")
     if not isinstance(batch_args, tuple):
@@ -170,15 +183,31 @@ def minimize_batch(fun: Callable, X0: ArrayLike, method: "str | LBFGSB | Optimiz
             minimize_batch_nopython(kernel_fun, X[rows], tuple(b[rows] for b in batch_args),
                                     args, rule, tuple(a[rows] for a in state), opt.hyper,
                                     schedule, lr.lr0, lr.params, min(max_iter, 2**62), ftol,
-                                    gtol, xtol, fun_out[rows], nit[rows], codes[rows], steps)
+                                    gtol, xtol, fun_out[rows], nit[rows], codes[rows], steps,
+                                    None if plateau_rows is None else plateau_rows[rows])
             return bool((codes[rows] == RUNNING).any())
     status, success, message = run_batch(run, codes, max_iter, projected,
                                          f"fun could not be compiled as fun(x, g, *batch_rows, "
                                          f"*args) with {len(batch_args)} batch_args and "
                                          f"{len(args)} args")
+    extra = {} if plateau_rows is None else {"lr": plateau_rows[:, PLATEAU_LR].copy()}
     return OptimizeResult(x=X, fun=fun_out, nit=nit, status=status, success=success,
                           message=message,
-                          messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE})
+                          messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE}, **extra)
+
+
+def checked_plateau(plateau, opt, m):
+    """minimize_batch's plateau: one kernel state per problem (m,
+    PLATEAU_SIZE), each the plateau's (kernels.schedules.plateau_state)."""
+    if not isinstance(plateau, ReduceLROnPlateau):
+        raise TypeError("plateau must be a gdfast.schedules.ReduceLROnPlateau of the method's "
+                        f"optimizer, got {type(plateau).__name__}")
+    if isinstance(opt, LBFGSB):
+        raise ValueError("plateau is for the first-order rules; 'lbfgs' has no learning rate")
+    if plateau.optimizer is not opt:
+        raise ValueError("plateau must be a ReduceLROnPlateau of the optimizer passed as "
+                         "method (ReduceLROnPlateau(opt) and method=opt), not of another one")
+    return np.tile(plateau.kernel_state(), (m, 1))     # TypeError if lr is a schedule
 
 
 def checked_batch(X0):

@@ -24,7 +24,13 @@ from ._run import (
     run_result,
 )
 from .checkpoint import checked_checkpoint_options, fingerprint_of
-from .kernels.driver import RUNNING, convergence_status, descend, first_order_descend
+from .kernels.driver import (
+    RUNNING,
+    convergence_status,
+    descend,
+    first_order_descend,
+    first_order_plateau_descend,
+)
 from .kernels.function_refs import cacheable
 from .optimizers import Optimizer
 from .quasi_newton.minimize_method import (
@@ -35,6 +41,7 @@ from .quasi_newton.minimize_method import (
     project_into,
     resolve_method,
 )
+from .schedules import ReduceLROnPlateau
 
 # The norms of the convergence checks are memory-bound passes like the plain
 # update rules, and go parallel at the same length.
@@ -123,7 +130,8 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
         ``callback(intermediate_result)`` after every step, with an
         `OptimizeResult` holding x (read-only, shaped like x0), fun and nit;
         raising StopIteration stops the run with status 'callback' (scipy's
-        convention).
+        convention). A `gdfast.schedules.ReduceLROnPlateau` of the method's
+        optimizer keeps the nopython mode (see Notes).
     progress : bool, default False
         True shows a tqdm progress bar with the current f (needs tqdm:
         ``pip install tqdm``).
@@ -191,7 +199,13 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
     1-D and there is no callback and no progress bar, the whole loop runs in
     compiled code (``gdfast.kernels.driver.descend``) with the same stopping
     rules, returning to Python only every ~0.1 s (for Ctrl-C) and at
-    checkpoints; the result says ``nopython=True``. The first call with a new
+    checkpoints; the result says ``nopython=True``. A callback that is a
+    `gdfast.schedules.ReduceLROnPlateau` of the method's optimizer (lr a
+    number) runs inside that loop (kernels.schedules.plateau_step after each
+    step's f): the same iterates, bit for bit, as the callback in Python, and
+    the plateau and ``opt.lr`` end as it would leave them (updated at every
+    return to Python). Its state is not in the checkpoint, so ``resume=True``
+    with it is refused (ValueError); writing checkpoints is fine. The first call with a new
     objective compiles the loop for it (seconds): once per process, or once per
     machine for an objective registered with `gdfast.cached_objective` (the
     loop is then cached on disk).
@@ -234,8 +248,17 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
         args = (args,)
     objective = Objective(fun, jac, args, x0_arr.shape)
     progress = check.boolean("progress", progress)
-    nopython = (jac == "inplace" and x0_arr.ndim == 1 and callback is None and not progress
-                and isinstance(fun, Dispatcher))           # numba.extending.is_jitted's test
+    plateau = _compiled_plateau(callback, opt)
+    nopython = (jac == "inplace" and x0_arr.ndim == 1 and (callback is None or plateau is not None)
+                and not progress and isinstance(fun, Dispatcher))  # numba's is_jitted test
+    if not nopython:
+        plateau = None
+    elif plateau is not None and resume:
+        raise ValueError("resume=True with callback=ReduceLROnPlateau in nopython mode: a "
+                         "checkpoint holds no plateau state (best, counters, lr), so the "
+                         "plateau would silently start again; run without resume, or pass "
+                         "callback=lambda r: plateau(r) for the Python loop (whose "
+                         "checkpoints do not hold it either)")
     run = _Run(x0_arr, opt, keep_prev=not quasi_newton and (on_nonfinite != "raise" or xtol > 0),
                history_cap=NOPYTHON_HISTORY_CAP if nopython else None, max_iter=max_iter)
     projected = lower.size > 0 and project_into(run.x, lower, upper)
@@ -258,18 +281,23 @@ def minimize(fun: Callable, x0: ArrayLike, method: "str | Optimizer | LBFGSB" = 
         advance = _PythonLoopSteps(objective, steps, data, run.state.scales, run, limits,
                                    callback, bar)
     elif nopython:
-        advance = _NopythonSteps(cacheable(fun), args, _first_order_loop(opt, run), run, limits)
+        advance = _NopythonSteps(cacheable(fun), args, _first_order_loop(opt, run, plateau), run,
+                                 limits)
     else:
         advance = _PythonSteps(objective, opt, run, limits, callback, bar)
     try:
         with deferred_interrupt() as interrupted:
             while run.status is None:
                 advance(saver.next_pause(), interrupted)
+                if plateau is not None:
+                    plateau.sync()
                 if run.status is None and interrupted():
                     run.status = Status.INTERRUPTED
                 saver.save_if_due()
     finally:
         advance.close()
+        if plateau is not None:
+            plateau.sync()
     if run.status == Status.NON_FINITE and on_nonfinite == "raise":
         hint = ("f or its gradient is NaN or inf at x0" if quasi_newton else
                 "lower the learning rate, or pass on_nonfinite='stop' to get the last finite "
@@ -518,12 +546,47 @@ class _PythonLoopSteps:
                         run.status = Status.CALLBACK
 
 
-def _first_order_loop(opt, run):
+class _Plateau:
+    """A ReduceLROnPlateau run inside minimize's compiled loop: its kernel
+    state (kernels.schedules.plateau_state), which the loop updates, and
+    ``sync`` to give the object (and the optimizer's lr) that state."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        self.state = scheduler.kernel_state()
+
+    def sync(self):
+        self.scheduler.load_kernel_state(self.state)
+
+
+def _compiled_plateau(callback, opt):
+    """A _Plateau for a callback the compiled loop can run in its place: a
+    ReduceLROnPlateau (its own class: a subclass may do more) of opt itself
+    whose lr is a number; else None (the callback runs in Python)."""
+    if type(callback) is not ReduceLROnPlateau or callback.optimizer is not opt:
+        return None
+    try:
+        return _Plateau(callback)
+    except TypeError:               # lr a schedule: the callback raises it, in Python
+        return None
+
+
+def _first_order_loop(opt, run, plateau=None):
     """The compiled loop of opt's run for _NopythonSteps: descend with
     FIRST_ORDER (kernels.driver.first_order_descend; refs where the functions
-    have them, so that the compiled loop is cached on disk)."""
+    have them, so that the compiled loop is cached on disk), or under a
+    _Plateau with FIRST_ORDER_PLATEAU (first_order_plateau_descend)."""
     lr = opt.lr
     kernel, schedule = cacheable(opt.rule.kernel_for(run.x.size)), cacheable(lr.kernel)
+
+    if plateau is not None:
+        def plateau_loop(fun, args, run, lim, stop):
+            hist_f, hist_g = run.history.reserve()
+            return first_order_plateau_descend(
+                fun, run.x, run.g, run.x_prev, run.f, run.g_norm, run.nit, run.evaluated, args,
+                kernel, run.state.arrays, opt.hyper, plateau.state, min(lim.max_iter, INT64_MAX),
+                stop, lim.ftol, lim.gtol, lim.xtol, lim.max_skips, hist_f, hist_g)
+        return plateau_loop
 
     def loop(fun, args, run, lim, stop):
         hist_f, hist_g = run.history.reserve()

@@ -798,8 +798,13 @@ class ReduceLROnPlateau:
     arithmetic as torch's, so the same rates for the same losses.
 
     With `gdfast.minimize`, pass it as the callback (it reads the result's
-    ``fun``): ``minimize(fun, x0, opt, callback=ReduceLROnPlateau(opt))``.
-    The optimizer's lr must be a number, not a schedule.
+    ``fun``): ``minimize(fun, x0, opt, callback=ReduceLROnPlateau(opt))``;
+    it does not turn off minimize's nopython mode, whose compiled loop runs
+    the same arithmetic (kernels.schedules.plateau_step) after every step and
+    leaves this object and ``opt.lr`` as the callback would have. With
+    `gdfast.minimize_batch`, ``plateau=ReduceLROnPlateau(opt)`` gives every
+    problem its own plateau with these settings. The optimizer's lr must be
+    a number, not a schedule.
 
     Parameters
     ----------
@@ -951,3 +956,47 @@ class ReduceLROnPlateau:
         if unknown:
             raise ValueError(f"state_dict has keys ReduceLROnPlateau does not: {sorted(unknown)}")
         self.__dict__.update(state_dict)
+
+    def kernel_state(self) -> np.ndarray:
+        """This plateau as a kernel state (kernels.schedules.plateau_state):
+        the optimizer's lr, the counters and the settings.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 (kernels.schedules.PLATEAU_SIZE,), a new array.
+
+        Raises
+        ------
+        TypeError
+            The optimizer's lr is no longer a number.
+        """
+        K = kernels.schedules
+        s = K.plateau_state(self._check_optimizer(self.optimizer), self.mode == "max",
+                            self.threshold_mode == "abs", self.factor, float(self.patience),
+                            self.threshold, float(self.cooldown), self.min_lr, self.eps)
+        s[K.PLATEAU_BEST] = self.best
+        s[K.PLATEAU_BAD] = self.num_bad_epochs
+        s[K.PLATEAU_COOLDOWN_COUNTER] = self.cooldown_counter
+        s[K.PLATEAU_EPOCH] = self.last_epoch
+        return s
+
+    def load_kernel_state(self, state: np.ndarray) -> None:
+        """Take the counters of a kernel state made by `kernel_state` (and
+        advanced by kernels.schedules.plateau_step), and set the optimizer's
+        lr to the state's where it differs: as if `step` had been called with
+        the same losses.
+
+        Parameters
+        ----------
+        state : numpy.ndarray
+            float64 (kernels.schedules.PLATEAU_SIZE,).
+        """
+        K = kernels.schedules
+        self.best = float(state[K.PLATEAU_BEST])
+        self.num_bad_epochs = int(state[K.PLATEAU_BAD])
+        self.cooldown_counter = int(state[K.PLATEAU_COOLDOWN_COUNTER])
+        self.last_epoch = int(state[K.PLATEAU_EPOCH])
+        lr = float(state[K.PLATEAU_LR])
+        if lr != self._check_optimizer(self.optimizer):
+            self.optimizer.lr = lr

@@ -26,6 +26,7 @@ from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
 from .linalg import copy_1d
 from .reductions import max_abs, max_abs_diff
+from .schedules import plateau_lr, plateau_step
 from .tuples import rows
 
 # Status codes, in the order of gdfast.Status.
@@ -120,9 +121,25 @@ def first_order_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method
     return f, g_norm, step_norm, n_eval, skipped, status
 
 
+@njit(**SERIAL, inline="always")
+def first_order_plateau_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method,
+                                max_skips):
+    """``first_order_advance`` under a ReduceLROnPlateau: method's schedule
+    is kernels.schedules.plateau_lr and its schedule_params the plateau state
+    (kernels.schedules.plateau_state), which ``plateau_step`` updates with the
+    new f after every step taken (status RUNNING), as minimize's callback
+    would: the next step's rate is the state's."""
+    r = first_order_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t, method, max_skips)
+    if r[5] == RUNNING:
+        plateau_step(method[5], r[0])
+    return r
+
+
 # (begin, advance) of an update rule's run, as FunctionRefs so that the loop
-# compiled for them is cached on disk
+# compiled for them is cached on disk; FIRST_ORDER_PLATEAU: under a
+# ReduceLROnPlateau (first_order_plateau_advance)
 FIRST_ORDER = (cacheable(first_order_begin), cacheable(first_order_advance))
+FIRST_ORDER_PLATEAU = (cacheable(first_order_begin), cacheable(first_order_plateau_advance))
 
 
 @njit(**SERIAL, inline="always")
@@ -224,6 +241,21 @@ def first_order_descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated,
 
 
 @njit(**SERIAL)
+def first_order_plateau_descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args,
+                                rule_step, state, hyper, plateau, max_iter, pause_at, ftol,
+                                gtol, xtol, max_skips, fun_history, grad_norm_history):
+    """``first_order_descend`` under a ReduceLROnPlateau: ``descend`` with
+    FIRST_ORDER_PLATEAU, the schedule kernels.schedules.plateau_lr of the
+    plateau state ``plateau`` (float64 (PLATEAU_SIZE,), updated in place
+    after every step: it carries on from call to call as the optimizer state
+    does, so paused calls go as one call goes)."""
+    return descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args,
+                   FIRST_ORDER_PLATEAU, (rule_step, state, hyper, plateau_lr, 0.0, plateau),
+                   max_iter, pause_at, ftol, gtol, xtol, np.ones(2), max_skips, fun_history,
+                   grad_norm_history)
+
+
+@njit(**SERIAL)
 def _record(k, f, g_norm, fun_history, grad_norm_history):
     if k < fun_history.size:
         fun_history[k] = f
@@ -266,7 +298,7 @@ def minimize_nopython(value_and_grad, x, args, rule_step, state, hyper, schedule
 @njit(**PARALLEL)
 def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, hyper,
                             schedule, lr0, schedule_params, max_iter, ftol, gtol, xtol,
-                            fun, nit, status, pause_after=-1):
+                            fun, nit, status, pause_after=-1, plateau=None):
     """minimize_nopython on every row of X, rows in parallel.
 
     X (m, n): the starts, rows updated in place; S: tuple of (m, n) state
@@ -283,6 +315,11 @@ def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, h
                 iterations: a row still running then keeps status RUNNING,
                 with fun its f. Calls of K iterations go as one call goes,
                 bit for bit, so a caller can answer Ctrl-C between them.
+    plateau     None (default), or float64 (m, PLATEAU_SIZE): row i's
+                ReduceLROnPlateau state (kernels.schedules.plateau_state),
+                which replaces the schedule (the rate of row i is its
+                state's, updated after each of its steps: FIRST_ORDER_PLATEAU)
+                and carries on across paused calls.
     """
     empty = np.empty(0)
     n = X.shape[1]
@@ -291,11 +328,17 @@ def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, h
         if pause_after >= 0 and status[i] != RUNNING:
             continue
         start = nit[i] if pause_after >= 0 else 0
-        r = descend(value_and_grad, X[i], np.empty(n), np.empty(n), 0.0, 0.0, start, False,
-                    rows(batch_args, i) + args, FIRST_ORDER,
-                    (rule_step, rows(S, i), hyper, schedule, lr0, schedule_params), max_iter,
-                    start + pause_after if pause_after >= 0 else -1, ftol, gtol, xtol,
-                    scales, 0, empty, empty)
+        pause_at = start + pause_after if pause_after >= 0 else -1
+        if plateau is None:
+            r = descend(value_and_grad, X[i], np.empty(n), np.empty(n), 0.0, 0.0, start, False,
+                        rows(batch_args, i) + args, FIRST_ORDER,
+                        (rule_step, rows(S, i), hyper, schedule, lr0, schedule_params),
+                        max_iter, pause_at, ftol, gtol, xtol, scales, 0, empty, empty)
+        else:
+            r = descend(value_and_grad, X[i], np.empty(n), np.empty(n), 0.0, 0.0, start, False,
+                        rows(batch_args, i) + args, FIRST_ORDER_PLATEAU,
+                        (rule_step, rows(S, i), hyper, plateau_lr, 0.0, plateau[i]),
+                        max_iter, pause_at, ftol, gtol, xtol, scales, 0, empty, empty)
         fun[i] = r.fun
         nit[i] = r.nit
         status[i] = r.status

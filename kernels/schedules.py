@@ -14,8 +14,9 @@ optax counts updates. torch's rate after k calls of ``scheduler.step()``
 (its ``last_epoch`` = k) is the rate of gdfast's step t = k + 1.
 
 Every torch.optim.lr_scheduler class has a kernel here (``constant_lr``
-... ``swa_lr``; ReduceLROnPlateau, which reads the loss, is the object
-``gdfast.schedules.ReduceLROnPlateau``). torch computes most of its rates
+... ``swa_lr``; ReduceLROnPlateau, which reads the loss, is a state array
+updated by ``plateau_step`` after each step's f and read by the schedule
+``plateau_lr``, below). torch computes most of its rates
 recursively (each from the last); these kernels use the closed forms, equal
 in exact arithmetic, so that schedule(t) depends on t alone: the two differ
 by the recursion's rounding (measured below 1e-14 relative over 1,000 steps
@@ -34,6 +35,8 @@ Two kinds of params besides plain numbers:
   signature, picklable and saved by state_dict as numbers, cached on disk.
 """
 import math
+
+import numpy as np
 
 from .jit import SERIAL, njit
 
@@ -806,3 +809,139 @@ def chained_lr(t, lr0, params):
         lr = lr * _piece(t, 1.0, params, o)
         o += 3 + int(params[o + 2])
     return lr
+
+
+# --- ReduceLROnPlateau: a state array, updated from the loss -----------------
+# The entries of a plateau state (float64 (PLATEAU_SIZE,)): the current rate,
+# torch's counters (best, num_bad_epochs, cooldown_counter, last_epoch) and
+# the settings (mode 0 'min' / 1 'max', threshold_mode 0 'rel' / 1 'abs',
+# factor, patience, threshold, cooldown, min_lr, eps). Counts are whole
+# numbers held exactly below 2**53.
+(PLATEAU_LR, PLATEAU_BEST, PLATEAU_BAD, PLATEAU_COOLDOWN_COUNTER, PLATEAU_EPOCH, PLATEAU_MODE,
+ PLATEAU_THRESHOLD_MODE, PLATEAU_FACTOR, PLATEAU_PATIENCE, PLATEAU_THRESHOLD, PLATEAU_COOLDOWN,
+ PLATEAU_MIN_LR, PLATEAU_EPS) = range(13)
+PLATEAU_SIZE = 13
+
+
+@njit(**SERIAL)
+def plateau_state(lr, mode_max, threshold_abs, factor, patience, threshold, cooldown, min_lr,
+                  eps):
+    """A fresh plateau state (torch's ReduceLROnPlateau just made).
+
+    Parameters
+    ----------
+    lr : float
+        The optimizer's rate, >= 0.
+    mode_max, threshold_abs : bool
+        mode 'max' (else 'min'), threshold_mode 'abs' (else 'rel').
+    factor : float
+        In [0, 1).
+    patience, cooldown : int
+        >= 0.
+    threshold, min_lr, eps : float
+        threshold finite, min_lr and eps >= 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (PLATEAU_SIZE,); best is inf in mode 'min', -inf in 'max'.
+    """
+    s = np.zeros(PLATEAU_SIZE)
+    s[PLATEAU_LR] = lr
+    s[PLATEAU_BEST] = -math.inf if mode_max else math.inf
+    s[PLATEAU_MODE] = 1.0 if mode_max else 0.0
+    s[PLATEAU_THRESHOLD_MODE] = 1.0 if threshold_abs else 0.0
+    s[PLATEAU_FACTOR] = factor
+    s[PLATEAU_PATIENCE] = patience
+    s[PLATEAU_THRESHOLD] = threshold
+    s[PLATEAU_COOLDOWN] = cooldown
+    s[PLATEAU_MIN_LR] = min_lr
+    s[PLATEAU_EPS] = eps
+    return s
+
+
+@njit(**SERIAL, inline="always")
+def plateau_step(state, metric):
+    """torch's ``ReduceLROnPlateau.step(metric)`` on a plateau state, in place.
+
+    ::
+
+        better: metric < best * (1 - threshold)   ('min', 'rel')
+                metric < best - threshold         ('min', 'abs')
+                metric > best * (threshold + 1)   ('max', 'rel')
+                metric > best + threshold         ('max', 'abs')
+        better: best = metric, bad = 0; else bad += 1
+        cooldown_counter > 0: cooldown_counter -= 1, bad = 0
+        bad > patience: new = max(lr * factor, min_lr), lr = new if lr - new > eps,
+                        cooldown_counter = cooldown, bad = 0
+
+    torch's arithmetic, so the same rates for the same metrics. Allocates
+    nothing.
+
+    Parameters
+    ----------
+    state : numpy.ndarray
+        A plateau state (``plateau_state``), updated.
+    metric : float
+        The loss (or the quantity watched) after this step.
+
+    Returns
+    -------
+    bool
+        Whether the rate was lowered.
+    """
+    best = state[PLATEAU_BEST]
+    threshold = state[PLATEAU_THRESHOLD]
+    if state[PLATEAU_MODE] == 0.0:
+        if state[PLATEAU_THRESHOLD_MODE] == 0.0:
+            better = metric < best * (1.0 - threshold)
+        else:
+            better = metric < best - threshold
+    elif state[PLATEAU_THRESHOLD_MODE] == 0.0:
+        better = metric > best * (threshold + 1.0)
+    else:
+        better = metric > best + threshold
+    state[PLATEAU_EPOCH] += 1.0
+    if better:
+        state[PLATEAU_BEST] = metric
+        state[PLATEAU_BAD] = 0.0
+    else:
+        state[PLATEAU_BAD] += 1.0
+    if state[PLATEAU_COOLDOWN_COUNTER] > 0.0:
+        state[PLATEAU_COOLDOWN_COUNTER] -= 1.0
+        state[PLATEAU_BAD] = 0.0
+    reduced = False
+    if state[PLATEAU_BAD] > state[PLATEAU_PATIENCE]:
+        old = state[PLATEAU_LR]
+        new = max(old * state[PLATEAU_FACTOR], state[PLATEAU_MIN_LR])
+        if old - new > state[PLATEAU_EPS]:
+            state[PLATEAU_LR] = new
+            reduced = True
+        state[PLATEAU_COOLDOWN_COUNTER] = state[PLATEAU_COOLDOWN]
+        state[PLATEAU_BAD] = 0.0
+    return reduced
+
+
+@njit(**SERIAL)
+def plateau_lr(t, lr0, params):
+    """The rate of a ReduceLROnPlateau: ``lr_t = params[PLATEAU_LR]``.
+
+    A schedule like the others (the driver's first-order loop with a plateau,
+    kernels.driver.FIRST_ORDER_PLATEAU, passes the plateau state as params
+    and calls ``plateau_step`` with each step's f); t and lr0 are not read.
+
+    Parameters
+    ----------
+    t : int
+        The step number, >= 1 (not read).
+    lr0 : float
+        Not read: the rate is the state's.
+    params : numpy.ndarray
+        A plateau state (``plateau_state``).
+
+    Returns
+    -------
+    float
+        lr_t.
+    """
+    return params[PLATEAU_LR]
