@@ -140,6 +140,9 @@ def first_order_plateau_advance(value_and_grad, args, x, g, x_prev, f, g_norm, t
 # ReduceLROnPlateau (first_order_plateau_advance)
 FIRST_ORDER = (cacheable(first_order_begin), cacheable(first_order_advance))
 FIRST_ORDER_PLATEAU = (cacheable(first_order_begin), cacheable(first_order_plateau_advance))
+# the schedule of a plateau run, a FunctionRef likewise (a dispatcher given as
+# a value inside a kernel would keep the kernel from the disk cache)
+PLATEAU_LR = cacheable(plateau_lr)
 
 
 @njit(**SERIAL, inline="always")
@@ -250,7 +253,7 @@ def first_order_plateau_descend(value_and_grad, x, g, x_prev, f, g_norm, nit, ev
     after every step: it carries on from call to call as the optimizer state
     does, so paused calls go as one call goes)."""
     return descend(value_and_grad, x, g, x_prev, f, g_norm, nit, evaluated, args,
-                   FIRST_ORDER_PLATEAU, (rule_step, state, hyper, plateau_lr, 0.0, plateau),
+                   FIRST_ORDER_PLATEAU, (rule_step, state, hyper, PLATEAU_LR, 0.0, plateau),
                    max_iter, pause_at, ftol, gtol, xtol, np.ones(2), max_skips, fun_history,
                    grad_norm_history)
 
@@ -337,7 +340,7 @@ def minimize_batch_nopython(value_and_grad, X, batch_args, args, rule_step, S, h
         else:
             r = descend(value_and_grad, X[i], np.empty(n), np.empty(n), 0.0, 0.0, start, False,
                         rows(batch_args, i) + args, FIRST_ORDER_PLATEAU,
-                        (rule_step, rows(S, i), hyper, plateau_lr, 0.0, plateau[i]),
+                        (rule_step, rows(S, i), hyper, PLATEAU_LR, 0.0, plateau[i]),
                         max_iter, pause_at, ftol, gtol, xtol, scales, 0, empty, empty)
         fun[i] = r.fun
         nit[i] = r.nit

@@ -238,3 +238,18 @@ def test_minimize_batch_refuses_a_bad_plateau_by_name():
     opt.lr = S.cosine_annealing(0.05, 10)
     with pytest.raises(TypeError, match="lr"):
         gdfast.minimize_batch(quartic, X0, opt, batch_args=(CS,), plateau=plateau)
+
+
+def test_the_plateau_loop_of_a_registered_objective_can_be_cached_on_disk():
+    # a kernel given as a value inside the loop (not as a FunctionRef) would
+    # keep the loop from the disk cache: numba's "dynamic globals"
+    from gdfast.kernels.driver import first_order_plateau_descend
+    from gdfast.problems import exp_decay_initial_guess, exp_decay_stack, exp_decay_value_and_grad
+    t, Y, _ = exp_decay_stack((1, 2), n_times=16)
+    opt = gdfast.Adam(lr=0.05)
+    res = gdfast.minimize(exp_decay_value_and_grad, exp_decay_initial_guess(Y)[0], opt,
+                          jac="inplace", args=(Y[0], t), callback=S.ReduceLROnPlateau(opt),
+                          max_iter=5)
+    assert res.nopython
+    libraries = [c.library for c in first_order_plateau_descend.overloads.values()]
+    assert libraries and not any(lib.has_dynamic_globals for lib in libraries)
