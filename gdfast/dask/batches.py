@@ -12,12 +12,14 @@ from collections.abc import Callable
 import dask.array as da
 import numpy as np
 
+from .._batch import checked_plateau
 from .._batch import minimize_batch as batch_in_memory
 from .._run import MESSAGES, STATUS_OF_CODE, OptimizeResult
 from ..least_squares import LM_MESSAGES
 from ..least_squares import least_squares_batch as least_squares_in_memory
 from ..optimizers import Optimizer
-from ..quasi_newton.minimize_method import LBFGSB, checked_bounds
+from ..quasi_newton.minimize_method import LBFGSB, checked_bounds, resolve_method
+from ..schedules import ReduceLROnPlateau
 
 STATUS_NAMES = np.array([s.value for s in STATUS_OF_CODE])
 _BY_NAME = np.argsort(STATUS_NAMES)
@@ -26,16 +28,18 @@ _BY_NAME = np.argsort(STATUS_NAMES)
 def minimize_batch(fun: Callable, X0, method: "str | LBFGSB | Optimizer" = "lbfgs", *,
                    args: tuple = (), batch_args: tuple = (), options: dict | None = None,
                    bounds: object = None, max_iter: int = 1000, ftol: float | None = None,
-                   gtol: float | None = None, xtol: float = 0.0) -> OptimizeResult:
+                   gtol: float | None = None, xtol: float = 0.0,
+                   plateau: "ReduceLROnPlateau | None" = None) -> OptimizeResult:
     """gdfast.minimize_batch with X0 a dask array, chunked by rows.
 
     Parameters
     ----------
-    fun, method, args, options, max_iter, ftol, gtol, xtol
-        As in `gdfast.minimize_batch`. fun is sent to the workers: register it
-        with `gdfast.cached_objective` (and define it in a module the workers
-        can import) so that each worker loads the compiled loop from the disk
-        cache instead of compiling it.
+    fun, method, args, options, max_iter, ftol, gtol, xtol, plateau
+        As in `gdfast.minimize_batch` (a plateau goes to every task with the
+        method, so each problem's rates are the in-memory call's). fun is
+        sent to the workers: register it with `gdfast.cached_objective` (and
+        define it in a module the workers can import) so that each worker
+        loads the compiled loop from the disk cache instead of compiling it.
     X0 : dask array, shape (n_problems, n_params)
         Chunked by rows (the columns are made one chunk).
     batch_args : tuple of arrays, default ()
@@ -49,9 +53,10 @@ def minimize_batch(fun: Callable, X0, method: "str | LBFGSB | Optimizer" = "lbfg
     -------
     OptimizeResult
         Lazy dask arrays, chunked as X0's rows: x (n_problems, n_params), fun,
-        nit (int64), status (str) and success (bool), each problem's values
-        bit for bit those of the in-memory call; ``messages`` maps the status
-        names to their meaning.
+        nit (int64), status (str) and success (bool), and with a plateau lr
+        (each problem's last rate), each problem's values bit for bit those
+        of the in-memory call; ``messages`` maps the status names to their
+        meaning.
 
     Raises
     ------
@@ -71,14 +76,21 @@ def minimize_batch(fun: Callable, X0, method: "str | LBFGSB | Optimizer" = "lbfg
     n = X.shape[1]
     settings = dict(method=method, args=args, options=options, bounds=bounds,
                     max_iter=max_iter, ftol=ftol, gtol=gtol, xtol=xtol)
-    # one float64 block per chunk: x, fun, nit, status code (exact as floats)
+    columns: tuple[str, ...] = ("fun", "nit")
+    if plateau is not None:         # pickled with the method: the task sees its own optimizer
+        checked_plateau(plateau, resolve_method(method, options), 1)     # here, not in a task
+        settings["plateau"] = plateau
+        columns += ("lr",)
+    # one float64 block per chunk: x, the columns, status code (exact as floats)
+    width = n + len(columns) + 1
     packed = da.map_blocks(_fit_rows, X, *blocks, solver=batch_in_memory,
                            functions=dict(fun=by_reference(fun)), shapes=shapes,
-                           settings=settings, columns=("fun", "nit"),
-                           chunks=(X.chunks[0], (n + 3,)), dtype=np.float64)
-    status, success = _statuses(packed[:, n + 2])
+                           settings=settings, columns=columns,
+                           chunks=(X.chunks[0], (width,)), dtype=np.float64)
+    status, success = _statuses(packed[:, width - 1])
+    extra = {} if plateau is None else {"lr": packed[:, n + 2]}
     return OptimizeResult(x=packed[:, :n], fun=packed[:, n], nit=packed[:, n + 1].astype(np.int64),
-                          status=status, success=success,
+                          status=status, success=success, **extra,
                           messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE})
 
 

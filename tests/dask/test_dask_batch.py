@@ -39,6 +39,23 @@ def test_every_problem_bit_for_bit_for_any_row_chunks(client, method, rows):
     assert set(np.unique(status)) <= set(got.messages)
 
 
+def test_a_plateau_per_problem_bit_for_bit_for_row_chunks(client):
+    opt = gdfast.SGD(lr=0.01, momentum=0.9)
+    plateau = gdfast.schedules.ReduceLROnPlateau(opt, factor=0.5, patience=3)
+    settings = dict(SETTINGS, max_iter=120)
+    want = gdfast.minimize_batch(exp_decay_value_and_grad, X0, opt, batch_args=(Y,),
+                                 plateau=plateau, **settings)
+    got = gdfast.dask.minimize_batch(exp_decay_value_and_grad, da.from_array(X0, chunks=(37, 3)),
+                                     opt, batch_args=(Y,), plateau=plateau, **settings)
+    x, fun, nit, status, lr = dask.compute(got.x, got.fun, got.nit, got.status, got.lr)
+    assert np.array_equal(x, want.x) and np.array_equal(fun, want.fun)
+    assert np.array_equal(nit, want.nit) and np.array_equal(status, want.status)
+    assert np.array_equal(lr, want.lr) and (lr < 0.01).any()       # some rows were reduced
+    with pytest.raises(ValueError, match="plateau"):                # another optimizer's: at once
+        gdfast.dask.minimize_batch(exp_decay_value_and_grad, da.from_array(X0, chunks=(37, 3)),
+                                   gdfast.SGD(lr=0.01), batch_args=(Y,), plateau=plateau)
+
+
 def test_results_go_to_zarr(tmp_path):
     got = gdfast.dask.minimize_batch(exp_decay_value_and_grad, da.from_array(X0, chunks=200),
                                      batch_args=(Y,), **SETTINGS)
