@@ -24,6 +24,13 @@ def gradient_sequence(seed, n, steps):
         yield rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3, n)
 
 
+def plateau_losses(n=300, seed=0):
+    """A loss that falls, then stalls with noise: plateaus for ReduceLROnPlateau."""
+    rng = np.random.default_rng(seed)
+    k = np.arange(n)
+    return (1.0 / (1.0 + k / 10.0) + 0.05 * (k > 60) + 0.002 * rng.standard_normal(n)).tolist()
+
+
 def learning_rate(lr0, t):
     """A learning rate that changes every step, so kernels must use the one given."""
     return lr0 * (1.0 + 0.5 * np.sin(t))

@@ -20,16 +20,10 @@ import gdfast._batch
 import gdfast._minimize
 import gdfast.schedules as S
 from gdfast.kernels import schedules as K
+from kernel_helpers import plateau_losses
 
 # (ReduceLROnPlateau's keywords, minimize's max_iter) for the runs below
 SETTINGS = dict(factor=0.5, patience=2, cooldown=1, min_lr=1e-3)
-
-
-def _losses(n=300, seed=0):
-    """A loss that falls, then stalls with noise: plateaus for the scheduler."""
-    rng = np.random.default_rng(seed)
-    k = np.arange(n)
-    return (1.0 / (1.0 + k / 10.0) + 0.05 * (k > 60) + 0.002 * rng.standard_normal(n)).tolist()
 
 
 KERNEL_CASES = [
@@ -50,7 +44,7 @@ def _kernel_state(lr, mode="min", factor=0.1, patience=10, threshold=1e-4, thres
 @pytest.mark.parametrize("kw", KERNEL_CASES,
                          ids=["defaults", "max-abs", "cooldown-min_lr", "eps", "max-rel-cooldown"])
 def test_the_plateau_kernel_gives_torchs_rates_and_counters(kw):
-    losses = _losses()
+    losses = plateau_losses()
     if kw.get("mode") == "max":
         losses = [-v for v in losses]
     torch.set_default_dtype(torch.float64)
@@ -78,7 +72,7 @@ def test_the_plateau_kernel_gives_torchs_rates_and_counters(kw):
 def test_the_plateau_kernel_state_round_trips_the_object():
     opt = gdfast.SGD(lr=0.3)
     plateau = S.ReduceLROnPlateau(opt, mode="max", **SETTINGS)
-    for v in _losses(120):
+    for v in plateau_losses(120):
         plateau.step(-v)
     state = plateau.kernel_state()
     twin_opt = gdfast.SGD(lr=0.3)

@@ -17,6 +17,7 @@ from numba import njit
 
 import gdfast
 from gdfast import schedules as S
+from kernel_helpers import plateau_losses
 
 torch = pytest.importorskip("torch")
 L = torch.optim.lr_scheduler
@@ -261,13 +262,6 @@ def test_bad_arguments_name_the_argument(make, name):
 
 # --- ReduceLROnPlateau --------------------------------------------------------
 
-def _losses(n=300, seed=0):
-    """A loss that falls, then stalls with noise: plateaus for the scheduler."""
-    rng = np.random.default_rng(seed)
-    k = np.arange(n)
-    return (1.0 / (1.0 + k / 10.0) + 0.05 * (k > 60) + 0.002 * rng.standard_normal(n)).tolist()
-
-
 PLATEAU = [
     dict(),
     dict(mode="max", factor=0.5, patience=3, threshold=1e-3, threshold_mode="abs"),
@@ -278,7 +272,7 @@ PLATEAU = [
 
 @pytest.mark.parametrize("kw", PLATEAU, ids=["defaults", "max-abs", "cooldown-min_lr", "eps"])
 def test_reduce_on_plateau_sets_the_rates_torch_sets(kw):
-    losses = _losses()
+    losses = plateau_losses()
     if kw.get("mode") == "max":
         losses = [-v for v in losses]
     p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
