@@ -78,10 +78,8 @@ def _pair_pass(parallel, s, y, scale, d, g, g_prev, part):
     return write_pair(s, y, scale, d, g, g_prev)
 
 
-@njit(**SERIAL, inline="always")
-def push_body(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
-    """lbfgs_push's body, its pass serial or parallel (the same bits); inlined
-    where it is called, as direction_body."""
+@njit(**SERIAL)
+def _push(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
     rows = S.shape[0]
     slot = (newest + 1) % rows
     ys, yy = _pair_pass(parallel, S[slot], Y[slot], t, d, g, g_prev, part)
@@ -91,12 +89,8 @@ def push_body(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min
     return count, newest, gamma
 
 
-@njit(**SERIAL, inline="always")
-def direction_body(parallel, g, d, S, Y, rho, alpha, count, newest, gamma, part):
-    """lbfgs_direction's two-loop recursion, its passes serial or parallel
-    (the same bits); inlined where it is called (kernels.lbfgs_b's serial
-    passes: a call's reference counting of its arrays costs more than the
-    recursion at a small n)."""
+@njit(**SERIAL)
+def _direction(parallel, g, d, S, Y, rho, alpha, count, newest, gamma, part):
     rows = S.shape[0]
     if count == 0:
         _fused_pass(parallel, SET_NEG, d, g, 0.0, g, g, part)
@@ -127,15 +121,15 @@ def lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min):
     (the oldest pair then leaves if m were kept) and gamma becomes
     y . s / y . y. Returns (count, newest, gamma), unchanged if refused.
     """
-    return push_body(False, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
-                     S[0, :0])
+    return _push(False, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
+                 S[0, :0])
 
 
 @njit(**SERIAL)            # the passes it calls are the parallel ones
 def lbfgs_push_parallel(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
     """:func:`lbfgs_push` over numba's threads, the same bits; part from lbfgs_workspace."""
-    return push_body(True, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
-                     part)
+    return _push(True, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
+                 part)
 
 
 @njit(**SERIAL)
@@ -145,13 +139,13 @@ def lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma):
     g, d: float64 (n,), d written; alpha: workspace (m + 1,). With no pair
     kept, d = -gamma g. Returns g . d (negative for a descent direction).
     """
-    return direction_body(False, g, d, S, Y, rho, alpha, count, newest, gamma, S[0, :0])
+    return _direction(False, g, d, S, Y, rho, alpha, count, newest, gamma, S[0, :0])
 
 
 @njit(**SERIAL)            # the passes it calls are the parallel ones
 def lbfgs_direction_parallel(g, d, S, Y, rho, alpha, count, newest, gamma, part):
     """:func:`lbfgs_direction` over numba's threads, the same bits; part from lbfgs_workspace."""
-    return direction_body(True, g, d, S, Y, rho, alpha, count, newest, gamma, part)
+    return _direction(True, g, d, S, Y, rho, alpha, count, newest, gamma, part)
 
 
 # --- torch.optim.LBFGS's step -------------------------------------------------

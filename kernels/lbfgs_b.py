@@ -58,11 +58,11 @@ from .driver import F_FLOOR, FTOL, G_SCALE, LINE_SEARCH, RUNNING, descend
 from .function_refs import cacheable
 from .jit import PARALLEL, SERIAL, njit
 from .lbfgs import (
-    direction_body,
+    lbfgs_direction,
     lbfgs_direction_parallel,
+    lbfgs_push,
     lbfgs_push_parallel,
     lbfgs_workspace,
-    push_body,
     strong_wolfe_serial_pass,
 )
 from .linalg import blocks, copy_1d, dot_pass, max_abs_pass, workspace
@@ -251,7 +251,7 @@ def step_taken_parallel(d, x, x0, part):
 def _direction(parallel, g, d, S, Y, rho, alpha, count, newest, gamma, part):
     if parallel:
         return lbfgs_direction_parallel(g, d, S, Y, rho, alpha, count, newest, gamma, part)
-    return direction_body(False, g, d, S, Y, rho, alpha, count, newest, gamma, part)
+    return lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma)
 
 
 @njit(**SERIAL, inline="always")
@@ -259,7 +259,7 @@ def _push(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, pa
     if parallel:
         return lbfgs_push_parallel(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
                                    part)
-    return push_body(False, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part)
+    return lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min)
 
 
 @njit(**SERIAL, inline="always")

@@ -71,7 +71,7 @@ def _point_pass(parallel, x, x0, d, t):
         point(x, x0, d, t)
 
 
-@njit(**SERIAL, inline="always")
+@njit(**SERIAL)
 def _grad(G, g0, k):
     return g0 if k == G0 else G[k]
 
