@@ -870,15 +870,6 @@ class ReduceLROnPlateau:
                             f"(ReduceLROnPlateau sets it), got lr={lr!r}")
         return float(lr)
 
-    def _is_better(self, a: float) -> bool:
-        if self.mode == "min":
-            if self.threshold_mode == "rel":
-                return a < self.best * (1.0 - self.threshold)
-            return a < self.best - self.threshold
-        if self.threshold_mode == "rel":
-            return a > self.best * (self.threshold + 1.0)
-        return a > self.best + self.threshold
-
     def step(self, metrics: float) -> None:
         """Count one loss; lower the optimizer's lr after a plateau.
 
@@ -894,22 +885,10 @@ class ReduceLROnPlateau:
             nothing is changed then.
         """
         current = check.real("metrics", metrics)
-        old_lr = self._check_optimizer(self.optimizer)
-        self.last_epoch += 1
-        if self._is_better(current):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            new_lr = max(old_lr * self.factor, self.min_lr)
-            if old_lr - new_lr > self.eps:
-                self.optimizer.lr = new_lr
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
+        state = self.kernel_state()          # TypeError here if lr is no longer a number
+        # the compiled loops' arithmetic (kernels.schedules.plateau_step), one copy of it
+        kernels.schedules.plateau_step(state, current)
+        self.load_kernel_state(state)
 
     def __call__(self, intermediate_result: Any) -> None:
         """`step` with ``intermediate_result.fun``: minimize's callback.
