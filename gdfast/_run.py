@@ -171,11 +171,12 @@ def batch_statuses(codes):
     """Per-problem status names (str array) and success flags (bool array)
     from kernels.driver's integer codes (m,), and a message counting them."""
     names = np.array([s.value for s in STATUS_OF_CODE])
-    status = names[codes]
+    index = np.asarray(codes) % names.size           # as names[codes] reads a negative code
+    status = names[index]
     # counted by code, not by sorting the names (a string sort of 65,536
     # statuses took milliseconds); listed by name
-    per_code = np.bincount(np.asarray(codes).ravel() % names.size, minlength=names.size)
-    success = np.isin(codes % names.size, [STATUS_OF_CODE.index(s) for s in SUCCESS])
+    per_code = np.bincount(index.ravel(), minlength=names.size)
+    success = np.isin(index, [STATUS_OF_CODE.index(s) for s in SUCCESS])
     counts = ", ".join(f"{names[k]}: {int(per_code[k])}" for k in np.argsort(names)
                        if per_code[k] > 0)
     return status, success, f"{codes.size} problems; {counts}"
