@@ -226,21 +226,23 @@ def checked_batch_arg(k, b, m):
     return np.ascontiguousarray(b)
 
 
-def check_arity(fun, n_batch, n_args):
+def check_arity(fun, n_batch, n_args, leading=("x", "g")):
     """TypeError naming batch_args and args when fun takes another number of
-    parameters than x, g, one row per batch_args array and the args."""
+    parameters than the leading ones (x, g), one row per batch_args array
+    and the args."""
     try:
         params = inspect.signature(fun.py_func).parameters.values()
     except (AttributeError, TypeError, ValueError):
         return                                   # no Python signature: numba will tell
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
         return
-    wanted = 2 + n_batch + n_args
+    wanted = len(leading) + n_batch + n_args
     takes = len(params)
     required = sum(p.default is p.empty for p in params)
     if not required <= wanted <= takes:
-        raise TypeError(f"fun takes {takes} parameters but would be called with {wanted}: x, "
-                        f"g, {n_batch} row(s) of batch_args and {n_args} of args; pass its "
+        raise TypeError(f"fun takes {takes} parameters but would be called with {wanted}: "
+                        f"{', '.join(leading)}, {n_batch} row(s) of batch_args and {n_args} "
+                        "of args; pass its "
                         "per-problem data as batch_args=(array, ...) (one row per problem) "
                         "and shared data as args=(...)")
 

@@ -7,7 +7,11 @@ n parameters, r of n_res residuals, with the user's compiled functions::
     jacobian(x, J, *args)         # writes dr/dx into J, float64 (n_res, n)
 
 or jacobian None: forward differences, column j from r(x + h_j e_j) with
-h_j = sqrt(eps) max(1, |x_j|) (backwards where x_j + h_j passes hi_j).
+h_j = sqrt(eps) max(1, |x_j|) (backwards where x_j + h_j passes hi_j);
+or jacobian `FUSED`: ``residuals(x, r, J, *args)`` writes both in one call,
+so that what they share (exp(-b t) in an exponential fit) is computed once;
+every trial point then gets its Jacobian too (counted in njev), which a
+rejected trial does not use.
 
 Each iteration solves the damped Gauss–Newton system over the free
 parameters
@@ -48,7 +52,9 @@ per-problem workspace of ``lm_workspace`` is preallocated; nothing is
 allocated per iteration.
 """
 import numpy as np
-from numba import prange
+from numba import prange, types
+from numba.core.imputils import lower_constant
+from numba.extending import NativeValue, models, overload, register_model, typeof_impl, unbox
 
 from .driver import FTOL, GTOL, MAX_ITER, NON_FINITE, RUNNING, XTOL
 from .jit import PARALLEL, SERIAL, njit
@@ -63,6 +69,48 @@ LAM_MAX = 1e300             # beyond this no step can make progress
 # the entries of a problem's damping array and of its counts array
 LAM, NU = 0, 1
 NIT, NFEV, NJEV = 0, 1, 2
+
+
+class FusedJacobian:
+    """The type of `FUSED`, the jacobian argument that says residuals writes
+    the Jacobian too (module docstring)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "FUSED"
+
+    def __reduce__(self):
+        return "FUSED"                  # the module's one instance, when pickled
+
+
+FUSED = FusedJacobian()
+
+
+class FusedJacobianType(types.Dummy):
+    """numba's type of `FUSED`: no value, a compile-time switch."""
+
+    def __init__(self):
+        super().__init__("FusedJacobian")
+
+
+register_model(FusedJacobianType)(models.OpaqueModel)
+_FUSED_TYPE = FusedJacobianType()
+
+
+@typeof_impl.register(FusedJacobian)
+def _typeof_fused(val, c):
+    return _FUSED_TYPE
+
+
+@unbox(FusedJacobianType)
+def _unbox_fused(typ, obj, c):
+    return NativeValue(c.context.get_dummy_value())
+
+
+@lower_constant(FusedJacobianType)            # FUSED as a global of a user's numba code
+def _constant_fused(context, builder, ty, pyval):
+    return context.get_dummy_value()
 
 
 @njit(**SERIAL)
@@ -111,14 +159,57 @@ def forward_differences(residuals, x, r, J, r_trial, lo, hi, args):
 
 
 @njit(**SERIAL, inline="always")
+def _zero(J):
+    for i in range(J.shape[0]):       # zeroed for a jacobian that writes only the nonzeros
+        for k in range(J.shape[1]):
+            J[i, k] = 0.0
+
+
+def is_fused(jacobian):
+    """Whether jacobian is FUSED, known when compiling (compiled code only)."""
+
+
+@overload(is_fused)
+def _is_fused(jacobian):
+    value = isinstance(jacobian, FusedJacobianType)
+    return lambda jacobian: value
+
+
+def evaluate_residuals(residuals, jacobian, x, r, J, args):
+    """r = r(x), and J = dr/dx as well when jacobian is FUSED (compiled code only)."""
+
+
+@overload(evaluate_residuals)
+def _evaluate_residuals(residuals, jacobian, x, r, J, args):
+    if isinstance(jacobian, FusedJacobianType):
+        def both(residuals, jacobian, x, r, J, args):
+            _zero(J)
+            residuals(x, r, J, *args)
+        return both
+
+    def alone(residuals, jacobian, x, r, J, args):
+        residuals(x, r, *args)
+    return alone
+
+
+def evaluate_jacobian(residuals, jacobian, x, r, J, r_trial, lo, hi, args):
+    """J = dr/dx at x (r = r(x) given): by jacobian, or forward differences
+    when it is None; nothing when it is FUSED (evaluate_residuals wrote J)."""
+
+
+@overload(evaluate_jacobian)
 def _evaluate_jacobian(residuals, jacobian, x, r, J, r_trial, lo, hi, args):
-    if jacobian is None:
-        forward_differences(residuals, x, r, J, r_trial, lo, hi, args)
-    else:
-        for i in range(J.shape[0]):   # zeroed for a jacobian that writes only the nonzeros
-            for k in range(J.shape[1]):
-                J[i, k] = 0.0
+    if isinstance(jacobian, FusedJacobianType):
+        return lambda residuals, jacobian, x, r, J, r_trial, lo, hi, args: None
+    if isinstance(jacobian, types.NoneType):
+        def differences(residuals, jacobian, x, r, J, r_trial, lo, hi, args):
+            forward_differences(residuals, x, r, J, r_trial, lo, hi, args)
+        return differences
+
+    def given(residuals, jacobian, x, r, J, r_trial, lo, hi, args):
+        _zero(J)
         jacobian(x, J, *args)
+    return given
 
 
 @njit(**SERIAL)
@@ -227,23 +318,27 @@ def levenberg_marquardt(residuals, jacobian, x, lo, hi, args, D, damping, counts
     """
     r, r_trial, J, A, L, grad, step, x_trial = work
     n = x.size
+    fused = is_fused(jacobian)
     fresh = counts[NIT] == 0          # else going on: this evaluation was counted before
-    residuals(x, r, *args)
+    evaluate_residuals(residuals, jacobian, x, r, J, args)
     counts[NFEV] += int(fresh)
     cost = half_sum_of_squares(r)
     if not np.isfinite(cost):
         return cost, NON_FINITE
-    _evaluate_jacobian(residuals, jacobian, x, r, J, r_trial, lo, hi, args)
+    evaluate_jacobian(residuals, jacobian, x, r, J, r_trial, lo, hi, args)
     counts[NJEV] += int(fresh)
     if not _all_finite(J):
         return cost, NON_FINITE
+    # A, grad and the gtol measure are all an iteration reads of J (a FUSED
+    # trial overwrites J with the trial point's)
     normal_equations(J, r, A, grad)
+    stationarity = scaled_gradient_norm(J, r, grad, x, lo, hi)
     if fresh:
         for j in range(n):
             D[j] = A[j, j] if A[j, j] > 0.0 else 1.0
         damping[LAM], damping[NU] = LAM0, 2.0
     while True:
-        if cost == 0.0 or scaled_gradient_norm(J, r, grad, x, lo, hi) <= gtol:
+        if cost == 0.0 or stationarity <= gtol:
             return cost, GTOL
         if counts[NIT] >= max_iter:
             return cost, MAX_ITER
@@ -268,8 +363,9 @@ def levenberg_marquardt(residuals, jacobian, x, lo, hi, args, D, damping, counts
                 for b in range(n):
                     s += A[a, b] * step[b]
                 predicted -= step[a] * (grad[a] + 0.5 * s)
-            residuals(x_trial, r_trial, *args)
+            evaluate_residuals(residuals, jacobian, x_trial, r_trial, J, args)
             counts[NFEV] += 1
+            counts[NJEV] += int(fused)
             cost_trial = half_sum_of_squares(r_trial)
             if np.isfinite(cost_trial) and predicted > 0.0:
                 rho = (cost - cost_trial) / predicted
@@ -281,11 +377,12 @@ def levenberg_marquardt(residuals, jacobian, x, lo, hi, args, D, damping, counts
             cost = cost_trial
             damping[LAM] = lam * max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
             damping[NU] = 2.0
-            _evaluate_jacobian(residuals, jacobian, x, r, J, r_trial, lo, hi, args)
-            counts[NJEV] += 1
+            evaluate_jacobian(residuals, jacobian, x, r, J, r_trial, lo, hi, args)
+            counts[NJEV] += int(not fused)
             if not _all_finite(J):
                 return cost, NON_FINITE
             normal_equations(J, r, A, grad)
+            stationarity = scaled_gradient_norm(J, r, grad, x, lo, hi)
             if lowered <= ftol * (cost + lowered):
                 return cost, FTOL
             if small:

@@ -2,7 +2,8 @@
 
 Solvers side by side on one synthetic stack (gdfast.problems.exp_decay_stack,
 16 time points): gdfast.least_squares_batch (Levenberg–Marquardt, with the
-Jacobian), gdfast.minimize_batch with its default (L-BFGS) and with Adam as
+residuals and the Jacobian in one function, ``jac=True``, and as two
+functions, scipy's interface), gdfast.minimize_batch with its default (L-BFGS) and with Adam as
 docs/batches.md runs it (issue 30's "today"), and scipy.optimize.least_squares
 and lmfit (if installed: the `bench` extra has it) in Python loops over a
 subset of the pixels (their time per pixel quoted). Each compiled solver is
@@ -24,6 +25,7 @@ from ..problems import (
     exp_decay_initial_guess,
     exp_decay_jacobian,
     exp_decay_residuals,
+    exp_decay_residuals_and_jacobian,
     exp_decay_stack,
     exp_decay_value_and_grad,
 )
@@ -44,6 +46,12 @@ def _costs_from_x(X, Y, t):
 
 
 def _lm(X0, Y, t):
+    res = least_squares_batch(exp_decay_residuals_and_jacobian, X0, jac=True,
+                              n_residuals=t.size, batch_args=(Y,), args=(t,))
+    return res.x, res.nit
+
+
+def _lm_apart(X0, Y, t):
     res = least_squares_batch(exp_decay_residuals, X0, exp_decay_jacobian, n_residuals=t.size,
                               batch_args=(Y,), args=(t,))
     return res.x, res.nit
@@ -108,6 +116,7 @@ def _lmfit_loop(X0, Y, t):
 
 SOLVERS: dict[str, Callable] = {
     "gdfast LM": _lm,
+    "gdfast LM (r, J apart)": _lm_apart,
     "gdfast L-BFGS": _lbfgs,
     "gdfast Adam": _adam,
     "scipy least_squares loop": _scipy_loop,
@@ -115,7 +124,7 @@ SOLVERS: dict[str, Callable] = {
 if importlib.util.find_spec("lmfit") is not None:
     SOLVERS["lmfit loop"] = _lmfit_loop
 LOOPS = ("scipy least_squares loop", "lmfit loop")       # timed on a subset of the pixels
-COMPILED = ("gdfast LM", "gdfast L-BFGS", "gdfast Adam")
+COMPILED = ("gdfast LM", "gdfast LM (r, J apart)", "gdfast L-BFGS", "gdfast Adam")
 
 
 def run_fit_benchmark(side: int = 256, scipy_pixels: int = 512, rounds: int = 3,

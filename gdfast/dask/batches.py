@@ -94,7 +94,8 @@ def minimize_batch(fun: Callable, X0, method: "str | LBFGSB | Optimizer" = "lbfg
                           messages={s.value: MESSAGES[s] for s in STATUS_OF_CODE})
 
 
-def least_squares_batch(fun: Callable, X0, jac: Callable | None = None, *, n_residuals: int,
+def least_squares_batch(fun: Callable, X0, jac: "Callable | bool | None" = None, *,
+                        n_residuals: int,
                         args: tuple = (), batch_args: tuple = (), bounds: object = None,
                         max_iter: int = 100, ftol: float = 1e-8, xtol: float = 1e-8,
                         gtol: float = 1e-8) -> OptimizeResult:
@@ -122,7 +123,8 @@ def least_squares_batch(fun: Callable, X0, jac: Callable | None = None, *, n_res
     n_res = int(n_residuals)
     settings = dict(n_residuals=n_residuals, args=args, bounds=bounds, max_iter=max_iter,
                     ftol=ftol, xtol=xtol, gtol=gtol)
-    functions = dict(fun=by_reference(fun), jac=None if jac is None else by_reference(jac))
+    functions = dict(fun=by_reference(fun),
+                     jac=jac if jac is None or isinstance(jac, bool) else by_reference(jac))
     # x, cost, nit, nfev, njev, status code, then the residuals
     packed = da.map_blocks(_fit_rows, X, *blocks, solver=least_squares_in_memory,
                            functions=functions, shapes=shapes, settings=settings,

@@ -16,7 +16,7 @@ from .._batch import check_arity, checked_batch, checked_batch_arg, run_batch
 from .._run import OptimizeResult, Status
 from ..kernels.driver import RUNNING
 from ..kernels.function_refs import cacheable
-from ..kernels.levenberg_marquardt import least_squares_batch_nopython
+from ..kernels.levenberg_marquardt import FUSED, least_squares_batch_nopython
 from ..quasi_newton.minimize_method import batch_bounds, project_into
 
 # what each status means for this method (the result's ``messages``)
@@ -32,7 +32,7 @@ LM_MESSAGES = {
 }
 
 
-def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = None, *,
+def least_squares_batch(fun: Callable, X0: ArrayLike, jac: "Callable | bool | None" = None, *,
                         n_residuals: int, args: tuple = (), batch_args: tuple = (),
                         bounds: object = None, max_iter: int = 100, ftol: float = 1e-8,
                         xtol: float = 1e-8, gtol: float = 1e-8) -> OptimizeResult:
@@ -53,10 +53,14 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
         batch_args)``.
     X0 : array_like, shape (n_problems, n_params)
         The starts: real, finite; copied.
-    jac : numba @njit function, optional
+    jac : numba @njit function, True or None, default None
         ``jacobian(x, J, *batch_rows, *args)`` that writes dr/dx into J
-        (float64 (n_residuals, n_params), zeroed before each call). None:
-        forward differences (n_params evaluations of fun per Jacobian).
+        (float64 (n_residuals, n_params), zeroed before each call). True: fun
+        writes both, ``fun(x, r, J, *batch_rows, *args)``, so that what the
+        residuals and the Jacobian share (exp(-b t) in an exponential fit) is
+        computed once: the fastest form (as Gpufit's models); every trial
+        point then gets its Jacobian (njev = nfev). None: forward differences
+        (n_params evaluations of fun per Jacobian).
     n_residuals : int
         The length of r (>= 1).
     args : tuple, default ()
@@ -120,6 +124,12 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
     [[2.  0.3 0.1]
      [1.  0.2 0. ]] [ True  True]
     """
+    fused = jac is True
+    if fused:
+        jac = None
+    elif isinstance(jac, (bool, np.bool_)):
+        raise TypeError("jac must be a numba @njit function, True (fun writes r and J) or "
+                        "None (forward differences); got False")
     for name, f in (("fun", fun), ("jac", jac)):
         if f is not None and not is_jitted(f):
             raise TypeError(f"{name} must be a numba @njit function; got {type(f).__name__}")
@@ -134,20 +144,22 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
     if not isinstance(batch_args, tuple):
         raise TypeError(f"batch_args must be a tuple of arrays, got {type(batch_args).__name__}")
     batch_args = tuple(checked_batch_arg(k, b, m) for k, b in enumerate(batch_args))
-    for f in (fun, jac):
-        if f is not None:
-            check_arity(f, len(batch_args), len(args))
+    check_arity(fun, len(batch_args), len(args), ("x", "r", "J") if fused else ("x", "r"))
+    if jac is not None:
+        check_arity(jac, len(batch_args), len(args), ("x", "J"))
     lower, upper = (batch_bounds(bounds, m, n) if bounds is not None else
                     (np.empty((m, 0)), np.empty((m, 0))))
     if m > 0:
-        _try_first_problem(fun, jac, X[0], n_res, tuple(b[0] for b in batch_args) + args)
+        _try_first_problem(fun, FUSED if fused else jac, X[0], n_res,
+                           tuple(b[0] for b in batch_args) + args)
     projected = lower.size > 0 and project_into(X, lower, upper)
     cost = np.full(m, math.nan)
     R = np.full((m, n_res), math.nan)
     codes = np.full(m, RUNNING, dtype=np.int64)
     D, damping = np.zeros((m, n)), np.zeros((m, 2))
     counts = np.zeros((m, 3), dtype=np.int64)
-    residuals, jacobian = cacheable(fun), None if jac is None else cacheable(jac)
+    residuals = cacheable(fun)
+    jacobian = FUSED if fused else None if jac is None else cacheable(jac)
 
     def run(rows, steps):
         least_squares_batch_nopython(residuals, jacobian, X[rows],
@@ -158,7 +170,8 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
         return bool((codes[rows] == RUNNING).any())
     status, success, message = run_batch(
         run, codes, max_iter, projected,
-        f"fun (or jac) could not be compiled as fun(x, r, *batch_rows, *args) with "
+        f"fun (or jac) could not be compiled as fun(x, r{', J' if fused else ''}, "
+        "*batch_rows, *args) with "
         f"{len(batch_args)} batch_args and {len(args)} args")
     return OptimizeResult(x=X, cost=cost, fun=R, nit=counts[:, 0].copy(),
                           nfev=counts[:, 1].copy(), njev=counts[:, 2].copy(), status=status,
@@ -167,25 +180,28 @@ def least_squares_batch(fun: Callable, X0: ArrayLike, jac: Callable | None = Non
 
 
 def _try_first_problem(fun, jac, x0, n_res, args):
-    """fun and jac once in Python on the first problem, into arrays of the
-    stated size: writing past them (an IndexError there, memory corruption in
-    compiled code) or returning the residuals instead of writing them is
-    named before any compiled call. Other errors are left to the compiled
-    call, whose messages numba words."""
+    """fun and jac (None, a function or FUSED) once in Python on the first
+    problem, into arrays of the stated size: writing past them (an
+    IndexError there, memory corruption in compiled code) or returning the
+    residuals instead of writing them is named before any compiled call.
+    Other errors are left to the compiled call, whose messages numba words."""
     r = np.full(n_res, math.nan)
+    J = np.zeros((n_res, x0.size))
+    fused = jac is FUSED
     try:
-        out = fun.py_func(x0.copy(), r, *args)
+        out = fun.py_func(x0.copy(), r, J, *args) if fused else fun.py_func(x0.copy(), r, *args)
     except IndexError as err:
-        raise ValueError(f"fun writes past the {n_res} residuals of n_residuals={n_res} "
-                         f"(on problem 0: {err})") from None
+        what = (f"the residuals (n_residuals,) = ({n_res},) or the Jacobian (n_residuals, "
+                f"n_params) = {J.shape}" if fused else
+                f"the {n_res} residuals of n_residuals={n_res}")
+        raise ValueError(f"fun writes past {what} (on problem 0: {err})") from None
     except Exception:                           # noqa: BLE001 - numba will say
         return
     if isinstance(out, np.ndarray) and out.size == n_res and np.isnan(r).all():
         raise TypeError("fun returned its residuals: it must write them into its second "
-                        "argument r, as fun(x, r, *batch_rows, *args)")
-    if jac is None:
+                        f"argument r, as fun(x, r{', J' if fused else ''}, *batch_rows, *args)")
+    if jac is None or fused:
         return
-    J = np.zeros((n_res, x0.size))
     try:
         jac.py_func(x0.copy(), J, *args)
     except IndexError as err:

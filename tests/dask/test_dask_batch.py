@@ -12,6 +12,7 @@ from gdfast.problems import (
     exp_decay_initial_guess,
     exp_decay_jacobian,
     exp_decay_residuals,
+    exp_decay_residuals_and_jacobian,
     exp_decay_stack,
     exp_decay_value_and_grad,
 )
@@ -113,17 +114,17 @@ def test_a_registered_objective_goes_to_the_workers_by_name():
     assert by_reference(local) is local                  # not importable: as itself
 
 
-@pytest.mark.parametrize("rows", [100, 37])
+@pytest.mark.parametrize("rows, fused", [(100, False), (37, True)])
 @pytest.mark.slow
-def test_least_squares_every_problem_bit_for_bit_with_per_problem_bounds(client, rows):
+def test_least_squares_every_problem_bit_for_bit_with_per_problem_bounds(client, rows, fused):
     lo = np.tile([0.0, 0.0, -np.inf], (X0.shape[0], 1))
     hi = np.tile([np.inf, np.inf, 0.05], (X0.shape[0], 1))
     kw = dict(n_residuals=T.size, args=(T,), max_iter=50)
-    want = gdfast.least_squares_batch(exp_decay_residuals, X0, exp_decay_jacobian,
-                                      batch_args=(Y,), bounds=(lo, hi), **kw)
-    got = gdfast.dask.least_squares_batch(exp_decay_residuals,
-                                          da.from_array(X0, chunks=(rows, 3)),
-                                          exp_decay_jacobian, batch_args=(Y,),
+    fun, jac = ((exp_decay_residuals_and_jacobian, True) if fused else
+                (exp_decay_residuals, exp_decay_jacobian))     # jac=True: r and J in one
+    want = gdfast.least_squares_batch(fun, X0, jac, batch_args=(Y,), bounds=(lo, hi), **kw)
+    got = gdfast.dask.least_squares_batch(fun, da.from_array(X0, chunks=(rows, 3)), jac,
+                                          batch_args=(Y,),
                                           bounds=(da.from_array(lo, chunks=(50, 3)), hi), **kw)
     got = dask.compute(dict(got))[0]
     for k in ("x", "cost", "fun", "nit", "nfev", "njev", "status", "success"):

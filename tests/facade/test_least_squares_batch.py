@@ -11,9 +11,11 @@ import scipy.optimize
 from numba import njit
 
 import gdfast
+from gdfast.kernels.levenberg_marquardt import FUSED, levenberg_marquardt, lm_workspace
 from gdfast.problems import exp_decay_initial_guess, exp_decay_stack
 from gdfast.problems import exp_decay_jacobian as decay_jacobian
 from gdfast.problems import exp_decay_residuals as decay
+from gdfast.problems import exp_decay_residuals_and_jacobian as decay_and_jacobian
 
 N_TIMES = 12
 
@@ -96,6 +98,47 @@ def test_chunks_and_threads_change_no_bit(monkeypatch):
         assert np.array_equal(whole[k], chunked[k]), k
 
 
+def test_residuals_and_jacobian_in_one_function_fit_as_two_functions_do():
+    # jac=True: fun writes r and J at every trial point, also at a rejected
+    # one, which must not disturb the iteration (row 0's start has rejected
+    # trials after which J at the trial point would pass the gtol test:
+    # found by a search); the oracle is the fit with the two functions, bit
+    # for bit
+    t, Y, X0 = fit_data((8, 8))
+    rows = [51, 0, 9, 20]
+    Y, X0 = Y[rows], X0[rows]
+    X0[0] = [-27.1463296427904, 6.0, 0.08278464759065418]
+    lo = np.tile([-np.inf, 0.0, -np.inf], (4, 1))
+    hi = np.tile([np.inf, np.inf, 0.0], (4, 1))       # c capped: held parameters,
+    hi[0, 2] = np.inf                                  # but on row 0
+    kw = dict(n_residuals=N_TIMES, batch_args=(Y,), args=(t,), bounds=(lo, hi), gtol=1e-6)
+    apart = gdfast.least_squares_batch(decay, X0, decay_jacobian, **kw)
+    fused = gdfast.least_squares_batch(decay_and_jacobian, X0, jac=True, **kw)
+    for k in ("x", "cost", "fun", "nit", "nfev", "status"):
+        assert np.array_equal(fused[k], apart[k]), k
+    assert np.array_equal(fused.njev, fused.nfev)      # a Jacobian with every evaluation
+    assert apart.nit[0] > apart.njev[0] - 1            # row 0 had rejected trials
+    assert (apart.x[1:, 2] == 0.0).any() and apart.success.all(), apart.message
+
+
+@njit
+def fit_rows_in_user_code(X, Y, t):
+    # the kernel from a user's numba code, FUSED a global there
+    for i in range(X.shape[0]):
+        levenberg_marquardt(decay_and_jacobian, FUSED, X[i], np.empty(0), np.empty(0),
+                            (Y[i], t), np.zeros(3), np.zeros(2), np.zeros(3, np.int64), 100,
+                            -1, 1e-8, 1e-8, 1e-8, lm_workspace(t.size, 3))
+
+
+def test_the_kernel_takes_fused_from_a_users_numba_code():
+    t, Y, X0 = fit_data((1, 2))
+    X = X0.copy()
+    fit_rows_in_user_code(X, Y, t)
+    want = gdfast.least_squares_batch(decay_and_jacobian, X0, jac=True, n_residuals=N_TIMES,
+                                      batch_args=(Y,), args=(t,))
+    assert np.array_equal(X, want.x)
+
+
 @gdfast.cached_objective          # its compiled batch loop is cached on disk
 @njit(cache=True)
 def root_model(p, r, y, t):               # r = sqrt(p0) t + p1 - y: NaN for p0 < 0
@@ -131,7 +174,18 @@ def jacobian_too_wide(p, J, y, t):
         J[k, 3] = 1.0
 
 
+@njit
+def writes_past_the_jacobian(p, r, J, y, t):
+    for k in range(t.size):
+        r[k] = p[0] - y[k]
+        J[k, 3] = 1.0
+
+
 @pytest.mark.parametrize("call, error, match", [
+    (dict(fun=writes_past_the_jacobian, jac=True), ValueError,
+     r"fun writes past the residuals \(n_residuals,\) = \(12,\) or the Jacobian"),
+    (dict(jac=True), TypeError, "would be called with 5: x, r, J, 1 row"),
+    (dict(jac=False), TypeError, "jac must be a numba @njit function, True"),
     (dict(fun=writes_too_many), ValueError, "fun writes past the 12 residuals"),
     (dict(fun=returns_residuals), TypeError, "fun returned its residuals"),
     (dict(jac=jacobian_too_wide), ValueError, r"jac writes past the Jacobian's shape .* \(12, 3\)"),
