@@ -17,7 +17,7 @@ block (N_BLOCKS C); its content between steps does not matter.
 
 The two norms (of x and of the update) are sums over the whole array, summed
 in fixed blocks (``kernels.linalg.blocks``; the update's by blocks of rows,
-each row in `kernels.reductions.sum_squares_range`'s order) in block order,
+each row's squares in `kernels.reductions.sum_range`'s order) in block order,
 so the serial and the parallel kernel give the same bits for any thread
 count; each row sum is one thread's, each column sum adds the rows in order
 (stripes of `STRIPE` columns, read row by row: a column read down the
@@ -31,7 +31,7 @@ from ._elementwise import direction_sign, lerp
 from .jit import PARALLEL, SERIAL, njit
 from .linalg import blocks
 from .nonfinite import any_nonfinite
-from .reductions import N_BLOCKS, block_bounds, sum_squares_range
+from .reductions import N_BLOCKS, block_bounds, sum_range, sum_squares_range
 
 WORK_BASE = 2 * N_BLOCKS
 STRIPE = 256   # columns summed together, row by row (2 KiB of each row)
@@ -107,28 +107,42 @@ def _row_mean(row_var, work, b, rows, eps1):
 
 
 @njit(**SERIAL)
-def _factored_row(g, row_var, col_var, work, q, rows, cols, eps1, sign, out):
-    """out[c] <- the update's entry (row q = b R + r, column c):
-    g / sqrt(max(row col / mean, eps1^2)), over the row's C columns."""
-    b = q // rows
-    rq = row_var[q]
-    mean = work[WORK_BASE + b]
-    cv = col_var[b * cols:(b + 1) * cols]   # views: indices from 0, a loop LLVM vectorises
-    gr = g[q * cols:(q + 1) * cols]
-    for c in range(cols):
-        out[c] = _inv_rms((rq * cv[c]) / mean, eps1) * (sign * gr[c])
+def _inverse_columns(col_var, work, nbatch):
+    """work's column sums (consumed by _col_factor) <- 1 / col_var."""
+    base = WORK_BASE + nbatch
+    for p in range(col_var.size):
+        work[base + p] = 1.0 / col_var[p]
 
 
 @njit(**SERIAL)
-def _factored_block(g, row_var, col_var, work, k, lo, hi, nbatch, rows, cols, eps1, sign):
+def _factored_row_squares(g, row_var, work, q, nbatch, rows, cols, eps1, sign, out):
+    """out[c] <- the square of the update's entry (row q = b R + r, column c),
+    as g^2 min(mean / row * (1 / col), 1 / eps1^2): 1 / max(row col / mean,
+    eps1^2) as products (the columns' reciprocals are in work), a loop LLVM
+    vectorises; the last bits of a square differ from (the apply pass's u)^2,
+    those of the norm (which only clips the step) from torch's."""
+    b = q // rows
+    a = work[WORK_BASE + b] / row_var[q]
+    cap = 1.0 / (eps1 * eps1)
+    base = WORK_BASE + nbatch + b * cols
+    inv_col = work[base:base + cols]   # views: indices from 0 (see sum_squares_range)
+    gr = g[q * cols:(q + 1) * cols]
+    for c in range(cols):
+        d = sign * gr[c]
+        out[c] = (d * d) * min(a * inv_col[c], cap)
+
+
+@njit(**SERIAL)
+def _factored_block(g, row_var, work, k, lo, hi, nbatch, rows, cols, eps1, sign):
     """The sum of the update's squares over the rows [lo, hi): each row's in
-    sum_squares_range's order (block k's row of work holds the row), the rows in order."""
+    reductions.sum_range's order (block k's row of work holds the row), the
+    rows in order."""
     base = WORK_BASE + nbatch + nbatch * cols + k * cols
     out = work[base:base + cols]
     s = 0.0
     for q in range(lo, hi):
-        _factored_row(g, row_var, col_var, work, q, rows, cols, eps1, sign, out)
-        s += sum_squares_range(out, 0, cols, 1.0)
+        _factored_row_squares(g, row_var, work, q, nbatch, rows, cols, eps1, sign, out)
+        s += sum_range(out, 0, cols)
     return s
 
 
@@ -155,7 +169,7 @@ def _apply_rows(x, g, row_var, col_var, work, lo, hi, rows, cols, decay, scale, 
         b = q // rows
         rq = row_var[q]
         mean = work[WORK_BASE + b]
-        cv = col_var[b * cols:(b + 1) * cols]   # views: see _factored_row
+        cv = col_var[b * cols:(b + 1) * cols]   # views: see sum_squares_range
         gr = g[q * cols:(q + 1) * cols]
         xr = x[q * cols:(q + 1) * cols]
         for c in range(cols):
@@ -252,11 +266,11 @@ def adafactor_step(x, g, state, t, lr, hyper):
         _col_factor(col_var, work, p, nbatch, rows, w)
     for b in range(nbatch):
         _row_mean(row_var, work, b, rows, eps1)
+    _inverse_columns(col_var, work, nbatch)
     nr = min(nb, n_rows)
     for k in range(nr):
         lo, hi = block_bounds(n_rows, nr, k)
-        u_sq += _factored_block(g, row_var, col_var, work, k, lo, hi, nbatch, rows, cols, eps1,
-                                sign)
+        u_sq += _factored_block(g, row_var, work, k, lo, hi, nbatch, rows, cols, eps1, sign)
     decay, scale = _scales(t, lr, n, x_sq, u_sq, eps2, d, weight_decay)
     bad = _apply_rows(x, g, row_var, col_var, work, 0, n_rows, rows, cols, decay, scale, eps1,
                       sign)
@@ -320,11 +334,12 @@ def adafactor_step_parallel(x, g, state, t, lr, hyper):
         _col_factor(col_var, work, p, nbatch, rows, w)
     for b in prange(nbatch):
         _row_mean(row_var, work, b, rows, eps1)
+    _inverse_columns(col_var, work, nbatch)
     nr = min(nb, n_rows)
     for k in prange(nr):
         lo, hi = block_bounds(n_rows, nr, k)
-        work[N_BLOCKS + k] = _factored_block(g, row_var, col_var, work, k, lo, hi, nbatch, rows,
-                                             cols, eps1, sign)
+        work[N_BLOCKS + k] = _factored_block(g, row_var, work, k, lo, hi, nbatch, rows, cols,
+                                             eps1, sign)
     for k in range(nr):
         u_sq += work[N_BLOCKS + k]
     decay, scale = _scales(t, lr, n, x_sq, u_sq, eps2, d, weight_decay)

@@ -275,6 +275,37 @@ def sum_squares_range(a, lo, hi, scale):
 
 
 @njit(**SERIAL)
+def sum_range(a, lo, hi):
+    """``sum_{i=lo}^{hi-1} a_i`` in `sum_squares_range`'s fixed order (four
+    interleaved partial sums, the rest in order, then ((s_0 + s_1) + (s_2 +
+    s_3)) + r).
+
+    Parameters
+    ----------
+    a : float64[::1]
+    lo, hi : int
+        0 <= lo <= hi <= a.size.
+
+    Returns
+    -------
+    float
+    """
+    b = a[lo:hi]   # indices from 0: see sum_squares_range
+    m = b.size // LANES
+    s0 = s1 = s2 = s3 = 0.0
+    for c in range(m):
+        i = LANES * c
+        s0 += b[i]
+        s1 += b[i + 1]
+        s2 += b[i + 2]
+        s3 += b[i + 3]
+    r = 0.0
+    for i in range(LANES * m, b.size):
+        r += b[i]
+    return ((s0 + s1) + (s2 + s3)) + r
+
+
+@njit(**SERIAL)
 def _difference_dot_range(a, b, c, lo, hi):
     s = 0.0
     for i in range(lo, hi):

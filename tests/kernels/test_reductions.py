@@ -106,3 +106,13 @@ def test_sum_squares_range_propagates_non_finite_entries(bad):
         a[where] = bad
         got = sum_squares_range(a, 0, 7, 1.0)
         assert np.isnan(got) if np.isnan(bad) else got == np.inf
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 64, 1001])
+def test_sum_range_sums_in_sum_squares_ranges_order(n):
+    from gdfast.kernels.reductions import sum_range, sum_squares_range
+    rng = np.random.default_rng(n)
+    a = rng.random(n + 3)
+    # the same order: the sum of the squares is the sum of the squared entries
+    assert sum_range(a ** 2, 1, n + 2) == sum_squares_range(a, 1, n + 2, 1.0)
+    assert sum_range(a, 0, n) == pytest.approx(math.fsum(a[:n]), rel=1e-14, abs=0.0)
