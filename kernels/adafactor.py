@@ -10,14 +10,18 @@ row factor and a column factor, so the state arrays are not of x's length::
 For x of shape (..., R, C) with B = prod(...) (hyper's batch, rows, cols =
 B, R, C): row_var has B R entries (torch's (..., R, 1)), col_var B C
 (torch's (..., 1, C)), variance 0; for a vector (batch 0): row_var and
-col_var 0 entries, variance n. ``work`` is scratch of WORK_BASE + B entries
-(the block sums of the two norms and the B row-factor means); its content
-between steps does not matter.
+col_var 0 entries, variance n. ``work`` is scratch of `work_length` (B, R,
+C) entries: the block sums of the two norms, the B row-factor means and,
+when factored, the B C column sums of g^2 and one row of the update per
+block (N_BLOCKS C); its content between steps does not matter.
 
 The two norms (of x and of the update) are sums over the whole array, summed
-in fixed blocks (``kernels.linalg.blocks``) in block order, so the serial and
-the parallel kernel give the same bits for any thread count; the row and
-column sums are each one thread's loop.
+in fixed blocks (``kernels.linalg.blocks``; the update's by blocks of rows,
+each row's squares in `kernels.reductions.sum_range`'s order) in block order,
+so the serial and the parallel kernel give the same bits for any thread
+count; each row sum is one thread's, each column sum adds the rows in order
+(stripes of `STRIPE` columns, read row by row: a column read down the
+matrix touched one cache line and one page per entry).
 """
 import math
 
@@ -27,17 +31,18 @@ from ._elementwise import direction_sign, lerp
 from .jit import PARALLEL, SERIAL, njit
 from .linalg import blocks
 from .nonfinite import any_nonfinite
-from .reductions import N_BLOCKS, block_bounds
+from .reductions import N_BLOCKS, block_bounds, sum_range, sum_squares_range
 
 WORK_BASE = 2 * N_BLOCKS
+STRIPE = 256   # columns summed together, row by row (2 KiB of each row)
 
 
-@njit(**SERIAL)
-def _sum_squares(a, lo, hi):
-    s = 0.0
-    for i in range(lo, hi):
-        s += a[i] * a[i]
-    return s
+def work_length(batch, rows, cols):
+    """Entries of Adafactor's scratch ``work`` for B, R, C = batch, rows, cols
+    (batch 0: a vector): WORK_BASE + B, plus B C + N_BLOCKS C when factored."""
+    if batch == 0:
+        return WORK_BASE
+    return WORK_BASE + batch + batch * cols + N_BLOCKS * cols
 
 
 @njit(**SERIAL)
@@ -62,21 +67,33 @@ def _vector_block(g, variance, lo, hi, w, eps1, sign):
 @njit(**SERIAL)
 def _row_factor(g, row_var, q, cols, w):
     """row_var[q] <- lerp(row_var[q], |g row q|^2 / C, w) (torch: norm(dim=-1).square_())."""
-    s = _sum_squares(g, q * cols, (q + 1) * cols)
+    s = sum_squares_range(g, q * cols, (q + 1) * cols, 1.0)
     r = math.sqrt(s)
     row_var[q] = lerp(row_var[q], r * r / cols, w)
 
 
 @njit(**SERIAL)
-def _col_factor(g, col_var, p, rows, cols, w):
-    """col_var[p] (p = b C + c) <- lerp(col_var[p], |g[b, :, c]|^2 / R, w)."""
-    b, c = p // cols, p % cols
-    base = b * rows * cols + c
-    s = 0.0
+def _column_sums(g, work, task, nbatch, rows, cols):
+    """Task = (b, stripe): the sums of g[b, :, c]^2 over the rows in order, for
+    the stripe's columns c, into work's column sums (b C + c)."""
+    n_stripes = (cols + STRIPE - 1) // STRIPE
+    b, k = task // n_stripes, task % n_stripes
+    c0, c1 = k * STRIPE, min(cols, (k + 1) * STRIPE)
+    base = WORK_BASE + nbatch + b * cols
+    acc = work[base + c0:base + c1]   # views: indices from 0 (see sum_squares_range)
+    for c in range(c1 - c0):
+        acc[c] = 0.0
     for r in range(rows):
-        v = g[base + r * cols]
-        s += v * v
-    q = math.sqrt(s)
+        start = (b * rows + r) * cols
+        gr = g[start + c0:start + c1]
+        for c in range(c1 - c0):
+            acc[c] += gr[c] * gr[c]
+
+
+@njit(**SERIAL)
+def _col_factor(col_var, work, p, nbatch, rows, w):
+    """col_var[p] (p = b C + c) <- lerp(col_var[p], |g[b, :, c]|^2 / R, w)."""
+    q = math.sqrt(work[WORK_BASE + nbatch + p])
     col_var[p] = lerp(col_var[p], q * q / rows, w)
 
 
@@ -90,21 +107,42 @@ def _row_mean(row_var, work, b, rows, eps1):
 
 
 @njit(**SERIAL)
-def _factored_u(g, row_var, col_var, work, q, c, rows, cols, eps1, sign):
-    """The update's entry (row q = b R + r, column c): g / sqrt(max(row col / mean, eps1^2))."""
-    b = q // rows
-    est = (row_var[q] * col_var[b * cols + c]) / work[WORK_BASE + b]
-    return _inv_rms(est, eps1) * (sign * g[q * cols + c])
+def _inverse_columns(col_var, work, nbatch):
+    """work's column sums (consumed by _col_factor) <- 1 / col_var."""
+    base = WORK_BASE + nbatch
+    for p in range(col_var.size):
+        work[base + p] = 1.0 / col_var[p]
 
 
 @njit(**SERIAL)
-def _factored_block(g, row_var, col_var, work, lo, hi, rows, cols, eps1, sign):
-    """The sum of the update's squares over the rows [lo, hi)."""
+def _factored_row_squares(g, row_var, work, q, nbatch, rows, cols, eps1, sign, out):
+    """out[c] <- the square of the update's entry (row q = b R + r, column c),
+    as g^2 min(mean / row * (1 / col), 1 / eps1^2): 1 / max(row col / mean,
+    eps1^2) as products (the columns' reciprocals are in work), a loop LLVM
+    vectorises; the last bits of a square differ from (the apply pass's u)^2,
+    those of the norm (which only clips the step) from torch's."""
+    b = q // rows
+    a = work[WORK_BASE + b] / row_var[q]
+    cap = 1.0 / (eps1 * eps1)
+    base = WORK_BASE + nbatch + b * cols
+    inv_col = work[base:base + cols]   # views: indices from 0 (see sum_squares_range)
+    gr = g[q * cols:(q + 1) * cols]
+    for c in range(cols):
+        d = sign * gr[c]
+        out[c] = (d * d) * min(a * inv_col[c], cap)
+
+
+@njit(**SERIAL)
+def _factored_block(g, row_var, work, k, lo, hi, nbatch, rows, cols, eps1, sign):
+    """The sum of the update's squares over the rows [lo, hi): each row's in
+    reductions.sum_range's order (block k's row of work holds the row), the
+    rows in order."""
+    base = WORK_BASE + nbatch + nbatch * cols + k * cols
+    out = work[base:base + cols]
     s = 0.0
     for q in range(lo, hi):
-        for c in range(cols):
-            u = _factored_u(g, row_var, col_var, work, q, c, rows, cols, eps1, sign)
-            s += u * u
+        _factored_row_squares(g, row_var, work, q, nbatch, rows, cols, eps1, sign, out)
+        s += sum_range(out, 0, cols)
     return s
 
 
@@ -128,14 +166,19 @@ def _apply_rows(x, g, row_var, col_var, work, lo, hi, rows, cols, decay, scale, 
     bad = 0
     for q in range(lo, hi):
         bad += any_nonfinite(row_var[q])
+        b = q // rows
+        rq = row_var[q]
+        mean = work[WORK_BASE + b]
+        cv = col_var[b * cols:(b + 1) * cols]   # views: see sum_squares_range
+        gr = g[q * cols:(q + 1) * cols]
+        xr = x[q * cols:(q + 1) * cols]
         for c in range(cols):
-            u = _factored_u(g, row_var, col_var, work, q, c, rows, cols, eps1, sign)
-            i = q * cols + c
-            x_i = x[i]
+            u = _inv_rms((rq * cv[c]) / mean, eps1) * (sign * gr[c])
+            x_i = xr[c]
             if decay != 1.0:
                 x_i = x_i * decay
             x_i = x_i + scale * u
-            x[i] = x_i
+            xr[c] = x_i
             bad += any_nonfinite(x_i)
     return bad
 
@@ -204,7 +247,7 @@ def adafactor_step(x, g, state, t, lr, hyper):
     x_sq = 0.0
     for k in range(nb):
         lo, hi = block_bounds(n, nb, k)
-        x_sq += _sum_squares(x, lo, hi)
+        x_sq += sum_squares_range(x, lo, hi, 1.0)
     u_sq = 0.0
     nbatch = int(batch)
     if nbatch == 0:
@@ -217,14 +260,17 @@ def adafactor_step(x, g, state, t, lr, hyper):
     n_rows = nbatch * rows
     for q in range(n_rows):
         _row_factor(g, row_var, q, cols, w)
+    for task in range(nbatch * ((cols + STRIPE - 1) // STRIPE)):
+        _column_sums(g, work, task, nbatch, rows, cols)
     for p in range(nbatch * cols):
-        _col_factor(g, col_var, p, rows, cols, w)
+        _col_factor(col_var, work, p, nbatch, rows, w)
     for b in range(nbatch):
         _row_mean(row_var, work, b, rows, eps1)
+    _inverse_columns(col_var, work, nbatch)
     nr = min(nb, n_rows)
     for k in range(nr):
         lo, hi = block_bounds(n_rows, nr, k)
-        u_sq += _factored_block(g, row_var, col_var, work, lo, hi, rows, cols, eps1, sign)
+        u_sq += _factored_block(g, row_var, work, k, lo, hi, nbatch, rows, cols, eps1, sign)
     decay, scale = _scales(t, lr, n, x_sq, u_sq, eps2, d, weight_decay)
     bad = _apply_rows(x, g, row_var, col_var, work, 0, n_rows, rows, cols, decay, scale, eps1,
                       sign)
@@ -260,7 +306,7 @@ def adafactor_step_parallel(x, g, state, t, lr, hyper):
     nb = blocks(n)
     for k in prange(nb):
         lo, hi = block_bounds(n, nb, k)
-        work[k] = _sum_squares(x, lo, hi)
+        work[k] = sum_squares_range(x, lo, hi, 1.0)
     x_sq = 0.0
     for k in range(nb):
         x_sq += work[k]
@@ -282,14 +328,17 @@ def adafactor_step_parallel(x, g, state, t, lr, hyper):
     n_rows = nbatch * rows
     for q in prange(n_rows):
         _row_factor(g, row_var, q, cols, w)
+    for task in prange(nbatch * ((cols + STRIPE - 1) // STRIPE)):
+        _column_sums(g, work, task, nbatch, rows, cols)
     for p in prange(nbatch * cols):
-        _col_factor(g, col_var, p, rows, cols, w)
+        _col_factor(col_var, work, p, nbatch, rows, w)
     for b in prange(nbatch):
         _row_mean(row_var, work, b, rows, eps1)
+    _inverse_columns(col_var, work, nbatch)
     nr = min(nb, n_rows)
     for k in prange(nr):
         lo, hi = block_bounds(n_rows, nr, k)
-        work[N_BLOCKS + k] = _factored_block(g, row_var, col_var, work, lo, hi, rows, cols,
+        work[N_BLOCKS + k] = _factored_block(g, row_var, work, k, lo, hi, nbatch, rows, cols,
                                              eps1, sign)
     for k in range(nr):
         u_sq += work[N_BLOCKS + k]

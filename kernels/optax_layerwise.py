@@ -7,10 +7,14 @@ Same calling convention as every gdfast kernel (see kernels/__init__.py)::
 One flat array is one layer (one leaf of optax's pytree): each of these
 rules scales its update by a norm of the whole array. The norms are sums of
 squares in `N_BLOCKS` fixed blocks (`gdfast.kernels.reductions.block_bounds`),
-each block summed in index order into ``work[k]`` (the last state array,
+each block summed into ``work[k]`` (the last state array,
 scratch of ``NORM_WORK`` entries kept in the state so that a step allocates
 nothing), then the blocks added in order: the serial kernel and the parallel
-one (which sums the blocks over numba's threads) give the same bits. When a
+one (which sums the blocks over numba's threads) give the same bits. LARS's
+and NovoGrad's blocks are summed in the fixed order of
+`gdfast.kernels.reductions.sum_squares_range` (four interleaved partial
+sums: a single chain of adds was latency-bound); LAMB's in index order, in
+its pass that also updates the moments. When a
 sum of squares overflows (entries beyond about 1e154) while every entry is
 finite, LAMB's and LARS's norm is computed again, serially in both kernels,
 as max|a| sqrt(sum (a / max|a|)^2): the trust ratio stays finite where the
@@ -36,7 +40,7 @@ from ._elementwise import direction_sign
 from .averaging import fma
 from .jit import PARALLEL, SERIAL, njit
 from .nonfinite import any_nonfinite
-from .reductions import N_BLOCKS, block_bounds
+from .reductions import LANES, N_BLOCKS, block_bounds, sum_squares_range
 
 NORM_WORK = 2 * N_BLOCKS   # length of the scratch state array "work"
 
@@ -265,16 +269,37 @@ def lamb_step_parallel(x, g, state, t, lr, hyper):
 
 @njit(**SERIAL)
 def _lars_norms(k, x, g, work, weight_decay, sign):
-    """Block k: the sums of x^2 and of u^2, u = d + weight_decay x, into work."""
+    """Block k: the sums of x^2 and of u^2, u = d + weight_decay x, into work,
+    each in reductions.sum_squares_range's order of LANES (4) partial sums."""
     lo, hi = block_bounds(x.size, N_BLOCKS, k)
-    x_sq = 0.0
-    u_sq = 0.0
-    for i in range(lo, hi):
-        u = fma(weight_decay, x[i], sign * g[i])
-        x_sq += x[i] * x[i]
-        u_sq += u * u
-    work[k] = x_sq
-    work[N_BLOCKS + k] = u_sq
+    xb = x[lo:hi]   # indices from 0: see sum_squares_range
+    gb = g[lo:hi]
+    m = xb.size // LANES
+    a0 = a1 = a2 = a3 = 0.0
+    b0 = b1 = b2 = b3 = 0.0
+    for c in range(m):
+        i = LANES * c
+        x0, x1, x2, x3 = xb[i], xb[i + 1], xb[i + 2], xb[i + 3]
+        u0 = fma(weight_decay, x0, sign * gb[i])
+        u1 = fma(weight_decay, x1, sign * gb[i + 1])
+        u2 = fma(weight_decay, x2, sign * gb[i + 2])
+        u3 = fma(weight_decay, x3, sign * gb[i + 3])
+        a0 += x0 * x0
+        a1 += x1 * x1
+        a2 += x2 * x2
+        a3 += x3 * x3
+        b0 += u0 * u0
+        b1 += u1 * u1
+        b2 += u2 * u2
+        b3 += u3 * u3
+    ra = 0.0
+    rb = 0.0
+    for i in range(LANES * m, xb.size):
+        u = fma(weight_decay, xb[i], sign * gb[i])
+        ra += xb[i] * xb[i]
+        rb += u * u
+    work[k] = ((a0 + a1) + (a2 + a3)) + ra
+    work[N_BLOCKS + k] = ((b0 + b1) + (b2 + b3)) + rb
 
 
 @njit(**SERIAL)
@@ -405,10 +430,7 @@ def lars_step_parallel(x, g, state, t, lr, hyper):
 def _novograd_norm(k, g, work):
     """Block k: the sum of g^2 into work (the sign of d does not matter)."""
     lo, hi = block_bounds(g.size, N_BLOCKS, k)
-    s = 0.0
-    for i in range(lo, hi):
-        s += g[i] * g[i]
-    work[k] = s
+    work[k] = sum_squares_range(g, lo, hi, 1.0)
 
 
 @njit(**SERIAL)

@@ -50,7 +50,7 @@ from ._elementwise import direction_sign
 from .averaging import fma
 from .jit import PARALLEL, SERIAL, njit
 from .nonfinite import any_nonfinite
-from .reductions import N_BLOCKS, block_bounds
+from .reductions import N_BLOCKS, block_bounds, sum_squares_range
 
 # --- schedule-free: the scalars ----------------------------------------------------
 
@@ -341,13 +341,9 @@ def schedule_free_eval_params(y, z, b1, out):
 
 @njit(**SERIAL)
 def _polyak_norm(k, g, work, scale):
-    """Block k of the sum of (scale g)^2 into work[k]."""
+    """Block k of the sum of (scale g)^2 into work[k] (reductions.sum_squares_range's order)."""
     lo, hi = block_bounds(g.size, N_BLOCKS, k)
-    s = 0.0
-    for i in range(lo, hi):
-        u = g[i] * scale
-        s += u * u
-    work[k] = s
+    work[k] = sum_squares_range(g, lo, hi, scale)
 
 
 @njit(**SERIAL)

@@ -5,6 +5,13 @@ so one pass gives both the norm and whether the array is finite. The
 parallel variants split the array into a fixed number of blocks and combine
 the block results serially: the result does not depend on the thread count
 (a maximum is exact in any order anyway).
+
+Sums of squares (`sum_squares_range`, the norms of the layer-wise rules)
+are summed within a block in `LANES` interleaved partial sums, in a fixed
+order that depends only on the block's bounds: independent add chains that
+the CPU overlaps, where one chain waits for each add in turn (a pass over
+one array ran at ~30 GB/s on two cores with one chain, ~45-48 GB/s with
+four, the read bandwidth).
 """
 import numpy as np
 from llvmlite import ir
@@ -14,6 +21,7 @@ from numba.extending import intrinsic, overload
 from .jit import PARALLEL, SERIAL, njit
 
 N_BLOCKS = 64
+LANES = 4   # the partial sums of sum_squares_range
 
 
 @njit(**SERIAL)
@@ -218,6 +226,83 @@ def mean_squared_difference_parallel(a, b):
     for k in range(N_BLOCKS):
         total += part[k]
     return total / a.size
+
+
+@njit(**SERIAL)
+def sum_squares_range(a, lo, hi, scale):
+    """``sum_{i=lo}^{hi-1} (scale a_i)^2`` in a fixed order of `LANES` partial sums.
+
+    With m = (hi - lo) // 4 and u_i = scale a_i: lane j (j = 0..3) adds
+    u_{lo+j}^2, u_{lo+j+4}^2, ..., u_{lo+j+4(m-1)}^2 in that order from 0; the
+    hi - lo - 4m terms left add, in order, into a fifth sum r; the result is
+    ((s_0 + s_1) + (s_2 + s_3)) + r. The order depends on lo and hi only, so
+    a block's sum is the same in the serial and the parallel kernels and for
+    any thread count. A NaN term makes it NaN, an inf one (without NaN) inf.
+
+    Parameters
+    ----------
+    a : float64[::1]
+    lo, hi : int
+        0 <= lo <= hi <= a.size.
+    scale : float
+        Multiplies every entry before it is squared (1.0: the plain sum of squares).
+
+    Returns
+    -------
+    float
+    """
+    # indices from 0 into a view: with lo + 4c, numba's wrap-around of a
+    # possibly negative index hides the four independent loads from LLVM
+    # (measured: 9 GB/s instead of 45)
+    b = a[lo:hi]
+    m = b.size // LANES
+    s0 = s1 = s2 = s3 = 0.0
+    for c in range(m):
+        i = LANES * c
+        u0 = b[i] * scale
+        u1 = b[i + 1] * scale
+        u2 = b[i + 2] * scale
+        u3 = b[i + 3] * scale
+        s0 += u0 * u0
+        s1 += u1 * u1
+        s2 += u2 * u2
+        s3 += u3 * u3
+    r = 0.0
+    for i in range(LANES * m, b.size):
+        u = b[i] * scale
+        r += u * u
+    return ((s0 + s1) + (s2 + s3)) + r
+
+
+@njit(**SERIAL)
+def sum_range(a, lo, hi):
+    """``sum_{i=lo}^{hi-1} a_i`` in `sum_squares_range`'s fixed order (four
+    interleaved partial sums, the rest in order, then ((s_0 + s_1) + (s_2 +
+    s_3)) + r).
+
+    Parameters
+    ----------
+    a : float64[::1]
+    lo, hi : int
+        0 <= lo <= hi <= a.size.
+
+    Returns
+    -------
+    float
+    """
+    b = a[lo:hi]   # indices from 0: see sum_squares_range
+    m = b.size // LANES
+    s0 = s1 = s2 = s3 = 0.0
+    for c in range(m):
+        i = LANES * c
+        s0 += b[i]
+        s1 += b[i + 1]
+        s2 += b[i + 2]
+        s3 += b[i + 3]
+    r = 0.0
+    for i in range(LANES * m, b.size):
+        r += b[i]
+    return ((s0 + s1) + (s2 + s3)) + r
 
 
 @njit(**SERIAL)

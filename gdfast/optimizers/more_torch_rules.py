@@ -13,6 +13,7 @@ import numpy as np
 from .. import _validation as check
 from .._rules import MORE_RULES
 from ..kernels.adafactor import WORK_BASE as ADAFACTOR_WORK_BASE
+from ..kernels.adafactor import work_length as adafactor_work_length
 from ..kernels.asgd import asgd_factors
 from ..kernels.muon import work_size as muon_work_size
 from . import checks
@@ -261,7 +262,7 @@ class Adafactor(_ShapedOptimizer):
             return (0, 0, 0, ADAFACTOR_WORK_BASE)       # an empty batch: nothing to keep
         if len(shape) < 2:
             return (0, 0, math.prod(shape), ADAFACTOR_WORK_BASE)
-        return (b * r, b * c, 0, ADAFACTOR_WORK_BASE + b)
+        return (b * r, b * c, 0, adafactor_work_length(b, r, c))
 
     def _tail(self, shape):
         return tuple(float(k) for k in _factored_shape(shape))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gdfast._rules import MORE_RULES
-from gdfast.kernels.adafactor import WORK_BASE
+from gdfast.kernels.adafactor import WORK_BASE, work_length
 from gdfast.kernels.muon import work_size
 from kernel_helpers import JIT_DISABLED, assert_rel_close, gradient_sequence, learning_rate
 
@@ -30,7 +30,8 @@ def _setup(name, shape, options, seed=0):
             state = (np.zeros(0), np.zeros(0), np.zeros(n), np.zeros(WORK_BASE))
         else:
             b, r, c = math.prod(shape[:-2]), shape[-2], shape[-1]
-            state = (np.zeros(b * r), np.zeros(b * c), np.zeros(0), np.zeros(WORK_BASE + b))
+            state = (np.zeros(b * r), np.zeros(b * c), np.zeros(0),
+                     np.zeros(work_length(b, r, c)))
             extra = dict(batch=b, rows=r, cols=c)
     else:
         a, b = shape
@@ -73,6 +74,7 @@ SMALL = [
     ("asgd", (7,), {}), ("asgd", (7,), dict(t0=3.0, lambd=0.1, weight_decay=0.1, maximize=1.0)),
     ("adafactor", (7,), {}), ("adafactor", (3, 4, 5), dict(weight_decay=0.1, maximize=1.0)),
     ("adafactor", (4, 6), dict(beta2_decay=-1.0, d=1.5)),
+    ("adafactor", (2, 300), {}),   # two stripes of columns (kernels.adafactor.STRIPE)
     ("muon", (3, 4), {}), ("muon", (5, 2), dict(nesterov=0.0, momentum=0.8, ns_steps=6.0)),
     ("sparse_adam", (7,), {}), ("sparse_adam", (6, 3), dict(maximize=1.0, beta1=0.5)),
 ]
@@ -95,7 +97,8 @@ def test_kernel_follows_the_reference(name, shape, options):
 
 
 LARGE = [("asgd", (100_003,), {}), ("adafactor", (100_003,), {}),
-         ("adafactor", (3, 100, 50), dict(weight_decay=0.1)), ("muon", (64, 150), {}),
+         ("adafactor", (3, 100, 50), dict(weight_decay=0.1)), ("adafactor", (2, 40, 600), {}),
+         ("muon", (64, 150), {}),
          ("muon", (150, 64), {}), ("sparse_adam", (20_000, 3), {})]
 
 

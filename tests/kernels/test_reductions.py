@@ -72,3 +72,47 @@ def test_psnr_gives_the_parallel_passs_bits_on_either_side_of_the_threshold(n):
     assert psnr(a, b) == float(10.0 * math.log10(1.0 / mse))
     assert psnr(a.reshape(1, n), b.reshape(1, n), data_range=2.0) == \
         float(10.0 * math.log10(4.0 / mse))
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 63, 64, 65, 1001])
+def test_sum_squares_range_sums_in_its_documented_order(n):
+    # four interleaved partial sums over the full chunks of four, the rest in
+    # order, then ((s0 + s1) + (s2 + s3)) + rest: the order depends on the
+    # bounds only, which is what keeps serial and parallel kernels equal
+    from gdfast.kernels.reductions import LANES, sum_squares_range
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal(n + 10)
+    for lo, hi, scale in [(0, n, 1.0), (3, n + 7, -0.37), (n, n, 2.0)]:
+        m = (hi - lo) // LANES
+        s = [0.0] * LANES
+        for c in range(m):
+            for j in range(LANES):
+                u = a[lo + LANES * c + j] * scale
+                s[j] += u * u
+        rest = 0.0
+        for i in range(lo + LANES * m, hi):
+            u = a[i] * scale
+            rest += u * u
+        got = sum_squares_range(a, lo, hi, scale)
+        assert got == ((s[0] + s[1]) + (s[2] + s[3])) + rest
+        assert got == pytest.approx(math.fsum((a[lo:hi] * scale) ** 2), rel=1e-14, abs=0.0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_sum_squares_range_propagates_non_finite_entries(bad):
+    from gdfast.kernels.reductions import sum_squares_range
+    for where in range(7):
+        a = np.ones(7)
+        a[where] = bad
+        got = sum_squares_range(a, 0, 7, 1.0)
+        assert np.isnan(got) if np.isnan(bad) else got == np.inf
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 64, 1001])
+def test_sum_range_sums_in_sum_squares_ranges_order(n):
+    from gdfast.kernels.reductions import sum_range, sum_squares_range
+    rng = np.random.default_rng(n)
+    a = rng.random(n + 3)
+    # the same order: the sum of the squares is the sum of the squared entries
+    assert sum_range(a ** 2, 1, n + 2) == sum_squares_range(a, 1, n + 2, 1.0)
+    assert sum_range(a, 0, n) == pytest.approx(math.fsum(a[:n]), rel=1e-14, abs=0.0)
