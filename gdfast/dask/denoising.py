@@ -168,7 +168,10 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
     if sweep != "auto":
         sweep = check.whole_number("sweep", sweep, 1)
     resume = check.boolean("resume", resume)
-    if in_memory != "auto":
+    if isinstance(in_memory, str):
+        if in_memory != "auto":
+            raise ValueError(f"in_memory must be 'auto', True or False, got {in_memory!r}")
+    else:
         in_memory = check.boolean("in_memory", in_memory)
     if checkpoint_every is not None:
         checkpoint_every = check.whole_number("checkpoint_every", checkpoint_every, 1)

@@ -47,7 +47,7 @@ class Part:
     records: "np.ndarray | None" = None
 
 
-def _place(store, run):
+def place_of(store, run):
     """A Sweep naming only the work group (what tiles.opened reads)."""
     return Sweep(store, run, (), (), "f", 0, None, 0.0, 0.0, False, None, 0, 0)
 
@@ -143,7 +143,7 @@ class InMemory:
     def __init__(self, client, wait, path, record, shape, chunk, state_names, sweep, every):
         self.client, self.wait, self.path, self.record = client, wait, path, record
         self.shape, self.chunk, self.state_names, self.every = shape, chunk, state_names, every
-        self.place = _place(path, record["run"])
+        self.place = place_of(path, record["run"])
         grid = tuple(-(-s // c) for s, c in zip(shape, chunk))
         self.indices = list(np.ndindex(grid))
         self.halo = sweep + 1
