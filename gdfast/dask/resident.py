@@ -150,14 +150,23 @@ class InMemory:
         self.buffer = record["buffer"]
         self.sweeps = 0
         self.saved_nit = record["nit"]
-        submit = client.submit
-        self.f_parts = [submit(load_f, self.place, shape, chunk, i, self.halo, pure=False)
-                        for i in self.indices]
+        # chunk number i lives on worker i * workers // chunks (neighbours
+        # together), a loose restriction: a lost worker's tasks go elsewhere
+        workers = sorted(client.scheduler_info(n_workers=-1)["workers"])
+        self.homes = [workers[n * len(workers) // len(self.indices)]
+                      for n in range(len(self.indices))]
+        self.f_parts = [self._submit(n, load_f, self.place, shape, chunk, i, self.halo)
+                        for n, i in enumerate(self.indices)]
         token = None
         if self.buffer is not None:
             token = self._mark(self.buffer)
         self.parts = self._load(token)
         self.pending = None
+
+    def _submit(self, n, function, *args):
+        """function(*args) as a task on chunk n's worker."""
+        return self.client.submit(function, *args, workers=[self.homes[n]],
+                                  allow_other_workers=True, pure=False)
 
     def _mark(self, buffer):
         """A new token in buffer's attributes (the checkpoint it now holds)."""
@@ -166,9 +175,9 @@ class InMemory:
         return token
 
     def _load(self, token):
-        return [self.client.submit(load_part, self.place, self.shape, self.chunk, i,
-                                   self.buffer, self.state_names, token, pure=False)
-                for i in self.indices]
+        return [self._submit(n, load_part, self.place, self.shape, self.chunk, i, self.buffer,
+                             self.state_names, token)
+                for n, i in enumerate(self.indices)]
 
     def _neighbours(self, index, tile):
         """(chunk number, region) of every other chunk overlapping ``tile``."""
@@ -186,16 +195,15 @@ class InMemory:
         """One sweep of every chunk from the current parts (spec: the
         tiles.Sweep); returns its records, the chunks' summed as the on-disk
         path sums them. The new parts wait for accept."""
-        submit = self.client.submit
         steps = []
         for i, index in enumerate(self.indices):
             _, tile, _, _ = tile_of(spec, index)
-            pieces = [submit(cut, self.parts[j], tuple(o.start for o in own), region,
-                             pure=False)
+            pieces = [self._submit(j, cut, self.parts[j], tuple(o.start for o in own), region)
                       for j, own, region in self._neighbours(index, tile)]
-            steps.append(submit(step, spec, index, self.f_parts[i], self.parts[i], *pieces,
-                                pure=False))
-        records = self.wait(self.client, [submit(records_of, s, pure=False) for s in steps])
+            steps.append(self._submit(i, step, spec, index, self.f_parts[i], self.parts[i],
+                                      *pieces))
+        records = self.wait(self.client, [self._submit(i, records_of, s)
+                                          for i, s in enumerate(steps)])
         self.pending = steps
         return records
 
@@ -219,10 +227,10 @@ class InMemory:
             target = 0 if self.buffer != 0 else 1
             array = zarr.open_array(self.path, path=f"u.{target}", mode="r+")
             array.attrs[TOKEN] = None                     # being written
-            self.wait(self.client, [self.client.submit(save_part, self.place, i, part,
-                                                       self.shape, self.chunk, target,
-                                                       pure=False)
-                                    for i, part in zip(self.indices, self.parts)])
+            self.wait(self.client, [self._submit(n, save_part, self.place, i, part, self.shape,
+                                                 self.chunk, target)
+                                    for n, (i, part) in enumerate(zip(self.indices,
+                                                                      self.parts))])
             self.buffer, self.saved_nit = target, fields["nit"]
             token = self._mark(target)
             self.record.update(buffer=self.buffer, **fields)
