@@ -324,8 +324,8 @@ def auto_sweep(chunk, shape, redundancy=SWEEP_REDUNDANCY):
 def holds_in_memory(workers, shape, chunk, halo, n_state):
     """in_memory='auto': True when the workers (scheduler_info's records:
     memory_limit, nthreads) hold the in-memory path's arrays: f's tiles
-    (chunk + halo), the iterate and n_state state arrays twice (a sweep's
-    parts and the next's), and every running task's tile arrays, within
+    (chunk + halo), the iterate and n_state state arrays over the tiles twice
+    (a sweep's parts and the next's), and every running task's tile arrays, within
     IN_MEMORY_SHARE of what their limits leave above WORKER_BASELINE. A
     worker without a limit (0 or None) makes it False: nothing tells."""
     workers = list(workers)
@@ -334,7 +334,7 @@ def holds_in_memory(workers, shape, chunk, halo, n_state):
     tile = math.prod(min(c + 2 * halo, n) for c, n in zip(chunk, shape))
     redundancy = tile / math.prod(chunk)
     threads = sum(w["nthreads"] for w in workers)
-    need = 8 * (math.prod(shape) * (redundancy + 2 * (1 + n_state))
+    need = 8 * (math.prod(shape) * redundancy * (1 + 2 * (1 + n_state))
                 + threads * tile * (4 + n_state))
     room = len(workers) * min(w["memory_limit"] - WORKER_BASELINE for w in workers)
     return need <= IN_MEMORY_SHARE * room

@@ -40,11 +40,18 @@ TOKEN = "gdfast_checkpoint"
 
 @dataclass
 class Part:
-    """One chunk's iterate and state arrays (by name; None: none yet), and
+    """One chunk's iterate and state arrays (by name; None: none yet) over a
+    region of the image that holds the chunk, starting at ``start`` (a
+    step's part keeps its whole tile: no copy of the chunk out of it), and
     the records of the sweep that made it (None for a loaded part)."""
     u: np.ndarray
     state: "dict[str, np.ndarray] | None"
+    start: tuple
     records: "np.ndarray | None" = None
+
+    def over(self, region):
+        """The slices of the image's ``region`` in the part's arrays."""
+        return tuple(slice(r.start - s, r.stop - s) for r, s in zip(region, self.start))
 
 
 def place_of(store, run):
@@ -65,8 +72,9 @@ def load_part(place, shape, chunk, index, buffer, state_names, token):
     (None: f) and its state arrays. CheckpointError when the buffer no longer
     holds the checkpoint ``token`` (a later one replaced it)."""
     own = chunk_slices(shape, chunk, index)
+    start = tuple(s.start for s in own)
     if buffer is None:
-        return Part(np.ascontiguousarray(opened(place, "f")[own]), None)
+        return Part(np.ascontiguousarray(opened(place, "f")[own]), None, start)
     held = zarr.open_array(place.store, path=f"u.{buffer}", mode="r").attrs.get(TOKEN)
     if held != token:
         raise CheckpointError(f"{place.store}: buffer {buffer} no longer holds the checkpoint "
@@ -74,15 +82,15 @@ def load_part(place, shape, chunk, index, buffer, state_names, token):
                               "resume the run from the store (resume=True)")
     u = np.ascontiguousarray(opened(place, f"u.{buffer}")[own])
     return Part(u, {name: np.ascontiguousarray(opened(place, f"{name}.{buffer}")[own])
-                    for name in state_names})
+                    for name in state_names}, start)
 
 
-def cut(part, start, region):
-    """The piece of ``part`` (its chunk starting at ``start``) over the
-    image's ``region``: (region, iterate, state arrays)."""
-    local = tuple(slice(r.start - s, r.stop - s) for r, s in zip(region, start))
-    state = None if part.state is None else {k: a[local] for k, a in part.state.items()}
-    return region, part.u[local], state
+def cut(part, region):
+    """The piece of ``part`` over the image's ``region``: (region, iterate,
+    state arrays), copies (only they travel to another worker)."""
+    local = part.over(region)
+    state = None if part.state is None else {k: a[local].copy() for k, a in part.state.items()}
+    return region, part.u[local].copy(), state
 
 
 def step(sweep, index, f_part, part, *pieces):
@@ -95,8 +103,9 @@ def step(sweep, index, f_part, part, *pieces):
     def local(region):
         return tuple(slice(r.start - s, r.stop - s) for r, s in zip(region, start))
 
+    mine = part.over(own)
     u = np.empty(shape)
-    u[local(own)] = part.u
+    u[local(own)] = part.u[mine]
     for region, piece, _ in pieces:
         u[local(region)] = piece
     f_tile, f_start = f_part
@@ -109,14 +118,13 @@ def step(sweep, index, f_part, part, *pieces):
 
         def state_of(name):
             a = np.empty(shape)
-            a[local(own)] = part.state[name]
+            a[local(own)] = part.state[name][mine]
             for region, _, state in pieces:
                 a[local(region)] = state[name]
             return a
     records, state = run_tile(sweep, u, f, state_of, window)
-    arrays = {name: a.reshape(shape)[inner].copy()
-              for name, a in zip(state.names, state.arrays) if a.size}
-    return Part(u[inner].copy(), arrays, records)
+    arrays = {name: a.reshape(shape) for name, a in zip(state.names, state.arrays) if a.size}
+    return Part(u, arrays, start, records)
 
 
 def records_of(part):
@@ -126,9 +134,10 @@ def records_of(part):
 def save_part(place, index, part, shape, chunk, buffer):
     """Write chunk ``index``'s part into ``buffer`` of the work group."""
     own = chunk_slices(shape, chunk, index)
-    opened(place, f"u.{buffer}")[own] = part.u
+    mine = part.over(own)
+    opened(place, f"u.{buffer}")[own] = part.u[mine]
     for name, a in (part.state or {}).items():
-        opened(place, f"{name}.{buffer}")[own] = a
+        opened(place, f"{name}.{buffer}")[own] = a[mine]
 
 
 class InMemory:
@@ -189,7 +198,7 @@ class InMemory:
             own = chunk_slices(self.shape, self.chunk, other)
             region = tuple(slice(max(o.start, t.start), min(o.stop, t.stop))
                            for o, t in zip(own, tile))
-            yield self.indices.index(other), own, region
+            yield self.indices.index(other), region
 
     def run(self, spec):
         """One sweep of every chunk from the current parts (spec: the
@@ -198,8 +207,8 @@ class InMemory:
         steps = []
         for i, index in enumerate(self.indices):
             _, tile, _, _ = tile_of(spec, index)
-            pieces = [self._submit(j, cut, self.parts[j], tuple(o.start for o in own), region)
-                      for j, own, region in self._neighbours(index, tile)]
+            pieces = [self._submit(j, cut, self.parts[j], region)
+                      for j, region in self._neighbours(index, tile)]
             steps.append(self._submit(i, step, spec, index, self.f_parts[i], self.parts[i],
                                       *pieces))
         records = self.wait(self.client, [self._submit(i, records_of, s)

@@ -184,7 +184,7 @@ def test_auto_follows_the_workers_memory_limits(client, tmp_path):
     # 64^3, momentum: f's tiles, the iterate and momentum twice, two tasks' tiles
     shape, chunk, halo = (64,) * 3, (32, 64, 64), 9
     tile = (32 + 2 * halo) * 64 * 64
-    need = 8 * (64 ** 3 * (tile / (32 * 64 * 64) + 4) + 2 * tile * 5)
+    need = 8 * (64 ** 3 * tile / (32 * 64 * 64) * 5 + 2 * tile * 5)
     room = 1.001 * need / denoising.IN_MEMORY_SHARE / 2 + denoising.WORKER_BASELINE
     assert denoising.holds_in_memory(workers(room, room), shape, chunk, halo, 1)
     assert not denoising.holds_in_memory(workers(room, 0.9 * room), shape, chunk, halo, 1)
