@@ -4,9 +4,10 @@ The run is the in-memory run's, bit for bit (the iterate; the energies are
 summed in another order): the steps are cut into sweeps of at most
 ``sweep`` iterations (each stage's steps in sweeps of equal length, within
 one: 64 steps at sweep=50 are two sweeps of 32, less halo work than 50 and
-14), each sweep one task per chunk (gdfast.dask.tiles),
-the iterate and state double-buffered in a zarr group on disk
-(gdfast.dask.workdir). Between sweeps the client applies denoise's stopping
+14), each sweep one task per chunk (gdfast.dask.tiles), the iterate and
+state kept in the workers' memory when they hold them (gdfast.dask.resident:
+only halos move, the work group is the checkpoint), else double-buffered in
+a zarr group on disk (gdfast.dask.workdir). Between sweeps the client applies denoise's stopping
 rules to every iterate of the sweep, in order; a rule that fires inside a
 sweep re-runs the sweep's start for the iterations up to there. Sweeps end
 where an eps stage starts, so a sweep's tasks run one stage.
