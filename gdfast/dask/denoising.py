@@ -245,11 +245,11 @@ def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sw
         if in_memory and auto_k:
             sweep = auto_sweep(chunk, x.shape, IN_MEMORY_REDUNDANCY)
         if not resume:
-            record = workdir.create(path, x.shape, chunk, None, state_names, sweep + 1)
             try:
+                record = workdir.create(path, x.shape, chunk, None, state_names, sweep + 1)
                 digest = _digest(x, path)
-            except BaseException:
-                shutil.rmtree(path, ignore_errors=True)   # f unreadable or not finite: no store
+            except BaseException:     # f unreadable or not finite, Ctrl-C before the record
+                shutil.rmtree(path, ignore_errors=True)   # names a work group: no store
                 raise
             record["fingerprint"] = _fingerprint(stages, lam, anisotropic, x, digest)
             record["ready"] = True
