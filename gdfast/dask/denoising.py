@@ -74,6 +74,9 @@ IN_MEMORY_SHARE = 0.6
 # baseline, Ctrl-C in their process group) would otherwise be waited for
 # forever
 NO_WORKER_TIMEOUT = 30.0
+# a run stopped while its tasks store f waits this long at most for the
+# started ones before it removes the store they write into
+SETTLE_TIMEOUT = 10.0
 WORKER_POLL = 1.0
 
 
@@ -199,6 +202,14 @@ def _client():
         return None
 
 
+def _settle(client, timeout=SETTLE_TIMEOUT):
+    """Wait (at most ``timeout`` seconds) until the cluster runs no task:
+    cancelled tasks that had started run to their end."""
+    deadline = time.monotonic() + timeout
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sweep, chunks,
                 resume, progress, client, in_memory, checkpoint_every):
     """denoise's run, its arguments checked and the store locked."""
@@ -249,7 +260,9 @@ def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sw
                 record = workdir.create(path, x.shape, chunk, None, state_names, sweep + 1)
                 digest = _digest(x, path)
             except BaseException:     # f unreadable or not finite, Ctrl-C before the record
-                shutil.rmtree(path, ignore_errors=True)   # names a work group: no store
+                if client is not None:    # names a work group: no store, once the tasks
+                    _settle(client)       # storing f that had started are done with it
+                shutil.rmtree(path, ignore_errors=True)
                 raise
             record["fingerprint"] = _fingerprint(stages, lam, anisotropic, x, digest)
             record["ready"] = True
