@@ -203,11 +203,22 @@ def _client():
 
 
 def _settle(client, timeout=SETTLE_TIMEOUT):
-    """Wait (at most ``timeout`` seconds) until the cluster runs no task:
-    cancelled tasks that had started run to their end."""
+    """Wait (at most ``timeout`` seconds) until the cluster's workers run no
+    task: cancelled tasks that had started run to their end (the scheduler
+    forgets them at once, the workers do not)."""
     deadline = time.monotonic() + timeout
-    while any(client.processing().values()) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        try:
+            if not any(client.run(_executing).values()):
+                return
+        except Exception:                 # a worker gone: nothing of it to wait for
+            return
         time.sleep(0.02)
+
+
+def _executing(dask_worker):
+    """On a worker: the tasks it is running (cancelled ones too)."""
+    return dask_worker.state.executing_count
 
 
 def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sweep, chunks,
