@@ -145,6 +145,8 @@ def _add_suite_arguments(name, p):
                        help="side of apply_parallel's volume (default 256)")
         p.add_argument("--seam-iterations", type=int, default=50,
                        help="iterations of the seams' runs (default 50)")
+        p.add_argument("--checkpoint-every", type=int, default=8, metavar="N",
+                       help="the checkpointed in-memory run's checkpoint_every (default 8)")
         p.add_argument("--out-of-core", action="store_true",
                        help="also a volume whose working set is 1.5x this machine's RAM")
         p.add_argument("--folder", metavar="DIR", default=None,
@@ -243,7 +245,8 @@ def run_bench(args, parsers):
         results = run_dask_benchmark(size=args.size, iterations=args.iterations,
                                      sweep=args.sweep, workers=args.workers, rounds=args.rounds,
                                      seam_size=args.seam_size, out_of_core=args.out_of_core,
-                                     folder=args.folder, seam_iterations=args.seam_iterations)
+                                     folder=args.folder, seam_iterations=args.seam_iterations,
+                                     checkpoint_every=args.checkpoint_every)
     elif args.suite == "blocking":
         from .blocking import run_blocking_benchmark
         results = run_blocking_benchmark(sizes=tuple(args.sizes), sweeps=tuple(args.sweeps),

@@ -4,9 +4,10 @@ The run is the in-memory run's, bit for bit (the iterate; the energies are
 summed in another order): the steps are cut into sweeps of at most
 ``sweep`` iterations (each stage's steps in sweeps of equal length, within
 one: 64 steps at sweep=50 are two sweeps of 32, less halo work than 50 and
-14), each sweep one task per chunk (gdfast.dask.tiles),
-the iterate and state double-buffered in a zarr group on disk
-(gdfast.dask.workdir). Between sweeps the client applies denoise's stopping
+14), each sweep one task per chunk (gdfast.dask.tiles), the iterate and
+state kept in the workers' memory when they hold them (gdfast.dask.resident:
+only halos move, the work group is the checkpoint), else double-buffered in
+a zarr group on disk (gdfast.dask.workdir). Between sweeps the client applies denoise's stopping
 rules to every iterate of the sweep, in order; a rule that fires inside a
 sweep re-runs the sweep's start for the iterations up to there. Sweeps end
 where an eps stage starts, so a sweep's tasks run one stage.
@@ -36,6 +37,7 @@ from .._run import (
 from ..checkpoint import CheckpointError, optimizer_fingerprint, stage_start
 from ..optimizers import Optimizer
 from . import workdir
+from .resident import InMemory
 from .tiles import Sweep, chunk_slices, run_chunk
 
 # sweep='auto': the longest sweep whose redundant work ((c + 2 (K + 1)) /
@@ -61,11 +63,20 @@ WORKER_BASELINE = 320 << 20
 MIN_TASK_MEMORY = 16 << 20
 DEFAULT_TASK_MEMORY = 1 << 30
 MIN_SIDE_HALOS = 4
+# in memory (gdfast.dask.resident): sweep='auto' takes the longest K with at
+# most 10% redundant work (a sweep costs only a copy of each tile there, and
+# the halos' exchange); the work takes at most IN_MEMORY_SHARE of the
+# workers' memory above their baseline (distributed spills to disk from 60%)
+IN_MEMORY_REDUNDANCY = 1.1
+IN_MEMORY_SHARE = 0.6
 # a sweep on a distributed cluster that has had no worker for this long
 # stops the run (NoWorkers): workers killed (a memory limit below their
 # baseline, Ctrl-C in their process group) would otherwise be waited for
 # forever
 NO_WORKER_TIMEOUT = 30.0
+# a run stopped while its tasks store f waits this long at most for the
+# started ones before it removes the store they write into
+SETTLE_TIMEOUT = 10.0
 WORKER_POLL = 1.0
 
 
@@ -77,7 +88,8 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
             method: "str | Optimizer" = "momentum", max_iter: int = 300, tol: float = 1e-7,
             anisotropic: bool = False, *, store: "str | os.PathLike", sweep: "int | str" = "auto",
             chunks="auto", resume: bool = False, progress: bool | str = False,
-            sigma: float | None = None) -> OptimizeResult:
+            sigma: float | None = None, in_memory: "bool | str" = "auto",
+            checkpoint_every: int | None = None) -> OptimizeResult:
     """gdfast.denoise on Dask: the same iterates, for arrays larger than memory.
 
     Parameters
@@ -118,6 +130,18 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
         `gdfast.checkpoint.CheckpointError`); sweep and max_iter may differ.
     progress : bool or str, default False
         True (or a label) shows a tqdm bar, advanced after every sweep.
+    in_memory : 'auto', True or False, default 'auto'
+        Keep f, the iterate and the state in the workers' memory between
+        sweeps (gdfast.dask.resident: one part per chunk, only the halos move
+        between neighbouring chunks; the work group is the start and the
+        checkpoint), or in the zarr work group (False: every sweep writes
+        and reads it; out of core). 'auto': in memory when a distributed
+        Client is active and its workers' memory limits hold the work
+        (``holds_in_memory``); True needs a Client. Same bits either way.
+    checkpoint_every : int or None, default None
+        In memory: write the work group (the iterate and state, the record)
+        every this many sweeps; None: at the end only (and on Ctrl-C). On
+        disk every sweep is a checkpoint.
 
     Returns
     -------
@@ -148,6 +172,17 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
     if sweep != "auto":
         sweep = check.whole_number("sweep", sweep, 1)
     resume = check.boolean("resume", resume)
+    if isinstance(in_memory, str):
+        if in_memory != "auto":
+            raise ValueError(f"in_memory must be 'auto', True or False, got {in_memory!r}")
+    else:
+        in_memory = check.boolean("in_memory", in_memory)
+    if checkpoint_every is not None:
+        checkpoint_every = check.whole_number("checkpoint_every", checkpoint_every, 1)
+    client = _client()
+    if in_memory is True and client is None:
+        raise ValueError("in_memory=True needs a distributed Client (with "
+                         "distributed.Client(...)): the parts live in its workers")
     if isinstance(chunks, str) and chunks != "auto":
         raise ValueError(f"chunks must be 'auto', None or a chunk shape, got {chunks!r}")
     path = workdir.store_path(store)
@@ -155,11 +190,39 @@ def denoise(f, lam: "float | str" = "auto", eps: float | None = None,
         workdir.check_store(path, resume)
         _refuse_reading_from(path, x)
         return _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sweep,
-                           chunks, resume, progress)
+                           chunks, resume, progress, client, in_memory, checkpoint_every)
+
+
+def _client():
+    """The active distributed Client, or None."""
+    try:
+        from distributed import get_client
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _settle(client, timeout=SETTLE_TIMEOUT):
+    """Wait (at most ``timeout`` seconds) until the cluster's workers run no
+    task: cancelled tasks that had started run to their end (the scheduler
+    forgets them at once, the workers do not)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not any(client.run(_executing).values()):
+                return
+        except Exception:                 # a worker gone: nothing of it to wait for
+            return
+        time.sleep(0.02)
+
+
+def _executing(dask_worker):
+    """On a worker: the tasks it is running (cancelled ones too)."""
+    return dask_worker.state.executing_count
 
 
 def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sweep, chunks,
-                resume, progress):
+                resume, progress, client, in_memory, checkpoint_every):
     """denoise's run, its arguments checked and the store locked."""
     auto = lam == "auto"
     choice = {}
@@ -177,7 +240,8 @@ def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sw
         if sweep == "auto":           # the chunks again, for the halo of the sweep they allow
             k = auto_sweep(tuple(c[0] for c in x.chunks), x.shape)
             x = x.rechunk(auto_chunks(x.shape, k + 1, 3 + len(state_names), budget, threads))
-    if sweep == "auto":
+    auto_k = sweep == "auto"
+    if auto_k:
         sweep = auto_sweep(tuple(c[0] for c in x.chunks), x.shape)
     chunk = tuple(c[0] for c in x.chunks)
     if isinstance(progress, str):
@@ -196,19 +260,34 @@ def _denoise_in(path, x, lam, sigma, eps, method, max_iter, tol, anisotropic, sw
             workdir.check(path, record, _fingerprint(stages, lam, anisotropic, x,
                                                      _digest(x, None)))
             workdir.check_complete(path, _arrays_read(record["buffer"], state_names))
-        else:
-            record = workdir.create(path, x.shape, chunk, None, state_names, sweep + 1)
+        if in_memory == "auto":
+            in_memory = client is not None and holds_in_memory(
+                client.scheduler_info(n_workers=-1)["workers"].values(), x.shape, chunk,
+                sweep + 1, len(state_names))
+        if in_memory and auto_k:
+            sweep = auto_sweep(chunk, x.shape, IN_MEMORY_REDUNDANCY)
+        if not resume:
             try:
+                record = workdir.create(path, x.shape, chunk, None, state_names, sweep + 1)
                 digest = _digest(x, path)
-            except BaseException:
-                shutil.rmtree(path, ignore_errors=True)   # f unreadable or not finite: no store
+            except BaseException:     # f unreadable or not finite, Ctrl-C before the record
+                if client is not None:    # names a work group: no store, once the tasks
+                    _settle(client)       # storing f that had started are done with it
+                shutil.rmtree(path, ignore_errors=True)
                 raise
             record["fingerprint"] = _fingerprint(stages, lam, anisotropic, x, digest)
             record["ready"] = True
             workdir.save(path, record)
+        engine: "OnDisk | InMemory"
+        if in_memory:
+            engine = InMemory(client, wait_futures, path, record, x.shape, chunk, state_names,
+                              sweep, checkpoint_every)
+        else:
+            engine = OnDisk(path, record, x.shape, chunk, state_names)
         with deferred_interrupt() as interrupted:
-            res = _sweeps(path, record, x.shape, chunk, stages, lam, anisotropic, max_iter, tol,
-                          sweep, bar, interrupted, state_names)
+            res = _sweeps(engine, record, x.shape, chunk, stages, lam, anisotropic, max_iter, tol,
+                          sweep, bar, interrupted)
+        res["in_memory"] = bool(in_memory)
     finally:
         bar.close()
     res["lam"], res["eps"], res["chunks"], res["sweep"] = lam, stages[-1][1], chunk, sweep
@@ -255,15 +334,35 @@ def auto_chunks(shape, halo, n_arrays, budget, threads):
     return tuple(min(side, n) if a < split else n for a, n in enumerate(shape))
 
 
-def auto_sweep(chunk, shape):
+def auto_sweep(chunk, shape, redundancy=SWEEP_REDUNDANCY):
     """sweep='auto': the largest K <= MAX_SWEEP with ((c + 2 (K + 1)) / c)^d
-    <= SWEEP_REDUNDANCY, c the smallest side of the d split axes (at least 1;
+    <= redundancy (SWEEP_REDUNDANCY on disk, IN_MEMORY_REDUNDANCY in
+    memory), c the smallest side of the d split axes (at least 1;
     MAX_SWEEP when no axis is split)."""
     split = [c for c, n in zip(chunk, shape) if c < n]
     if not split:
         return MAX_SWEEP
-    per_axis = SWEEP_REDUNDANCY ** (1.0 / len(split)) - 1.0
+    per_axis = redundancy ** (1.0 / len(split)) - 1.0
     return max(1, min(MAX_SWEEP, int(per_axis * min(split) / 2.0) - 1))
+
+
+def holds_in_memory(workers, shape, chunk, halo, n_state):
+    """in_memory='auto': True when the workers (scheduler_info's records:
+    memory_limit, nthreads) hold the in-memory path's arrays: f's tiles
+    (chunk + halo), the iterate and n_state state arrays over the tiles twice
+    (a sweep's parts and the next's), and every running task's tile arrays, within
+    IN_MEMORY_SHARE of what their limits leave above WORKER_BASELINE. A
+    worker without a limit (0 or None) makes it False: nothing tells."""
+    workers = list(workers)
+    if not workers or not all(w.get("memory_limit") for w in workers):
+        return False
+    tile = math.prod(min(c + 2 * halo, n) for c, n in zip(chunk, shape))
+    redundancy = tile / math.prod(chunk)
+    threads = sum(w["nthreads"] for w in workers)
+    need = 8 * (math.prod(shape) * redundancy * (1 + 2 * (1 + n_state))
+                + threads * tile * (4 + n_state))
+    room = len(workers) * min(w["memory_limit"] - WORKER_BASELINE for w in workers)
+    return need <= IN_MEMORY_SHARE * room
 
 
 def _task_memory_and_threads():
@@ -378,11 +477,18 @@ def compute(tasks):
     distributed Client, NoWorkers when the cluster has had no worker for
     NO_WORKER_TIMEOUT seconds (the tasks cancelled)."""
     try:
-        from distributed import get_client, wait
+        from distributed import get_client
         client = get_client()
     except (ImportError, ValueError):
         return dask.compute(*tasks)
-    futures = client.compute(list(tasks))
+    return wait_futures(client, client.compute(list(tasks)))
+
+
+def wait_futures(client, futures):
+    """The results of ``futures`` on ``client``: NoWorkers when the cluster
+    has had no worker for NO_WORKER_TIMEOUT seconds (the futures cancelled,
+    as on any error)."""
+    from distributed import wait
     alone_since = None
     try:
         while True:
@@ -412,16 +518,9 @@ def sweep_length(rest, sweep):
     return -(-rest // -(-rest // sweep)) if rest > 0 else 0
 
 
-def _run_sweep(path, run, shape, chunk, source, target, state_source, stage, lam, anisotropic,
-               t0, n):
-    """One sweep over every chunk; returns float64 (n + 1, 2): (E, max|g|) of
-    iterates k .. k + n, E summed over the chunks in C order of the grid."""
-    first, eps, optimizer = stage
-    spec = Sweep(path, run, tuple(shape), tuple(chunk), source, target, state_source, lam, eps,
-                 anisotropic, optimizer, t0, n)
-    grid = tuple(-(-s // c) for s, c in zip(shape, chunk))
-    parts = compute([dask.delayed(run_chunk, pure=False)(spec, index)
-                     for index in np.ndindex(grid)])
+def _sum_records(parts, n):
+    """The chunks' records of a sweep: E summed over the chunks in C order
+    of the grid, max|g| their largest (NaN when one is NaN)."""
     records = np.zeros((n + 1, 2))
     for part in parts:
         records[:, 0] += part[:, 0]
@@ -430,37 +529,73 @@ def _run_sweep(path, run, shape, chunk, source, target, state_source, stage, lam
     return records
 
 
-def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol, sweep, bar,
-            interrupted, state_names):
+class OnDisk:
+    """The sweeps' arrays in the zarr work group (the engine interface
+    _sweeps drives, as gdfast.dask.resident.InMemory's): ``run`` a sweep
+    from the current iterate into the other buffer, ``accept`` it,
+    ``non_finite``, ``save`` the record after every sweep."""
+
+    def __init__(self, path, record, shape, chunk, state_names):
+        self.path, self.record, self.shape, self.chunk = path, record, shape, chunk
+        self.state_names = state_names
+        self.buffer = record["buffer"]
+
+    def source(self):
+        return "f" if self.buffer is None else f"u.{self.buffer}"
+
+    def target(self):
+        return 0 if self.buffer != 0 else 1
+
+    def run(self, spec):
+        grid = tuple(-(-s // c) for s, c in zip(self.shape, self.chunk))
+        return compute([dask.delayed(run_chunk, pure=False)(spec, index)
+                        for index in np.ndindex(grid)])
+
+    def accept(self):
+        self.buffer = self.target()
+
+    def state_source(self):
+        return self.buffer
+
+    def non_finite(self):
+        workdir.check_complete(self.path, _arrays_read(self.buffer, self.state_names))
+
+    def save(self, fields, final):
+        self.record.update(buffer=self.buffer, **fields)
+        workdir.save(self.path, self.record)
+
+
+def _sweeps(engine, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol, sweep, bar,
+            interrupted):
     """The loop: sweeps, denoise's stopping rules on every iterate, the
-    record saved after every sweep. Returns the OptimizeResult."""
+    engine's save after every sweep. Returns the OptimizeResult."""
     starts = [s[0] for s in stages]
     history = History(max_iter)
     history.restore(np.array(record["fun_history"], dtype=np.float64),
                     np.array(record["grad_norm_history"], dtype=np.float64))
-    nit, nfev, buffer = record["nit"], record["nfev"], record["buffer"]
+    nit, nfev = record["nit"], record["nfev"]
     e_prev = history.fun()[-1] if history.size else None
     n_sweeps = 0
     status = None
 
-    def source_of(b):
-        return "f" if b is None else f"u.{b}"
-
-    def run(n, target, stage_first, stage):
+    def run(n, stage_first, stage):
         nonlocal n_sweeps
         n_sweeps += 1
         fresh = nit == stage_first
-        return _run_sweep(path, record["run"], shape, chunk, source_of(buffer), target,
-                          None if fresh else buffer, stage, lam, anisotropic, nit - stage_first,
-                          n)
+        _, eps, optimizer = stage
+        spec = Sweep(engine.path, record["run"], tuple(shape), tuple(chunk),
+                     "f" if engine.buffer is None else f"u.{engine.buffer}",
+                     0 if engine.buffer != 0 else 1, None if fresh else engine.state_source(),
+                     lam, eps,
+                     anisotropic, optimizer, nit - stage_first, n)
+        return _sum_records(engine.run(spec), n)
 
     while status is None:
         first = stage_start(starts, nit if nit < max_iter else max(nit - 1, 0))
         stage = stages[starts.index(first)]
         later = [s for s in starts if s > nit]
         n = sweep_length(max(min(max_iter, later[0] if later else max_iter) - nit, 0), sweep)
-        target = 0 if buffer != 0 else 1
-        records = run(n, target, first, stage)
+        records = run(n, first, stage)
         stop_at = None
         for j in range(n + 1):
             k = nit + j
@@ -474,7 +609,7 @@ def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol
                         f"eps={stage[1]!r}: float64 overflows at this scale; rescale f to "
                         "about [0, 1] (lam and eps with it) or lower lam")
                 status, stop_at = Status.NON_FINITE, k - 1
-                workdir.check_complete(path, _arrays_read(buffer, state_names))  # or a purge?
+                engine.non_finite()
                 break
             nfev += 1
             history.record(e, g_norm)
@@ -493,36 +628,36 @@ def _sweeps(path, record, shape, chunk, stages, lam, anisotropic, max_iter, ftol
         if status is None and not (math.isfinite(records[n, 0])
                                    and math.isfinite(records[n, 1])):
             status, stop_at = Status.NON_FINITE, nit + n - 1   # the next iterate is not finite
-            workdir.check_complete(path, _arrays_read(buffer, state_names))
+            engine.non_finite()
         if status is not None:
-            # iterate stop_at is the result: the sweep's start (buffer), its
-            # end (target), or in between (the start run again up to it)
+            # iterate stop_at is the result: the sweep's start (the current
+            # iterate), its end (the sweep run), or in between (the start
+            # run again up to it)
             steps = stop_at - nit
             if steps < 0:                        # a stage's first energy overflowing alone
                 raise RuntimeError("the iterate became non-finite where an eps stage starts; "
                                    f"run again with max_iter={stop_at}")
             if steps > 0:
                 if steps != n:
-                    run(steps, target, first, stage)
-                buffer = target
+                    run(steps, first, stage)
+                engine.accept()
             nit = stop_at
             break
-        nit, buffer = nit + n, target
-        record.update(nit=nit, buffer=buffer, nfev=nfev, fun_history=history.fun().tolist(),
-                      grad_norm_history=history.grad_norm().tolist())
-        workdir.save(path, record)
+        nit = nit + n
+        engine.accept()
+        engine.save(dict(nit=nit, nfev=nfev, fun_history=history.fun().tolist(),
+                         grad_norm_history=history.grad_norm().tolist()), False)
         if interrupted():
             status = Status.INTERRUPTED
             e, g_norm = records[n]
             history.record(e, g_norm)
             nfev += 1
             break
-    record.update(nit=nit, buffer=buffer, nfev=nfev,
-                  fun_history=history.fun()[:nit].tolist(),
-                  grad_norm_history=history.grad_norm()[:nit].tolist())
-    workdir.save(path, record)
+    engine.save(dict(nit=nit, nfev=nfev, fun_history=history.fun()[:nit].tolist(),
+                     grad_norm_history=history.grad_norm()[:nit].tolist()), True)
     fun = history.fun()[nit] if nit < history.size else math.nan
-    x = da.from_zarr(zarr.open_group(path, mode="r")[source_of(buffer)])
+    source = "f" if engine.buffer is None else f"u.{engine.buffer}"
+    x = da.from_zarr(zarr.open_group(engine.path, mode="r")[source])
     res = run_result(x, fun, None, nit, nfev, 0, status, history)
     res["sweeps"] = n_sweeps
     return res

@@ -81,23 +81,31 @@ def chunk_slices(shape, chunk, index):
     return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(index, chunk, shape))
 
 
-def run_chunk(sweep: Sweep, index: tuple) -> np.ndarray:
-    """Sweep the chunk ``index``; returns float64 (n + 1, 2): (E, max|dE/du|)
-    over the chunk's pixels at iterates k .. k + n (E summed as
-    tv_descent_steps sums it over its window)."""
+def tile_of(sweep, index):
+    """(own, tile, window, inner) of chunk ``index`` in a sweep: the chunk's
+    slices, its tile's (the chunk and a halo of n + 1 within the image), the
+    chunk within the tile as the kernel's window (w0, w1, ...) and as slices."""
     own = chunk_slices(sweep.shape, sweep.chunk, index)
     h = sweep.halo()
     tile = tuple(slice(max(s.start - h, 0), min(s.stop + h, n)) for s, n in zip(own, sweep.shape))
     window = tuple(v for s, t in zip(own, tile) for v in (s.start - t.start, s.stop - t.start))
     inner = tuple(slice(window[2 * a], window[2 * a + 1]) for a in range(len(own)))
-    u = np.ascontiguousarray(opened(sweep, sweep.source)[tile], dtype=np.float64)
-    f = np.ascontiguousarray(opened(sweep, "f")[tile], dtype=np.float64)
+    return own, tile, window, inner
+
+
+def run_tile(sweep: Sweep, u, f, state_of, window):
+    """The sweep's iterations on one tile, in place: u (float64, C-contiguous,
+    the tile of iterate k) becomes iterate k + n; f the data over the tile;
+    state_of(name) the tile of a state array (C order), or None for a fresh
+    state (the first sweep of a stage). Returns (records, state): float64
+    (n + 1, 2), (E, max|dE/du|) over the window at iterates k .. k + n, and
+    the optimizer state over the tile after the sweep."""
     optimizer = sweep.optimizer
     state = optimizer.init(u.ravel())
-    if sweep.state_source is not None:
+    if state_of is not None:
         for name, a in zip(state.names, state.arrays):
             if a.size:
-                a[...] = opened(sweep, f"{name}.{sweep.state_source}")[tile].ravel()
+                a[...] = state_of(name).ravel()
     lrs = np.array([optimizer.lr(sweep.t0 + j + 1) for j in range(sweep.n)], dtype=np.float64)
     records = np.empty((sweep.n + 1, 2))
     arguments = (u, np.empty_like(u), f, sweep.lam, sweep.eps, sweep.anisotropic,
@@ -107,6 +115,21 @@ def run_chunk(sweep: Sweep, index: tuple) -> np.ndarray:
         tv_descent.tv_descent_steps_2d(*arguments, None, tv_descent.tv_tile_workspace_2d(u.shape))
     else:
         tv_descent.tv_descent_steps_3d(*arguments, None, tv_descent.tv_tile_workspace_3d(u.shape))
+    return records, state
+
+
+def run_chunk(sweep: Sweep, index: tuple) -> np.ndarray:
+    """Sweep the chunk ``index``; returns float64 (n + 1, 2): (E, max|dE/du|)
+    over the chunk's pixels at iterates k .. k + n (E summed as
+    tv_descent_steps sums it over its window)."""
+    own, tile, window, inner = tile_of(sweep, index)
+    u = np.ascontiguousarray(opened(sweep, sweep.source)[tile], dtype=np.float64)
+    f = np.ascontiguousarray(opened(sweep, "f")[tile], dtype=np.float64)
+    state_of = None
+    if sweep.state_source is not None:
+        def state_of(name):
+            return opened(sweep, f"{name}.{sweep.state_source}")[tile]
+    records, state = run_tile(sweep, u, f, state_of, window)
     if sweep.n:
         opened(sweep, f"u.{sweep.target}")[own] = u[inner]
         for name, a in zip(state.names, state.arrays):

@@ -52,7 +52,7 @@ def test_a_worker_killed_during_a_sweep_changes_no_bit(client, tmp_path):
     killer = threading.Thread(target=kill_one)
     killer.start()
     got = gdfast.dask.denoise(da.from_array(VOLUME, chunks=(10, 12, 30)), store=store, sweep=3,
-                              chunks=None, **RUN)
+                              chunks=None, in_memory=False, **RUN)
     killer.join()
     assert killed and killed[0] < RUN["max_iter"]      # killed while the run went on
     assert np.array_equal(got.x.compute(), want.x)
