@@ -190,12 +190,16 @@ def test_auto_follows_the_workers_memory_limits(client, tmp_path):
     assert not denoising.holds_in_memory(workers(room, 0.9 * room), shape, chunk, halo, 1)
     assert not denoising.holds_in_memory(workers(room, 0), shape, chunk, halo, 1)
     assert not denoising.holds_in_memory([], shape, chunk, halo, 1)
-    got = gdfast.dask.denoise(VOLUME, 0.1, 0.02, max_iter=2, store=tmp_path / "run")
+    got = gdfast.dask.denoise(VOLUME, 0.1, 0.02, max_iter=2, store=tmp_path / "run",
+                              in_memory="auto")
     assert got.in_memory                    # the cluster's limits: a share of this machine's RAM
+    got = gdfast.dask.denoise(VOLUME, 0.1, 0.02, max_iter=2, store=tmp_path / "default")
+    assert not got.in_memory                # not the default yet (gdfast.dask.denoise)
 
 
 def test_without_a_client_the_on_disk_path(tmp_path):
-    got = gdfast.dask.denoise(VOLUME, 0.1, 0.02, max_iter=2, store=tmp_path / "run")
+    got = gdfast.dask.denoise(VOLUME, 0.1, 0.02, max_iter=2, store=tmp_path / "run",
+                              in_memory="auto")
     assert not got.in_memory
     with pytest.raises(ValueError, match="in_memory=True needs a distributed Client"):
         gdfast.dask.denoise(VOLUME, 0.1, 0.02, store=tmp_path / "other", in_memory=True)
