@@ -1,13 +1,11 @@
 """Faults of a distributed run: a worker killed during a sweep, the client
 killed or interrupted. The oracle: the in-memory gdfast.denoise, bit for bit."""
-import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import dask.array as da
 import numpy as np
@@ -15,26 +13,10 @@ import pytest
 
 import gdfast
 import gdfast.dask
+from dask_records import progress_of, wait_for
 
 VOLUME = np.random.default_rng(7).random((40, 36, 30))
 RUN = dict(lam=0.1, eps=0.02, max_iter=60, tol=0)
-
-
-def progress_of(store):
-    """The iterate count of the last complete sweep (-1 before the first)."""
-    try:
-        with open(os.path.join(store, "gdfast.json")) as fh:
-            record = json.load(fh)
-    except (OSError, ValueError):
-        return -1
-    return record["nit"] if record["buffer"] is not None else -1
-
-
-def wait_for(store, nit, timeout=120):
-    deadline = time.monotonic() + timeout
-    while progress_of(store) < nit:
-        assert time.monotonic() < deadline, f"no sweep past {nit} in {timeout} s"
-        time.sleep(0.01)
 
 
 @pytest.mark.slow

@@ -2,14 +2,12 @@
 The oracles: the in-memory gdfast.denoise (the iterate, bit for bit) and the
 on-disk Dask path (in_memory=False: iterate, energies, counters and status,
 bit for bit); on the LocalCluster of worker processes."""
-import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import dask.array as da
 import numpy as np
@@ -18,6 +16,7 @@ import zarr
 
 import gdfast
 import gdfast.dask
+from dask_records import progress_of, wait_for
 from gdfast.checkpoint import CheckpointError
 from gdfast.dask import denoising, resident, workdir
 
@@ -97,22 +96,6 @@ def test_checkpoints_every_n_sweeps_and_at_the_end_then_resume(client, tmp_path,
                                store=str(tmp_path / "disk"), in_memory=False, **kw)
     assert got.nit == 27 and np.array_equal(got.x.compute(), want.x.compute())
     assert np.array_equal(got.fun_history, want.fun_history)
-
-
-def progress_of(store):
-    try:
-        with open(os.path.join(store, "gdfast.json")) as fh:
-            record = json.load(fh)
-    except (OSError, ValueError):
-        return -1
-    return record["nit"] if record["buffer"] is not None else -1
-
-
-def wait_for(store, nit, timeout=120):
-    deadline = time.monotonic() + timeout
-    while progress_of(store) < nit:
-        assert time.monotonic() < deadline, f"no checkpoint past {nit} in {timeout} s"
-        time.sleep(0.01)
 
 
 RUN = dict(lam=0.1, eps=0.02, max_iter=60, tol=0, sweep=2, chunks=None)
