@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 
 import dask.array as da
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 
 import gdfast
 import gdfast.dask
-from dask_records import progress_of, wait_for
+from dask_records import killing_a_worker, progress_of, wait_for
 
 VOLUME = np.random.default_rng(7).random((40, 36, 30))
 RUN = dict(lam=0.1, eps=0.02, max_iter=60, tol=0)
@@ -23,22 +22,12 @@ RUN = dict(lam=0.1, eps=0.02, max_iter=60, tol=0)
 def test_a_worker_killed_during_a_sweep_changes_no_bit(client, tmp_path):
     store = str(tmp_path / "run")
     want = gdfast.denoise(VOLUME, **RUN)
-    pids = client.run(os.getpid)
-    killed = []
-
-    def kill_one():
-        wait_for(store, 9)
-        killed.append(progress_of(store))
-        os.kill(next(iter(pids.values())), signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_one)
-    killer.start()
-    got = gdfast.dask.denoise(da.from_array(VOLUME, chunks=(10, 12, 30)), store=store, sweep=3,
-                              chunks=None, in_memory=False, **RUN)
-    killer.join()
+    with killing_a_worker(client, store, 9) as killed:
+        got = gdfast.dask.denoise(da.from_array(VOLUME, chunks=(10, 12, 30)), store=store,
+                                  sweep=3, chunks=None, in_memory=False, **RUN)
     assert killed and killed[0] < RUN["max_iter"]      # killed while the run went on
     assert np.array_equal(got.x.compute(), want.x)
-    assert next(iter(pids.values())) not in client.run(os.getpid).values()
+    assert killed[1] not in client.run(os.getpid).values()
 
 
 CLIENT = textwrap.dedent("""

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 
 import dask.array as da
 import numpy as np
@@ -16,7 +15,7 @@ import zarr
 
 import gdfast
 import gdfast.dask
-from dask_records import progress_of, wait_for
+from dask_records import killing_a_worker, progress_of, wait_for
 from gdfast.checkpoint import CheckpointError
 from gdfast.dask import denoising, resident, workdir
 
@@ -106,22 +105,12 @@ def test_a_worker_killed_changes_no_bit(client, tmp_path):
     store = str(tmp_path / "run")
     want = gdfast.denoise(VOLUME, **{k: v for k, v in RUN.items() if k not in ("sweep",
                                                                                "chunks")})
-    pids = client.run(os.getpid)
-    killed = []
-
-    def kill_one():
-        wait_for(store, 8)
-        killed.append(progress_of(store))
-        os.kill(next(iter(pids.values())), signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_one)
-    killer.start()
-    got = gdfast.dask.denoise(da.from_array(VOLUME, chunks=(6, 20, 16)), store=store,
-                              in_memory=True, checkpoint_every=4, **RUN)
-    killer.join()
+    with killing_a_worker(client, store, 8) as killed:
+        got = gdfast.dask.denoise(da.from_array(VOLUME, chunks=(6, 20, 16)), store=store,
+                                  in_memory=True, checkpoint_every=4, **RUN)
     assert killed and killed[0] < RUN["max_iter"]
     assert got.in_memory and np.array_equal(got.x.compute(), want.x)
-    assert next(iter(pids.values())) not in client.run(os.getpid).values()
+    assert killed[1] not in client.run(os.getpid).values()
 
 
 CLIENT = textwrap.dedent("""
