@@ -23,7 +23,7 @@ import numpy as np
 from numba import prange
 
 from .function_refs import cacheable
-from .jit import PARALLEL, SERIAL, njit
+from .jit import BORROWING, PARALLEL, SERIAL, njit
 from .linalg import copy_1d
 from .reductions import max_abs, max_abs_diff
 from .schedules import plateau_lr, plateau_step
@@ -40,7 +40,7 @@ DriverResult = namedtuple("DriverResult", ["x", "fun", "jac", "nit", "status", "
                                            "skipped", "grad_norm"])
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def convergence_status(g_norm, f_prev, f, step_norm, x, gtol, ftol, xtol, scales):
     """GTOL, FTOL or XTOL if that rule stops the run after a step, else RUNNING.
 
@@ -258,7 +258,7 @@ def first_order_plateau_descend(value_and_grad, x, g, x_prev, f, g_norm, nit, ev
                    grad_norm_history)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _record(k, f, g_norm, fun_history, grad_norm_history):
     if k < fun_history.size:
         fun_history[k] = f

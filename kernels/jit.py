@@ -13,6 +13,22 @@ n = 10,000 runs about 1.5x slower with the default error model).
 
 fastmath stays off: it would break the NaN/inf semantics the facade relies on.
 
+``BORROWING`` kernels are SERIAL ones compiled without numba's reference
+counts (its ``_nrt=False`` option): the per-iteration kernels of L-BFGS and
+Levenberg–Marquardt, which allocate nothing and return no array. A counted
+kernel takes a reference to every array it is passed (a tuple's arrays too)
+and drops it on return: atomic operations on the arrays' counts, about half
+of the compiled L-BFGS loop's time at n = 4 and, inside ``prange``, contended
+between the threads that share a parent array (X of a batch, the shared t).
+Numba compiles a function's callees with its own counting setting unless
+they set theirs, so SERIAL and PARALLEL set ``_nrt=True`` explicitly (a
+counted kernel called from a borrowing one stays counted), and a borrowing
+kernel calls a user's function only through ``kernels.calls`` (counted: a
+user's function may allocate). Numba refuses to compile a borrowing kernel
+that allocates or returns an array it made; one that returned an array it
+was passed would corrupt the count, which tests/kernels/test_borrowing.py
+checks no borrowing kernel does.
+
 The disk cache. ``njit(cache=True, ...)`` here is numba's njit with one
 change: numba keys a cache entry by the content of the function's own file
 only, so a kernel whose helper in another file changed (or an upgraded
@@ -79,8 +95,9 @@ from numba.core import caching, config, sigutils, types
 from numba.core.dispatcher import Dispatcher
 from numba.core.errors import NumbaWarning
 
-SERIAL = dict(cache=True, nogil=True, error_model="numpy")
+SERIAL = dict(cache=True, nogil=True, error_model="numpy", _nrt=True)
 PARALLEL = dict(SERIAL, parallel=True)
+BORROWING = dict(SERIAL, _nrt=False)
 
 _KERNELS_DIR = os.path.dirname(os.path.abspath(__file__))
 

@@ -35,8 +35,9 @@ same bits for any thread count. The serial kernels are safe inside a user's
 import numpy as np
 from numba.extending import register_jitable
 
+from .calls import call_2
 from .function_refs import cacheable
-from .jit import SERIAL, njit
+from .jit import BORROWING, SERIAL, njit
 from .linalg import (
     AXPY,
     SCALE,
@@ -78,7 +79,7 @@ def _pair_pass(parallel, s, y, scale, d, g, g_prev, part):
     return write_pair(s, y, scale, d, g, g_prev)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _push(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
     rows = S.shape[0]
     slot = (newest + 1) % rows
@@ -89,7 +90,7 @@ def _push(parallel, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, pa
     return count, newest, gamma
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _direction(parallel, g, d, S, Y, rho, alpha, count, newest, gamma, part):
     rows = S.shape[0]
     if count == 0:
@@ -111,7 +112,7 @@ def _direction(parallel, g, d, S, Y, rho, alpha, count, newest, gamma, part):
     return b                                                           # the last dot is g . d
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min):
     """Offer the pair s = t d, y = g - g_prev (one pass, into the spare row).
 
@@ -125,14 +126,14 @@ def lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min):
                  S[0, :0])
 
 
-@njit(**SERIAL)            # the passes it calls are the parallel ones
+@njit(**BORROWING)            # the passes it calls are the parallel ones
 def lbfgs_push_parallel(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
     """:func:`lbfgs_push` over numba's threads, the same bits; part from lbfgs_workspace."""
     return _push(True, S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min,
                  part)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma):
     """d = -H g, H the L-BFGS inverse Hessian of the pairs kept (module docstring).
 
@@ -142,7 +143,7 @@ def lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma):
     return _direction(False, g, d, S, Y, rho, alpha, count, newest, gamma, S[0, :0])
 
 
-@njit(**SERIAL)            # the passes it calls are the parallel ones
+@njit(**BORROWING)            # the passes it calls are the parallel ones
 def lbfgs_direction_parallel(g, d, S, Y, rho, alpha, count, newest, gamma, part):
     """:func:`lbfgs_direction` over numba's threads, the same bits; part from lbfgs_workspace."""
     return _direction(True, g, d, S, Y, rho, alpha, count, newest, gamma, part)
@@ -165,7 +166,7 @@ def torch_step_body(direction, push, vec_abs_sum, vec_max_abs, vec_point, search
     TORCH_PARALLEL_PASSES): compiled by the kernels below, or run as Python
     (``torch_step_body.py_func``, with a Python search) for a Python objective."""
     g, d, g_prev, x0, G, S, Y, rho, alpha, part, counts, scalars = state
-    loss = value_and_grad(x, g, *args)
+    loss = call_2(value_and_grad, x, g, args)
     orig_loss = loss
     current_evals = 1
     counts[FUNC_EVALS] += 1
@@ -204,7 +205,7 @@ def torch_step_body(direction, push, vec_abs_sum, vec_max_abs, vec_point, search
             vec_point(x, x, d, t)                             # x + t d
             opt_cond = False
             if n_iter != max_iter:
-                loss = value_and_grad(x, g, *args)
+                loss = call_2(value_and_grad, x, g, args)
                 opt_cond = vec_max_abs(g) <= tolerance_grad
                 ls_evals = 1
         current_evals += ls_evals
@@ -220,22 +221,22 @@ def torch_step_body(direction, push, vec_abs_sum, vec_max_abs, vec_point, search
     return orig_loss
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def direction_serial_pass(g, d, S, Y, rho, alpha, count, newest, gamma, part):
     return lbfgs_direction(g, d, S, Y, rho, alpha, count, newest, gamma)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def push_serial_pass(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min, part):
     return lbfgs_push(S, Y, rho, count, newest, gamma, t, d, g, g_prev, ys_min)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _abs_sum_serial(a, part):
     return abs_sum(a)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def strong_wolfe_serial_pass(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
                    tolerance_change, max_ls, part):
     return strong_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
@@ -266,7 +267,7 @@ def lbfgs_torch_state(n, history_size):
             alpha, part, np.zeros(4, np.int64), scalars)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def lbfgs_torch_step(value_and_grad, args, x, state, lr, max_iter, max_eval, tolerance_grad,
                      tolerance_change, line_search):
     """One ``torch.optim.LBFGS.step(closure)``: up to max_iter L-BFGS iterations
@@ -288,7 +289,7 @@ def lbfgs_torch_step(value_and_grad, args, x, state, lr, max_iter, max_eval, tol
                            tolerance_change, line_search)
 
 
-@njit(**SERIAL)            # the passes it calls are the parallel ones
+@njit(**BORROWING)            # the passes it calls are the parallel ones
 def lbfgs_torch_step_parallel(value_and_grad, args, x, state, lr, max_iter, max_eval,
                               tolerance_grad, tolerance_change, line_search):
     """:func:`lbfgs_torch_step` with its vector passes over numba's threads, the same bits."""

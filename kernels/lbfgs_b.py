@@ -53,10 +53,11 @@ import numpy as np
 from numba import prange
 from numba.extending import register_jitable
 
+from .calls import call_2
 from .clock import monotonic_seconds
 from .driver import F_FLOOR, FTOL, G_SCALE, LINE_SEARCH, RUNNING, descend
 from .function_refs import cacheable
-from .jit import PARALLEL, SERIAL, njit
+from .jit import BORROWING, PARALLEL, SERIAL, njit
 from .lbfgs import (
     lbfgs_direction,
     lbfgs_direction_parallel,
@@ -147,7 +148,7 @@ def _step_range(d, x, x0, a, b):
     return m
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _largest(part, nb):
     """The largest of part[:nb] (NaN wins, as in max_abs)."""
     m = 0.0
@@ -308,20 +309,20 @@ LBFGS_B_PARALLEL = (True, cacheable(strong_wolfe_parallel))
 
 # --- the method: begin and advance of kernels.driver.descend ---------------
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def lbfgs_b_begin(value_and_grad, args, x, g, method, max_skips):
     """f and g at the start x (inside the bounds) and its stationarity measure:
     (f, g_norm, 1)."""
     passes, state, lo, hi, c1, max_ls, ftol = method
     parallel = passes[0]
     part = state[9]
-    f = value_and_grad(x, g, *args)
+    f = call_2(value_and_grad, x, g, args)
     if lo.size > 0:
         return f, _gradient_norm(parallel, x, g, lo, hi, part), 1
     return f, max_abs_pass(parallel, g), 1
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, max_skips):
     """One L-BFGS iteration (module docstring): x, g, f at the next iterate.
     Returns (f, g_norm, max|dx_i|, evaluations, 0, status): status RUNNING,
@@ -355,7 +356,7 @@ def lbfgs_b_advance(value_and_grad, args, x, g, x_prev, f, g_norm, it, method, m
             f_new, decrease = f, 0.0
             for _ in range(max_ls):        # backtracking along the projected path
                 trial_decrease = _path(parallel, x, x0, d, t, lo, hi, g0, part)
-                f_trial = value_and_grad(x, g, *args)
+                f_trial = call_2(value_and_grad, x, g, args)
                 n_eval += 1
                 if np.isfinite(f_trial) and f_trial <= f + c1 * trial_decrease:
                     f_new, decrease = f_trial, trial_decrease
@@ -480,7 +481,7 @@ def lbfgs_b_batch(value_and_grad, X, batch_args, args, LO, HI, S, Y, rho, scalar
 _CHUNK_CAP, _CHUNK_GROWTH = 1 << 40, 1024
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _timed(passes, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0, g0, G, S, Y,
            rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at, ftol, gtol, scales,
            fun_history, grad_norm_history, seconds):
@@ -506,7 +507,7 @@ def _timed(passes, value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, 
         nit, f, g_norm, evaluated = r.nit, r.fun, r.grad_norm, True
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def lbfgs_b_descend_timed(value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w, x0, g0, G,
                           S, Y, rho, alpha, part, scalars, lo, hi, max_ls, max_iter, pause_at,
                           ftol, gtol, scales, fun_history, grad_norm_history, seconds):
@@ -523,7 +524,7 @@ def lbfgs_b_descend_timed(value_and_grad, x, g, f, g_norm, nit, evaluated, args,
                   ftol, gtol, scales, fun_history, grad_norm_history, seconds)
 
 
-@njit(**SERIAL)            # the passes it calls are the parallel ones
+@njit(**BORROWING)            # the passes it calls are the parallel ones
 def lbfgs_b_descend_timed_parallel(value_and_grad, x, g, f, g_norm, nit, evaluated, args, d, w,
                                    x0, g0, G, S, Y, rho, alpha, part, scalars, lo, hi, max_ls,
                                    max_iter, pause_at, ftol, gtol, scales, fun_history,

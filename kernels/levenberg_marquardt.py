@@ -56,8 +56,9 @@ from numba import prange, types
 from numba.core.imputils import lower_constant
 from numba.extending import NativeValue, models, overload, register_model, typeof_impl, unbox
 
+from .calls import call_2, call_3
 from .driver import FTOL, GTOL, MAX_ITER, NON_FINITE, RUNNING, XTOL
-from .jit import PARALLEL, SERIAL, njit
+from .jit import BORROWING, PARALLEL, SERIAL, njit
 from .linalg import copy_1d
 from .tuples import rows
 
@@ -122,7 +123,7 @@ def lm_workspace(n_res, n):
             np.empty((n, n)), np.empty(n), np.empty(n), np.empty(n))
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def half_sum_of_squares(r):
     """cost = sum_k r_k^2 / 2 (in index order)."""
     s = 0.0
@@ -131,15 +132,16 @@ def half_sum_of_squares(r):
     return 0.5 * s
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _all_finite(a):
-    for v in a.ravel():
-        if not np.isfinite(v):
-            return False
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if not np.isfinite(a[i, j]):
+                return False
     return True
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def forward_differences(residuals, x, r, J, r_trial, lo, hi, args):
     """J[:, j] = (r(x + h e_j) - r) / h, h = sqrt(eps) max(1, |x_j|), taken
     backwards where x_j + h passes hi_j (x and r_trial restored/overwritten)."""
@@ -152,7 +154,7 @@ def forward_differences(residuals, x, r, J, r_trial, lo, hi, args):
             h = -h
         x[j] = xj + h
         h = x[j] - xj                 # the step as represented
-        residuals(x, r_trial, *args)
+        call_2(residuals, x, r_trial, args)
         x[j] = xj
         for k in range(r.size):
             J[k, j] = (r_trial[k] - r[k]) / h
@@ -184,11 +186,11 @@ def _evaluate_residuals(residuals, jacobian, x, r, J, args):
     if isinstance(jacobian, FusedJacobianType):
         def both(residuals, jacobian, x, r, J, args):
             _zero(J)
-            residuals(x, r, J, *args)
+            call_3(residuals, x, r, J, args)
         return both
 
     def alone(residuals, jacobian, x, r, J, args):
-        residuals(x, r, *args)
+        call_2(residuals, x, r, args)
     return alone
 
 
@@ -208,11 +210,11 @@ def _evaluate_jacobian(residuals, jacobian, x, r, J, r_trial, lo, hi, args):
 
     def given(residuals, jacobian, x, r, J, r_trial, lo, hi, args):
         _zero(J)
-        jacobian(x, J, *args)
+        call_2(jacobian, x, J, args)
     return given
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def normal_equations(J, r, A, grad):
     """A = J^T J and grad = J^T r, each entry summed in residual order."""
     n_res, n = J.shape
@@ -229,12 +231,12 @@ def normal_equations(J, r, A, grad):
             A[b, a] = s
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _held(x_j, g_j, lo, hi, j):
     return lo.size > 0 and ((x_j <= lo[j] and g_j > 0.0) or (x_j >= hi[j] and g_j < 0.0))
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def scaled_gradient_norm(J, r, grad, x, lo, hi):
     """max_j |grad_j| / (||J_:j|| ||r||) over the free j with ||J_:j|| > 0 (0
     when r = 0): MINPACK's gtol measure."""
@@ -253,7 +255,7 @@ def scaled_gradient_norm(J, r, grad, x, lo, hi):
     return worst
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def damped_step(A, D, lam, grad, x, lo, hi, L, step):
     """step = -(A + lam diag(D))^-1 grad over the free parameters (0 on the
     held ones), by Cholesky in L; False if the matrix is not positive
@@ -293,7 +295,7 @@ def damped_step(A, D, lam, grad, x, lo, hi, L, step):
     return True
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _norm(v):
     s = 0.0
     for i in range(v.size):
@@ -301,7 +303,7 @@ def _norm(v):
     return np.sqrt(s)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def levenberg_marquardt(residuals, jacobian, x, lo, hi, args, D, damping, counts, max_iter,
                         pause_at, ftol, xtol, gtol, work):
     """Minimise 1/2 ||r(x)||^2 from x (updated in place) by Levenberg–Marquardt

@@ -36,7 +36,8 @@ ones spread each vector pass over numba's threads, with the same bits
 """
 import numpy as np
 
-from .jit import SERIAL, njit
+from .calls import call_2
+from .jit import BORROWING, SERIAL, njit
 from .linalg import copy_1d, dot_pass, max_abs_pass, point
 from .stream import triad_parallel
 
@@ -44,7 +45,7 @@ WOLFE, MAX_LS, NARROW, ARMIJO = 0, 1, 2, 3
 G0 = -1                                   # the bracket index of g0 (the caller's array)
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def cubic_minimizer(x1, f1, g1, x2, f2, g2, lo, hi):
     """The minimiser of the cubic through (x1, f1, slope g1) and (x2, f2, slope
     g2), clamped to [lo, hi]; the midpoint of [lo, hi] where the cubic has
@@ -71,12 +72,12 @@ def _point_pass(parallel, x, x0, d, t):
         point(x, x0, d, t)
 
 
-@njit(**SERIAL)
+@njit(**SERIAL, inline="always")     # returns an array: not BORROWING
 def _grad(G, g0, k):
     return g0 if k == G0 else G[k]
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def too_far_if_not_finite(f, gtd):
     """(f, gtd), or (inf, nan) where either is NaN or inf: such a trial point counts as too far."""
     if not (np.isfinite(f) and np.isfinite(gtd)):
@@ -84,7 +85,7 @@ def too_far_if_not_finite(f, gtd):
     return f, gtd
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def _free(a, b):
     """A row of G that neither bracket end uses."""
     for k in range(3):
@@ -104,7 +105,7 @@ def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g
     d_norm = max_abs_pass(parallel, d)
     new = 0
     _point_pass(parallel, x, x0, d, t)
-    f_new = value_and_grad(x, G[new], *args)
+    f_new = call_2(value_and_grad, x, G[new], args)
     f_new, gtd_new = too_far_if_not_finite(f_new, dot_pass(parallel, G[new], d, part))
     nfev = 1
     t_prev, f_prev, prev, gtd_prev = 0.0, f, G0, gtd
@@ -132,7 +133,7 @@ def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g
         t_prev, f_prev, gtd_prev = tmp, f_new, gtd_new
         prev, new = new, _free(new, G0)
         _point_pass(parallel, x, x0, d, t)
-        f_new = value_and_grad(x, G[new], *args)
+        f_new = call_2(value_and_grad, x, G[new], args)
         f_new, gtd_new = too_far_if_not_finite(f_new, dot_pass(parallel, G[new], d, part))
         nfev += 1
         ls_iter += 1
@@ -161,7 +162,7 @@ def strong_wolfe_body(parallel, value_and_grad, args, x0, f, g0, d, t, gtd, x, g
             insuf_progress = False
         new = _free(bg0, bg1)
         _point_pass(parallel, x, x0, d, t)
-        f_new = value_and_grad(x, G[new], *args)
+        f_new = call_2(value_and_grad, x, G[new], args)
         f_new, gtd_new = too_far_if_not_finite(f_new, dot_pass(parallel, G[new], d, part))
         nfev += 1
         ls_iter += 1
@@ -208,7 +209,7 @@ def strong_wolfe(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
                              c2, tolerance_change, max_ls, d[:0])
 
 
-@njit(**SERIAL)            # the passes it calls are the parallel ones
+@njit(**BORROWING)            # the passes it calls are the parallel ones
 def strong_wolfe_parallel(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G, c1, c2,
                           tolerance_change, max_ls, part):
     """:func:`strong_wolfe` with its vector passes over numba's threads, the
@@ -221,7 +222,7 @@ def strong_wolfe_parallel(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, G,
 def _armijo(parallel, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho, max_ls):
     for k in range(max_ls):
         _point_pass(parallel, x, x0, d, t)
-        f = value_and_grad(x, g, *args)
+        f = call_2(value_and_grad, x, g, args)
         if np.isfinite(f) and f <= f0 + c1 * t * gtd0:
             return f, t, k + 1, ARMIJO
         t *= rho
@@ -230,7 +231,7 @@ def _armijo(parallel, value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rh
     return f0, 0.0, max_ls, MAX_LS
 
 
-@njit(**SERIAL)
+@njit(**BORROWING)
 def armijo_backtracking(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho, max_ls):
     """Backtracking: the first of t, t rho, t rho^2, ... (0 < rho < 1, at most
     max_ls) with f(x0 + t d) <= f0 + c1 t gtd0 (module docstring).
@@ -239,7 +240,7 @@ def armijo_backtracking(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, 
                    max_ls)
 
 
-@njit(**SERIAL)            # the passes it calls are the parallel ones
+@njit(**BORROWING)            # the passes it calls are the parallel ones
 def armijo_backtracking_parallel(value_and_grad, args, x0, f0, g0, d, t, gtd0, x, g, c1, rho,
                                  max_ls):
     """:func:`armijo_backtracking` with its vector passes over numba's threads, the same bits."""
