@@ -5,11 +5,14 @@ import importlib
 import pkgutil
 
 import numpy as np
+import pytest
 from numba import njit, types
 from numba.core.dispatcher import Dispatcher
 
 import gdfast
 import gdfast.kernels
+
+pytestmark = pytest.mark.xdist_group("borrowing")    # one worker compiles the fits once
 
 TARGET = np.array([1.0, -2.0, 3.0])
 T = np.linspace(0.0, 3.0, 8)
@@ -27,14 +30,22 @@ def allocating_decay(p, r, y):
     r[:] = p[0] * np.exp(-p[1] * T) + p[2] - y
 
 
-def test_an_objective_that_allocates_runs_in_the_borrowing_loops():
-    res = gdfast.minimize(allocating_quadratic, np.zeros(3), jac="inplace")
+TRUTH = np.array([[1.0, 0.5, 0.1], [2.0, 0.2, 0.0]])
+
+
+@pytest.fixture(scope="module")
+def fits():
+    """L-BFGS and LM runs of objectives that allocate (compiling the kernels)."""
+    Y = TRUTH[:, :1] * np.exp(-TRUTH[:, 1:2] * T) + TRUTH[:, 2:]
+    return (gdfast.minimize(allocating_quadratic, np.zeros(3), jac="inplace"),
+            gdfast.least_squares_batch(allocating_decay, np.tile([1.5, 0.3, 0.05], (2, 1)),
+                                       n_residuals=T.size, batch_args=(Y,)))
+
+
+def test_an_objective_that_allocates_runs_in_the_borrowing_loops(fits):
+    res, fit = fits
     assert res.success and np.allclose(res.x, TARGET, rtol=0, atol=1e-8)
-    truth = np.array([[1.0, 0.5, 0.1], [2.0, 0.2, 0.0]])
-    Y = truth[:, :1] * np.exp(-truth[:, 1:2] * T) + truth[:, 2:]
-    fit = gdfast.least_squares_batch(allocating_decay, np.tile([1.5, 0.3, 0.05], (2, 1)),
-                                     n_residuals=T.size, batch_args=(Y,))
-    assert fit.success.all() and np.allclose(fit.x, truth, rtol=0, atol=1e-6)
+    assert fit.success.all() and np.allclose(fit.x, TRUTH, rtol=0, atol=1e-6)
 
 
 def _holds_an_array(ty):
@@ -52,8 +63,7 @@ def _borrowing_dispatchers():
                 yield f"{info.name}.{name}", obj
 
 
-def test_no_borrowing_kernel_returns_an_array():
-    test_an_objective_that_allocates_runs_in_the_borrowing_loops()   # compiles the kernels
+def test_no_borrowing_kernel_returns_an_array(fits):
     compiled = {}
     for name, dispatcher in _borrowing_dispatchers():
         for overload in dispatcher.overloads.values():
