@@ -237,19 +237,19 @@ def _held(x_j, g_j, lo, hi, j):
 
 
 @njit(**BORROWING)
-def scaled_gradient_norm(J, r, grad, x, lo, hi):
+def scaled_gradient_norm(A, cost, grad, x, lo, hi):
     """max_j |grad_j| / (||J_:j|| ||r||) over the free j with ||J_:j|| > 0 (0
-    when r = 0): MINPACK's gtol measure."""
-    r_norm = np.sqrt(2.0 * half_sum_of_squares(r))
+    when r = 0): MINPACK's gtol measure, from what the iteration has: A =
+    J^T J (``normal_equations``: ||J_:j||^2 = A[j, j], the same sum) and
+    cost = ||r||^2 / 2."""
+    r_norm = np.sqrt(2.0 * cost)
     if r_norm == 0.0:
         return 0.0
     worst = 0.0
     for j in range(x.size):
         if _held(x[j], grad[j], lo, hi, j):
             continue
-        c = 0.0
-        for k in range(r.size):
-            c += J[k, j] * J[k, j]
+        c = A[j, j]
         if c > 0.0:
             worst = max(worst, abs(grad[j]) / (np.sqrt(c) * r_norm))
     return worst
@@ -334,7 +334,7 @@ def levenberg_marquardt(residuals, jacobian, x, lo, hi, args, D, damping, counts
     # A, grad and the gtol measure are all an iteration reads of J (a FUSED
     # trial overwrites J with the trial point's)
     normal_equations(J, r, A, grad)
-    stationarity = scaled_gradient_norm(J, r, grad, x, lo, hi)
+    stationarity = scaled_gradient_norm(A, cost, grad, x, lo, hi)
     if fresh:
         for j in range(n):
             D[j] = A[j, j] if A[j, j] > 0.0 else 1.0
@@ -384,7 +384,7 @@ def levenberg_marquardt(residuals, jacobian, x, lo, hi, args, D, damping, counts
             if not _all_finite(J):
                 return cost, NON_FINITE
             normal_equations(J, r, A, grad)
-            stationarity = scaled_gradient_norm(J, r, grad, x, lo, hi)
+            stationarity = scaled_gradient_norm(A, cost, grad, x, lo, hi)
             if lowered <= ftol * (cost + lowered):
                 return cost, FTOL
             if small:
