@@ -12,7 +12,10 @@ objective).
 """
 from numba.extending import register_jitable
 
-_COUNTED = dict(nogil=True, error_model="numpy", _nrt=True)
+from .jit import SERIAL
+
+# SERIAL's options (counted) but the disk cache: these compile into their caller
+_COUNTED = {key: value for key, value in SERIAL.items() if key != "cache"}
 
 
 @register_jitable(**_COUNTED)
